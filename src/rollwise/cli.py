@@ -1,0 +1,235 @@
+"""The ``rollwise`` command line."""
+
+from __future__ import annotations
+
+import sys
+from contextlib import contextmanager
+from datetime import date, datetime, timezone
+from pathlib import Path
+from typing import Iterator, Optional
+
+import orjson
+import typer
+
+app = typer.Typer(help="rollwise: period summaries and windowed merge-and-archive jobs.", no_args_is_help=True)
+summaries_app = typer.Typer(help="Period summaries of workflow executions.", no_args_is_help=True)
+app.add_typer(summaries_app, name="summaries")
+
+StoreOption = typer.Option(None, "--store", envvar="ROLLWISE_STORE", help="sqlite:///PATH or dynamodb://TABLE (default: sqlite:///rollwise.db)")
+QuietOption = typer.Option(False, "--quiet", "-q", help="No progress bar.")
+
+
+def _fail(message: str, code: int = 2) -> None:
+    typer.secho(f"error: {message}", fg=typer.colors.RED, err=True)
+    raise typer.Exit(code)
+
+
+def _store(url: Optional[str]):
+    from rollwise.config import ConfigError, summary_store_from_url
+
+    try:
+        return summary_store_from_url(url)
+    except (ConfigError, ValueError) as exc:
+        _fail(str(exc))
+
+
+def _moment(text: Optional[str]) -> datetime:
+    from rollwise.periods import parse_timestamp
+
+    if text is None:
+        return datetime.now(timezone.utc)
+    try:
+        return parse_timestamp(text)
+    except ValueError as exc:
+        _fail(f"--at: {exc}")
+
+
+def _day(text: Optional[str], name: str) -> Optional[date]:
+    from rollwise.periods import parse_date
+
+    if text is None:
+        return None
+    try:
+        return parse_date(text)
+    except ValueError as exc:
+        _fail(f"{name}: {exc}")
+
+
+@contextmanager
+def progress_bar(total: int | None, label: str, quiet: bool) -> Iterator:
+    """A rich progress bar on a terminal; nothing when quiet or piped."""
+    if quiet or not sys.stderr.isatty():
+        yield lambda advance=1: None
+        return
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(), transient=True) as bar:
+        task = bar.add_task(label, total=total)
+        yield lambda advance=1: bar.advance(task, advance)
+
+
+def _print_result(body: dict, as_json: bool) -> None:
+    if as_json:
+        sys.stdout.write(orjson.dumps(body).decode() + "\n")
+        return
+    for key, value in body.items():
+        if isinstance(value, list):
+            typer.echo(f"{key}: {len(value)}")
+            for v in value:
+                typer.echo(f"  {v}")
+        else:
+            typer.echo(f"{key}: {value}")
+
+
+@summaries_app.command("init")
+def summaries_init(store: Optional[str] = StoreOption) -> None:
+    """Create the table and its indexes if missing (for development)."""
+    s = _store(store)
+    created = s.create()
+    typer.echo(f"{s.describe()}: {'created' if created else 'already exists'}")
+
+
+@summaries_app.command("ingest")
+def summaries_ingest(
+    file: Path = typer.Argument(..., help="JSON Lines, one execution record a line ('-' for stdin)."),
+    store: Optional[str] = StoreOption,
+    quiet: bool = QuietOption,
+) -> None:
+    """Validate and store execution records; bad lines are reported, good ones kept."""
+    from rollwise.summaries.recorder import Recorder, ingest_lines
+
+    s = _store(store)
+    if str(file) == "-":
+        source, size = sys.stdin.buffer, None
+    else:
+        if not file.is_file():
+            _fail(f"{file}: no such file")
+        source, size = file.open("rb"), file.stat().st_size
+    with progress_bar(size, f"ingest {file}", quiet) as advance:
+        report = ingest_lines(source, Recorder(s, batch_size=500), on_line=advance)
+    for number, reason in report.rejected:
+        typer.secho(f"{file}:{number}: {reason}", fg=typer.colors.YELLOW, err=True)
+    typer.echo(f"stored {report.stored} record(s), rejected {len(report.rejected)}")
+    if report.rejected:
+        _fail(f"{len(report.rejected)} line(s) rejected", code=1)
+
+
+def _run_plan(s, plan, quiet: bool, as_json: bool) -> None:
+    from rollwise.summaries.job import run
+
+    total = sum(len(shards) for shards in plan.periods.values())
+    with progress_bar(total, "aggregate", quiet or as_json) as advance:
+        result = run(s, plan, on_period=advance)
+    _print_result(result.body(), as_json)
+    if result.errors:
+        raise typer.Exit(1)
+
+
+@summaries_app.command("run")
+def summaries_run(
+    at: Optional[str] = typer.Option(None, "--at", help="Reference time, ISO 8601 (default: now). The run covers the day before."),
+    lateness_days: Optional[int] = typer.Option(None, "--lateness-days", min=0, help="Also re-read the last N days (env ROLLWISE_LATENESS_DAYS)."),
+    store: Optional[str] = StoreOption,
+    as_json: bool = typer.Option(False, "--json", help="Print the result as JSON."),
+    quiet: bool = QuietOption,
+) -> None:
+    """Do what the nightly Lambda does."""
+    from rollwise.config import lateness_days as env_lateness
+    from rollwise.summaries.job import scheduled_plan
+
+    s = _store(store)
+    plan = scheduled_plan(s, _moment(at), env_lateness() if lateness_days is None else lateness_days)
+    _run_plan(s, plan, quiet, as_json)
+
+
+@summaries_app.command("backfill")
+def summaries_backfill(
+    start: str = typer.Argument(..., help="First day, YYYY-MM-DD."),
+    end: str = typer.Argument(..., help="Last day, YYYY-MM-DD."),
+    at: Optional[str] = typer.Option(None, "--at", help="Reference time (default: now); only periods closed by then are computed."),
+    dry_run: bool = typer.Option(False, "--dry-run", help="List what would be computed; write nothing."),
+    store: Optional[str] = StoreOption,
+    as_json: bool = typer.Option(False, "--json"),
+    quiet: bool = QuietOption,
+) -> None:
+    """Recompute every closed period overlapping START..END."""
+    from rollwise.summaries.job import backfill_plan
+
+    first, last = _day(start, "START"), _day(end, "END")
+    if first > last:
+        _fail(f"START {first} is after END {last}")
+    s = _store(store)
+    plan = backfill_plan(s, first, last, _moment(at))
+    if dry_run:
+        if as_json:
+            sys.stdout.write(orjson.dumps({"dry_run": True, "periods": plan.describe()}).decode() + "\n")
+        else:
+            typer.echo(f"would compute {len(plan.periods)} period(s) over {len(plan.shards)} shard(s):")
+            for label in plan.describe():
+                typer.echo(f"  {label}")
+        return
+    _run_plan(s, plan, quiet, as_json)
+
+
+@summaries_app.command("show")
+def summaries_show(
+    tenant: str = typer.Option(..., "--tenant"),
+    period: str = typer.Option(..., "--period", help="daily, weekly, monthly or yearly"),
+    owner: Optional[str] = typer.Option(None, "--owner", help="An owner id, or __tenant__ for tenant-wide rows."),
+    metric_type: Optional[str] = typer.Option(None, "--metric-type"),
+    since: Optional[str] = typer.Option(None, "--since", help="YYYY-MM-DD"),
+    until: Optional[str] = typer.Option(None, "--until", help="YYYY-MM-DD"),
+    store: Optional[str] = StoreOption,
+    as_json: bool = typer.Option(False, "--json", help="JSON Lines, one summary a line."),
+) -> None:
+    """Read summaries of one tenant."""
+    from rollwise.periods import PERIOD_TYPES
+
+    if period not in PERIOD_TYPES:
+        _fail(f"--period must be one of {', '.join(PERIOD_TYPES)}, got {period!r}")
+    s = _store(store)
+    rows = (x.to_dict() for x in s.query_summaries(tenant, period, _day(since, "--since"), _day(until, "--until"), owner, metric_type))
+    if as_json:
+        out = sys.stdout
+        for row in rows:
+            out.write(orjson.dumps(row).decode() + "\n")
+        return
+    print_summary_table(list(rows), f"{tenant} {period}")
+
+
+def print_summary_table(rows: list[dict], title: str) -> None:
+    from rich.console import Console
+    from rich.table import Table
+
+    console = Console() if sys.stdout.isatty() else Console(width=160)
+    if not rows:
+        console.print(f"[yellow]no summaries for {title}[/yellow]")
+        return
+    table = Table(title=title)
+    columns = [("period_start", "start"), ("owner_id", "owner"), ("metric_type", "metric"), ("submission_count", "submitted"),
+               ("success_count", "ok"), ("failure_count", "failed"), ("cancelled_count", "cancelled"), ("timeout_count", "timed out"),
+               ("total_profiles", "profiles"), ("p50_duration_ms", "p50 ms"), ("p95_duration_ms", "p95 ms")]
+    for _, label in columns:
+        table.add_column(label, justify="left" if label in ("start", "owner", "metric") else "right")
+    for row in rows:
+        table.add_row(*("" if row[k] is None else str(row[k]) for k, _ in columns))
+    console.print(table)
+
+
+@app.command("demo")
+def demo(
+    directory: Path = typer.Option(Path("demo-output"), "--dir", help="Where the demo writes its store and files."),
+    quiet: bool = QuietOption,
+) -> None:
+    """Generate sample data, run both jobs on the embedded default, print what they made."""
+    from rollwise.demo import run_demo
+
+    run_demo(directory, quiet=quiet)
+
+
+def main() -> None:
+    app()
+
+
+if __name__ == "__main__":
+    main()

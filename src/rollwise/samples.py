@@ -1,0 +1,56 @@
+"""Deterministic sample data for the demo, the tests and the benchmarks."""
+
+from __future__ import annotations
+
+import random
+from datetime import date, datetime, time, timedelta, timezone
+from typing import Iterator
+
+STATUS_WEIGHTS = (("succeeded", 80), ("failed", 10), ("cancelled", 4), ("timed_out", 3), ("running", 3))
+METRIC_TYPES = ("profile_enrichment", "document_ocr", "lead_scoring")
+
+
+def sample_executions(
+    first_day: date,
+    days: int,
+    per_day: int,
+    tenants: int = 3,
+    owners: int = 4,
+    metric_types: int = 3,
+    seed: int = 7,
+) -> Iterator[dict]:
+    """``per_day`` executions a day, spread over tenants, owners and metric types.
+
+    Durations are log-normal around a few seconds; some executions finish the
+    next day, so outcomes and submissions fall in different periods.
+    """
+    rng = random.Random(seed)
+    statuses = [s for s, _ in STATUS_WEIGHTS]
+    weights = [w for _, w in STATUS_WEIGHTS]
+    n = 0
+    for offset in range(days):
+        day = first_day + timedelta(days=offset)
+        midnight = datetime.combine(day, time(), tzinfo=timezone.utc)
+        for _ in range(per_day):
+            n += 1
+            tenant = f"tenant-{rng.randrange(tenants):03d}"
+            submitted = midnight + timedelta(seconds=rng.uniform(0, 86399))
+            status = rng.choices(statuses, weights)[0]
+            rec = {
+                "tenant_id": tenant,
+                "owner_id": f"user-{rng.randrange(owners):03d}",
+                "metric_type": METRIC_TYPES[rng.randrange(metric_types)] if metric_types <= len(METRIC_TYPES) else f"metric-{rng.randrange(metric_types)}",
+                "execution_id": f"exec-{seed}-{n:08d}",
+                "status": status,
+                "submitted_at": submitted.isoformat(),
+                "throttled": rng.choice((0, 0, 0, 0, 1, 2)),
+                "rejected": rng.random() < 0.02,
+            }
+            if status != "queued":
+                started = submitted + timedelta(seconds=rng.uniform(0.1, 30))
+                rec["started_at"] = started.isoformat()
+                if status != "running":
+                    duration = rng.lognormvariate(8.0, 1.0)  # ms, median about 3 s
+                    rec["completed_at"] = (started + timedelta(milliseconds=duration)).isoformat()
+                    rec["profiles"] = rng.randrange(0, 500)
+            yield rec

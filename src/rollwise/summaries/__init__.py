@@ -1,0 +1,1 @@
+"""Period summaries: workflow executions rolled up per tenant, owner and metric type."""

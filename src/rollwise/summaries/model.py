@@ -1,0 +1,211 @@
+"""Execution records (the input) and period summaries (the output).
+
+Records are validated once, when they are written; the stored form is a plain
+dict with UTC timestamps in one fixed ISO layout, so the nightly read path can
+aggregate without parsing dates again.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from typing import Any, Mapping
+
+from ddsketch import DDSketch
+
+from rollwise.periods import Period, parse_timestamp
+from rollwise.sketch import new_sketch, quantile
+
+TENANT_WIDE = "__tenant__"
+STATUSES = ("queued", "running", "succeeded", "failed", "cancelled", "timed_out")
+TERMINAL = {"succeeded": "success_count", "failed": "failure_count", "cancelled": "cancelled_count", "timed_out": "timeout_count"}
+ID_FIELDS = ("tenant_id", "owner_id", "metric_type", "execution_id")
+
+COUNTERS = (
+    "submission_count",
+    "success_count",
+    "failure_count",
+    "cancelled_count",
+    "timeout_count",
+    "total_profiles",
+    "throttled_count",
+    "rejected_count",
+    "duration_count",
+    "total_duration_ms",
+)
+DURATION_FIELDS = (
+    "min_duration_ms",
+    "max_duration_ms",
+    "avg_duration_ms",
+    "p50_duration_ms",
+    "p90_duration_ms",
+    "p95_duration_ms",
+    "p99_duration_ms",
+)
+QUANTILES = (("p50_duration_ms", 0.50), ("p90_duration_ms", 0.90), ("p95_duration_ms", 0.95), ("p99_duration_ms", 0.99))
+
+
+class RecordError(ValueError):
+    """An execution record that cannot be stored, with the reason."""
+
+
+def _stamp(moment: datetime) -> str:
+    return moment.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def _timestamp(raw: Mapping[str, Any], name: str, required: bool) -> datetime | None:
+    value = raw.get(name)
+    if value is None:
+        if required:
+            raise RecordError(f"{name} is required")
+        return None
+    try:
+        return parse_timestamp(value)
+    except ValueError as exc:
+        raise RecordError(f"{name}: {exc}") from None
+
+
+def _count(raw: Mapping[str, Any], name: str) -> int:
+    value = raw.get(name, 0)
+    if value is None:
+        return 0
+    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+        raise RecordError(f"{name} must be a non-negative integer, got {value!r}")
+    return value
+
+
+def normalize_record(raw: Any) -> dict[str, Any]:
+    """Validate one execution record and return its stored form.
+
+    Raises :class:`RecordError` naming the field and the problem.
+    """
+    if not isinstance(raw, Mapping):
+        raise RecordError(f"expected a JSON object, got {type(raw).__name__}")
+    out: dict[str, Any] = {}
+    for name in ID_FIELDS:
+        value = raw.get(name)
+        if not isinstance(value, str) or not value.strip():
+            raise RecordError(f"{name} is required and must be a non-empty string")
+        if "#" in value:
+            raise RecordError(f"{name} {value!r} must not contain '#'")
+        out[name] = value
+    if out["owner_id"] == TENANT_WIDE:
+        raise RecordError(f"owner_id {TENANT_WIDE!r} is reserved for tenant-wide summaries")
+    status = raw.get("status")
+    if status not in STATUSES:
+        raise RecordError(f"status must be one of {', '.join(STATUSES)}, got {status!r}")
+    out["status"] = status
+    submitted = _timestamp(raw, "submitted_at", True)
+    started = _timestamp(raw, "started_at", False)
+    completed = _timestamp(raw, "completed_at", status in TERMINAL)
+    if completed is not None and status not in TERMINAL:
+        raise RecordError(f"completed_at is set but status {status!r} is not finished")
+    if completed is not None and completed < submitted:
+        raise RecordError("completed_at is before submitted_at")
+    duration = raw.get("duration_ms")
+    if duration is not None:
+        if isinstance(duration, bool) or not isinstance(duration, (int, float)) or duration < 0:
+            raise RecordError(f"duration_ms must be a non-negative number, got {duration!r}")
+    elif started is not None and completed is not None:
+        if completed < started:
+            raise RecordError("completed_at is before started_at")
+        duration = (completed - started).total_seconds() * 1000.0
+    if duration is not None and completed is None:
+        duration = None  # a duration only counts with an outcome
+    rejected = raw.get("rejected", False)
+    if rejected is None:
+        rejected = False
+    if not isinstance(rejected, bool):
+        raise RecordError(f"rejected must be true or false, got {rejected!r}")
+    out["submitted_at"] = _stamp(submitted)
+    out["started_at"] = _stamp(started) if started else None
+    out["completed_at"] = _stamp(completed) if completed else None
+    out["duration_ms"] = (int(duration) if float(duration).is_integer() else round(float(duration), 3)) if duration is not None else None
+    out["profiles"] = _count(raw, "profiles")
+    out["throttled"] = _count(raw, "throttled")
+    out["rejected"] = rejected
+    return out
+
+
+def record_days(record: Mapping[str, Any]) -> set[str]:
+    """The UTC days (ISO) in which a stored record has an event to count."""
+    days = {record["submitted_at"][:10]}
+    if record["completed_at"]:
+        days.add(record["completed_at"][:10])
+    return days
+
+
+SummaryKey = tuple[str, str, str]  # (tenant_id, owner_id, metric_type)
+
+
+@dataclass
+class Summary:
+    """The figures of one (tenant, owner, metric type) in one period."""
+
+    tenant_id: str
+    owner_id: str
+    metric_type: str
+    period: Period
+    submission_count: int = 0
+    success_count: int = 0
+    failure_count: int = 0
+    cancelled_count: int = 0
+    timeout_count: int = 0
+    total_profiles: int = 0
+    throttled_count: int = 0
+    rejected_count: int = 0
+    duration_count: int = 0
+    total_duration_ms: float = 0
+    min_duration_ms: float | None = None
+    max_duration_ms: float | None = None
+    sketch: DDSketch = field(default_factory=new_sketch, repr=False, compare=False)
+
+    @property
+    def key(self) -> SummaryKey:
+        return (self.tenant_id, self.owner_id, self.metric_type)
+
+    def add_duration(self, ms: float) -> None:
+        self.duration_count += 1
+        self.total_duration_ms += ms
+        if self.min_duration_ms is None or ms < self.min_duration_ms:
+            self.min_duration_ms = ms
+        if self.max_duration_ms is None or ms > self.max_duration_ms:
+            self.max_duration_ms = ms
+        self.sketch.add(ms)
+
+    def merge(self, other: "Summary") -> None:
+        for name in COUNTERS:
+            setattr(self, name, getattr(self, name) + getattr(other, name))
+        if other.min_duration_ms is not None and (self.min_duration_ms is None or other.min_duration_ms < self.min_duration_ms):
+            self.min_duration_ms = other.min_duration_ms
+        if other.max_duration_ms is not None and (self.max_duration_ms is None or other.max_duration_ms > self.max_duration_ms):
+            self.max_duration_ms = other.max_duration_ms
+        self.sketch.merge(other.sketch)
+
+    def figures(self) -> dict[str, Any]:
+        """Every figure of the summary, derived ones included, as plain numbers."""
+        out: dict[str, Any] = {name: _plain(getattr(self, name)) for name in COUNTERS}
+        out["min_duration_ms"] = _plain(self.min_duration_ms)
+        out["max_duration_ms"] = _plain(self.max_duration_ms)
+        out["avg_duration_ms"] = round(self.total_duration_ms / self.duration_count, 3) if self.duration_count else None
+        for name, q in QUANTILES:
+            out[name] = quantile(self.sketch, q, self.min_duration_ms, self.max_duration_ms)
+        return out
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "tenant_id": self.tenant_id,
+            "owner_id": self.owner_id,
+            "metric_type": self.metric_type,
+            "period_type": self.period.kind,
+            "period_start": self.period.start.isoformat(),
+            "period_end": self.period.end.isoformat(),
+            **self.figures(),
+        }
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, float):
+        value = round(value, 3)
+        return int(value) if value.is_integer() else value
+    return value

@@ -1,0 +1,153 @@
+"""The storage interface of the summaries job: one base class, one module per backend.
+
+The base class holds everything the backends share (which shard a tenant lives
+in, which days a record touches, when to write an invalidation, how a summary
+is laid out for storage); a backend only moves items.
+
+Layout, the same in every backend:
+
+* execution records are kept once per UTC day they have an event on, under
+  ``(day, shard)``, so the nightly run reads one day with a handful of key
+  lookups whatever the history kept;
+* a write that lands in an already closed day also writes an invalidation
+  marker ``(day, shard, token)``, so the next run re-reads only what changed;
+* summaries are kept under ``(period type, period start, shard)`` with
+  ``(tenant, owner, metric type)`` inside, and indexed by tenant for reading.
+"""
+
+from __future__ import annotations
+
+import uuid
+import zlib
+from abc import ABC, abstractmethod
+from dataclasses import dataclass
+from datetime import date, datetime, timezone
+from typing import Any, Iterable, Iterator, Mapping
+
+from rollwise.periods import Period
+from rollwise.summaries.model import COUNTERS, Summary, SummaryKey, record_days
+
+DEFAULT_SHARDS = 8
+
+
+@dataclass(frozen=True)
+class Invalidation:
+    """A closed day of one shard that received data after it was aggregated."""
+
+    day: date
+    shard: int
+    token: str
+
+
+@dataclass(frozen=True)
+class RecordItem:
+    day: str
+    shard: int
+    tenant_id: str
+    execution_id: str
+    record: Mapping[str, Any]
+
+
+def stored_figures(summary: Summary) -> dict[str, Any]:
+    """What a backend persists of a summary, sketch bytes included.
+
+    Two summaries with equal stored figures are the same summary: this is
+    what makes an unchanged rerun write nothing.
+    """
+    from rollwise.sketch import encode
+
+    figures = summary.figures()
+    figures["sketch"] = encode(summary.sketch)
+    return figures
+
+
+def summary_from_stored(tenant_id: str, owner_id: str, metric_type: str, period: Period, figures: Mapping[str, Any]) -> Summary:
+    from rollwise.sketch import decode
+
+    s = Summary(tenant_id, owner_id, metric_type, period)
+    for name in COUNTERS:
+        setattr(s, name, figures.get(name) or 0)
+    s.min_duration_ms = figures.get("min_duration_ms")
+    s.max_duration_ms = figures.get("max_duration_ms")
+    if figures.get("sketch"):
+        s.sketch = decode(figures["sketch"])
+    return s
+
+
+class SummaryStore(ABC):
+    """Where execution records, invalidations and summaries live."""
+
+    def __init__(self, shards: int = DEFAULT_SHARDS) -> None:
+        if shards < 1:
+            raise ValueError(f"shards must be at least 1, got {shards}")
+        self.shards = shards
+
+    def shard_of(self, tenant_id: str) -> int:
+        """A tenant's shard: all its records and summaries live in one, so a
+        shard can be aggregated on its own, tenant-wide summaries included."""
+        return zlib.crc32(tenant_id.encode()) % self.shards
+
+    # -- write side ---------------------------------------------------------
+    def put_records(self, records: Iterable[Mapping[str, Any]], now: datetime | None = None) -> int:
+        """Store normalized records; mark the closed days they land in."""
+        today = (now or datetime.now(timezone.utc)).astimezone(timezone.utc).date().isoformat()
+        items: list[RecordItem] = []
+        closed: set[tuple[str, int]] = set()
+        for r in records:
+            shard = self.shard_of(r["tenant_id"])
+            for day in record_days(r):
+                items.append(RecordItem(day, shard, r["tenant_id"], r["execution_id"], r))
+                if day < today:
+                    closed.add((day, shard))
+        if not items:
+            return 0
+        self._put_record_items(items)
+        if closed:
+            # After the records, never before: a run that sees the marker must see the data.
+            self._put_invalidations([Invalidation(date.fromisoformat(d), s, uuid.uuid4().hex) for d, s in sorted(closed)])
+        return len(items)
+
+    @abstractmethod
+    def _put_record_items(self, items: list[RecordItem]) -> None: ...
+
+    @abstractmethod
+    def _put_invalidations(self, markers: list[Invalidation]) -> None: ...
+
+    # -- job side -----------------------------------------------------------
+    @abstractmethod
+    def read_records(self, day: date, shard: int) -> Iterator[Mapping[str, Any]]:
+        """Every stored record with an event on ``day`` in ``shard``."""
+
+    @abstractmethod
+    def invalidations(self) -> list[Invalidation]: ...
+
+    @abstractmethod
+    def clear_invalidations(self, markers: Iterable[Invalidation]) -> None:
+        """Delete markers whose token is unchanged; a marker rewritten since it
+        was read stays for the next run."""
+
+    @abstractmethod
+    def read_summaries(self, period: Period, shard: int) -> dict[SummaryKey, Summary]: ...
+
+    @abstractmethod
+    def write_summaries(self, period: Period, shard: int, puts: list[Summary], deletes: list[SummaryKey]) -> None: ...
+
+    # -- read side ----------------------------------------------------------
+    @abstractmethod
+    def query_summaries(
+        self,
+        tenant_id: str,
+        period_type: str,
+        since: date | None = None,
+        until: date | None = None,
+        owner_id: str | None = None,
+        metric_type: str | None = None,
+    ) -> Iterator[Summary]:
+        """Summaries of one tenant, by period start, without a scan."""
+
+    @abstractmethod
+    def create(self) -> bool:
+        """Create the tables and indexes if missing; True when something was created."""
+
+    def describe(self) -> str:
+        return type(self).__name__

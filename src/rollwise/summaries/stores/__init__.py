@@ -1,0 +1,1 @@
+"""One module per storage backend of the summaries job."""

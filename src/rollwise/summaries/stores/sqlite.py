@@ -1,0 +1,148 @@
+"""SQLite: the embedded default, so the job runs without an AWS account."""
+
+from __future__ import annotations
+
+import sqlite3
+import threading
+from datetime import date
+from pathlib import Path
+from typing import Any, Iterable, Iterator, Mapping
+
+import orjson
+
+from rollwise.periods import Period, period_containing
+from rollwise.summaries.model import Summary, SummaryKey
+from rollwise.summaries.store import DEFAULT_SHARDS, Invalidation, RecordItem, SummaryStore, stored_figures, summary_from_stored
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS execution_records (
+    day TEXT NOT NULL, shard INTEGER NOT NULL, tenant_id TEXT NOT NULL, execution_id TEXT NOT NULL,
+    record BLOB NOT NULL,
+    PRIMARY KEY (day, shard, tenant_id, execution_id)
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS invalidations (
+    day TEXT NOT NULL, shard INTEGER NOT NULL, token TEXT NOT NULL,
+    PRIMARY KEY (day, shard)
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS summaries (
+    period_type TEXT NOT NULL, period_start TEXT NOT NULL, shard INTEGER NOT NULL,
+    tenant_id TEXT NOT NULL, owner_id TEXT NOT NULL, metric_type TEXT NOT NULL,
+    figures BLOB NOT NULL, sketch BLOB NOT NULL,
+    PRIMARY KEY (period_type, period_start, shard, tenant_id, owner_id, metric_type)
+) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS summaries_by_tenant ON summaries (tenant_id, period_type, period_start);
+CREATE INDEX IF NOT EXISTS summaries_by_owner ON summaries (tenant_id, period_type, owner_id, period_start);
+CREATE INDEX IF NOT EXISTS summaries_by_metric ON summaries (tenant_id, period_type, metric_type, period_start);
+"""
+
+
+class SQLiteSummaryStore(SummaryStore):
+    def __init__(self, path: str | Path, shards: int = DEFAULT_SHARDS) -> None:
+        super().__init__(shards)
+        self.path = str(path)
+        self._local = threading.local()
+        self.create()
+
+    @property
+    def _db(self) -> sqlite3.Connection:
+        db = getattr(self._local, "db", None)
+        if db is None:
+            if self.path != ":memory:":
+                Path(self.path).parent.mkdir(parents=True, exist_ok=True)
+            db = sqlite3.connect(self.path, timeout=30, isolation_level=None)
+            db.execute("PRAGMA journal_mode=WAL")
+            db.execute("PRAGMA synchronous=NORMAL")
+            self._local.db = db
+        return db
+
+    def create(self) -> bool:
+        db = self._db
+        before = db.execute("SELECT count(*) FROM sqlite_master WHERE type='table'").fetchone()[0]
+        db.executescript(SCHEMA)
+        return before == 0
+
+    def describe(self) -> str:
+        return f"sqlite:///{self.path}"
+
+    def _put_record_items(self, items: list[RecordItem]) -> None:
+        rows = [(i.day, i.shard, i.tenant_id, i.execution_id, orjson.dumps(i.record)) for i in items]
+        with self._db as db:
+            db.execute("BEGIN")
+            db.executemany("INSERT OR REPLACE INTO execution_records VALUES (?, ?, ?, ?, ?)", rows)
+
+    def _put_invalidations(self, markers: list[Invalidation]) -> None:
+        with self._db as db:
+            db.execute("BEGIN")
+            db.executemany(
+                "INSERT OR REPLACE INTO invalidations VALUES (?, ?, ?)",
+                [(m.day.isoformat(), m.shard, m.token) for m in markers],
+            )
+
+    def read_records(self, day: date, shard: int) -> Iterator[Mapping[str, Any]]:
+        cursor = self._db.execute(
+            "SELECT record FROM execution_records WHERE day = ? AND shard = ? ORDER BY tenant_id, execution_id",
+            (day.isoformat(), shard),
+        )
+        loads = orjson.loads
+        for (blob,) in cursor:
+            yield loads(blob)
+
+    def invalidations(self) -> list[Invalidation]:
+        rows = self._db.execute("SELECT day, shard, token FROM invalidations ORDER BY day, shard").fetchall()
+        return [Invalidation(date.fromisoformat(d), s, t) for d, s, t in rows]
+
+    def clear_invalidations(self, markers: Iterable[Invalidation]) -> None:
+        with self._db as db:
+            db.execute("BEGIN")
+            db.executemany(
+                "DELETE FROM invalidations WHERE day = ? AND shard = ? AND token = ?",
+                [(m.day.isoformat(), m.shard, m.token) for m in markers],
+            )
+
+    def read_summaries(self, period: Period, shard: int) -> dict[SummaryKey, Summary]:
+        rows = self._db.execute(
+            "SELECT tenant_id, owner_id, metric_type, figures, sketch FROM summaries"
+            " WHERE period_type = ? AND period_start = ? AND shard = ?",
+            (period.kind, period.start.isoformat(), shard),
+        )
+        return {(t, o, m): _summary(t, o, m, period, f, sk) for t, o, m, f, sk in rows}
+
+    def write_summaries(self, period: Period, shard: int, puts: list[Summary], deletes: list[SummaryKey]) -> None:
+        rows = []
+        for s in puts:
+            figures = stored_figures(s)
+            sketch = figures.pop("sketch")
+            rows.append((period.kind, period.start.isoformat(), shard, s.tenant_id, s.owner_id, s.metric_type, orjson.dumps(figures), sketch))
+        with self._db as db:
+            db.execute("BEGIN")
+            db.executemany("INSERT OR REPLACE INTO summaries VALUES (?, ?, ?, ?, ?, ?, ?, ?)", rows)
+            db.executemany(
+                "DELETE FROM summaries WHERE period_type = ? AND period_start = ? AND shard = ?"
+                " AND tenant_id = ? AND owner_id = ? AND metric_type = ?",
+                [(period.kind, period.start.isoformat(), shard, *k) for k in deletes],
+            )
+
+    def query_summaries(self, tenant_id, period_type, since=None, until=None, owner_id=None, metric_type=None) -> Iterator[Summary]:
+        sql = ["SELECT period_start, owner_id, metric_type, figures, sketch FROM summaries WHERE tenant_id = ? AND period_type = ?"]
+        args: list[Any] = [tenant_id, period_type]
+        if owner_id is not None:
+            sql.append("AND owner_id = ?")
+            args.append(owner_id)
+        if metric_type is not None:
+            sql.append("AND metric_type = ?")
+            args.append(metric_type)
+        if since is not None:
+            sql.append("AND period_start >= ?")
+            args.append(period_containing(period_type, since).start.isoformat())
+        if until is not None:
+            sql.append("AND period_start <= ?")
+            args.append(until.isoformat())
+        sql.append("ORDER BY period_start, owner_id, metric_type")
+        for start, o, m, f, sk in self._db.execute(" ".join(sql), args):
+            yield _summary(tenant_id, o, m, period_containing(period_type, date.fromisoformat(start)), f, sk)
+
+
+def _summary(t: str, o: str, m: str, period: Period, figures: bytes, sketch: bytes) -> Summary:
+    stored = orjson.loads(figures)
+    stored["sketch"] = sketch
+    return summary_from_stored(t, o, m, period, stored)
