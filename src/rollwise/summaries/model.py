@@ -187,7 +187,8 @@ class Summary:
         out: dict[str, Any] = {name: _plain(getattr(self, name)) for name in COUNTERS}
         out["min_duration_ms"] = _plain(self.min_duration_ms)
         out["max_duration_ms"] = _plain(self.max_duration_ms)
-        out["avg_duration_ms"] = round(self.total_duration_ms / self.duration_count, 3) if self.duration_count else None
+        # From the rounded total, as stored: re-reading a summary must give the same figures.
+        out["avg_duration_ms"] = round(out["total_duration_ms"] / self.duration_count, 3) if self.duration_count else None
         for name, q in QUANTILES:
             out[name] = quantile(self.sketch, q, self.min_duration_ms, self.max_duration_ms)
         return out

@@ -1,0 +1,60 @@
+from __future__ import annotations
+
+import os
+import uuid
+
+import pytest
+
+# Credentials for the emulators only; never a real account.
+for _k, _v in {
+    "AWS_ACCESS_KEY_ID": "testing",
+    "AWS_SECRET_ACCESS_KEY": "testing",
+    "AWS_DEFAULT_REGION": "us-east-1",
+    "AWS_REGION": "us-east-1",
+}.items():
+    os.environ[_k] = _v
+os.environ.pop("AWS_PROFILE", None)
+os.environ.pop("AWS_ENDPOINT_URL", None)
+os.environ.pop("ROLLWISE_STORE", None)
+os.environ.setdefault("POWERTOOLS_METRICS_NAMESPACE", "rollwise-tests")
+
+from emulators import start_dynalite, start_moto  # noqa: E402
+
+
+@pytest.fixture(scope="session")
+def moto_server():
+    emu = start_moto()
+    yield emu
+    emu.stop()
+
+
+@pytest.fixture(scope="session")
+def dynalite():
+    emu = start_dynalite()
+    yield emu
+    emu.stop()
+
+
+def dynamodb_client(endpoint: str):
+    import boto3
+
+    return boto3.client("dynamodb", endpoint_url=endpoint, region_name="us-east-1")
+
+
+@pytest.fixture(params=["sqlite", "moto", "dynalite"])
+def summary_store(request, tmp_path):
+    """A fresh summaries store on each backend."""
+    return make_summary_store(request.param, request, tmp_path)
+
+
+def make_summary_store(kind: str, request, tmp_path, shards: int = 4):
+    if kind == "sqlite":
+        from rollwise.summaries.stores.sqlite import SQLiteSummaryStore
+
+        return SQLiteSummaryStore(tmp_path / "summaries.db", shards=shards)
+    from rollwise.summaries.stores.dynamodb import DynamoDBSummaryStore
+
+    emu = request.getfixturevalue("moto_server" if kind == "moto" else "dynalite")
+    store = DynamoDBSummaryStore(f"rollwise-{uuid.uuid4().hex[:12]}", shards=shards, client=dynamodb_client(emu.url))
+    assert store.create() is True
+    return store

@@ -1,0 +1,168 @@
+"""The summaries job on every store: schedule, late data, idempotency, backfill, failures."""
+
+from datetime import date, datetime, timedelta, timezone
+
+import pytest
+
+from helpers import RequestLog, dump, live_days, nightly
+from rollwise.periods import period_containing
+from rollwise.summaries.job import backfill_plan, plan_run, run, scheduled_plan
+from rollwise.summaries.recorder import Recorder
+from rollwise.summaries.store import Invalidation
+
+
+def at(text):
+    return datetime.fromisoformat(text).replace(tzinfo=timezone.utc)
+
+
+@pytest.mark.parametrize(
+    "reference,expected",
+    [
+        ("2024-01-17T02:00", ["daily:2024-01-16"]),
+        ("2024-01-15T02:00", ["daily:2024-01-14", "weekly:2024-01-08"]),  # a Monday
+        ("2024-02-01T02:00", ["daily:2024-01-31", "monthly:2024-01-01"]),  # the 1st
+        ("2024-01-01T02:00", ["daily:2023-12-31", "weekly:2023-12-25", "monthly:2023-12-01", "yearly:2023-01-01"]),
+        ("2024-01-16T00:00:00.5", ["daily:2024-01-15"]),  # a retry just after midnight still covers one day
+    ],
+)
+def test_the_calendar(reference, expected):
+    assert plan_run(at(reference), shards=4).describe() == expected
+
+
+def test_markers_add_their_day_for_their_shard_and_the_closed_periods_above():
+    markers = [Invalidation(date(2024, 1, 3), 2, "x"), Invalidation(date(2024, 1, 17), 1, "y")]
+    plan = plan_run(at("2024-01-17T02:00"), shards=4, invalidations=markers)
+    assert plan.describe() == ["daily:2024-01-03", "daily:2024-01-16", "weekly:2024-01-01"]
+    assert plan.periods[period_containing("daily", date(2024, 1, 3))] == {2}
+    assert plan.periods[period_containing("weekly", date(2024, 1, 1))] == {2}
+    assert plan.periods[period_containing("daily", date(2024, 1, 16))] == {0, 1, 2, 3}
+    assert [m.token for m in plan.markers] == ["x"]  # today's day is not closed: its marker waits
+
+
+def test_lateness_window_and_backfill_plans():
+    plan = plan_run(at("2024-01-17T02:00"), shards=2, lateness_days=3)
+    assert plan.describe() == ["daily:2024-01-14", "daily:2024-01-15", "daily:2024-01-16", "weekly:2024-01-08"]
+    plan = plan_run(at("2024-03-10T00:00"), shards=2, backfill=(date(2024, 2, 27), date(2024, 3, 2)))
+    assert plan.describe() == [
+        "daily:2024-02-27", "daily:2024-02-28", "daily:2024-02-29", "daily:2024-03-01", "daily:2024-03-02",
+        "weekly:2024-02-26", "monthly:2024-02-01",
+    ]
+    with pytest.raises(ValueError, match="after its end"):
+        plan_run(at("2024-03-10T00:00"), shards=2, backfill=(date(2024, 3, 2), date(2024, 3, 1)))
+
+
+def test_one_scenario_gives_identical_summaries_on_every_store(request, tmp_path):
+    from conftest import make_summary_store
+
+    dumps = {}
+    for kind in ("sqlite", "moto", "dynalite"):
+        store = make_summary_store(kind, request, tmp_path / kind)
+        results = live_days(store, date(2024, 1, 25), 12, per_day=40)
+        late = Recorder(store, now=nightly(date(2024, 2, 5)))
+        late.record({"tenant_id": "tenant-001", "owner_id": "user-000", "metric_type": "document_ocr", "execution_id": "late-1",
+                     "status": "failed", "submitted_at": "2024-01-29T08:00:00Z", "completed_at": "2024-01-30T09:00:00Z",
+                     "duration_ms": 777})
+        late.flush()
+        results.append(run(store, scheduled_plan(store, nightly(date(2024, 2, 6)))))
+        dumps[kind] = (dump(store), [r.body() for r in results])
+    assert dumps["sqlite"] == dumps["moto"] == dumps["dynalite"]
+    summaries, bodies = dumps["sqlite"]
+    kinds = {s["period_type"] for s in summaries}
+    assert kinds == {"daily", "weekly", "monthly"}
+    assert bodies[-1]["periods"] == ["daily:2024-01-29", "daily:2024-01-30", "daily:2024-02-06", "weekly:2024-01-29", "monthly:2024-01-01"]
+
+
+def weekly_wide(store, tenant, start):
+    (row,) = [s.to_dict() for s in store.query_summaries(tenant, "weekly", since=start, until=start, owner_id="__tenant__", metric_type="document_ocr")]
+    return row
+
+
+def test_late_data_reaches_its_day_week_and_month_in_the_next_run(summary_store):
+    live_days(summary_store, date(2024, 1, 29), 8, per_day=30)  # through Monday Feb 5: week of Jan 29 is closed
+    before = weekly_wide(summary_store, "tenant-001", date(2024, 1, 29))
+    month_before = [s.to_dict() for s in summary_store.query_summaries("tenant-001", "monthly", owner_id="__tenant__", metric_type="document_ocr")]
+    with Recorder(summary_store, now=datetime(2024, 2, 6, 15, tzinfo=timezone.utc)) as rec:
+        rec.record({"tenant_id": "tenant-001", "owner_id": "user-000", "metric_type": "document_ocr", "execution_id": "late",
+                    "status": "timed_out", "submitted_at": "2024-01-31T23:00:00Z", "completed_at": "2024-02-01T01:00:00Z",
+                    "duration_ms": 7_200_000})
+    result = run(summary_store, scheduled_plan(summary_store, nightly(date(2024, 2, 6))))
+    assert result.periods == ["daily:2024-01-31", "daily:2024-02-01", "daily:2024-02-06", "weekly:2024-01-29", "monthly:2024-01-01"]
+    after = weekly_wide(summary_store, "tenant-001", date(2024, 1, 29))
+    assert after["submission_count"] == before["submission_count"] + 1
+    assert after["timeout_count"] == before["timeout_count"] + 1
+    assert after["max_duration_ms"] == 7_200_000 and after["duration_count"] == before["duration_count"] + 1
+    (month_after,) = [s.to_dict() for s in summary_store.query_summaries("tenant-001", "monthly", owner_id="__tenant__", metric_type="document_ocr")]
+    assert month_after["submission_count"] == month_before[0]["submission_count"] + 1
+    assert month_after["timeout_count"] == month_before[0]["timeout_count"]  # the outcome fell in February
+    assert summary_store.invalidations() == []
+    again = run(summary_store, scheduled_plan(summary_store, nightly(date(2024, 2, 7))))
+    assert again.periods == ["daily:2024-02-07"]
+
+
+def test_a_rerun_over_unchanged_input_writes_nothing(summary_store):
+    live_days(summary_store, date(2024, 1, 1), 8, per_day=30)
+    log = RequestLog(summary_store.client) if hasattr(summary_store, "client") else None
+    reference = nightly(date(2024, 1, 7))  # Monday the 8th: the day and its week
+    first = run(summary_store, scheduled_plan(summary_store, reference))
+    assert first.summaries_created == 0 and first.summaries_updated == 0 and first.summaries_unchanged > 0
+    if log:
+        log.reset()
+    again = run(summary_store, scheduled_plan(summary_store, reference))
+    assert again.body() == first.body()
+    if log:
+        assert log.operations["BatchWriteItem"] == 0 and log.operations["PutItem"] == 0
+        assert log.operations["Scan"] == 0
+
+
+def test_backfill_and_dry_run(summary_store):
+    with Recorder(summary_store, now=datetime(2024, 3, 10, tzinfo=timezone.utc)) as rec:
+        from rollwise.samples import sample_executions
+
+        for raw in sample_executions(date(2024, 2, 26), 6, per_day=25, tenants=3, owners=3):
+            rec.record(raw)
+    plan = backfill_plan(summary_store, date(2024, 2, 27), date(2024, 3, 2), datetime(2024, 3, 10, tzinfo=timezone.utc))
+    assert "monthly:2024-02-01" in plan.describe() and "weekly:2024-02-26" in plan.describe()
+    result = run(summary_store, plan)
+    assert result.summaries_created > 0 and result.errors == []
+    week = [s.to_dict() for s in summary_store.query_summaries("tenant-000", "weekly", owner_id="__tenant__")]
+    days = [s.to_dict() for s in summary_store.query_summaries("tenant-000", "daily", since=date(2024, 2, 26), until=date(2024, 3, 3), owner_id="__tenant__")]
+    for metric in {w["metric_type"] for w in week}:
+        w = next(x for x in week if x["metric_type"] == metric)
+        # the 26th was not in the range: only the days backfilled feed the week
+        assert w["submission_count"] == sum(d["submission_count"] for d in days if d["metric_type"] == metric)
+    assert {d["period_start"] for d in days} == {"2024-02-27", "2024-02-28", "2024-02-29", "2024-03-01", "2024-03-02"}
+
+
+class Flaky:
+    """A store whose records of one (day, shard) cannot be read."""
+
+    def __init__(self, inner, day, shard):
+        self.inner, self.day, self.shard = inner, day, shard
+
+    def __getattr__(self, name):
+        return getattr(self.inner, name)
+
+    def read_records(self, day, shard):
+        if (day, shard) == (self.day, self.shard):
+            raise ConnectionError("simulated outage")
+        return self.inner.read_records(day, shard)
+
+
+def test_a_failed_group_fails_what_depends_on_it_and_nothing_else(summary_store):
+    live_days(summary_store, date(2024, 1, 8), 6, per_day=30)
+    with Recorder(summary_store, now=datetime(2024, 1, 14, 12, tzinfo=timezone.utc)) as rec:
+        rec.record({"tenant_id": "tenant-000", "owner_id": "u", "metric_type": "m", "execution_id": "late", "status": "queued",
+                    "submitted_at": "2024-01-09T01:00:00Z"})
+    bad_shard = summary_store.shard_of("tenant-000")
+    flaky = Flaky(summary_store, date(2024, 1, 14), bad_shard)
+    plan = scheduled_plan(summary_store, nightly(date(2024, 1, 14)))
+    result = run(flaky, plan)
+    assert sorted(result.errors) == sorted([
+        f"daily:2024-01-14 shard {bad_shard}: simulated outage",
+        f"weekly:2024-01-08 shard {bad_shard}: depends on failed daily:2024-01-14",
+    ])
+    # the other shards were done, and the failed shard's marker is kept for the retry
+    assert result.summaries_created > 0
+    assert [(m.day, m.shard) for m in summary_store.invalidations()] == [(date(2024, 1, 9), bad_shard)]
+    retry = run(summary_store, scheduled_plan(summary_store, nightly(date(2024, 1, 14))))
+    assert retry.errors == [] and summary_store.invalidations() == []

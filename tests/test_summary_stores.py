@@ -1,0 +1,93 @@
+"""Each store, over the same contract; DynamoDB through moto server and dynalite over HTTP."""
+
+from datetime import date, datetime, timezone
+
+from rollwise.periods import period_containing
+from rollwise.summaries.model import Summary, normalize_record
+from rollwise.summaries.store import stored_figures
+
+
+def rec(i, tenant="t1", owner="u1", metric="ocr", submitted="2024-01-14T10:00:00Z", completed="2024-01-15T00:00:01Z", status="succeeded"):
+    return normalize_record({
+        "tenant_id": tenant, "owner_id": owner, "metric_type": metric, "execution_id": f"e{i}", "status": status,
+        "submitted_at": submitted, "completed_at": completed, "duration_ms": 1000 + i,
+    })
+
+
+NOW = datetime(2024, 1, 15, 12, tzinfo=timezone.utc)
+
+
+def test_records_are_read_back_by_day_and_shard(summary_store):
+    records = [rec(i, tenant=f"t{i % 5}") for i in range(20)]
+    assert summary_store.put_records(records, NOW) == 40  # two event days each
+    for day in (date(2024, 1, 14), date(2024, 1, 15)):
+        seen = []
+        for shard in range(summary_store.shards):
+            for r in summary_store.read_records(day, shard):
+                assert summary_store.shard_of(r["tenant_id"]) == shard
+                seen.append(r["execution_id"])
+        assert sorted(seen) == sorted(r["execution_id"] for r in records)
+    assert list(summary_store.read_records(date(2024, 1, 13), 0)) == []
+
+
+def test_a_rewrite_keeps_the_latest_state(summary_store):
+    first = rec(1, status="running", completed=None)
+    summary_store.put_records([first], NOW)
+    summary_store.put_records([rec(1)], NOW)
+    shard = summary_store.shard_of("t1")
+    (stored,) = list(summary_store.read_records(date(2024, 1, 14), shard))
+    assert stored["status"] == "succeeded"
+
+
+def test_only_closed_days_get_invalidation_markers(summary_store):
+    summary_store.put_records([rec(1)], NOW)  # events on the 14th (closed) and the 15th (today)
+    markers = summary_store.invalidations()
+    assert [(m.day, m.shard) for m in markers] == [(date(2024, 1, 14), summary_store.shard_of("t1"))]
+
+
+def test_a_marker_rewritten_after_it_was_read_survives_the_clear(summary_store):
+    summary_store.put_records([rec(1)], NOW)
+    (seen,) = summary_store.invalidations()
+    summary_store.put_records([rec(2)], NOW)  # more late data for the same day and shard
+    summary_store.clear_invalidations([seen])
+    (left,) = summary_store.invalidations()
+    assert (left.day, left.shard) == (seen.day, seen.shard) and left.token != seen.token
+    summary_store.clear_invalidations([left])
+    assert summary_store.invalidations() == []
+
+
+def summary(tenant, owner, metric, day, n):
+    s = Summary(tenant, owner, metric, period_containing("daily", day), submission_count=n, success_count=n)
+    for v in range(n):
+        s.add_duration(100.0 * (v + 1))
+    return s
+
+
+def test_summaries_round_trip_and_are_queried_by_tenant_owner_and_metric(summary_store):
+    days = [date(2024, 1, d) for d in (1, 2, 3)]
+    for d in days:
+        p = period_containing("daily", d)
+        rows = [summary("t1", o, m, d, d.day + len(o) + len(m)) for o in ("u1", "u22") for m in ("ocr", "score")]
+        summary_store.write_summaries(p, summary_store.shard_of("t1"), rows, [])
+        summary_store.write_summaries(p, summary_store.shard_of("t2"), [summary("t2", "u1", "ocr", d, 1)], [])
+    back = summary_store.read_summaries(period_containing("daily", days[0]), summary_store.shard_of("t1"))
+    want = summary("t1", "u22", "score", days[0], 1 + 3 + 5)
+    assert stored_figures(back[("t1", "u22", "score")]) == stored_figures(want)
+    assert back[("t1", "u22", "score")].figures()["p50_duration_ms"] == want.figures()["p50_duration_ms"]
+
+    everything = list(summary_store.query_summaries("t1", "daily"))
+    assert len(everything) == 12 and all(s.tenant_id == "t1" for s in everything)
+    assert [s.period.start for s in everything] == sorted(s.period.start for s in everything)
+    ranged = list(summary_store.query_summaries("t1", "daily", since=date(2024, 1, 2), until=date(2024, 1, 2)))
+    assert {s.period.start for s in ranged} == {date(2024, 1, 2)} and len(ranged) == 4
+    by_owner = list(summary_store.query_summaries("t1", "daily", owner_id="u22"))
+    assert {(s.owner_id, s.period.start) for s in by_owner} == {("u22", d) for d in days} and len(by_owner) == 6
+    by_metric = list(summary_store.query_summaries("t1", "daily", metric_type="ocr", until=date(2024, 1, 1)))
+    assert {(s.owner_id, s.metric_type) for s in by_metric} == {("u1", "ocr"), ("u22", "ocr")}
+    both = list(summary_store.query_summaries("t1", "daily", owner_id="u1", metric_type="score"))
+    assert [(s.period.start, s.submission_count) for s in both] == [(d, d.day + 2 + 5) for d in days]
+    assert list(summary_store.query_summaries("t1", "weekly")) == []
+    assert list(summary_store.query_summaries("nobody", "daily")) == []
+
+    summary_store.write_summaries(period_containing("daily", days[0]), summary_store.shard_of("t1"), [], [("t1", "u1", "ocr")])
+    assert ("t1", "u1", "ocr") not in summary_store.read_summaries(period_containing("daily", days[0]), summary_store.shard_of("t1"))
