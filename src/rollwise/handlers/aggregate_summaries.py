@@ -40,7 +40,7 @@ def lambda_handler(event: Mapping[str, Any], context: Any) -> dict[str, Any]:
     logger.info("plan", extra={"reference": reference.isoformat(), "periods": plan.describe(), "backfill": bool(backfill)})
     result = run(store, plan)
     body = result.body()
-    logger.info("summaries run finished", extra=body)
+    logger.info("summaries run finished", extra={"result": body})
     if result.errors:
         raise SummariesFailed(result)
     return {"statusCode": 200, "body": body}

@@ -171,8 +171,8 @@ def run_shard(store: SummaryStore, plan: Plan, shard: int, on_period: Callable[[
             log.info(
                 "period aggregated",
                 extra={"period": period.label(), "shard": shard, "records": part.metrics_processed,
-                       "created": part.summaries_created, "updated": part.summaries_updated,
-                       "unchanged": part.summaries_unchanged},
+                       "summaries_created": part.summaries_created, "summaries_updated": part.summaries_updated,
+                       "summaries_unchanged": part.summaries_unchanged},
             )
         except Exception as exc:  # one group failing must not stop the others
             failed.append(period)

@@ -1,0 +1,112 @@
+"""The Lambda handler against moto server, configured only through the environment."""
+
+import json
+import os
+import subprocess
+import sys
+import uuid
+from datetime import date, datetime, timezone
+
+import pytest
+
+from rollwise.config import ConfigError
+from rollwise.handlers import aggregate_summaries
+from rollwise.handlers.common import EventError
+from rollwise.samples import sample_executions
+from rollwise.summaries.job import SummariesFailed
+from rollwise.summaries.recorder import Recorder
+from rollwise.summaries.stores.dynamodb import DynamoDBSummaryStore
+
+
+@pytest.fixture
+def lambda_env(moto_server, monkeypatch):
+    table = f"summaries-{uuid.uuid4().hex[:8]}"
+    monkeypatch.setenv("AWS_ENDPOINT_URL", moto_server.url)
+    monkeypatch.setenv("DYNAMODB_TABLE_NAME", table)
+    store = DynamoDBSummaryStore(table)
+    store.create()
+    with Recorder(store, now=datetime(2024, 1, 16, tzinfo=timezone.utc)) as rec:
+        for raw in sample_executions(date(2024, 1, 8), 7, per_day=30, tenants=2, owners=2):
+            rec.record(raw)
+    return store
+
+
+def scheduled(time, event_id="evt-1"):
+    return {"version": "0", "id": event_id, "detail-type": "Scheduled Event", "source": "aws.events", "time": time, "detail": {}}
+
+
+def log_lines(captured):
+    return [json.loads(line) for line in captured.splitlines() if line.startswith("{")]
+
+
+def test_missing_table_name_is_a_clear_error(monkeypatch):
+    monkeypatch.delenv("DYNAMODB_TABLE_NAME", raising=False)
+    with pytest.raises(ConfigError, match="DYNAMODB_TABLE_NAME is not set"):
+        aggregate_summaries.lambda_handler(scheduled("2024-01-15T02:00:00Z"), None)
+
+
+def invoke_in_subprocess(event):
+    """A cold interpreter, as Lambda starts one: what the handler prints is what CloudWatch gets."""
+    script = "import json, sys; from rollwise.handlers.aggregate_summaries import lambda_handler; " \
+             "print(json.dumps(lambda_handler(json.loads(sys.argv[1]), None)))"
+    done = subprocess.run([sys.executable, "-c", script, json.dumps(event)], capture_output=True, text=True, timeout=120, env=os.environ.copy())
+    assert done.returncode == 0, done.stderr
+    lines = log_lines(done.stdout)
+    return lines[-1], lines[:-1]
+
+
+def test_scheduled_event_uses_the_event_time(lambda_env):
+    response, lines = invoke_in_subprocess(scheduled("2024-01-15T02:00:00Z"))
+    assert response["statusCode"] == 200
+    body = response["body"]
+    assert set(body) >= {"message", "periods", "metrics_processed", "summaries_created", "summaries_updated", "summaries_unchanged", "errors"}
+    # The markers written for the whole (closed) week are consumed too: every day of it is aggregated.
+    assert body["periods"] == [f"daily:2024-01-{d:02d}" for d in range(8, 15)] + ["weekly:2024-01-08"]
+    assert body["metrics_processed"] > 200 and body["summaries_created"] > 0 and body["errors"] == []
+    assert lines and all(line["correlation_id"] == "evt-1" and line["service"] == "rollwise-summaries" for line in lines)
+    assert any(line["message"] == "period aggregated" and line["period"] == "weekly:2024-01-08" for line in lines)
+    assert lines[-1]["message"] == "summaries run finished" and lines[-1]["result"] == body
+
+    retry = aggregate_summaries.lambda_handler(scheduled("2024-01-15T02:00:00Z", "evt-2"), None)["body"]
+    assert retry["periods"] == ["daily:2024-01-14", "weekly:2024-01-08"]
+    assert retry["summaries_created"] == retry["summaries_updated"] == 0 and retry["summaries_unchanged"] > 0
+
+
+def test_backfill_event(lambda_env):
+    body = aggregate_summaries.lambda_handler({"backfill": True, "start_date": "2024-01-08", "end_date": "2024-01-09", "time": "2024-01-20T00:00:00Z"}, None)["body"]
+    assert body["periods"] == ["daily:2024-01-08", "daily:2024-01-09", "weekly:2024-01-08"]
+    rows = list(lambda_env.query_summaries("tenant-000", "daily", owner_id="__tenant__"))
+    assert {r.period.start for r in rows} == {date(2024, 1, 8), date(2024, 1, 9)}
+
+
+@pytest.mark.parametrize(
+    "event,message",
+    [
+        ({"backfill": True, "start_date": "2024-01-08"}, "needs start_date and end_date"),
+        ({"backfill": True, "start_date": "2024-01-09", "end_date": "2024-01-08"}, "is after end_date"),
+        ({"time": "last tuesday"}, "event field 'time'"),
+    ],
+)
+def test_bad_events_are_refused(lambda_env, event, message):
+    with pytest.raises(EventError, match=message):
+        aggregate_summaries.lambda_handler(event, None)
+
+
+def test_a_failed_group_raises_after_the_others_finish(lambda_env, monkeypatch):
+    bad = lambda_env.shard_of("tenant-000")
+    real = DynamoDBSummaryStore.read_records
+
+    def flaky(self, day, shard):
+        if shard == bad:
+            raise ConnectionError("throttled for good")
+        return real(self, day, shard)
+
+    monkeypatch.setattr(DynamoDBSummaryStore, "read_records", flaky)
+    with pytest.raises(SummariesFailed, match="failed: daily:2024-01-08 shard") as info:
+        aggregate_summaries.lambda_handler(scheduled("2024-01-15T02:00:00Z"), None)
+    result = info.value.result
+    assert len(result.errors) == 8  # seven days and the week of that shard
+    good = lambda_env.shard_of("tenant-001")
+    assert good != bad and result.summaries_created > 0
+    assert list(lambda_env.query_summaries("tenant-001", "weekly"))
+    assert not list(lambda_env.query_summaries("tenant-000", "weekly"))
