@@ -15,7 +15,7 @@ from typing import Callable, Iterable
 from rollwise.periods import PERIOD_TYPES, Period, closed_periods_containing, days_between, period_containing, utc_day
 from rollwise.summaries.aggregate import aggregate_day, merge_summaries
 from rollwise.summaries.model import Summary, SummaryKey
-from rollwise.summaries.store import Invalidation, SummaryStore, stored_figures
+from rollwise.summaries.store import Invalidation, StoredSummary, SummaryStore
 
 log = logging.getLogger(__name__)
 
@@ -127,7 +127,8 @@ def _inputs(store: SummaryStore, period: Period, shard: int) -> Iterable[Summary
     below = "monthly" if period.kind == "yearly" else "daily"
     part = period_containing(below, period.start)
     while part.start <= period.end:
-        yield from store.read_summaries(part, shard).values()
+        for stored in store.read_summaries(part, shard).values():
+            yield stored.summary()
         part = period_containing(below, part.next_start)
 
 
@@ -139,15 +140,16 @@ def compute_period(store: SummaryStore, period: Period, shard: int) -> RunResult
     else:
         fresh = merge_summaries(_inputs(store, period, shard), period)
     existing = store.read_summaries(period, shard)
-    puts: list[Summary] = []
+    puts: list[StoredSummary] = []
     for key, summary in fresh.items():
+        new = StoredSummary.of(summary)
         old = existing.get(key)
         if old is None:
             result.summaries_created += 1
-            puts.append(summary)
-        elif stored_figures(old) != stored_figures(summary):
+            puts.append(new)
+        elif old.figures != new.figures:
             result.summaries_updated += 1
-            puts.append(summary)
+            puts.append(new)
         else:
             result.summaries_unchanged += 1
     deletes: list[SummaryKey] = [k for k in existing if k not in fresh]

@@ -25,7 +25,7 @@ from datetime import date, datetime, timezone
 from typing import Any, Iterable, Iterator, Mapping
 
 from rollwise.periods import Period
-from rollwise.summaries.model import COUNTERS, Summary, SummaryKey, record_days
+from rollwise.summaries.model import COUNTERS, DURATION_FIELDS, Summary, SummaryKey, record_days
 
 DEFAULT_SHARDS = 8
 
@@ -48,8 +48,11 @@ class RecordItem:
     record: Mapping[str, Any]
 
 
+NUMBER_FIELDS = COUNTERS + DURATION_FIELDS
+
+
 def stored_figures(summary: Summary) -> dict[str, Any]:
-    """What a backend persists of a summary, sketch bytes included.
+    """What a backend persists of a summary: every figure, and the sketch's bytes.
 
     Two summaries with equal stored figures are the same summary: this is
     what makes an unchanged rerun write nothing.
@@ -61,17 +64,57 @@ def stored_figures(summary: Summary) -> dict[str, Any]:
     return figures
 
 
-def summary_from_stored(tenant_id: str, owner_id: str, metric_type: str, period: Period, figures: Mapping[str, Any]) -> Summary:
-    from rollwise.sketch import decode
+@dataclass(frozen=True)
+class StoredSummary:
+    """A summary as a store holds it: figures ready to show, the sketch still encoded.
 
-    s = Summary(tenant_id, owner_id, metric_type, period)
-    for name in COUNTERS:
-        setattr(s, name, figures.get(name) or 0)
-    s.min_duration_ms = figures.get("min_duration_ms")
-    s.max_duration_ms = figures.get("max_duration_ms")
-    if figures.get("sketch"):
-        s.sketch = decode(figures["sketch"])
-    return s
+    Reading, comparing and showing need no sketch decoding; only merging
+    into a longer period does (:meth:`summary`).
+    """
+
+    tenant_id: str
+    owner_id: str
+    metric_type: str
+    period: Period
+    figures: Mapping[str, Any]
+
+    @classmethod
+    def of(cls, summary: Summary) -> "StoredSummary":
+        return cls(summary.tenant_id, summary.owner_id, summary.metric_type, summary.period, stored_figures(summary))
+
+    @classmethod
+    def load(cls, tenant_id: str, owner_id: str, metric_type: str, period: Period, figures: Mapping[str, Any]) -> "StoredSummary":
+        """From what a backend read: absent figures are None, like in :func:`stored_figures`."""
+        full = {name: figures.get(name) for name in NUMBER_FIELDS}
+        full["sketch"] = figures.get("sketch") or b""
+        return cls(tenant_id, owner_id, metric_type, period, full)
+
+    @property
+    def key(self) -> SummaryKey:
+        return (self.tenant_id, self.owner_id, self.metric_type)
+
+    def summary(self) -> Summary:
+        from rollwise.sketch import decode
+
+        s = Summary(self.tenant_id, self.owner_id, self.metric_type, self.period)
+        for name in COUNTERS:
+            setattr(s, name, self.figures[name] or 0)
+        s.min_duration_ms = self.figures["min_duration_ms"]
+        s.max_duration_ms = self.figures["max_duration_ms"]
+        if self.figures["sketch"]:
+            s.sketch = decode(self.figures["sketch"])
+        return s
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "tenant_id": self.tenant_id,
+            "owner_id": self.owner_id,
+            "metric_type": self.metric_type,
+            "period_type": self.period.kind,
+            "period_start": self.period.start.isoformat(),
+            "period_end": self.period.end.isoformat(),
+            **{name: self.figures[name] for name in NUMBER_FIELDS},
+        }
 
 
 class SummaryStore(ABC):
@@ -127,10 +170,10 @@ class SummaryStore(ABC):
         was read stays for the next run."""
 
     @abstractmethod
-    def read_summaries(self, period: Period, shard: int) -> dict[SummaryKey, Summary]: ...
+    def read_summaries(self, period: Period, shard: int) -> dict[SummaryKey, StoredSummary]: ...
 
     @abstractmethod
-    def write_summaries(self, period: Period, shard: int, puts: list[Summary], deletes: list[SummaryKey]) -> None: ...
+    def write_summaries(self, period: Period, shard: int, puts: list[StoredSummary], deletes: list[SummaryKey]) -> None: ...
 
     # -- read side ----------------------------------------------------------
     @abstractmethod
@@ -142,7 +185,7 @@ class SummaryStore(ABC):
         until: date | None = None,
         owner_id: str | None = None,
         metric_type: str | None = None,
-    ) -> Iterator[Summary]:
+    ) -> Iterator[StoredSummary]:
         """Summaries of one tenant, by period start, without a scan."""
 
     @abstractmethod

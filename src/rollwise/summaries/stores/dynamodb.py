@@ -25,8 +25,8 @@ from typing import Any, Iterable, Iterator, Mapping
 import orjson
 
 from rollwise.periods import Period, period_containing
-from rollwise.summaries.model import COUNTERS, DURATION_FIELDS, Summary, SummaryKey
-from rollwise.summaries.store import DEFAULT_SHARDS, Invalidation, RecordItem, SummaryStore, stored_figures, summary_from_stored
+from rollwise.summaries.model import SummaryKey
+from rollwise.summaries.store import DEFAULT_SHARDS, NUMBER_FIELDS, Invalidation, RecordItem, StoredSummary, SummaryStore
 
 INVALIDATION_PK = "INVALIDATION"
 INDEXES = {
@@ -34,7 +34,6 @@ INDEXES = {
     "GSI2": ("GSI2PK", "GSI2SK"),
     "GSI3": ("GSI3PK", "GSI3SK"),
 }
-NUMBER_FIELDS = COUNTERS + DURATION_FIELDS
 
 
 def _records_pk(day: str, shard: int) -> str:
@@ -189,7 +188,7 @@ class DynamoDBSummaryStore(SummaryStore):
             except client.exceptions.ConditionalCheckFailedException:
                 pass  # rewritten since we read it: new data, next run
 
-    def read_summaries(self, period: Period, shard: int) -> dict[SummaryKey, Summary]:
+    def read_summaries(self, period: Period, shard: int) -> dict[SummaryKey, StoredSummary]:
         out = {}
         for item in self._query(
             KeyConditionExpression="PK = :pk",
@@ -200,12 +199,11 @@ class DynamoDBSummaryStore(SummaryStore):
             out[s.key] = s
         return out
 
-    def write_summaries(self, period: Period, shard: int, puts: list[Summary], deletes: list[SummaryKey]) -> None:
+    def write_summaries(self, period: Period, shard: int, puts: list[StoredSummary], deletes: list[SummaryKey]) -> None:
         pk = _summaries_pk(period, shard)
         start = period.start.isoformat()
         requests: list[dict[str, Any]] = []
         for s in puts:
-            figures = stored_figures(s)
             item: dict[str, Any] = {
                 "PK": {"S": pk},
                 "SK": {"S": f"{s.tenant_id}#{s.owner_id}#{s.metric_type}"},
@@ -221,9 +219,10 @@ class DynamoDBSummaryStore(SummaryStore):
                 "period_type": {"S": period.kind},
                 "period_start": {"S": start},
                 "period_end": {"S": period.end.isoformat()},
-                "sketch": {"B": figures.pop("sketch")},
+                "sketch": {"B": s.figures["sketch"]},
             }
-            for name, value in figures.items():
+            for name in NUMBER_FIELDS:
+                value = s.figures[name]
                 if value is not None:
                     item[name] = {"N": repr(value)}
             requests.append({"PutRequest": {"Item": item}})
@@ -231,7 +230,7 @@ class DynamoDBSummaryStore(SummaryStore):
             requests.append({"DeleteRequest": {"Key": {"PK": {"S": pk}, "SK": {"S": f"{t}#{o}#{m}"}}}})
         self._batch_write(requests)
 
-    def query_summaries(self, tenant_id, period_type, since=None, until=None, owner_id=None, metric_type=None) -> Iterator[Summary]:
+    def query_summaries(self, tenant_id, period_type, since=None, until=None, owner_id=None, metric_type=None) -> Iterator[StoredSummary]:
         if owner_id is not None:
             index, pk = "GSI2", f"{tenant_id}#{period_type}#O#{owner_id}"
         elif metric_type is not None:
@@ -261,7 +260,7 @@ def _number(text: str) -> int | float:
     return int(value) if value.is_integer() and "." not in text and "e" not in text.lower() else value
 
 
-def _summary(item: Mapping[str, Any], period: Period) -> Summary:
+def _summary(item: Mapping[str, Any], period: Period) -> StoredSummary:
     figures: dict[str, Any] = {name: _number(item[name]["N"]) for name in NUMBER_FIELDS if name in item}
     figures["sketch"] = item["sketch"]["B"] if "sketch" in item else None
-    return summary_from_stored(item["tenant_id"]["S"], item["owner_id"]["S"], item["metric_type"]["S"], period, figures)
+    return StoredSummary.load(item["tenant_id"]["S"], item["owner_id"]["S"], item["metric_type"]["S"], period, figures)

@@ -11,8 +11,8 @@ from typing import Any, Iterable, Iterator, Mapping
 import orjson
 
 from rollwise.periods import Period, period_containing
-from rollwise.summaries.model import Summary, SummaryKey
-from rollwise.summaries.store import DEFAULT_SHARDS, Invalidation, RecordItem, SummaryStore, stored_figures, summary_from_stored
+from rollwise.summaries.model import SummaryKey
+from rollwise.summaries.store import DEFAULT_SHARDS, Invalidation, RecordItem, StoredSummary, SummaryStore
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS execution_records (
@@ -99,7 +99,7 @@ class SQLiteSummaryStore(SummaryStore):
                 [(m.day.isoformat(), m.shard, m.token) for m in markers],
             )
 
-    def read_summaries(self, period: Period, shard: int) -> dict[SummaryKey, Summary]:
+    def read_summaries(self, period: Period, shard: int) -> dict[SummaryKey, StoredSummary]:
         rows = self._db.execute(
             "SELECT tenant_id, owner_id, metric_type, figures, sketch FROM summaries"
             " WHERE period_type = ? AND period_start = ? AND shard = ?",
@@ -107,12 +107,11 @@ class SQLiteSummaryStore(SummaryStore):
         )
         return {(t, o, m): _summary(t, o, m, period, f, sk) for t, o, m, f, sk in rows}
 
-    def write_summaries(self, period: Period, shard: int, puts: list[Summary], deletes: list[SummaryKey]) -> None:
+    def write_summaries(self, period: Period, shard: int, puts: list[StoredSummary], deletes: list[SummaryKey]) -> None:
         rows = []
         for s in puts:
-            figures = stored_figures(s)
-            sketch = figures.pop("sketch")
-            rows.append((period.kind, period.start.isoformat(), shard, s.tenant_id, s.owner_id, s.metric_type, orjson.dumps(figures), sketch))
+            figures = {k: v for k, v in s.figures.items() if k != "sketch"}
+            rows.append((period.kind, period.start.isoformat(), shard, s.tenant_id, s.owner_id, s.metric_type, orjson.dumps(figures), s.figures["sketch"]))
         with self._db as db:
             db.execute("BEGIN")
             db.executemany("INSERT OR REPLACE INTO summaries VALUES (?, ?, ?, ?, ?, ?, ?, ?)", rows)
@@ -122,7 +121,7 @@ class SQLiteSummaryStore(SummaryStore):
                 [(period.kind, period.start.isoformat(), shard, *k) for k in deletes],
             )
 
-    def query_summaries(self, tenant_id, period_type, since=None, until=None, owner_id=None, metric_type=None) -> Iterator[Summary]:
+    def query_summaries(self, tenant_id, period_type, since=None, until=None, owner_id=None, metric_type=None) -> Iterator[StoredSummary]:
         sql = ["SELECT period_start, owner_id, metric_type, figures, sketch FROM summaries WHERE tenant_id = ? AND period_type = ?"]
         args: list[Any] = [tenant_id, period_type]
         if owner_id is not None:
@@ -142,7 +141,7 @@ class SQLiteSummaryStore(SummaryStore):
             yield _summary(tenant_id, o, m, period_containing(period_type, date.fromisoformat(start)), f, sk)
 
 
-def _summary(t: str, o: str, m: str, period: Period, figures: bytes, sketch: bytes) -> Summary:
+def _summary(t: str, o: str, m: str, period: Period, figures: bytes, sketch: bytes) -> StoredSummary:
     stored = orjson.loads(figures)
     stored["sketch"] = sketch
-    return summary_from_stored(t, o, m, period, stored)
+    return StoredSummary.load(t, o, m, period, stored)
