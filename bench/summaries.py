@@ -75,6 +75,9 @@ def measure_job(endpoint, table):
     from rollwise.summaries.job import run, scheduled_plan
     from rollwise.summaries.stores.dynamodb import DynamoDBSummaryStore
 
+    from rollwise.sketch import decode, encode, new_sketch
+
+    decode(encode(new_sketch()))  # imports (protobuf) happen once per container, not per run: keep them out
     c = client(endpoint)
     seen = count_items(c)
     store = DynamoDBSummaryStore(table, client=c)

@@ -11,13 +11,21 @@ from __future__ import annotations
 
 import base64
 
+from typing import Sequence
+
 from ddsketch import DDSketch
+from ddsketch.ddsketch import BaseDDSketch
+from ddsketch.mapping import LogarithmicMapping
+from ddsketch.store import DenseStore
 
 RELATIVE_ACCURACY = 0.01
+# Mappings are immutable: one for every sketch saves building it (two logs) 6,000 times a run.
+_MAPPING = LogarithmicMapping(RELATIVE_ACCURACY)
 
 
 def new_sketch() -> DDSketch:
-    return DDSketch(RELATIVE_ACCURACY)
+    """An empty DDSketch with 1% relative accuracy (ddsketch's own default layout)."""
+    return BaseDDSketch(mapping=_MAPPING, store=DenseStore(), negative_store=DenseStore(), zero_count=0.0)
 
 
 def _bin_counts(store) -> dict[int, float]:
@@ -64,15 +72,43 @@ def decode_text(text: str) -> DDSketch:
     return decode(base64.b64decode(text))
 
 
-def quantile(sketch: DDSketch, q: float, lowest: float | None, highest: float | None) -> float | None:
-    """The sketch's quantile, clamped into the exact [lowest, highest] range."""
+def quantiles(sketch: DDSketch, qs: Sequence[float], lowest: float | None, highest: float | None) -> list[float | None]:
+    """Several quantiles in one walk over the bins, each as :func:`quantile` gives it.
+
+    ddsketch answers one quantile per walk; a summary needs four.
+    """
+    if sketch._negative_store.count or list(qs) != sorted(qs):
+        return [quantile(sketch, q, lowest, highest) for q in qs]
     if sketch.count == 0:
-        return None
-    value = sketch.get_quantile_value(q)
-    if value is None:
-        return None
+        return [None] * len(qs)
+    store, zero, mapping = sketch._store, sketch._zero_count, sketch._mapping
+    out: list[float | None] = []
+    running, index, bins = zero, -1, store.bins
+    for q in qs:
+        rank = q * (sketch.count - 1)
+        if rank < zero:
+            value = 0.0
+        else:
+            while running <= rank and index + 1 < len(bins):
+                index += 1
+                running += bins[index]
+            key = index + store.offset if running > rank else store.max_key
+            value = mapping.value(key)
+        out.append(_clamp(value, lowest, highest))
+    return out
+
+
+def _clamp(value: float, lowest: float | None, highest: float | None) -> float:
     if lowest is not None:
         value = max(value, lowest)
     if highest is not None:
         value = min(value, highest)
     return round(float(value), 3)
+
+
+def quantile(sketch: DDSketch, q: float, lowest: float | None, highest: float | None) -> float | None:
+    """The sketch's quantile, clamped into the exact [lowest, highest] range."""
+    if sketch.count == 0:
+        return None
+    value = sketch.get_quantile_value(q)
+    return None if value is None else _clamp(value, lowest, highest)

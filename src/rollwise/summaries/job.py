@@ -15,7 +15,8 @@ from typing import Callable, Iterable
 from rollwise.periods import PERIOD_TYPES, Period, closed_periods_containing, days_between, period_containing, utc_day
 from rollwise.summaries.aggregate import aggregate_day, merge_summaries
 from rollwise.summaries.model import Summary, SummaryKey
-from rollwise.summaries.store import Invalidation, StoredSummary, SummaryStore
+from rollwise.sketch import encode
+from rollwise.summaries.store import Invalidation, StoredSummary, SummaryStore, identity
 
 log = logging.getLogger(__name__)
 
@@ -142,16 +143,16 @@ def compute_period(store: SummaryStore, period: Period, shard: int) -> RunResult
     existing = store.read_summaries(period, shard)
     puts: list[StoredSummary] = []
     for key, summary in fresh.items():
-        new = StoredSummary.of(summary)
+        sketch = encode(summary.sketch)
         old = existing.get(key)
+        if old is not None and old.identity() == identity(summary, sketch):
+            result.summaries_unchanged += 1
+            continue
         if old is None:
             result.summaries_created += 1
-            puts.append(new)
-        elif old.figures != new.figures:
-            result.summaries_updated += 1
-            puts.append(new)
         else:
-            result.summaries_unchanged += 1
+            result.summaries_updated += 1
+        puts.append(StoredSummary.of(summary, sketch))
     deletes: list[SummaryKey] = [k for k in existing if k not in fresh]
     result.summaries_removed = len(deletes)
     if puts or deletes:

@@ -14,7 +14,7 @@ from typing import Any, Mapping
 from ddsketch import DDSketch
 
 from rollwise.periods import Period, parse_timestamp
-from rollwise.sketch import new_sketch, quantile
+from rollwise.sketch import new_sketch, quantiles
 
 TENANT_WIDE = "__tenant__"
 STATUSES = ("queued", "running", "succeeded", "failed", "cancelled", "timed_out")
@@ -184,13 +184,13 @@ class Summary:
 
     def figures(self) -> dict[str, Any]:
         """Every figure of the summary, derived ones included, as plain numbers."""
-        out: dict[str, Any] = {name: _plain(getattr(self, name)) for name in COUNTERS}
-        out["min_duration_ms"] = _plain(self.min_duration_ms)
-        out["max_duration_ms"] = _plain(self.max_duration_ms)
+        out: dict[str, Any] = {name: plain(getattr(self, name)) for name in COUNTERS}
+        out["min_duration_ms"] = plain(self.min_duration_ms)
+        out["max_duration_ms"] = plain(self.max_duration_ms)
         # From the rounded total, as stored: re-reading a summary must give the same figures.
         out["avg_duration_ms"] = round(out["total_duration_ms"] / self.duration_count, 3) if self.duration_count else None
-        for name, q in QUANTILES:
-            out[name] = quantile(self.sketch, q, self.min_duration_ms, self.max_duration_ms)
+        values = quantiles(self.sketch, [q for _, q in QUANTILES], self.min_duration_ms, self.max_duration_ms)
+        out.update(zip((name for name, _ in QUANTILES), values))
         return out
 
     def to_dict(self) -> dict[str, Any]:
@@ -205,7 +205,8 @@ class Summary:
         }
 
 
-def _plain(value: Any) -> Any:
+def plain(value: Any) -> Any:
+    """A figure as stored: floats to 3 decimals, whole floats as ints."""
     if isinstance(value, float):
         value = round(value, 3)
         return int(value) if value.is_integer() else value

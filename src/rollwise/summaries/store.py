@@ -25,7 +25,7 @@ from datetime import date, datetime, timezone
 from typing import Any, Iterable, Iterator, Mapping
 
 from rollwise.periods import Period
-from rollwise.summaries.model import COUNTERS, DURATION_FIELDS, Summary, SummaryKey, record_days
+from rollwise.summaries.model import COUNTERS, DURATION_FIELDS, Summary, SummaryKey, plain, record_days
 
 DEFAULT_SHARDS = 8
 
@@ -51,16 +51,22 @@ class RecordItem:
 NUMBER_FIELDS = COUNTERS + DURATION_FIELDS
 
 
-def stored_figures(summary: Summary) -> dict[str, Any]:
-    """What a backend persists of a summary: every figure, and the sketch's bytes.
+IDENTITY_FIELDS = COUNTERS + ("min_duration_ms", "max_duration_ms")
 
-    Two summaries with equal stored figures are the same summary: this is
-    what makes an unchanged rerun write nothing.
-    """
+
+def identity(summary: Summary, sketch: bytes) -> tuple:
+    """What decides whether two summaries are the same: exact figures and
+    sketch bytes. Averages and percentiles derive from these, so an unchanged
+    summary is recognised without computing them."""
+    return (*(plain(getattr(summary, name)) for name in IDENTITY_FIELDS), sketch)
+
+
+def stored_figures(summary: Summary, sketch: bytes | None = None) -> dict[str, Any]:
+    """What a backend persists of a summary: every figure, and the sketch's bytes."""
     from rollwise.sketch import encode
 
     figures = summary.figures()
-    figures["sketch"] = encode(summary.sketch)
+    figures["sketch"] = encode(summary.sketch) if sketch is None else sketch
     return figures
 
 
@@ -79,8 +85,11 @@ class StoredSummary:
     figures: Mapping[str, Any]
 
     @classmethod
-    def of(cls, summary: Summary) -> "StoredSummary":
-        return cls(summary.tenant_id, summary.owner_id, summary.metric_type, summary.period, stored_figures(summary))
+    def of(cls, summary: Summary, sketch: bytes | None = None) -> "StoredSummary":
+        return cls(summary.tenant_id, summary.owner_id, summary.metric_type, summary.period, stored_figures(summary, sketch))
+
+    def identity(self) -> tuple:
+        return (*(self.figures[name] for name in IDENTITY_FIELDS), self.figures["sketch"])
 
     @classmethod
     def load(cls, tenant_id: str, owner_id: str, metric_type: str, period: Period, figures: Mapping[str, Any]) -> "StoredSummary":

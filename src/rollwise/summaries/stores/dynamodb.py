@@ -10,7 +10,9 @@ invalidation       ``INVALIDATION``                 ``<day>#<shard>``
 summary            ``SUM#<type>#<start>#<shard>``   ``<tenant>#<owner>#<metric>``
 =================  ===============================  ==============================
 
-Summaries carry three sparse index keys for the read side: GSI1 by tenant
+A summary keeps its figures as one JSON attribute and its sketch as one binary
+attribute: reading 6,000 summaries back then parses three attributes each, not
+twenty. Summaries carry three sparse index keys for the read side: GSI1 by tenant
 (``<tenant>#<type>`` / ``<start>#<owner>#<metric>``), GSI2 by tenant and owner,
 GSI3 by tenant and metric type. Every read is a Query; nothing scans.
 """
@@ -26,7 +28,7 @@ import orjson
 
 from rollwise.periods import Period, period_containing
 from rollwise.summaries.model import SummaryKey
-from rollwise.summaries.store import DEFAULT_SHARDS, NUMBER_FIELDS, Invalidation, RecordItem, StoredSummary, SummaryStore
+from rollwise.summaries.store import DEFAULT_SHARDS, Invalidation, RecordItem, StoredSummary, SummaryStore
 
 INVALIDATION_PK = "INVALIDATION"
 INDEXES = {
@@ -193,6 +195,7 @@ class DynamoDBSummaryStore(SummaryStore):
         for item in self._query(
             KeyConditionExpression="PK = :pk",
             ExpressionAttributeValues={":pk": {"S": _summaries_pk(period, shard)}},
+            ProjectionExpression="SK, figures, sketch",
             ConsistentRead=True,
         ):
             s = _summary(item, period)
@@ -219,12 +222,9 @@ class DynamoDBSummaryStore(SummaryStore):
                 "period_type": {"S": period.kind},
                 "period_start": {"S": start},
                 "period_end": {"S": period.end.isoformat()},
+                "figures": {"S": orjson.dumps({k: v for k, v in s.figures.items() if k != "sketch"}).decode()},
                 "sketch": {"B": s.figures["sketch"]},
             }
-            for name in NUMBER_FIELDS:
-                value = s.figures[name]
-                if value is not None:
-                    item[name] = {"N": repr(value)}
             requests.append({"PutRequest": {"Item": item}})
         for t, o, m in deletes:
             requests.append({"DeleteRequest": {"Key": {"PK": {"S": pk}, "SK": {"S": f"{t}#{o}#{m}"}}}})
@@ -246,21 +246,17 @@ class DynamoDBSummaryStore(SummaryStore):
             KeyConditionExpression="#pk = :pk AND #sk BETWEEN :low AND :high",
             ExpressionAttributeNames={"#pk": pk_name, "#sk": sk_name},
             ExpressionAttributeValues={":pk": {"S": pk}, ":low": {"S": low}, ":high": {"S": high}},
+            ProjectionExpression="SK, period_start, figures, sketch",
         ):
-            if metric_type is not None and item["metric_type"]["S"] != metric_type:
-                continue
-            rows.append(item)
-        rows.sort(key=lambda i: (i["period_start"]["S"], i["owner_id"]["S"], i["metric_type"]["S"]))
-        for item in rows:
-            yield _summary(item, period_containing(period_type, date.fromisoformat(item["period_start"]["S"])))
-
-
-def _number(text: str) -> int | float:
-    value = float(text)
-    return int(value) if value.is_integer() and "." not in text and "e" not in text.lower() else value
+            summary = _summary(item, period_containing(period_type, date.fromisoformat(item["period_start"]["S"])))
+            if metric_type is None or summary.metric_type == metric_type:
+                rows.append(summary)
+        rows.sort(key=lambda s: (s.period.start, s.owner_id, s.metric_type))
+        yield from rows
 
 
 def _summary(item: Mapping[str, Any], period: Period) -> StoredSummary:
-    figures: dict[str, Any] = {name: _number(item[name]["N"]) for name in NUMBER_FIELDS if name in item}
-    figures["sketch"] = item["sketch"]["B"] if "sketch" in item else None
-    return StoredSummary.load(item["tenant_id"]["S"], item["owner_id"]["S"], item["metric_type"]["S"], period, figures)
+    tenant_id, owner_id, metric_type = item["SK"]["S"].split("#")
+    figures = orjson.loads(item["figures"]["S"])
+    figures["sketch"] = item["sketch"]["B"]
+    return StoredSummary.load(tenant_id, owner_id, metric_type, period, figures)

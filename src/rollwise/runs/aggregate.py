@@ -1,0 +1,149 @@
+"""One window's aggregate: built file by file in bounded memory, and merged into an existing one.
+
+Running counters, exact min/max/total, a DDSketch for percentiles and a
+top-10 list: nothing here keeps a record once it has been folded in. What a
+later merge needs (the sketch) travels inside the aggregate under
+``merge_state``.
+"""
+
+from __future__ import annotations
+
+import heapq
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, Iterable
+
+import orjson
+
+from rollwise.runs.records import Match, Outcome
+from rollwise.sketch import decode_text, encode_text, new_sketch, quantiles
+from rollwise.windows import Window
+
+TOP_N = 10
+FORMAT_VERSION = 1
+
+
+def _rank(m: tuple[Match, str]) -> tuple:
+    """Best first: higher score, then id, then source file."""
+    return (-m[0].score, m[0].id, m[1])
+
+
+@dataclass
+class WindowAggregate:
+    window: Window
+    files: int = 0
+    opportunities_processed: int = 0
+    matches: int = 0
+    no_matches: int = 0
+    errors: int = 0
+    time_count: int = 0
+    time_total: float = 0.0
+    time_min: float | None = None
+    time_max: float | None = None
+    sketch: Any = field(default_factory=new_sketch)
+    top: list[tuple[Match, str]] = field(default_factory=list)
+    runs: dict[str, bytes] = field(default_factory=dict)  # key -> compact JSON entry
+    manifest: dict[str, str] = field(default_factory=dict)  # key -> ETag
+
+    def add_file(self, key: str, e_tag: str, outcomes: Iterable[Outcome]) -> None:
+        counts = [0, 0, 0, 0]
+        file_ms = 0.0
+        run_ids = []
+        candidates = []
+        for o in outcomes:
+            counts[0] += o.opportunities_processed
+            counts[1] += o.matches
+            counts[2] += o.no_matches
+            counts[3] += o.errors
+            if o.processing_time_ms is not None:
+                self._add_time(o.processing_time_ms)
+                file_ms += o.processing_time_ms
+            if o.run_id is not None:
+                run_ids.append(o.run_id)
+            candidates.extend((m, key) for m in o.top_matches)
+        self.files += 1
+        self.opportunities_processed += counts[0]
+        self.matches += counts[1]
+        self.no_matches += counts[2]
+        self.errors += counts[3]
+        if candidates:
+            self.top = heapq.nsmallest(TOP_N, self.top + candidates, key=_rank)
+        entry: dict[str, Any] = {
+            "file": key,
+            "opportunities_processed": counts[0],
+            "matches": counts[1],
+            "no_matches": counts[2],
+            "errors": counts[3],
+            "processing_time_ms": round(file_ms, 3),
+        }
+        if run_ids:
+            entry["run_id"] = run_ids[0] if len(run_ids) == 1 else run_ids
+        self.runs[key] = orjson.dumps(entry)
+        self.manifest[key] = e_tag
+
+    def _add_time(self, ms: float) -> None:
+        self.time_count += 1
+        self.time_total += ms
+        if self.time_min is None or ms < self.time_min:
+            self.time_min = ms
+        if self.time_max is None or ms > self.time_max:
+            self.time_max = ms
+        self.sketch.add(ms)
+
+    # -- the file format --------------------------------------------------------
+    def processing_time(self) -> dict[str, Any]:
+        p50, p95 = quantiles(self.sketch, (0.5, 0.95), self.time_min, self.time_max)
+        return {
+            "count": self.time_count,
+            "total": round(self.time_total, 3),
+            "min": self.time_min,
+            "max": self.time_max,
+            "avg": round(self.time_total / self.time_count, 3) if self.time_count else None,
+            "p50": p50,
+            "p95": p95,
+        }
+
+    def to_json(self, generated_at: datetime) -> bytes:
+        runs = b"[" + b",".join(self.runs[k] for k in sorted(self.runs)) + b"]"
+        doc = {
+            "window_start": self.window.start.isoformat().replace("+00:00", "Z"),
+            "window_end": self.window.end.isoformat().replace("+00:00", "Z"),
+            "generated_at": generated_at.isoformat().replace("+00:00", "Z"),
+            "stats": {
+                "files": self.files,
+                "opportunities_processed": self.opportunities_processed,
+                "matches": self.matches,
+                "no_matches": self.no_matches,
+                "errors": self.errors,
+                "processing_time_ms": self.processing_time(),
+            },
+            "top_matches": [
+                {"id": m.id, "title": m.title, "score": m.score, "source_file": src, **({"link": m.link} if m.link else {})}
+                for m, src in self.top
+            ],
+            "runs": orjson.Fragment(runs),
+            "source_files": [{"key": k, "etag": self.manifest[k]} for k in sorted(self.manifest)],
+            "merge_state": {"version": FORMAT_VERSION, "processing_time_sketch": encode_text(self.sketch)},
+        }
+        return orjson.dumps(doc)
+
+    @classmethod
+    def from_json(cls, window: Window, body: bytes) -> "WindowAggregate":
+        """An existing aggregate, ready to take late files."""
+        doc = orjson.loads(body)
+        stats = doc["stats"]
+        pt = stats["processing_time_ms"]
+        agg = cls(window)
+        agg.files = stats["files"]
+        agg.opportunities_processed = stats["opportunities_processed"]
+        agg.matches = stats["matches"]
+        agg.no_matches = stats["no_matches"]
+        agg.errors = stats["errors"]
+        agg.time_count, agg.time_total, agg.time_min, agg.time_max = pt["count"], pt["total"], pt["min"], pt["max"]
+        state = doc.get("merge_state") or {}
+        if state.get("processing_time_sketch"):
+            agg.sketch = decode_text(state["processing_time_sketch"])
+        agg.top = [(Match(m["id"], m.get("title"), m["score"], m.get("link")), m["source_file"]) for m in doc["top_matches"]]
+        agg.runs = {r["file"]: orjson.dumps(r) for r in doc["runs"]}
+        agg.manifest = {f["key"]: f["etag"] for f in doc["source_files"]}
+        return agg

@@ -1,0 +1,414 @@
+"""The merge-and-archive job: every closed window's raw files into one aggregate, then archived.
+
+Exactly once, with no lock service: an aggregate is created only if absent
+and replaced only if its ETag is unchanged, and its manifest (``source_files``)
+names every raw file counted in it. A raw file is archived only after the
+aggregate that counts it is stored; a raw file already named in a manifest is
+archived, never counted again. So a crash at any point, a retry, or several
+invocations at once, leave each file counted in exactly one aggregate.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import gzip
+import hashlib
+import logging
+import os
+import tempfile
+from pathlib import Path
+from collections import defaultdict
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta, timezone
+from typing import Any, AsyncIterator, Awaitable, Callable, Iterable
+
+import obstore as obs
+import orjson
+
+from rollwise.objects import NOT_FOUND, AlreadyExistsError, PreconditionError, put_if_absent, put_if_match
+from rollwise.runs.aggregate import WindowAggregate
+from rollwise.runs.records import DEFAULT_MATCH_THRESHOLD, PoisonFile, parse_run_file
+from rollwise.windows import STAMP, Window, stamp_in_name, window_ending, window_of
+
+log = logging.getLogger(__name__)
+ARCHIVE_MODES = ("move", "bundle")
+COMMIT_ATTEMPTS = 8
+
+
+@dataclass(frozen=True)
+class Layout:
+    """Where things live in the store; every prefix ends with '/'."""
+
+    root: str = "runs/"
+    raw: str = "runs/raw/"
+    archive: str = "runs/archive/"
+    quarantine: str = "runs/quarantine/"
+
+    @classmethod
+    def under(cls, root: str = "runs", raw: str | None = None) -> "Layout":
+        root = root.strip("/") + "/" if root.strip("/") else ""
+        return cls(root, raw if raw is not None else f"{root}raw/", f"{root}archive/", f"{root}quarantine/")
+
+    def aggregate_key(self, window: Window) -> str:
+        return f"{self.root}{window.name}.json"
+
+    def is_input(self, key: str) -> bool:
+        """Raw files only: never an aggregate, the archive, the quarantine or a lock."""
+        if not key.startswith(self.raw):
+            return False
+        if key.startswith((self.archive, self.quarantine)) or "/." in key or key.rsplit("/", 1)[-1].startswith("."):
+            return False
+        if key.rsplit("/", 1)[0] + "/" == self.root and STAMP.fullmatch(key.rsplit("/", 1)[-1].removesuffix(".json")):
+            return False  # an aggregate, in the layout where producers write straight into the root
+        return True
+
+
+@dataclass(frozen=True)
+class Settings:
+    window: timedelta = timedelta(minutes=5)
+    grace: timedelta = timedelta(seconds=60)
+    archive_mode: str = "move"
+    max_file_bytes: int = 5 * 1024 * 1024
+    match_threshold: float = DEFAULT_MATCH_THRESHOLD
+    concurrency: int = 32
+
+    def __post_init__(self) -> None:
+        if self.archive_mode not in ARCHIVE_MODES:
+            raise ValueError(f"archive mode must be one of {', '.join(ARCHIVE_MODES)}, got {self.archive_mode!r}")
+        if self.concurrency < 1:
+            raise ValueError("concurrency must be at least 1")
+
+
+@dataclass(frozen=True, slots=True)
+class RawFile:
+    key: str
+    e_tag: str
+    size: int
+    window_end: datetime
+
+
+@dataclass
+class MergeResult:
+    windows: list[str] = field(default_factory=list)
+    files_processed: int = 0
+    files_archived: int = 0
+    files_quarantined: int = 0
+    files_failed: int = 0
+    late_files: int = 0
+    failed_operations: list[dict[str, str]] = field(default_factory=list)
+    planned: list[dict[str, Any]] = field(default_factory=list)
+
+    def body(self) -> dict[str, Any]:
+        body = {
+            "windows": self.windows,
+            "files_processed": self.files_processed,
+            "files_archived": self.files_archived,
+            "files_quarantined": self.files_quarantined,
+            "files_failed": self.files_failed,
+            "late_files": self.late_files,
+            "failed_operations": self.failed_operations,
+        }
+        if self.planned:
+            body["dry_run"] = self.planned
+        return body
+
+    def fail(self, key: str, operation: str, error: BaseException | str) -> None:
+        self.failed_operations.append({"key": key, "operation": operation, "error": str(error)[:300]})
+        log.error("operation failed", extra={"key": key, "operation": operation, "error": str(error)[:300]})
+
+
+class MergeFailed(RuntimeError):
+    """Raised after a run whose archive operations did not all succeed, so Lambda counts an error."""
+
+    def __init__(self, result: MergeResult) -> None:
+        ops = ", ".join(f"{f['operation']} {f['key']}" for f in result.failed_operations[:10])
+        more = len(result.failed_operations) - 10
+        super().__init__(f"{len(result.failed_operations)} operation(s) failed: {ops}" + (f" and {more} more" if more > 0 else ""))
+        self.result = result
+
+
+async def _pool(items: Iterable[Any], work: Callable[[Any], Awaitable[Any]], limit: int) -> AsyncIterator[tuple[Any, Any]]:
+    """Run ``work`` over ``items`` with at most ``limit`` in flight; yield (item, result or exception)."""
+    it = iter(items)
+    pending: set[asyncio.Task] = set()
+    owner: dict[asyncio.Task, Any] = {}
+
+    def launch() -> bool:
+        try:
+            item = next(it)
+        except StopIteration:
+            return False
+        task = asyncio.ensure_future(work(item))
+        owner[task] = item
+        pending.add(task)
+        return True
+
+    while len(pending) < limit and launch():
+        pass
+    while pending:
+        done, _ = await asyncio.wait(pending, return_when=asyncio.FIRST_COMPLETED)
+        for task in done:
+            pending.discard(task)
+            item = owner.pop(task)
+            exc = task.exception()
+            yield item, (exc if exc is not None else task.result())
+            launch()
+
+
+class MergeJob:
+    """One invocation's work over one store."""
+
+    def __init__(self, store: Any, layout: Layout = Layout(), settings: Settings = Settings(), on_file: Callable[[], None] | None = None) -> None:
+        self.store = store
+        self.layout = layout
+        self.settings = settings
+        self.on_file = on_file or (lambda: None)
+
+    # -- listing ----------------------------------------------------------------
+    async def list_raw(self, reference: datetime) -> dict[Window, list[RawFile]]:
+        """Closed windows and their raw files; files of open windows wait."""
+        size, grace = self.settings.window, self.settings.grace
+        windows: dict[datetime, list[RawFile]] = defaultdict(list)
+        async for meta in self._list_metas():
+            key = meta["path"]
+            if not self.layout.is_input(key):
+                continue
+            stamp = stamp_in_name(key)
+            w = window_of(stamp or meta["last_modified"], size)
+            if w.is_closed(reference, grace):
+                windows[w.end].append(RawFile(key, meta.get("e_tag") or "", meta["size"], w.end))
+        return {window_ending(end, size): files for end, files in sorted(windows.items())}
+
+    async def _list_metas(self) -> AsyncIterator[dict]:
+        if self.layout.raw == self.layout.root:
+            # Producers write into the root: list one level, never descend into the archive.
+            result = await obs.list_with_delimiter_async(self.store, self.layout.raw.rstrip("/") or None)
+            for meta in result["objects"]:
+                yield meta
+            return
+        async for batch in obs.list(self.store, self.layout.raw, chunk_size=1000):
+            for meta in batch:
+                yield meta
+
+    # -- one window -------------------------------------------------------------
+    async def _read_aggregate(self, window: Window) -> tuple[WindowAggregate | None, str | None]:
+        try:
+            got = await obs.get_async(self.store, self.layout.aggregate_key(window))
+        except NOT_FOUND:
+            return None, None
+        body = await got.bytes_async()
+        return WindowAggregate.from_json(window, bytes(body)), got.meta["e_tag"]
+
+    async def _fetch(self, f: RawFile) -> bytes | PoisonFile | None:
+        if f.size > self.settings.max_file_bytes:
+            return PoisonFile(f"file is {f.size} bytes, over the {self.settings.max_file_bytes}-byte limit")
+        try:
+            got = await obs.get_async(self.store, f.key)
+        except NOT_FOUND:
+            return None  # archived meanwhile by another invocation
+        return bytes(await got.bytes_async())
+
+    async def merge_window(self, window: Window, files: list[RawFile], reference: datetime, result: MergeResult) -> None:
+        key = self.layout.aggregate_key(window)
+        poison: dict[str, tuple[RawFile, str]] = {}
+        for attempt in range(COMMIT_ATTEMPTS):
+            existing, e_tag = await self._read_aggregate(window)
+            agg = existing or WindowAggregate(window)
+            counted = set(agg.manifest)
+            fresh = [f for f in files if f.key not in counted and f.key not in poison]
+            for f in files:
+                if f.key in counted and agg.manifest[f.key] != f.e_tag and f.key not in poison:
+                    poison[f.key] = (f, f"rewritten after it was counted in {key} (ETag {agg.manifest[f.key]}, now {f.e_tag})")
+            bundle = _Bundle(window) if self.settings.archive_mode == "bundle" else None
+            added: list[RawFile] = []
+            async for f, body in _pool(fresh, self._fetch, self.settings.concurrency):
+                self.on_file()
+                if isinstance(body, PoisonFile):
+                    poison[f.key] = (f, str(body))
+                elif isinstance(body, BaseException):
+                    result.files_failed += 1
+                    result.fail(f.key, "get", body)
+                elif body is not None:
+                    try:
+                        outcomes = parse_run_file(body, self.settings.match_threshold)
+                    except PoisonFile as exc:
+                        poison[f.key] = (f, str(exc))
+                        continue
+                    agg.add_file(f.key, f.e_tag, outcomes)
+                    added.append(f)
+                    if bundle:
+                        bundle.add(f, body)
+            if added:
+                data = agg.to_json(datetime.now(timezone.utc))
+                try:
+                    if existing is None:
+                        await put_if_absent(self.store, key, data)
+                    else:
+                        await put_if_match(self.store, key, data, e_tag)
+                except (AlreadyExistsError, PreconditionError):
+                    log.info("aggregate changed under us, merging again", extra={"aggregate": key, "attempt": attempt + 1})
+                    if bundle:
+                        bundle.discard()
+                    continue
+                result.windows.append(key)
+                result.files_processed += len(added)
+                if existing is not None:
+                    result.late_files += len(added)
+                log.info(
+                    "window merged",
+                    extra={"aggregate": key, "window_start": window.start.isoformat(), "files_added": len(added),
+                           "files_in_aggregate": agg.files, "late": existing is not None, "opportunities": agg.opportunities_processed,
+                           "matches": agg.matches, "errors": agg.errors},
+                )
+            counted_now = [f for f in files if f.key in agg.manifest and f.key not in poison]
+            await self._archive(window, counted_now, bundle, result)
+            await self._quarantine(list(poison.values()), result)
+            return
+        result.files_failed += len(files)
+        result.fail(key, "put", f"aggregate kept changing: gave up after {COMMIT_ATTEMPTS} attempts; the next run retries")
+
+    # -- archive and quarantine ---------------------------------------------------
+    def _archived_key(self, raw_key: str) -> str:
+        return self.layout.archive + raw_key[len(self.layout.raw) :]
+
+    async def _archive(self, window: Window, files: list[RawFile], bundle: "_Bundle | None", result: MergeResult) -> None:
+        if not files:
+            return
+        if bundle is None:
+            done = await self._copy_all([(f.key, self._archived_key(f.key)) for f in files], result)
+        else:
+            done = await self._write_bundle(window, files, bundle, result)
+        await self._delete_all(done, result)
+        result.files_archived += len(done)
+
+    async def _copy_all(self, pairs: list[tuple[str, str]], result: MergeResult) -> list[str]:
+        async def copy(pair):
+            await obs.copy_async(self.store, pair[0], pair[1], overwrite=True)
+
+        done = []
+        async for (src, _), outcome in _pool(pairs, copy, self.settings.concurrency):
+            if isinstance(outcome, NOT_FOUND):
+                continue  # gone: another invocation archived it
+            if isinstance(outcome, BaseException):
+                result.files_failed += 1
+                result.fail(src, "copy", outcome)
+            else:
+                done.append(src)
+        return done
+
+    async def _write_bundle(self, window: Window, files: list[RawFile], bundle: "_Bundle", result: MergeResult) -> list[str]:
+        missing = [f for f in files if f.key not in bundle.keys]
+        async for f, body in _pool(missing, self._fetch, self.settings.concurrency):
+            if isinstance(body, (bytes, bytearray)):
+                bundle.add(f, body)
+            elif isinstance(body, BaseException) and not isinstance(body, PoisonFile):
+                result.files_failed += 1
+                result.fail(f.key, "get", body)
+        digest = bundle.digest()
+        key = f"{self.layout.archive}bundles/{window.name}-{digest}.jsonl.gz"
+        try:
+            path = bundle.close()
+            await obs.put_async(self.store, key, Path(path))
+        except Exception as exc:  # noqa: BLE001 - reported, originals stay
+            for f in files:
+                result.fail(f.key, "bundle", exc)
+            result.files_failed += len(files)
+            return []
+        finally:
+            bundle.discard()
+        log.info("bundle written", extra={"bundle": key, "files": len(bundle.keys)})
+        return sorted(bundle.keys)
+
+    async def _delete_all(self, keys: list[str], result: MergeResult) -> None:
+        for i in range(0, len(keys), 1000):
+            chunk = keys[i : i + 1000]
+            try:
+                await obs.delete_async(self.store, chunk)
+            except Exception as exc:  # noqa: BLE001 - reported, originals stay and the next run finishes
+                result.files_failed += len(chunk)
+                for k in chunk:
+                    result.fail(k, "delete", exc)
+
+    async def _quarantine(self, poison: list[tuple[RawFile, str]], result: MergeResult) -> None:
+        if not poison:
+            return
+
+        async def move(item):
+            f, reason = item
+            target = self.layout.quarantine + f.key[len(self.layout.raw) :]
+            note = orjson.dumps({"key": f.key, "etag": f.e_tag, "size": f.size, "reason": reason,
+                                 "quarantined_at": datetime.now(timezone.utc).isoformat()}, option=orjson.OPT_INDENT_2)
+            await obs.copy_async(self.store, f.key, target, overwrite=True)
+            await obs.put_async(self.store, target + ".error.json", note)
+
+        moved = []
+        async for (f, reason), outcome in _pool(poison, move, self.settings.concurrency):
+            if isinstance(outcome, NOT_FOUND):
+                continue
+            if isinstance(outcome, BaseException):
+                result.files_failed += 1
+                result.fail(f.key, "quarantine", outcome)
+            else:
+                moved.append(f.key)
+                log.warning("file quarantined", extra={"key": f.key, "reason": reason})
+        await self._delete_all(moved, result)
+        result.files_quarantined += len(moved)
+
+    # -- the whole run ------------------------------------------------------------
+    async def run(self, reference: datetime, dry_run: bool = False) -> MergeResult:
+        result = MergeResult()
+        windows = await self.list_raw(reference)
+        if dry_run:
+            for window, files in windows.items():
+                existing, _ = await self._read_aggregate(window)
+                counted = set(existing.manifest) if existing else set()
+                result.planned.append({"aggregate": self.layout.aggregate_key(window), "files": len(files),
+                                       "already_counted": sum(f.key in counted for f in files), "aggregate_exists": existing is not None})
+            return result
+        for window, files in windows.items():
+            try:
+                await self.merge_window(window, files, reference, result)
+            except Exception as exc:  # noqa: BLE001 - one window failing must not stop the others
+                result.files_failed += len(files)
+                result.fail(self.layout.aggregate_key(window), "merge", exc)
+        return result
+
+
+class _Bundle:
+    """A gzip JSON Lines file on local disk (the Lambda's ephemeral storage), one line per original."""
+
+    def __init__(self, window: Window) -> None:
+        fd, self.path = tempfile.mkstemp(prefix=f"rollwise-{window.name}-", suffix=".jsonl.gz")
+        self._file = gzip.open(os.fdopen(fd, "wb"), "wb", compresslevel=6)
+        self.keys: dict[str, str] = {}
+
+    def add(self, f: RawFile, body: bytes) -> None:
+        """``body`` was parsed as JSON before it got here; outside strings a newline is
+        only white space, so flattening it keeps the line valid JSON without a re-parse."""
+        if f.key in self.keys:
+            return
+        content = orjson.Fragment(body.replace(b"\r", b" ").replace(b"\n", b" "))
+        self._file.write(orjson.dumps({"key": f.key, "etag": f.e_tag, "content": content}) + b"\n")
+        self.keys[f.key] = f.e_tag
+
+    def digest(self) -> str:
+        h = hashlib.sha256()
+        for k in sorted(self.keys):
+            h.update(f"{k}\0{self.keys[k]}\n".encode())
+        return h.hexdigest()[:16]
+
+    def close(self) -> str:
+        self._file.close()
+        return self.path
+
+    def discard(self) -> None:
+        try:
+            self._file.close()
+        finally:
+            if os.path.exists(self.path):
+                os.unlink(self.path)
+
+
+def run_merge(store: Any, reference: datetime, layout: Layout = Layout(), settings: Settings = Settings(), dry_run: bool = False,
+              on_file: Callable[[], None] | None = None) -> MergeResult:
+    return asyncio.run(MergeJob(store, layout, settings, on_file).run(reference, dry_run))

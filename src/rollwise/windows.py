@@ -1,0 +1,71 @@
+"""Fixed time windows in UTC (5 minutes by default) and the names derived from them.
+
+Pure arithmetic, no I/O. A window is closed once its end plus a grace period
+is at or before the reference time; only closed windows are aggregated, so
+files that are still arriving for a window are not split from it.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import datetime, timedelta, timezone
+
+EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
+# The producers' stamp: 20240115t1303Z (lowercase t; an upper-case T is accepted too).
+STAMP = re.compile(r"(\d{8})[tT](\d{4})(\d{2})?Z")
+STAMP_FORMAT = "%Y%m%dt%H%MZ"
+
+
+@dataclass(frozen=True, order=True)
+class Window:
+    start: datetime
+    end: datetime
+
+    @property
+    def name(self) -> str:
+        """The stamp of the window's end: 13:00-13:05 is ``...t1305Z``."""
+        return self.end.strftime(STAMP_FORMAT)
+
+    def is_closed(self, reference: datetime, grace: timedelta) -> bool:
+        return self.end + grace <= reference
+
+    def __str__(self) -> str:
+        return f"{self.start.isoformat()}..{self.end.isoformat()}"
+
+
+def window_of(moment: datetime, size: timedelta) -> Window:
+    """The window of ``size`` containing ``moment`` (start inclusive, end exclusive)."""
+    if moment.tzinfo is None:
+        raise ValueError("window_of needs an aware datetime")
+    step = int(size.total_seconds())
+    if step <= 0 or 86400 % step:
+        raise ValueError(f"window size must divide a day evenly, got {size}")
+    seconds = int((moment - EPOCH).total_seconds() // step) * step
+    start = EPOCH + timedelta(seconds=seconds)
+    return Window(start, start + size)
+
+
+def window_ending(end: datetime, size: timedelta) -> Window:
+    return Window(end - size, end)
+
+
+def stamp_in_name(name: str) -> datetime | None:
+    """The timestamp a producer put at the start of a file name, if any."""
+    base = name.rsplit("/", 1)[-1]
+    m = STAMP.match(base)
+    if not m:
+        return None
+    try:
+        moment = datetime.strptime(m.group(1) + m.group(2) + (m.group(3) or "00"), "%Y%m%d%H%M%S")
+    except ValueError:
+        return None
+    return moment.replace(tzinfo=timezone.utc)
+
+
+def parse_stamp(text: str) -> datetime:
+    """``YYYYMMDDtHHMMZ`` (with or without ``.json``) as a datetime."""
+    moment = stamp_in_name(text)
+    if moment is None or not STAMP.fullmatch(text.removesuffix(".json").rsplit("/", 1)[-1]):
+        raise ValueError(f"{text!r} is not a window stamp like 20240115t1305Z")
+    return moment
