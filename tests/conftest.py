@@ -58,3 +58,17 @@ def make_summary_store(kind: str, request, tmp_path, shards: int = 4):
     store = DynamoDBSummaryStore(f"rollwise-{uuid.uuid4().hex[:12]}", shards=shards, client=dynamodb_client(emu.url))
     assert store.create() is True
     return store
+
+
+@pytest.fixture(params=["local", "s3"])
+def runs_url(request, tmp_path, monkeypatch):
+    """A fresh runs store: a local folder, or a bucket on moto server reached over HTTP."""
+    if request.param == "local":
+        return f"file://{tmp_path / 'bucket'}"
+    import boto3
+
+    moto = request.getfixturevalue("moto_server")
+    monkeypatch.setenv("AWS_ENDPOINT_URL", moto.url)
+    bucket = f"runs-{uuid.uuid4().hex[:12]}"
+    boto3.client("s3", endpoint_url=moto.url, region_name="us-east-1").create_bucket(Bucket=bucket)
+    return f"s3://{bucket}"

@@ -14,6 +14,8 @@ import typer
 app = typer.Typer(help="rollwise: period summaries and windowed merge-and-archive jobs.", no_args_is_help=True)
 summaries_app = typer.Typer(help="Period summaries of workflow executions.", no_args_is_help=True)
 app.add_typer(summaries_app, name="summaries")
+runs_app = typer.Typer(help="Merge run result files into window aggregates and archive them.", no_args_is_help=True)
+app.add_typer(runs_app, name="runs")
 
 StoreOption = typer.Option(None, "--store", envvar="ROLLWISE_STORE", help="sqlite:///PATH or dynamodb://TABLE (default: sqlite:///rollwise.db)")
 QuietOption = typer.Option(False, "--quiet", "-q", help="No progress bar.")
@@ -213,6 +215,80 @@ def print_summary_table(rows: list[dict], title: str) -> None:
         table.add_column(label, justify="left" if label in ("start", "owner", "metric") else "right")
     for row in rows:
         table.add_row(*("" if row[k] is None else str(row[k]) for k, _ in columns))
+    console.print(table)
+
+
+RunsOption = typer.Option(None, "--bucket", envvar="ROLLWISE_RUNS_URL", help="s3://BUCKET[/PREFIX], file:///DIR or memory:// (default: file://rollwise-data)")
+
+
+def _merge_job(url: Optional[str], archive_mode: Optional[str] = None, on_file=None):
+    from rollwise.config import ConfigError, merge_job_from_url
+
+    try:
+        return merge_job_from_url(url, archive_mode=archive_mode, on_file=on_file)
+    except (ConfigError, ValueError) as exc:
+        _fail(str(exc))
+
+
+@runs_app.command("merge")
+def runs_merge(
+    at: Optional[str] = typer.Option(None, "--at", help="Reference time, ISO 8601 (default: now)."),
+    dry_run: bool = typer.Option(False, "--dry-run", help="List the closed windows and their files; write nothing."),
+    archive_mode: Optional[str] = typer.Option(None, "--archive-mode", help="move (copy then delete each file) or bundle (one .jsonl.gz per window)"),
+    bucket: Optional[str] = RunsOption,
+    as_json: bool = typer.Option(False, "--json", help="Print the result as JSON."),
+    quiet: bool = QuietOption,
+) -> None:
+    """Do what the 5-minute Lambda does: aggregate closed windows, archive their files."""
+    reference = _moment(at)
+    with progress_bar(None, "merge", quiet or as_json) as advance:
+        job = _merge_job(bucket, archive_mode, on_file=advance)
+        result = job.run(reference, dry_run=dry_run)
+    _print_result(result.body(), as_json)
+    if result.failed_operations:
+        raise typer.Exit(1)
+
+
+@runs_app.command("show")
+def runs_show(
+    window: Optional[str] = typer.Argument(None, help="A window stamp such as 20240115t1305Z (the window's end)."),
+    day: Optional[str] = typer.Option(None, "--date", help="Every aggregate of a UTC day, YYYYMMDD."),
+    bucket: Optional[str] = RunsOption,
+    as_json: bool = typer.Option(False, "--json", help="JSON Lines, one aggregate a line."),
+) -> None:
+    """Read aggregates: one window, or all of a day."""
+    from rollwise.runs.read import aggregates_of_day, read_aggregate
+
+    if (window is None) == (day is None):
+        _fail("give either a WINDOW stamp or --date YYYYMMDD")
+    job = _merge_job(bucket)
+    try:
+        docs = [read_aggregate(job.store, job.layout, window)] if window else list(aggregates_of_day(job.store, job.layout, day))
+    except (ValueError, FileNotFoundError) as exc:
+        _fail(str(exc))
+    if as_json:
+        for doc in docs:
+            sys.stdout.write(orjson.dumps(doc).decode() + "\n")
+        return
+    print_aggregate_table(docs)
+
+
+def print_aggregate_table(docs: list[dict]) -> None:
+    from rich.console import Console
+    from rich.table import Table
+
+    console = Console() if sys.stdout.isatty() else Console(width=160)
+    if not docs:
+        console.print("[yellow]no aggregates[/yellow]")
+        return
+    table = Table(title="window aggregates")
+    for label in ("window end", "files", "opportunities", "matches", "no matches", "errors", "p50 ms", "p95 ms", "best match"):
+        table.add_column(label, justify="left" if label in ("window end", "best match") else "right")
+    for doc in docs:
+        st, pt = doc["stats"], doc["stats"]["processing_time_ms"]
+        best = doc["top_matches"][0] if doc["top_matches"] else None
+        table.add_row(doc["window_end"], str(st["files"]), str(st["opportunities_processed"]), str(st["matches"]), str(st["no_matches"]),
+                      str(st["errors"]), str(pt["p50"]), str(pt["p95"]), f"{best['id']} ({best['score']})" if best else "")
     console.print(table)
 
 

@@ -8,7 +8,6 @@ emulator).
 
 from __future__ import annotations
 
-import asyncio
 import os
 from pathlib import Path
 from typing import Any, Mapping
@@ -69,18 +68,16 @@ def describe(store: Any) -> str:
     return type(store).__name__
 
 
-async def put_if_absent(store: Any, path: str, data: bytes) -> str:
+def put_if_absent(store: Any, path: str, data: bytes) -> str:
     """Create ``path``; raise :class:`AlreadyExistsError` if it exists. Returns the new ETag."""
-    result = await obs.put_async(store, path, data, mode="create", use_multipart=False)
-    return result["e_tag"]
+    return obs.put(store, path, data, mode="create", use_multipart=False)["e_tag"]
 
 
-async def put_if_match(store: Any, path: str, data: bytes, e_tag: str) -> str:
+def put_if_match(store: Any, path: str, data: bytes, e_tag: str) -> str:
     """Replace ``path`` only if its ETag is still ``e_tag``; raise :class:`PreconditionError` otherwise."""
     if isinstance(store, LocalStore):
-        return await asyncio.to_thread(_local_put_if_match, store, path, data, e_tag)
-    result = await obs.put_async(store, path, data, mode={"e_tag": e_tag}, use_multipart=False)
-    return result["e_tag"]
+        return _local_put_if_match(store, path, data, e_tag)
+    return obs.put(store, path, data, mode={"e_tag": e_tag}, use_multipart=False)["e_tag"]
 
 
 def _local_put_if_match(store: LocalStore, path: str, data: bytes, e_tag: str) -> str:

@@ -1,0 +1,161 @@
+"""The merge-and-archive job on a local folder and on S3 (moto server): every behaviour on both."""
+
+import gzip
+from datetime import datetime, timedelta, timezone
+
+import obstore as obs
+import orjson
+import pytest
+
+from rollwise.objects import store_from_url
+from rollwise.runs.job import Layout, MergeJob, Settings, run_merge
+from runs_helpers import aggregates, check_exactly_once, item, keys, put, run_summary, write_small_run
+
+UTC = timezone.utc
+AT = datetime(2024, 1, 15, 13, 20, tzinfo=UTC)
+
+
+def merge(url, at=AT, **settings):
+    return run_merge(store_from_url(url), at, settings=Settings(**settings))
+
+
+def test_closed_windows_are_aggregated_and_archived(runs_url):
+    store = store_from_url(runs_url)
+    put(store, "runs/raw/20240115t1300Z_a.json", item(1, 0.9))
+    put(store, "runs/raw/20240115t1304Z_b.json", [item(2, 0.95, processing_time_ms=300), item(3, 0.2, matched=False), item(4, 0.9, error="boom")])
+    put(store, "runs/raw/20240115t1302Z_c.json", run_summary("run-c", 50, 5, errors=2, ms=4000, top=[("X", "Top", 0.99), ("B", "Tie", 0.9)]))
+    put(store, "runs/raw/20240115t1309Z_d.json", item(5, 0.1))
+    put(store, "runs/raw/20240115t1319Z_open.json", item(6, 0.8))  # 13:15-13:20 closes at 13:21
+    result = merge(runs_url)
+    assert result.body() == {"windows": ["runs/20240115t1305Z.json", "runs/20240115t1310Z.json"], "files_processed": 4,
+                             "files_archived": 4, "files_quarantined": 0, "files_failed": 0, "late_files": 0, "failed_operations": []}
+    docs = aggregates(store)
+    first = docs["runs/20240115t1305Z.json"]
+    assert (first["window_start"], first["window_end"]) == ("2024-01-15T13:00:00Z", "2024-01-15T13:05:00Z")
+    assert first["stats"] | {"processing_time_ms": None} == {"files": 3, "opportunities_processed": 54, "matches": 7, "no_matches": 44,
+                                                              "errors": 3, "processing_time_ms": None}
+    pt = first["stats"]["processing_time_ms"]
+    assert (pt["count"], pt["total"], pt["min"], pt["max"]) == (5, 101 + 300 + 103 + 104 + 4000, 101, 4000)
+    assert pt["avg"] == round(pt["total"] / 5, 3) and abs(pt["p50"] - 104) <= 1.04
+    assert [(m["id"], m["score"], m["source_file"]) for m in first["top_matches"]] == [
+        ("X", 0.99, "runs/raw/20240115t1302Z_c.json"),
+        ("SOL-00002", 0.95, "runs/raw/20240115t1304Z_b.json"),
+        ("B", 0.9, "runs/raw/20240115t1302Z_c.json"),  # a tie on score: ids in order
+        ("SOL-00001", 0.9, "runs/raw/20240115t1300Z_a.json"),
+    ]
+    assert [r["file"] for r in first["runs"]] == sorted(["runs/raw/20240115t1300Z_a.json", "runs/raw/20240115t1302Z_c.json", "runs/raw/20240115t1304Z_b.json"])
+    assert next(r for r in first["runs"] if r.get("run_id") == "run-c")["opportunities_processed"] == 50
+    etags = {m["path"]: m["e_tag"] for batch in obs.list(store, "runs/archive") for m in batch}
+    assert {f["key"]: f["etag"] for f in first["source_files"]} == {k.replace("archive", "raw"): e for k, e in etags.items() if "1305" not in k and "1309" not in k}
+    assert keys(store, "runs/raw") == ["runs/raw/20240115t1319Z_open.json"]
+    assert len(keys(store, "runs/archive")) == 4
+
+    again = merge(runs_url)
+    assert again.windows == [] and again.files_processed == again.files_archived == 0
+    assert aggregates(store) == docs
+
+
+def test_a_late_file_is_merged_into_its_window_by_conditional_replace(runs_url):
+    store = store_from_url(runs_url)
+    for i in range(4):
+        put(store, f"runs/raw/20240115t1301Z_{i}.json", item(i, 0.5 + i / 10))
+    merge(runs_url)
+    before = aggregates(store)["runs/20240115t1305Z.json"]
+    put(store, "runs/raw/20240115t1303Z_late.json", item(9, 0.99, processing_time_ms=5000))
+    put(store, "runs/raw/old-name-without-stamp.json", item(10, 0.1))  # windowed by its last-modified time: still open
+    result = merge(runs_url, at=AT + timedelta(hours=1))
+    assert (result.windows, result.files_processed, result.late_files) == (["runs/20240115t1305Z.json"], 1, 1)
+    after = aggregates(store)["runs/20240115t1305Z.json"]
+    assert after["stats"]["files"] == before["stats"]["files"] + 1 == 5
+    assert after["stats"]["matches"] == before["stats"]["matches"] + 1
+    assert after["stats"]["processing_time_ms"]["max"] == 5000 and after["stats"]["processing_time_ms"]["count"] == 5
+    assert after["top_matches"][0]["id"] == "SOL-00009"
+    assert len(after["source_files"]) == 5
+    assert keys(store, "runs/raw") == ["runs/raw/old-name-without-stamp.json"]
+
+
+def test_poison_files_are_quarantined_with_their_reason_and_neighbours_counted(runs_url):
+    store = store_from_url(runs_url)
+    put(store, "runs/raw/20240115t1300Z_ok.json", item(1, 0.9))
+    put(store, "runs/raw/20240115t1300Z_json.json", b"{broken")
+    put(store, "runs/raw/20240115t1300Z_utf.json", b'{"noticeId": "\xff"}')
+    put(store, "runs/raw/20240115t1300Z_type.json", {"noticeId": "n", "score": "high"})
+    put(store, "runs/raw/20240115t1300Z_big.json", item(2, 0.9, padding="x" * 600))
+    result = merge(runs_url, max_file_bytes=500)
+    assert (result.files_processed, result.files_quarantined, result.files_failed) == (1, 4, 0)
+    reasons = {k: orjson.loads(bytes(obs.get(store, k).bytes()))["reason"] for k in keys(store, "runs/quarantine") if k.endswith(".error.json")}
+    assert set(reasons) == {f"runs/quarantine/20240115t1300Z_{n}.json.error.json" for n in ("json", "utf", "type", "big")}
+    assert "invalid JSON" in reasons["runs/quarantine/20240115t1300Z_json.json.error.json"]
+    assert "not UTF-8" in reasons["runs/quarantine/20240115t1300Z_utf.json.error.json"]
+    assert "score must be a number" in reasons["runs/quarantine/20240115t1300Z_type.json.error.json"]
+    assert "over the 500-byte limit" in reasons["runs/quarantine/20240115t1300Z_big.json.error.json"]
+    assert bytes(obs.get(store, "runs/quarantine/20240115t1300Z_json.json").bytes()) == b"{broken"
+    assert keys(store, "runs/raw") == []
+    assert merge(runs_url).files_quarantined == 0  # never retried
+
+
+def test_producers_writing_straight_into_runs(runs_url):
+    store = store_from_url(runs_url)
+    job = MergeJob(store, Layout.under("runs", raw="runs/"))
+    put(store, "runs/20240115t1301Z_a.json", item(1, 0.9))
+    put(store, "runs/20240115t1302Z_b.json", item(2, 0.8))
+    first = job.run(AT)
+    assert first.windows == ["runs/20240115t1305Z.json"] and first.files_archived == 2
+    put(store, "runs/20240115t1306Z_c.json", item(3, 0.8))
+    second = job.run(AT)
+    # the aggregate under runs/ and the archive are never read as input
+    assert second.windows == ["runs/20240115t1310Z.json"] and second.files_processed == 1
+    assert keys(store, "runs/archive") == ["runs/archive/20240115t1301Z_a.json", "runs/archive/20240115t1302Z_b.json", "runs/archive/20240115t1306Z_c.json"]
+
+
+def test_bundle_mode_writes_one_compressed_bundle_per_window(runs_url):
+    store = store_from_url(runs_url)
+    docs = {f"runs/raw/20240115t1301Z_{i}.json": item(i, i / 10) for i in range(5)}
+    for k, d in docs.items():
+        put(store, k, d)
+    put(store, "runs/raw/20240115t1302Z_pretty.json", orjson.dumps(item(7, 0.5), option=orjson.OPT_INDENT_2))
+    result = merge(runs_url, archive_mode="bundle")
+    assert (result.files_processed, result.files_archived) == (6, 6)
+    (bundle,) = keys(store, "runs/archive")
+    assert bundle.startswith("runs/archive/bundles/20240115t1305Z-") and bundle.endswith(".jsonl.gz")
+    lines = [orjson.loads(line) for line in gzip.decompress(bytes(obs.get(store, bundle).bytes())).splitlines()]
+    assert {line["key"]: line["content"] for line in lines} == {**docs, "runs/raw/20240115t1302Z_pretty.json": item(7, 0.5)}
+    assert keys(store, "runs/raw") == []
+
+
+class FailingCopies:
+    """An obstore stand-in whose copies of some keys fail, as a flaky network would."""
+
+    def __init__(self, real, failing):
+        self.real, self.failing = real, failing
+
+    def __getattr__(self, name):
+        return getattr(self.real, name)
+
+    def copy(self, store, src, dst, **kw):
+        if src in self.failing:
+            raise ConnectionResetError(f"connection reset copying {src}")
+        return self.real.copy(store, src, dst, **kw)
+
+
+def test_a_failed_copy_leaves_the_original_and_the_next_run_finishes_it(runs_url, monkeypatch):
+    import rollwise.runs.job as job_module
+
+    good, bad = write_small_run(runs_url, valid=6, poison=0)
+    stuck = sorted(good)[0]
+    monkeypatch.setattr(job_module, "obs", FailingCopies(obs, {stuck}))
+    result = merge(runs_url)
+    assert result.files_processed == 6 and result.files_archived == 5 and result.files_failed == 1
+    assert result.failed_operations == [{"key": stuck, "operation": "copy", "error": f"connection reset copying {stuck}"}]
+    assert keys(store_from_url(runs_url), "runs/raw") == [stuck]
+    monkeypatch.setattr(job_module, "obs", obs)
+    retry = merge(runs_url)
+    assert (retry.files_processed, retry.files_archived, retry.windows) == (0, 1, [])
+    check_exactly_once(runs_url, good, bad)
+
+
+def test_dry_run_writes_nothing(runs_url):
+    good, _ = write_small_run(runs_url)
+    result = run_merge(store_from_url(runs_url), AT, dry_run=True)
+    assert [p["files"] for p in result.planned] == [4, 3] and result.windows == []
+    assert set(keys(store_from_url(runs_url), "runs/")) == good | {"runs/raw/20240115t1301Z_poison0.json"}

@@ -1,0 +1,144 @@
+"""Crashes at every store call, SIGKILL at random moments, and four invocations at once.
+
+The invariant, checked after the job is run again to completion: every valid
+file is counted in exactly one aggregate, poison files are quarantined, and
+nothing is left under raw/.
+"""
+
+import os
+import random
+import signal
+import subprocess
+import sys
+import threading
+import time
+from datetime import datetime, timezone
+
+import obstore as obs
+import pytest
+
+import rollwise.objects as objects_module
+import rollwise.runs.job as job_module
+from rollwise.objects import store_from_url
+from rollwise.runs.job import Settings, run_merge
+from runs_helpers import check_exactly_once, item, put, write_small_run
+
+AT = datetime(2024, 1, 15, 13, 20, tzinfo=timezone.utc)
+CALLS = ("get", "put", "copy", "delete", "list", "list_with_delimiter", "head", "rename")
+
+
+class Crash(BaseException):
+    """The process dies: nothing after this point runs."""
+
+
+class CrashingStore:
+    """Stands in for the obstore module and dies at its Nth call, before or after the request."""
+
+    def __init__(self, crash_at: int, after: bool) -> None:
+        self.calls = 0
+        self.lock = threading.Lock()
+        self.crash_at, self.after = crash_at, after
+
+    def _tick(self, name):
+        with self.lock:
+            self.calls += 1
+            return self.calls == self.crash_at
+
+    def __getattr__(self, name):
+        real = getattr(obs, name)
+        if name not in CALLS:
+            return real
+        def call(*a, **kw):
+            dies = self._tick(name)
+            if dies and not self.after:
+                raise Crash(f"before {name}")
+            try:
+                return real(*a, **kw)
+            finally:
+                if dies:
+                    raise Crash(f"after {name}")  # noqa: B012
+        return call
+
+
+def count_calls(url, monkeypatch, archive_mode) -> int:
+    probe = CrashingStore(crash_at=-1, after=False)
+    monkeypatch.setattr(job_module, "obs", probe)
+    monkeypatch.setattr(objects_module, "obs", probe)
+    run_merge(store_from_url(url), AT, settings=Settings(concurrency=2, archive_mode=archive_mode))
+    return probe.calls
+
+
+@pytest.mark.parametrize("archive_mode", ["move", "bundle"])
+def test_a_crash_at_every_store_call_never_loses_or_double_counts(runs_url, monkeypatch, archive_mode, tmp_path):
+    probe_url = _fresh_location(runs_url, tmp_path, "probe")
+    write_small_run(probe_url)
+    total = count_calls(probe_url, monkeypatch, archive_mode)
+    assert total >= 12
+    for n in range(1, total + 1):
+        for after in (False, True):
+            url = _fresh_location(runs_url, tmp_path, f"{n}-{after}")
+            good, bad = write_small_run(url)
+            crashing = CrashingStore(n, after)
+            monkeypatch.setattr(job_module, "obs", crashing)
+            monkeypatch.setattr(objects_module, "obs", crashing)
+            with pytest.raises(Crash):
+                run_merge(store_from_url(url), AT, settings=Settings(concurrency=2, archive_mode=archive_mode))
+            monkeypatch.setattr(job_module, "obs", obs)
+            monkeypatch.setattr(objects_module, "obs", obs)
+            run_merge(store_from_url(url), AT, settings=Settings(archive_mode=archive_mode))
+            check_exactly_once(url, good, bad)
+
+
+def _fresh_location(runs_url: str, tmp_path, tag: str) -> str:
+    if runs_url.startswith("file://"):
+        return f"file://{tmp_path / ('case-' + tag)}"
+    return f"{runs_url}/case-{tag}"  # a prefix of the test's bucket: the same S3 semantics
+
+
+def write_large_run(url: str, n: int) -> tuple[set[str], set[str]]:
+    store = store_from_url(url)
+    good, bad = set(), set()
+    for i in range(n):
+        minute = (i * 7) % 15
+        key = f"runs/raw/20240115t13{minute:02d}Z_{i:04d}.json"
+        if i % 37 == 0:
+            put(store, key, b"\x00garbage")
+            bad.add(key)
+        else:
+            put(store, key, item(i, (i % 100) / 100))
+            good.add(key)
+    return good, bad
+
+
+def merge_command(url: str) -> list[str]:
+    return [sys.executable, "-m", "rollwise.cli", "runs", "merge", "--bucket", url, "--at", AT.isoformat(), "--quiet", "--json"]
+
+
+def test_sigkill_at_random_moments_then_a_clean_run(runs_url):
+    good, bad = write_large_run(runs_url, 300)
+    rng = random.Random(1234)
+    killed = 0
+    for _ in range(6):
+        proc = subprocess.Popen(merge_command(runs_url), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=os.environ.copy())
+        time.sleep(rng.uniform(0.3, 1.6))
+        if proc.poll() is None:
+            proc.send_signal(signal.SIGKILL)
+            killed += 1
+        proc.wait()
+    assert killed >= 1, "no run was killed mid-way: the test proves nothing"
+    done = subprocess.run(merge_command(runs_url), capture_output=True, text=True, env=os.environ.copy())
+    assert done.returncode == 0, done.stderr
+    check_exactly_once(runs_url, good, bad)
+
+
+def test_four_invocations_at_once(runs_url):
+    good, bad = write_large_run(runs_url, 240)
+    procs = [subprocess.Popen(merge_command(runs_url), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=os.environ.copy()) for _ in range(4)]
+    outs = [p.communicate(timeout=300) for p in procs]
+    assert all(p.returncode == 0 for p in procs), [o[0][-3000:] for o in outs]
+    import orjson
+
+    bodies = [orjson.loads(o[0].splitlines()[-1]) for o in outs]
+    assert sum(b["files_processed"] for b in bodies) == len(good)
+    assert sum(b["files_quarantined"] for b in bodies) >= len(bad)
+    check_exactly_once(runs_url, good, bad)
