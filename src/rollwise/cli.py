@@ -304,6 +304,9 @@ def demo(
 
 
 def main() -> None:
+    import logging
+
+    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(message)s")
     app()
 
 

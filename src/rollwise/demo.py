@@ -46,3 +46,37 @@ def run_demo(directory: Path, quiet: bool = False) -> None:
         rows = [s.to_dict() for s in store.query_summaries("tenant-000", period, owner_id="__tenant__")]
         print_summary_table(rows, f"tenant-000, tenant-wide, {period}")
     typer.echo(f"more: rollwise summaries show --store sqlite:///{db} --tenant tenant-001 --period daily --owner __tenant__")
+    typer.echo("")
+    run_runs_demo(directory, quiet)
+
+
+def run_runs_demo(directory: Path, quiet: bool) -> None:
+    import shutil
+
+    import obstore as obs
+
+    from rollwise.cli import print_aggregate_table, progress_bar
+    from rollwise.objects import store_from_url
+    from rollwise.runs.job import MergeJob
+    from rollwise.runs.read import aggregates_of_day
+    from rollwise.samples import sample_run_files
+
+    folder = directory / "runs-bucket"
+    shutil.rmtree(folder, ignore_errors=True)
+    url = f"file://{folder.resolve()}"
+    store = store_from_url(url)
+    start = datetime(2026, 10, 31, 13, 0, tzinfo=timezone.utc)
+    written = 0
+    for name, body in sample_run_files(start, windows=12, per_window=40, poison_every=97):
+        obs.put(store, f"runs/raw/{name}", body)
+        written += 1
+    typer.echo(f"runs: {written} sample run files (item results, run summaries, a few broken ones) in {url}/runs/raw/")
+    with progress_bar(written, "merge", quiet) as advance:
+        result = MergeJob(store, on_file=advance).run(start + timedelta(hours=1, minutes=2))
+    body = result.body()
+    typer.echo(
+        f"merged {body['files_processed']} files into {len(body['windows'])} window aggregates, "
+        f"archived {body['files_archived']}, quarantined {body['files_quarantined']}"
+    )
+    print_aggregate_table(list(aggregates_of_day(store, MergeJob(store).layout, "20261031")))
+    typer.echo(f"more: rollwise runs show --bucket {url} --date 20261031 --json")

@@ -54,3 +54,37 @@ def sample_executions(
                     rec["completed_at"] = (started + timedelta(milliseconds=duration)).isoformat()
                     rec["profiles"] = rng.randrange(0, 500)
             yield rec
+
+
+def sample_run_files(start: datetime, windows: int, per_window: int, seed: int = 11, poison_every: int = 0) -> Iterator[tuple[str, bytes]]:
+    """Raw run result files as a matching pipeline drops them: mostly one item's
+    result each, a run summary now and then, and (with ``poison_every``) a
+    broken file, named ``YYYYMMDDtHHMMZ_<id>.json``."""
+    import json
+
+    rng = random.Random(seed)
+    n = 0
+    for w in range(windows):
+        window_start = start + timedelta(minutes=5 * w)
+        for _ in range(per_window):
+            n += 1
+            at = window_start + timedelta(seconds=rng.uniform(0, 299))
+            name = f"{at.strftime('%Y%m%dt%H%MZ')}_{seed}-{n:06d}.json"
+            if poison_every and n % poison_every == 0:
+                yield name, b'{"solicitationNumber": "truncated'
+            elif n % 25 == 0:
+                processed = rng.randrange(20, 200)
+                matches = rng.randrange(0, processed // 4)
+                errors = rng.randrange(0, 3)
+                top = sorted(({"id": f"RUN-{n}-{i}", "title": f"Batch pick {i}", "score": round(rng.uniform(0.7, 1.0), 3)} for i in range(3)), key=lambda m: -m["score"])
+                yield name, json.dumps({"run_id": f"run-{seed}-{n}", "opportunities_processed": processed, "matches": matches,
+                                        "no_matches": processed - matches - errors, "errors": errors,
+                                        "processing_time_ms": round(rng.lognormvariate(9, 0.5), 1), "top_matches": top}).encode()
+            else:
+                score = round(rng.betavariate(2, 3), 4)
+                doc = {"solicitationNumber": f"SOL-{seed}-{n:06d}", "title": f"Opportunity {n}", "score": score,
+                       "processing_time_ms": round(rng.lognormvariate(6.5, 0.6), 1), "timestamp": at.isoformat(),
+                       "link": f"https://sam.example/opp/{n}"}
+                if rng.random() < 0.03:
+                    doc["error"] = "upstream timeout"
+                yield name, json.dumps(doc).encode()

@@ -114,7 +114,7 @@ class MergeResult:
 
     def fail(self, key: str, operation: str, error: BaseException | str) -> None:
         self.failed_operations.append({"key": key, "operation": operation, "error": str(error)[:300]})
-        log.error("operation failed", extra={"key": key, "operation": operation, "error": str(error)[:300]})
+        log.error("%s failed for %s: %s", operation, key, str(error)[:300], extra={"key": key, "operation": operation, "error": str(error)[:300]})
 
 
 class MergeFailed(RuntimeError):
@@ -367,7 +367,7 @@ class MergeJob:
                 result.fail(f.key, "quarantine", outcome)
             else:
                 moved.append(f.key)
-                log.warning("file quarantined", extra={"key": f.key, "reason": reason})
+                log.warning("file quarantined: %s: %s", f.key, reason, extra={"key": f.key, "reason": reason})
         self._delete_all(moved, result)
         result.files_quarantined += len(moved)
 

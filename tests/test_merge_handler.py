@@ -1,0 +1,83 @@
+"""The merge Lambda handler against moto server, configured only through the environment."""
+
+import json
+import os
+import subprocess
+import sys
+import uuid
+
+import boto3
+import pytest
+
+from rollwise.config import ConfigError
+from rollwise.handlers import merge_runs
+from rollwise.objects import store_from_url
+from rollwise.runs.job import MergeFailed
+from runs_helpers import aggregates, item, keys, put
+
+
+@pytest.fixture
+def bucket(moto_server, monkeypatch):
+    name = f"sam-matching-out-runs-{uuid.uuid4().hex[:8]}"
+    boto3.client("s3", endpoint_url=moto_server.url, region_name="us-east-1").create_bucket(Bucket=name)
+    monkeypatch.setenv("AWS_ENDPOINT_URL", moto_server.url)
+    monkeypatch.setenv("SAM_MATCHING_OUT_RUNS_BUCKET", name)
+    store = store_from_url(f"s3://{name}")
+    for i in range(6):
+        put(store, f"runs/raw/20240115t13{(i % 2) * 5:02d}Z_{i}.json", item(i, 0.6 + i / 20))
+    put(store, "runs/raw/20240115t1300Z_bad.json", b"[1, 2")
+    return name
+
+
+EVENT = {"version": "0", "id": "merge-evt-7", "detail-type": "Scheduled Event", "source": "aws.events", "time": "2024-01-15T13:20:00Z", "detail": {}}
+
+
+def test_missing_bucket_is_a_clear_error(monkeypatch):
+    monkeypatch.delenv("SAM_MATCHING_OUT_RUNS_BUCKET", raising=False)
+    with pytest.raises(ConfigError, match="SAM_MATCHING_OUT_RUNS_BUCKET is not set"):
+        merge_runs.lambda_handler(EVENT, None)
+
+
+def test_scheduled_event_in_a_cold_interpreter(bucket):
+    script = "import json, sys; from rollwise.handlers.merge_runs import lambda_handler; print(json.dumps(lambda_handler(json.loads(sys.argv[1]), None)))"
+    done = subprocess.run([sys.executable, "-c", script, json.dumps(EVENT)], capture_output=True, text=True, timeout=120, env=os.environ.copy())
+    assert done.returncode == 0, done.stderr
+    lines = [json.loads(line) for line in done.stdout.splitlines() if line.startswith("{")]
+    response, logs = lines[-1], lines[:-1]
+    assert response == {"statusCode": 200, "body": {
+        "windows": ["runs/20240115t1305Z.json", "runs/20240115t1310Z.json"], "files_processed": 6, "files_archived": 6,
+        "files_quarantined": 1, "files_failed": 0, "late_files": 0, "failed_operations": []}}
+    per_window = [line for line in logs if line["message"] == "window merged"]
+    assert [line["aggregate"] for line in per_window] == ["runs/20240115t1305Z.json", "runs/20240115t1310Z.json"]
+    assert all(line["correlation_id"] == "merge-evt-7" and line["service"] == "rollwise-runs" for line in logs)
+    assert any(line["message"].startswith("file quarantined: runs/raw/20240115t1300Z_bad.json") and "invalid JSON" in line["reason"] for line in logs)
+    store = store_from_url(f"s3://{bucket}")
+    assert sum(d["stats"]["files"] for d in aggregates(store).values()) == 6
+
+
+class BrokenDeletes:
+    def __init__(self, real):
+        self.real = real
+
+    def __getattr__(self, name):
+        return getattr(self.real, name)
+
+    def delete(self, store, paths):
+        raise PermissionError("AccessDenied: s3:DeleteObject")
+
+
+def test_failed_archive_operations_raise_after_the_work_is_done(bucket, monkeypatch):
+    import obstore
+
+    import rollwise.runs.job as job_module
+
+    monkeypatch.setattr(job_module, "obs", BrokenDeletes(obstore))
+    with pytest.raises(MergeFailed, match="operation\\(s\\) failed: delete runs/raw/") as info:
+        merge_runs.lambda_handler(EVENT, None)
+    result = info.value.result
+    assert result.files_processed == 6 and len(result.windows) == 2
+    assert {f["operation"] for f in result.failed_operations} == {"delete"}
+    monkeypatch.setattr(job_module, "obs", obstore)
+    again = merge_runs.lambda_handler(EVENT, None)["body"]
+    assert again["files_processed"] == 0 and again["files_archived"] == 6
+    assert keys(store_from_url(f"s3://{bucket}"), "runs/raw") == []
