@@ -21,7 +21,7 @@ import rollwise.objects as objects_module
 import rollwise.runs.job as job_module
 from rollwise.objects import store_from_url
 from rollwise.runs.job import Settings, run_merge
-from runs_helpers import check_exactly_once, item, put, write_small_run
+from runs_helpers import check_exactly_once, item, keys, put, write_small_run
 
 AT = datetime(2024, 1, 15, 13, 20, tzinfo=timezone.utc)
 CALLS = ("get", "put", "copy", "delete", "list", "list_with_delimiter", "head", "rename")
@@ -95,12 +95,12 @@ def _fresh_location(runs_url: str, tmp_path, tag: str) -> str:
     return f"{runs_url}/case-{tag}"  # a prefix of the test's bucket: the same S3 semantics
 
 
-def write_large_run(url: str, n: int) -> tuple[set[str], set[str]]:
+def write_large_run(url: str, n: int, first: int = 0) -> tuple[set[str], set[str]]:
     store = store_from_url(url)
     good, bad = set(), set()
-    for i in range(n):
+    for i in range(first, first + n):
         minute = (i * 7) % 15
-        key = f"runs/raw/20240115t13{minute:02d}Z_{i:04d}.json"
+        key = f"runs/raw/20240115t13{minute:02d}Z_{i:05d}.json"
         if i % 37 == 0:
             put(store, key, b"\x00garbage")
             bad.add(key)
@@ -115,17 +115,23 @@ def merge_command(url: str) -> list[str]:
 
 
 def test_sigkill_at_random_moments_then_a_clean_run(runs_url):
-    good, bad = write_large_run(runs_url, 300)
+    good, bad = set(), set()
     rng = random.Random(1234)
-    killed = 0
-    for _ in range(6):
-        proc = subprocess.Popen(merge_command(runs_url), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=os.environ.copy())
-        time.sleep(rng.uniform(0.3, 1.6))
+    killed = attempts = 0
+    env = {**os.environ, "ROLLWISE_CONCURRENCY": "4"}
+    while killed < 3 and attempts < 20:
+        if not keys(store_from_url(runs_url), "runs/raw"):  # the last run finished: give the next one work
+            g, b = write_large_run(runs_url, 1500, first=attempts * 2000)
+            good |= g
+            bad |= b
+        attempts += 1
+        proc = subprocess.Popen(merge_command(runs_url), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env)
+        time.sleep(rng.uniform(0.3, 1.2))
         if proc.poll() is None:
             proc.send_signal(signal.SIGKILL)
             killed += 1
         proc.wait()
-    assert killed >= 1, "no run was killed mid-way: the test proves nothing"
+    assert killed >= 3, "runs were not killed mid-way: the test proves nothing"
     done = subprocess.run(merge_command(runs_url), capture_output=True, text=True, env=os.environ.copy())
     assert done.returncode == 0, done.stderr
     check_exactly_once(runs_url, good, bad)

@@ -1,0 +1,169 @@
+"""Benchmark of the merge-and-archive job against moto server (not a test).
+
+10,000 files of about 5 KB of the first shape (one item's result) spread over
+2 windows, plus 100 of the second shape (a run summary). One line for move
+mode and one for bundle mode; requests are counted at the server (moto's
+access log); "bare" is the same GET and COPY requests issued by a plain
+obstore loop and nothing else. Each measured run is a fresh child process,
+so CPU time and peak RSS are its own.
+
+    uv run python bench/merge.py [--files 10000] [--modes move,bundle]
+
+Prints: files=... requests_per_file=... cpu_ms_per_file=... bare_cpu_ms_per_file=... peak_rss_mb=... wall_s=...
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import re
+import resource
+import subprocess
+import sys
+import time
+import uuid
+from concurrent.futures import ThreadPoolExecutor
+from datetime import datetime, timezone
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT / "tests"))
+os.environ.setdefault("AWS_ACCESS_KEY_ID", "bench")
+os.environ.setdefault("AWS_SECRET_ACCESS_KEY", "bench")
+os.environ.setdefault("AWS_REGION", "us-east-1")
+REFERENCE = datetime(2024, 1, 15, 13, 20, tzinfo=timezone.utc)
+REQUEST_LINE = re.compile(rb'"(GET|PUT|POST|DELETE|HEAD) ')
+
+
+def upload(url: str, files: int) -> list[str]:
+    import obstore as obs
+
+    from rollwise.objects import store_from_url
+
+    store = store_from_url(url)
+    pad = "x" * 4700
+
+    def body(i: int) -> tuple[str, bytes]:
+        minute = 1 if i % 2 else 6  # two windows: 13:00-13:05 and 13:05-13:10
+        if i < 100:
+            doc = {"run_id": f"run-{i}", "opportunities_processed": 50, "matches": 5, "no_matches": 44, "errors": 1,
+                   "processing_time_ms": 30000 + i, "top_matches": [{"id": f"R{i}-{j}", "title": "t", "score": 0.8 + j / 100} for j in range(3)],
+                   "notes": pad}
+        else:
+            doc = {"solicitationNumber": f"SOL-{i:06d}", "title": f"Opportunity {i}", "score": (i % 1000) / 1000,
+                   "processing_time_ms": 200 + i % 700, "timestamp": "2024-01-15T13:01:00Z", "description": pad}
+        return f"runs/raw/20240115t13{minute:02d}Z_{i:06d}.json", json.dumps(doc).encode()
+
+    def put(i: int) -> str:
+        key, data = body(i)
+        obs.put(store, key, data)
+        return key
+
+    with ThreadPoolExecutor(16) as pool:
+        return list(pool.map(put, range(files + 100)))
+
+
+def measure_job(url: str, mode: str) -> dict:
+    from rollwise.objects import store_from_url
+    from rollwise.runs.job import MergeJob, Settings
+    from rollwise.sketch import decode_text, encode_text, new_sketch
+
+    decode_text(encode_text(new_sketch()))  # imports (protobuf) happen once per container, not per run: keep them out
+    store = store_from_url(url)
+    job = MergeJob(store, settings=Settings(archive_mode=mode, concurrency=int(os.environ.get("ROLLWISE_CONCURRENCY", "32"))))
+    t0, c0 = time.perf_counter(), time.process_time()
+    result = job.run(REFERENCE)
+    cpu, wall = time.process_time() - c0, time.perf_counter() - t0
+    assert not result.failed_operations, result.failed_operations[:3]
+    return {"files": result.files_processed, "archived": result.files_archived, "cpu_s": cpu, "wall_s": wall,
+            "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}
+
+
+def measure_bare(url: str) -> dict:
+    import obstore as obs
+
+    from rollwise.objects import store_from_url
+
+    store = store_from_url(url)
+    keys = [m["path"] for batch in obs.list(store, "runs/raw/", chunk_size=1000) for m in batch]
+    t0, c0 = time.perf_counter(), time.process_time()
+    for key in keys:
+        bytes(obs.get(store, key).bytes())
+        obs.copy(store, key, "bare/" + key, overwrite=True)
+    return {"files": len(keys), "cpu_s": time.process_time() - c0, "wall_s": time.perf_counter() - t0}
+
+
+def child(kind: str, url: str, mode: str = "move") -> dict:
+    out = subprocess.run([sys.executable, __file__, "--child", kind, "--url", url, "--mode", mode], capture_output=True, text=True, check=True)
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+class ServerLog:
+    """Requests as the server saw them: lines of moto's access log."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.mark = 0
+
+    def since_mark(self) -> int:
+        data = self.path.read_bytes()
+        count = len(REQUEST_LINE.findall(data[self.mark :]))
+        self.mark = len(data)
+        return count
+
+
+def main() -> None:
+    p = argparse.ArgumentParser()
+    p.add_argument("--files", type=int, default=10_000)
+    p.add_argument("--modes", default="move,bundle")
+    p.add_argument("--child", choices=["job", "bare"])
+    p.add_argument("--url")
+    p.add_argument("--mode", default="move")
+    args = p.parse_args()
+    if args.child:
+        print(json.dumps(measure_job(args.url, args.mode) if args.child == "job" else measure_bare(args.url)))
+        return
+
+    import boto3
+
+    from emulators import free_port
+
+    port = free_port()
+    log_path = Path(f"/tmp/rollwise-bench-moto-{port}.log")
+    with log_path.open("wb") as log:
+        server = subprocess.Popen([str(Path(sys.executable).parent / "moto_server"), "-H", "127.0.0.1", "-p", str(port)], stdout=log, stderr=log)
+    endpoint = f"http://127.0.0.1:{port}"
+    os.environ["AWS_ENDPOINT_URL"] = endpoint
+    try:
+        for _ in range(100):
+            try:
+                boto3.client("s3", endpoint_url=endpoint).list_buckets()
+                break
+            except Exception:  # noqa: BLE001 - not up yet
+                time.sleep(0.1)
+        server_log = ServerLog(log_path)
+        for mode in args.modes.split(","):
+            bucket = f"bench-{uuid.uuid4().hex[:10]}"
+            boto3.client("s3", endpoint_url=endpoint).create_bucket(Bucket=bucket)
+            url = f"s3://{bucket}"
+            upload(url, args.files)
+            bare = child("bare", url)
+            server_log.since_mark()
+            job = child("job", url, mode)
+            requests = server_log.since_mark()
+            n = job["files"]
+            print(
+                f"mode={mode} files={n} requests_per_file={requests / n:.3f} cpu_ms_per_file={job['cpu_s'] / n * 1e3:.3f} "
+                f"bare_cpu_ms_per_file={bare['cpu_s'] / bare['files'] * 1e3:.3f} peak_rss_mb={job['peak_rss_mb']:.1f} "
+                f"wall_s={job['wall_s']:.1f} requests={requests}",
+                flush=True,
+            )
+    finally:
+        server.terminate()
+        server.wait()
+        log_path.unlink(missing_ok=True)
+
+
+if __name__ == "__main__":
+    main()
