@@ -159,3 +159,26 @@ def test_dry_run_writes_nothing(runs_url):
     result = run_merge(store_from_url(runs_url), AT, dry_run=True)
     assert [p["files"] for p in result.planned] == [4, 3] and result.windows == []
     assert set(keys(store_from_url(runs_url), "runs/")) == good | {"runs/raw/20240115t1301Z_poison0.json"}
+
+
+def test_past_its_deadline_no_new_window_is_started(runs_url):
+    import time
+
+    good, bad = write_small_run(runs_url)
+    late = MergeJob(store_from_url(runs_url)).run(AT, deadline=time.monotonic() - 1)
+    assert late.windows == [] and late.files_processed == 0
+    assert set(keys(store_from_url(runs_url), "runs/raw")) == good | bad
+    MergeJob(store_from_url(runs_url)).run(AT, deadline=time.monotonic() + 60)
+    check_exactly_once(runs_url, good, bad)
+
+
+def test_a_backlog_of_many_windows_is_merged_window_by_window(runs_url):
+    store = store_from_url(runs_url)
+    for minute in range(0, 60, 2):
+        for i in range(3):
+            put(store, f"runs/raw/20240115t12{minute:02d}Z_{i}.json", item(minute * 10 + i, 0.5))
+    put(store, "runs/raw/no-stamp.json", item(999, 0.5))  # last-modified now: an open window, it waits
+    result = merge(runs_url, at=AT)
+    assert len(result.windows) == 12 and result.files_processed == 90
+    assert all(d["stats"]["files"] == (9 if i % 2 == 0 else 6) for i, d in enumerate(v for _, v in sorted(aggregates(store).items())))
+    assert keys(store, "runs/raw") == ["runs/raw/no-stamp.json"]

@@ -48,12 +48,17 @@ def summary_store_from_url(url: str | None = None, env: Mapping[str, str] | None
     raise ConfigError(f"store URL {url!r} is not supported: use sqlite:///PATH or dynamodb://TABLE")
 
 
+def _required(env: Mapping[str, str], name: str, function: str, what: str) -> str:
+    value = env.get(name, "").strip()
+    if not value:
+        raise ConfigError(f"{name} is not set: the {function} function needs the {what}")
+    return value
+
+
 def summary_store_from_lambda_env(env: Mapping[str, str] | None = None):
     """The Lambda's store: DynamoDB, table from ``DYNAMODB_TABLE_NAME`` (required)."""
     env = os.environ if env is None else env
-    table = env.get("DYNAMODB_TABLE_NAME", "").strip()
-    if not table:
-        raise ConfigError("DYNAMODB_TABLE_NAME is not set: the aggregate-summaries function needs the table name")
+    table = _required(env, "DYNAMODB_TABLE_NAME", "aggregate-summaries", "table name")
     return summary_store_from_url(f"dynamodb://{table}", env)
 
 
@@ -117,7 +122,5 @@ def merge_job_from_url(url: str | None = None, env: Mapping[str, str] | None = N
 def merge_job_from_lambda_env(env: Mapping[str, str] | None = None):
     """The Lambda's merge job: the bucket from ``SAM_MATCHING_OUT_RUNS_BUCKET`` (required)."""
     env = os.environ if env is None else env
-    bucket = env.get("SAM_MATCHING_OUT_RUNS_BUCKET", "").strip()
-    if not bucket:
-        raise ConfigError("SAM_MATCHING_OUT_RUNS_BUCKET is not set: the merge-runs function needs the bucket name")
+    bucket = _required(env, "SAM_MATCHING_OUT_RUNS_BUCKET", "merge-runs", "bucket name")
     return merge_job_from_url(f"s3://{bucket}", env)

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import time
 from typing import Any, Mapping
 
 from rollwise.handlers.common import reference_time, start_invocation, structured_logger
 
 logger = structured_logger("rollwise-runs")
+SAFETY_SECONDS = 45
 
 
 def lambda_handler(event: Mapping[str, Any], context: Any) -> dict[str, Any]:
@@ -17,7 +19,11 @@ def lambda_handler(event: Mapping[str, Any], context: Any) -> dict[str, Any]:
     start_invocation(logger, event, context)
     reference = reference_time(event)
     job = merge_job_from_lambda_env()
-    result = job.run(reference)
+    deadline = None
+    if context is not None and hasattr(context, "get_remaining_time_in_millis"):
+        # Leave time to archive the window under way and to answer: start no window in the last 45 s.
+        deadline = time.monotonic() + context.get_remaining_time_in_millis() / 1000 - SAFETY_SECONDS
+    result = job.run(reference, deadline=deadline)
     body = result.body()
     logger.info("merge run finished", extra={"result": body})
     if result.failed_operations:

@@ -42,7 +42,8 @@ class WindowAggregate:
     time_max: float | None = None
     sketch: Any = field(default_factory=new_sketch)
     top: list[tuple[Match, str]] = field(default_factory=list)
-    runs: dict[str, bytes] = field(default_factory=dict)  # key -> compact JSON entry
+    # key -> the file's compact JSON entry, kept as str: orjson's bytes carry a ~4 KB buffer each
+    runs: dict[str, str] = field(default_factory=dict)
     manifest: dict[str, str] = field(default_factory=dict)  # key -> ETag
 
     def add_file(self, key: str, e_tag: str, outcomes: Iterable[Outcome]) -> None:
@@ -78,7 +79,7 @@ class WindowAggregate:
         }
         if run_ids:
             entry["run_id"] = run_ids[0] if len(run_ids) == 1 else run_ids
-        self.runs[key] = orjson.dumps(entry)
+        self.runs[key] = orjson.dumps(entry).decode()
         self.manifest[key] = e_tag
 
     def _add_time(self, ms: float) -> None:
@@ -104,7 +105,7 @@ class WindowAggregate:
         }
 
     def to_json(self, generated_at: datetime) -> bytes:
-        runs = b"[" + b",".join(self.runs[k] for k in sorted(self.runs)) + b"]"
+        runs = ("[" + ",".join(self.runs[k] for k in sorted(self.runs)) + "]").encode()
         doc = {
             "window_start": self.window.start.isoformat().replace("+00:00", "Z"),
             "window_end": self.window.end.isoformat().replace("+00:00", "Z"),
@@ -144,6 +145,6 @@ class WindowAggregate:
         if state.get("processing_time_sketch"):
             agg.sketch = decode_text(state["processing_time_sketch"])
         agg.top = [(Match(m["id"], m.get("title"), m["score"], m.get("link")), m["source_file"]) for m in doc["top_matches"]]
-        agg.runs = {r["file"]: orjson.dumps(r) for r in doc["runs"]}
+        agg.runs = {r["file"]: orjson.dumps(r).decode() for r in doc["runs"]}
         agg.manifest = {f["key"]: f["etag"] for f in doc["source_files"]}
         return agg

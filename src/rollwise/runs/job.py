@@ -20,10 +20,13 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 import threading
+import time
 from typing import Any, Callable, Iterable, Iterator
 
 import obstore as obs
 import orjson
+
+from obstore.store import LocalStore
 
 from rollwise.objects import NOT_FOUND, AlreadyExistsError, PreconditionError, put_if_absent, put_if_match
 from rollwise.runs.aggregate import WindowAggregate
@@ -182,19 +185,33 @@ class MergeJob:
         self.on_file = on_file or (lambda: None)
 
     # -- listing ----------------------------------------------------------------
-    def list_raw(self, reference: datetime) -> dict[Window, list[RawFile]]:
-        """Closed windows and their raw files; files of open windows wait."""
+    def closed_windows(self, reference: datetime) -> Iterator[tuple[Window, list[RawFile]]]:
+        """Closed windows with their raw files, oldest first; files of open windows wait.
+
+        Object stores list keys in order and producers' stamps sort by time, so a
+        window is complete once the listing has passed it: it is handed out then,
+        and memory holds a window, not the whole backlog. Files without a stamp
+        (windowed by last-modified time) are held to the end; a window they join
+        after it was merged gets them by conditional replace, like any late file.
+        A local folder lists in no order, so there the listing is read whole first.
+        """
         size, grace = self.settings.window, self.settings.grace
-        windows: dict[datetime, list[RawFile]] = defaultdict(list)
+        streaming = not isinstance(self.store, LocalStore)
+        pending: dict[datetime, list[RawFile]] = defaultdict(list)
         for meta in self._list_metas():
             key = meta["path"]
             if not self.layout.is_input(key):
                 continue
             stamp = stamp_in_name(key)
             w = window_of(stamp or meta["last_modified"], size)
-            if w.is_closed(reference, grace):
-                windows[w.end].append(RawFile(key, meta.get("e_tag") or "", meta["size"], w.end))
-        return {window_ending(end, size): files for end, files in sorted(windows.items())}
+            if not w.is_closed(reference, grace):
+                continue
+            if streaming and stamp is not None:
+                for end in sorted(e for e in pending if e < w.end):
+                    yield window_ending(end, size), pending.pop(end)
+            pending[w.end].append(RawFile(key, meta.get("e_tag") or "", meta["size"], w.end))
+        for end in sorted(pending):
+            yield window_ending(end, size), pending[end]
 
     def _list_metas(self) -> Iterator[dict]:
         if self.layout.raw == self.layout.root:
@@ -225,7 +242,7 @@ class MergeJob:
             return None  # archived meanwhile by another invocation
         return bytes(got.bytes())
 
-    def merge_window(self, window: Window, files: list[RawFile], reference: datetime, result: MergeResult) -> None:
+    def merge_window(self, window: Window, files: list[RawFile], result: MergeResult) -> None:
         key = self.layout.aggregate_key(window)
         poison: dict[str, tuple[RawFile, str]] = {}
         for attempt in range(COMMIT_ATTEMPTS):
@@ -392,19 +409,22 @@ class MergeJob:
         result.files_quarantined += len(moved)
 
     # -- the whole run ------------------------------------------------------------
-    def run(self, reference: datetime, dry_run: bool = False) -> MergeResult:
+    def run(self, reference: datetime, dry_run: bool = False, deadline: float | None = None) -> MergeResult:
+        """Merge every closed window. Past ``deadline`` (a ``time.monotonic()`` value)
+        no new window is started: the next run picks up the rest."""
         result = MergeResult()
-        windows = self.list_raw(reference)
-        if dry_run:
-            for window, files in windows.items():
+        for window, files in self.closed_windows(reference):
+            if dry_run:
                 existing, _ = self._read_aggregate(window)
                 counted = set(existing.manifest) if existing else set()
                 result.planned.append({"aggregate": self.layout.aggregate_key(window), "files": len(files),
                                        "already_counted": sum(f.key in counted for f in files), "aggregate_exists": existing is not None})
-            return result
-        for window, files in windows.items():
+                continue
+            if deadline is not None and time.monotonic() > deadline:
+                log.warning("out of time: stopping before %s; the next run continues", self.layout.aggregate_key(window))
+                break
             try:
-                self.merge_window(window, files, reference, result)
+                self.merge_window(window, files, result)
             except Exception as exc:  # noqa: BLE001 - one window failing must not stop the others
                 result.files_failed += len(files)
                 result.fail(self.layout.aggregate_key(window), "merge", exc)

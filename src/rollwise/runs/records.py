@@ -138,12 +138,12 @@ def run_outcome(obj: dict, where: str) -> Outcome:
 def parse_run_file(body: bytes, threshold: float = DEFAULT_MATCH_THRESHOLD) -> list[Outcome]:
     """Every object of one file, or :class:`PoisonFile` naming what is wrong."""
     try:
-        text = body.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        raise PoisonFile(f"not UTF-8 text: byte {exc.start} cannot be decoded") from None
-    try:
-        doc = orjson.loads(text)
+        doc = orjson.loads(body)  # validates UTF-8 itself: one pass over the bytes
     except orjson.JSONDecodeError as exc:
+        try:
+            bytes(body).decode("utf-8")
+        except UnicodeDecodeError as bad:
+            raise PoisonFile(f"not UTF-8 text: byte {bad.start} cannot be decoded") from None
         raise PoisonFile(f"invalid JSON: {exc}") from None
     objects = doc if isinstance(doc, list) else [doc]
     out = []

@@ -194,15 +194,20 @@ class Summary:
         return out
 
     def to_dict(self) -> dict[str, Any]:
-        return {
-            "tenant_id": self.tenant_id,
-            "owner_id": self.owner_id,
-            "metric_type": self.metric_type,
-            "period_type": self.period.kind,
-            "period_start": self.period.start.isoformat(),
-            "period_end": self.period.end.isoformat(),
-            **self.figures(),
-        }
+        return summary_row(self.tenant_id, self.owner_id, self.metric_type, self.period, self.figures())
+
+
+def summary_row(tenant_id: str, owner_id: str, metric_type: str, period: Period, figures: Mapping[str, Any]) -> dict[str, Any]:
+    """A summary as the read side shows it (``show --json``): its key, its period, its figures."""
+    return {
+        "tenant_id": tenant_id,
+        "owner_id": owner_id,
+        "metric_type": metric_type,
+        "period_type": period.kind,
+        "period_start": period.start.isoformat(),
+        "period_end": period.end.isoformat(),
+        **{name: figures[name] for name in COUNTERS + DURATION_FIELDS},
+    }
 
 
 def plain(value: Any) -> Any:

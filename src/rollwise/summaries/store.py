@@ -25,7 +25,7 @@ from datetime import date, datetime, timezone
 from typing import Any, Iterable, Iterator, Mapping
 
 from rollwise.periods import Period
-from rollwise.summaries.model import COUNTERS, DURATION_FIELDS, Summary, SummaryKey, plain, record_days
+from rollwise.summaries.model import COUNTERS, DURATION_FIELDS, Summary, SummaryKey, plain, record_days, summary_row
 
 DEFAULT_SHARDS = 8
 
@@ -115,15 +115,7 @@ class StoredSummary:
         return s
 
     def to_dict(self) -> dict[str, Any]:
-        return {
-            "tenant_id": self.tenant_id,
-            "owner_id": self.owner_id,
-            "metric_type": self.metric_type,
-            "period_type": self.period.kind,
-            "period_start": self.period.start.isoformat(),
-            "period_end": self.period.end.isoformat(),
-            **{name: self.figures[name] for name in NUMBER_FIELDS},
-        }
+        return summary_row(self.tenant_id, self.owner_id, self.metric_type, self.period, self.figures)
 
 
 class SummaryStore(ABC):
