@@ -7,7 +7,7 @@ cd "$(dirname "$0")/.."
 if ! command -v uv >/dev/null 2>&1; then
   python3 -m pip install --quiet --disable-pip-version-check uv
 fi
-uv sync --locked --quiet "$@"
+uv sync --locked --all-groups --quiet "$@"
 
 if [ ! -x tools/emulators/node_modules/.bin/dynalite ] || [ tools/emulators/package-lock.json -nt tools/emulators/node_modules/.package-lock.json ]; then
   npm ci --prefix tools/emulators --no-audit --no-fund --loglevel=error

@@ -182,3 +182,12 @@ def test_a_backlog_of_many_windows_is_merged_window_by_window(runs_url):
     assert len(result.windows) == 12 and result.files_processed == 90
     assert all(d["stats"]["files"] == (9 if i % 2 == 0 else 6) for i, d in enumerate(v for _, v in sorted(aggregates(store).items())))
     assert keys(store, "runs/raw") == ["runs/raw/no-stamp.json"]
+
+
+def test_unfinished_windows_report_their_age(runs_url):
+    import time
+
+    write_small_run(runs_url)
+    late = MergeJob(store_from_url(runs_url)).run(AT, deadline=time.monotonic() - 1)
+    assert late.oldest_pending_seconds == (AT - datetime(2024, 1, 15, 13, 5, tzinfo=UTC)).total_seconds() == 900
+    assert MergeJob(store_from_url(runs_url)).run(AT).oldest_pending_seconds == 0

@@ -43,7 +43,12 @@ def test_scheduled_event_in_a_cold_interpreter(bucket):
     done = subprocess.run([sys.executable, "-c", script, json.dumps(EVENT)], capture_output=True, text=True, timeout=120, env=os.environ.copy())
     assert done.returncode == 0, done.stderr
     lines = [json.loads(line) for line in done.stdout.splitlines() if line.startswith("{")]
-    response, logs = lines[-1], lines[:-1]
+    response = lines[-1]
+    logs = [line for line in lines[:-1] if "_aws" not in line]
+    (metrics,) = [line for line in lines[:-1] if "_aws" in line]
+    assert {m["Name"] for m in metrics["_aws"]["CloudWatchMetrics"][0]["Metrics"]} == {
+        "FilesProcessed", "FilesArchived", "FilesQuarantined", "ArchiveFailures", "LateFiles", "OldestPendingSeconds"}
+    assert (metrics["FilesProcessed"], metrics["FilesArchived"], metrics["FilesQuarantined"], metrics["ArchiveFailures"]) == ([6], [6], [1], [0])
     assert response == {"statusCode": 200, "body": {
         "windows": ["runs/20240115t1305Z.json", "runs/20240115t1310Z.json"], "files_processed": 6, "files_archived": 6,
         "files_quarantined": 1, "files_failed": 0, "late_files": 0, "failed_operations": []}}

@@ -52,11 +52,12 @@ def invoke_in_subprocess(event):
     done = subprocess.run([sys.executable, "-c", script, json.dumps(event)], capture_output=True, text=True, timeout=120, env=os.environ.copy())
     assert done.returncode == 0, done.stderr
     lines = log_lines(done.stdout)
-    return lines[-1], lines[:-1]
+    emf = [line for line in lines[:-1] if "_aws" in line]
+    return lines[-1], [line for line in lines[:-1] if "_aws" not in line], emf
 
 
 def test_scheduled_event_uses_the_event_time(lambda_env):
-    response, lines = invoke_in_subprocess(scheduled("2024-01-15T02:00:00Z"))
+    response, lines, emf = invoke_in_subprocess(scheduled("2024-01-15T02:00:00Z"))
     assert response["statusCode"] == 200
     body = response["body"]
     assert set(body) >= {"message", "periods", "metrics_processed", "summaries_created", "summaries_updated", "summaries_unchanged", "errors"}
@@ -66,6 +67,13 @@ def test_scheduled_event_uses_the_event_time(lambda_env):
     assert lines and all(line["correlation_id"] == "evt-1" and line["service"] == "rollwise-summaries" for line in lines)
     assert any(line["message"] == "period aggregated" and line["period"] == "weekly:2024-01-08" for line in lines)
     assert lines[-1]["message"] == "summaries run finished" and lines[-1]["result"] == body
+    (metrics,) = emf  # CloudWatch embedded metric format: one line, every figure
+    names = {m["Name"] for m in metrics["_aws"]["CloudWatchMetrics"][0]["Metrics"]}
+    assert names == {"RecordsAggregated", "SummariesWritten", "SummaryFailures"}
+    assert metrics["_aws"]["CloudWatchMetrics"][0]["Namespace"] == "rollwise-tests"
+    assert metrics["RecordsAggregated"] == [body["metrics_processed"]]  # Powertools writes values as lists
+    assert metrics["SummariesWritten"] == [body["summaries_created"] + body["summaries_updated"]]
+    assert metrics["SummaryFailures"] == [0] and metrics["service"] == "rollwise-summaries"
 
     retry = aggregate_summaries.lambda_handler(scheduled("2024-01-15T02:00:00Z", "evt-2"), None)["body"]
     assert retry["periods"] == ["daily:2024-01-14", "weekly:2024-01-08"]

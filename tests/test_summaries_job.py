@@ -166,3 +166,24 @@ def test_a_failed_group_fails_what_depends_on_it_and_nothing_else(summary_store)
     assert [(m.day, m.shard) for m in summary_store.invalidations()] == [(date(2024, 1, 9), bad_shard)]
     retry = run(summary_store, scheduled_plan(summary_store, nightly(date(2024, 1, 14))))
     assert retry.errors == [] and summary_store.invalidations() == []
+
+
+@pytest.mark.parametrize("kind", ["sqlite", "moto"])
+def test_workers_give_the_same_summaries_as_one_process(kind, request, tmp_path, monkeypatch):
+    from conftest import make_summary_store
+    from rollwise.samples import sample_executions
+
+    if kind == "moto":
+        monkeypatch.setenv("AWS_ENDPOINT_URL", request.getfixturevalue("moto_server").url)  # the workers' own clients
+    outcomes = []
+    for name in ("one", "many"):
+        store = make_summary_store(kind, request, tmp_path / name, shards=6)
+        with Recorder(store, now=datetime(2024, 2, 2, tzinfo=timezone.utc)) as rec:
+            for raw in sample_executions(date(2024, 1, 20), 12, per_day=40, tenants=9, owners=3):
+                rec.record(raw)
+        plan = backfill_plan(store, date(2024, 1, 20), date(2024, 1, 31), datetime(2024, 2, 2, tzinfo=timezone.utc))
+        result = run(store, plan, workers=1 if name == "one" else 3)
+        outcomes.append((result.body(), dump(store, tenants=[f"tenant-{i:03d}" for i in range(9)])))
+    assert outcomes[0] == outcomes[1]
+    body, summaries = outcomes[0]
+    assert body["summaries_created"] == len(summaries) > 0 and body["errors"] == []

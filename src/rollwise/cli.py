@@ -116,12 +116,15 @@ def summaries_ingest(
         _fail(f"{len(report.rejected)} line(s) rejected", code=1)
 
 
-def _run_plan(s, plan, quiet: bool, as_json: bool) -> None:
+WorkersOption = typer.Option(1, "--workers", min=1, help="Aggregate shards in N processes (the local form of the Step Functions fan-out).")
+
+
+def _run_plan(s, plan, quiet: bool, as_json: bool, workers: int = 1) -> None:
     from rollwise.summaries.job import run
 
     total = sum(len(shards) for shards in plan.periods.values())
     with progress_bar(total, "aggregate", quiet or as_json) as advance:
-        result = run(s, plan, on_period=advance)
+        result = run(s, plan, on_period=advance, workers=workers)
     _print_result(result.body(), as_json)
     if result.errors:
         raise typer.Exit(1)
@@ -134,6 +137,7 @@ def summaries_run(
     store: Optional[str] = StoreOption,
     as_json: bool = typer.Option(False, "--json", help="Print the result as JSON."),
     quiet: bool = QuietOption,
+    workers: int = WorkersOption,
 ) -> None:
     """Do what the nightly Lambda does."""
     from rollwise.config import lateness_days as env_lateness
@@ -141,7 +145,7 @@ def summaries_run(
 
     s = _store(store)
     plan = scheduled_plan(s, _moment(at), env_lateness() if lateness_days is None else lateness_days)
-    _run_plan(s, plan, quiet, as_json)
+    _run_plan(s, plan, quiet, as_json, workers)
 
 
 @summaries_app.command("backfill")
@@ -153,6 +157,7 @@ def summaries_backfill(
     store: Optional[str] = StoreOption,
     as_json: bool = typer.Option(False, "--json"),
     quiet: bool = QuietOption,
+    workers: int = WorkersOption,
 ) -> None:
     """Recompute every closed period overlapping START..END."""
     from rollwise.summaries.job import backfill_plan
@@ -170,7 +175,7 @@ def summaries_backfill(
             for label in plan.describe():
                 typer.echo(f"  {label}")
         return
-    _run_plan(s, plan, quiet, as_json)
+    _run_plan(s, plan, quiet, as_json, workers)
 
 
 @summaries_app.command("show")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import os
 import uuid
 from datetime import datetime, timezone
 from typing import Any, Mapping
@@ -23,6 +24,22 @@ def structured_logger(service: str):
     logging.getLogger("rollwise").setLevel(logger.log_level)
     copy_config_to_registered_loggers(source_logger=logger, include={"rollwise"})
     return logger
+
+
+def job_metrics(service: str):
+    """Powertools Metrics: CloudWatch embedded metric format, written to the logs (no API call)."""
+    from aws_lambda_powertools import Metrics
+
+    return Metrics(namespace=os.environ.get("POWERTOOLS_METRICS_NAMESPACE", "rollwise"), service=service)
+
+
+def emit(metrics, figures: Mapping[str, float]) -> None:
+    """One EMF line with every figure (all counts)."""
+    from aws_lambda_powertools.metrics import MetricUnit
+
+    for name, value in figures.items():
+        metrics.add_metric(name=name, unit=MetricUnit.Count if not name.endswith("Seconds") else MetricUnit.Seconds, value=value)
+    metrics.flush_metrics()
 
 
 def start_invocation(logger, event: Mapping[str, Any], context: Any) -> None:

@@ -100,6 +100,12 @@ class MergeResult:
     late_files: int = 0
     failed_operations: list[dict[str, str]] = field(default_factory=list)
     planned: list[dict[str, Any]] = field(default_factory=list)
+    # Age of the oldest closed window whose files are still under raw/ after this run: the
+    # signal of the "files pile up" alarm (0 when every closed window was finished).
+    oldest_pending_seconds: float = 0.0
+
+    def pending_since(self, window: Window, reference: datetime) -> None:
+        self.oldest_pending_seconds = max(self.oldest_pending_seconds, (reference - window.end).total_seconds())
 
     def body(self) -> dict[str, Any]:
         body = {
@@ -422,12 +428,16 @@ class MergeJob:
                 continue
             if deadline is not None and time.monotonic() > deadline:
                 log.warning("out of time: stopping before %s; the next run continues", self.layout.aggregate_key(window))
+                result.pending_since(window, reference)
                 break
+            failed_before = result.files_failed
             try:
                 self.merge_window(window, files, result)
             except Exception as exc:  # noqa: BLE001 - one window failing must not stop the others
                 result.files_failed += len(files)
                 result.fail(self.layout.aggregate_key(window), "merge", exc)
+            if result.files_failed > failed_before:
+                result.pending_since(window, reference)
         return result
 
 

@@ -8,7 +8,8 @@ Lambda handler and a fan-out worker all share it.
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass, field
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import asdict, dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Callable, Iterable
 
@@ -38,6 +39,23 @@ class Plan:
     @property
     def shards(self) -> list[int]:
         return sorted({s for shards in self.periods.values() for s in shards})
+
+    def to_json(self) -> dict:
+        """A plain form, for a Step Functions state or another process."""
+        return {
+            "reference_day": self.reference_day.isoformat(),
+            "periods": [[p.label(), sorted(shards)] for p, shards in self.periods.items()],
+            "markers": [[m.day.isoformat(), m.shard, m.token] for m in self.markers],
+        }
+
+    @classmethod
+    def from_json(cls, doc: dict) -> "Plan":
+        periods = {}
+        for label, shards in doc["periods"]:
+            kind, start = label.split(":")
+            periods[Period(kind, date.fromisoformat(start))] = frozenset(shards)
+        markers = [Invalidation(date.fromisoformat(d), s, t) for d, s, t in doc.get("markers", [])]
+        return cls(date.fromisoformat(doc["reference_day"]), periods, markers)
 
 
 def plan_run(
@@ -93,6 +111,9 @@ class RunResult:
     summaries_unchanged: int = 0
     summaries_removed: int = 0
     errors: list[str] = field(default_factory=list)
+
+    def to_json(self) -> dict:
+        return asdict(self)
 
     def absorb(self, other: "RunResult") -> None:
         self.metrics_processed += other.metrics_processed
@@ -200,9 +221,28 @@ def finish(store: SummaryStore, plan: Plan, parts: Iterable[tuple[int, RunResult
     return total
 
 
-def run(store: SummaryStore, plan: Plan, on_period: Callable[[], None] | None = None) -> RunResult:
-    """Run a plan in this process, shard after shard."""
-    return finish(store, plan, ((s, run_shard(store, plan, s, on_period)) for s in plan.shards))
+def run(store: SummaryStore, plan: Plan, on_period: Callable[[], None] | None = None, workers: int = 1) -> RunResult:
+    """Run a plan shard by shard: in this process, or over ``workers`` processes.
+
+    Shards are independent (a tenant lives in one), so the parallel run is the
+    same plan, shard and finish steps as the Step Functions fan-out, and gives
+    the same summaries as the single-process run.
+    """
+    if workers <= 1 or len(plan.shards) <= 1:
+        return finish(store, plan, ((s, run_shard(store, plan, s, on_period)) for s in plan.shards))
+    with ProcessPoolExecutor(max_workers=workers) as pool:
+        futures = [(s, pool.submit(_run_shard_elsewhere, store, plan.to_json(), s)) for s in plan.shards]
+        parts = []
+        for shard, future in futures:
+            parts.append((shard, RunResult(**future.result())))
+            if on_period:
+                for _ in plan.for_shard(shard):
+                    on_period()
+    return finish(store, plan, parts)
+
+
+def _run_shard_elsewhere(store: SummaryStore, plan: dict, shard: int) -> dict:
+    return run_shard(store, Plan.from_json(plan), shard).to_json()
 
 
 def scheduled_plan(store: SummaryStore, reference: datetime, lateness_days: int = 0) -> Plan:

@@ -73,6 +73,10 @@ class DynamoDBSummaryStore(SummaryStore):
         self.table_name = table_name
         self._client = client
 
+    def __getstate__(self) -> dict:
+        # A boto3 client does not cross processes: another process builds its own from the environment.
+        return {"table_name": self.table_name, "shards": self.shards, "_client": None}
+
     @property
     def client(self) -> Any:
         if self._client is None:

@@ -43,6 +43,14 @@ class SQLiteSummaryStore(SummaryStore):
         self._local = threading.local()
         self.create()
 
+    def __getstate__(self) -> dict:
+        # A connection belongs to its process: another process opens its own.
+        return {"path": self.path, "shards": self.shards}
+
+    def __setstate__(self, state: dict) -> None:
+        self.path, self.shards = state["path"], state["shards"]
+        self._local = threading.local()
+
     @property
     def _db(self) -> sqlite3.Connection:
         db = getattr(self._local, "db", None)
