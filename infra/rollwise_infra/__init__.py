@@ -1,0 +1,1 @@
+"""The rollwise CDK app: both jobs, their schedules, permissions, alarms and the optional fan-out."""

@@ -1,0 +1,60 @@
+"""The stack's settings: from `infra/config.json`, overridden by `cdk -c key=value` context."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, fields
+from pathlib import Path
+from typing import Any, Mapping
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+@dataclass(frozen=True)
+class StackConfig:
+    stack_name: str = "rollwise"
+    # Use an existing table or bucket by name, or leave empty to create one.
+    table_name: str = ""
+    bucket_name: str = ""
+    architecture: str = "x86_64"  # or arm64
+    runs_root: str = "runs"
+    archive_mode: str = "move"
+    shards: int = 8
+    fanout: bool = False
+    fanout_concurrency: int = 4
+    alarm_email: str = ""
+    asset_dir: str = ""  # default: build/lambda/<architecture>, made by `make package`
+
+    def __post_init__(self) -> None:
+        if self.architecture not in ("x86_64", "arm64"):
+            raise ValueError(f"architecture must be x86_64 or arm64, got {self.architecture!r}")
+        if self.archive_mode not in ("move", "bundle"):
+            raise ValueError(f"archive_mode must be move or bundle, got {self.archive_mode!r}")
+
+    @property
+    def asset_path(self) -> Path:
+        return Path(self.asset_dir) if self.asset_dir else ROOT / "build" / "lambda" / self.architecture
+
+    @classmethod
+    def load(cls, path: Path | None = None, overrides: Mapping[str, Any] | None = None) -> "StackConfig":
+        values: dict[str, Any] = {}
+        path = path or ROOT / "infra" / "config.json"
+        if path.exists():
+            values.update(json.loads(path.read_text()))
+        for key, value in (overrides or {}).items():
+            if value is not None:
+                values[key] = value
+        known = {f.name: f.type for f in fields(cls)}
+        unknown = set(values) - set(known)
+        if unknown:
+            raise ValueError(f"unknown stack settings: {', '.join(sorted(unknown))}")
+        return cls(**{k: _coerce(v, cls.__dataclass_fields__[k].default) for k, v in values.items()})
+
+
+def _coerce(value: Any, default: Any) -> Any:
+    """Context values arrive as strings (`-c fanout=true`)."""
+    if isinstance(default, bool) and isinstance(value, str):
+        return value.lower() in ("1", "true", "yes")
+    if isinstance(default, int) and not isinstance(default, bool) and isinstance(value, str):
+        return int(value)
+    return value

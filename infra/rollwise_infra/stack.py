@@ -1,0 +1,261 @@
+"""One stack: the summaries job (nightly) and the merge job (every 5 minutes), least privilege.
+
+Every role is written out by hand: inline statements naming only the actions
+each job's code calls, on only its resources. No managed policy is attached
+(AWSLambdaBasicExecutionRole grants logs on every log group).
+"""
+
+from __future__ import annotations
+
+from aws_cdk import CfnOutput, Duration, RemovalPolicy, Size, Stack
+from aws_cdk import aws_cloudwatch as cw
+from aws_cdk import aws_cloudwatch_actions as cw_actions
+from aws_cdk import aws_dynamodb as ddb
+from aws_cdk import aws_events as events
+from aws_cdk import aws_events_targets as targets
+from aws_cdk import aws_iam as iam
+from aws_cdk import aws_lambda as lambda_
+from aws_cdk import aws_logs as logs
+from aws_cdk import aws_s3 as s3
+from aws_cdk import aws_sns as sns
+from aws_cdk import aws_sns_subscriptions as subs
+from aws_cdk import aws_stepfunctions as sfn
+from aws_cdk import aws_stepfunctions_tasks as tasks
+from constructs import Construct
+
+from rollwise_infra.config import StackConfig
+
+METRICS_NAMESPACE = "rollwise"
+TIMEOUT = Duration.seconds(300)
+SUMMARIES_SCHEDULE = "cron(0 2 * * ? *)"
+MERGE_SCHEDULE = "rate(5 minutes)"
+
+
+def table_keys() -> tuple[list[tuple[str, str]], dict[str, tuple[str, str]]]:
+    """The summaries store's own key layout, so the created table is exactly what the code needs."""
+    from rollwise.summaries.stores.dynamodb import INDEXES
+
+    return [("PK", "S"), ("SK", "S")], INDEXES
+
+
+class RollwiseStack(Stack):
+    def __init__(self, scope: Construct, construct_id: str, config: StackConfig, **kwargs) -> None:
+        super().__init__(scope, construct_id, **kwargs)
+        self.config = config
+        arch = lambda_.Architecture.ARM_64 if config.architecture == "arm64" else lambda_.Architecture.X86_64
+        code = lambda_.Code.from_asset(str(config.asset_path))
+
+        self.table = self._table()
+        self.bucket = self._bucket()
+        self.alarm_topic = sns.Topic(self, "AlarmTopic", display_name="rollwise alarms", enforce_ssl=True)
+        if config.alarm_email:
+            self.alarm_topic.add_subscription(subs.EmailSubscription(config.alarm_email))
+        self.results_topic = sns.Topic(self, "ResultsTopic", display_name="rollwise run results", enforce_ssl=True)
+
+        common_env = {
+            "POWERTOOLS_METRICS_NAMESPACE": METRICS_NAMESPACE,
+            "POWERTOOLS_LOG_LEVEL": "INFO",
+            "NOTIFY_TOPIC_ARN": self.results_topic.topic_arn,
+        }
+        self.summaries_fn = self._function(
+            "AggregateSummaries",
+            handler="rollwise.handlers.aggregate_summaries.lambda_handler",
+            memory=256,
+            code=code,
+            arch=arch,
+            env={**common_env, "DYNAMODB_TABLE_NAME": self.table.table_name, "ROLLWISE_SHARDS": str(config.shards)},
+            # The fan-out runs shards side by side; without it, one run at a time.
+            reserved=None if config.fanout else 1,
+        )
+        self.merge_fn = self._function(
+            "MergeRuns",
+            handler="rollwise.handlers.merge_runs.lambda_handler",
+            memory=128,
+            ephemeral_mb=512,
+            code=code,
+            arch=arch,
+            env={
+                **common_env,
+                "SAM_MATCHING_OUT_RUNS_BUCKET": self.bucket.bucket_name,
+                "ROLLWISE_RUNS_ROOT": config.runs_root,
+                "ROLLWISE_ARCHIVE_MODE": config.archive_mode,
+                # Few malloc arenas: the job's I/O threads otherwise each get one, in 128 MB.
+                "MALLOC_ARENA_MAX": "2",
+            },
+            reserved=1,
+        )
+        self._summaries_permissions(self.summaries_fn)
+        self._merge_permissions(self.merge_fn)
+
+        if config.fanout:
+            self.state_machine = self._fanout()
+            target: events.IRuleTarget = targets.SfnStateMachine(self.state_machine)
+        else:
+            self.state_machine = None
+            target = targets.LambdaFunction(self.summaries_fn, retry_attempts=2)
+        events.Rule(self, "NightlySummaries", description="rollwise: period summaries, every night at 02:00 UTC",
+                    schedule=events.Schedule.expression(SUMMARIES_SCHEDULE), targets=[target])
+        events.Rule(self, "MergeEveryFiveMinutes", description="rollwise: merge and archive run files",
+                    schedule=events.Schedule.expression(MERGE_SCHEDULE), targets=[targets.LambdaFunction(self.merge_fn, retry_attempts=0)])
+        self._alarms()
+
+        CfnOutput(self, "TableName", value=self.table.table_name)
+        CfnOutput(self, "BucketName", value=self.bucket.bucket_name)
+        CfnOutput(self, "SummariesFunction", value=self.summaries_fn.function_name)
+        CfnOutput(self, "MergeFunction", value=self.merge_fn.function_name)
+        CfnOutput(self, "AlarmTopicArn", value=self.alarm_topic.topic_arn)
+        CfnOutput(self, "ResultsTopicArn", value=self.results_topic.topic_arn)
+
+    # -- storage ------------------------------------------------------------------
+    def _table(self) -> ddb.ITable:
+        if self.config.table_name:
+            return ddb.Table.from_table_name(self, "Table", self.config.table_name)
+        base, indexes = table_keys()
+        table = ddb.Table(
+            self,
+            "Table",
+            partition_key=ddb.Attribute(name=base[0][0], type=ddb.AttributeType.STRING),
+            sort_key=ddb.Attribute(name=base[1][0], type=ddb.AttributeType.STRING),
+            billing_mode=ddb.BillingMode.PAY_PER_REQUEST,
+            point_in_time_recovery_specification=ddb.PointInTimeRecoverySpecification(point_in_time_recovery_enabled=True),
+            removal_policy=RemovalPolicy.RETAIN,
+        )
+        for name, (pk, sk) in indexes.items():
+            table.add_global_secondary_index(
+                index_name=name,
+                partition_key=ddb.Attribute(name=pk, type=ddb.AttributeType.STRING),
+                sort_key=ddb.Attribute(name=sk, type=ddb.AttributeType.STRING),
+                projection_type=ddb.ProjectionType.ALL,
+            )
+        return table
+
+    def _bucket(self) -> s3.IBucket:
+        if self.config.bucket_name:
+            return s3.Bucket.from_bucket_name(self, "Bucket", self.config.bucket_name)
+        return s3.Bucket(
+            self,
+            "Bucket",
+            encryption=s3.BucketEncryption.S3_MANAGED,
+            block_public_access=s3.BlockPublicAccess.BLOCK_ALL,
+            enforce_ssl=True,
+            removal_policy=RemovalPolicy.RETAIN,
+        )
+
+    # -- functions -----------------------------------------------------------------
+    def _function(self, name: str, handler: str, memory: int, code: lambda_.Code, arch: lambda_.Architecture,
+                  env: dict[str, str], reserved: int | None, ephemeral_mb: int | None = None) -> lambda_.Function:
+        log_group = logs.LogGroup(self, f"{name}Logs", retention=logs.RetentionDays.ONE_MONTH, removal_policy=RemovalPolicy.DESTROY)
+        role = iam.Role(self, f"{name}Role", assumed_by=iam.ServicePrincipal("lambda.amazonaws.com"),
+                        description=f"rollwise {name}: only what its code calls")
+        role.add_to_policy(iam.PolicyStatement(
+            sid="WriteItsOwnLogs",
+            actions=["logs:CreateLogStream", "logs:PutLogEvents"],
+            resources=[log_group.log_group_arn],
+        ))
+        role.add_to_policy(iam.PolicyStatement(
+            sid="PublishRunResults", actions=["sns:Publish"], resources=[self.results_topic.topic_arn]))
+        fn = lambda_.Function(
+            self,
+            name,
+            runtime=lambda_.Runtime.PYTHON_3_12,
+            architecture=arch,
+            handler=handler,
+            code=code,
+            memory_size=memory,
+            timeout=TIMEOUT,
+            ephemeral_storage_size=Size.mebibytes(ephemeral_mb) if ephemeral_mb else None,
+            environment=env,
+            role=role,
+            log_group=log_group,
+            reserved_concurrent_executions=reserved,
+        )
+        return fn
+
+    def _summaries_permissions(self, fn: lambda_.Function) -> None:
+        # The job reads a day's records and the period's summaries (Query on the base table),
+        # writes summaries and records' markers in batches, and deletes consumed markers.
+        fn.role.add_to_principal_policy(iam.PolicyStatement(
+            sid="SummariesTable",
+            actions=["dynamodb:Query", "dynamodb:BatchWriteItem", "dynamodb:DeleteItem"],
+            resources=[self.table.table_arn],
+        ))
+
+    def _merge_permissions(self, fn: lambda_.Function) -> None:
+        root = self.config.runs_root.strip("/")
+        arn = self.bucket.bucket_arn
+        raw, archive, quarantine = f"{root}/raw/", f"{root}/archive/", f"{root}/quarantine/"
+        aggregates = f"{arn}/{root}/????????t????Z.json"
+        fn.role.add_to_principal_policy(iam.PolicyStatement(
+            sid="ListRawFiles", actions=["s3:ListBucket"], resources=[arn],
+            conditions={"StringLike": {"s3:prefix": [raw, f"{raw}*"]}},
+        ))
+        fn.role.add_to_principal_policy(iam.PolicyStatement(
+            sid="ReadRawFilesAndAggregates", actions=["s3:GetObject"], resources=[f"{arn}/{raw}*", aggregates]))
+        fn.role.add_to_principal_policy(iam.PolicyStatement(
+            sid="WriteAggregatesArchiveQuarantine", actions=["s3:PutObject"],
+            resources=[aggregates, f"{arn}/{archive}*", f"{arn}/{quarantine}*"]))
+        fn.role.add_to_principal_policy(iam.PolicyStatement(
+            sid="DeleteArchivedRawFiles", actions=["s3:DeleteObject"], resources=[f"{arn}/{raw}*"]))
+        if self.config.archive_mode == "bundle":
+            # A large bundle goes up in parts; a failed upload is aborted.
+            fn.role.add_to_principal_policy(iam.PolicyStatement(
+                sid="AbortBundleUploads", actions=["s3:AbortMultipartUpload"], resources=[f"{arn}/{archive}*"]))
+
+    # -- fan-out -------------------------------------------------------------------
+    def _fanout(self) -> sfn.StateMachine:
+        fn = self.summaries_fn
+        plan = tasks.LambdaInvoke(
+            self, "Plan", lambda_function=fn, payload_response_only=True,
+            payload=sfn.TaskInput.from_object({"action": "plan", "time": sfn.JsonPath.string_at("$.time"), "id": sfn.JsonPath.string_at("$.id")}),
+        )
+        shard = tasks.LambdaInvoke(
+            self, "AggregateShard", lambda_function=fn, payload_response_only=True,
+            payload=sfn.TaskInput.from_object({"action": "shard", "plan": sfn.JsonPath.object_at("$.plan"), "shard": sfn.JsonPath.number_at("$.shard")}),
+        )
+        fan = sfn.Map(
+            self, "EachShard", items_path="$.shards", max_concurrency=self.config.fanout_concurrency,
+            item_selector={"plan": sfn.JsonPath.object_at("$.plan"), "shard": sfn.JsonPath.number_at("$$.Map.Item.Value")},
+            result_path="$.results",
+        )
+        fan.item_processor(shard)
+        finalize = tasks.LambdaInvoke(
+            self, "Finalize", lambda_function=fn, payload_response_only=True,
+            payload=sfn.TaskInput.from_object({"action": "finalize", "plan": sfn.JsonPath.object_at("$.plan"), "results": sfn.JsonPath.list_at("$.results")}),
+        )
+        return sfn.StateMachine(
+            self, "SummariesFanOut",
+            definition_body=sfn.DefinitionBody.from_chainable(plan.next(fan).next(finalize)),
+            timeout=Duration.hours(2),
+        )
+
+    # -- alarms --------------------------------------------------------------------
+    def _alarm(self, name: str, metric: cw.IMetric, threshold: float, description: str,
+               comparison=cw.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD, periods: int = 1,
+               missing=cw.TreatMissingData.NOT_BREACHING) -> cw.Alarm:
+        alarm = cw.Alarm(self, name, metric=metric, threshold=threshold, evaluation_periods=periods, datapoints_to_alarm=periods,
+                         comparison_operator=comparison, treat_missing_data=missing, alarm_description=description)
+        alarm.add_alarm_action(cw_actions.SnsAction(self.alarm_topic))
+        return alarm
+
+    def _job_metric(self, name: str, service: str, statistic: str = "Sum") -> cw.Metric:
+        return cw.Metric(namespace=METRICS_NAMESPACE, metric_name=name, dimensions_map={"service": service},
+                         statistic=statistic, period=Duration.minutes(5))
+
+    def _alarms(self) -> None:
+        five = Duration.minutes(5)
+        for label, fn in (("Summaries", self.summaries_fn), ("Merge", self.merge_fn)):
+            self._alarm(f"{label}Errors", fn.metric_errors(period=five, statistic="Sum"), 1, f"rollwise {label}: an invocation failed")
+            self._alarm(f"{label}NearTimeout", fn.metric_duration(period=five, statistic="Maximum"), 0.8 * TIMEOUT.to_milliseconds(),
+                        f"rollwise {label}: a run took over 80% of its {TIMEOUT.to_seconds()} s timeout",
+                        comparison=cw.ComparisonOperator.GREATER_THAN_THRESHOLD)
+        self._alarm("FilesQuarantined", self._job_metric("FilesQuarantined", "rollwise-runs"), 1,
+                    "rollwise merge: run files were quarantined (see runs/quarantine/*.error.json)")
+        self._alarm("ArchiveFailures", self._job_metric("ArchiveFailures", "rollwise-runs"), 1,
+                    "rollwise merge: copy or delete operations failed; originals are still under raw/")
+        # Files pile up: closed windows the job left unfinished are 30 minutes old...
+        self._alarm("RawFilesPilingUp", self._job_metric("OldestPendingSeconds", "rollwise-runs", "Maximum"), 1800,
+                    "rollwise merge: raw files of a window closed 30 minutes ago are still not aggregated")
+        # ...or the job has not run at all for 30 minutes (no invocation, so no metric either).
+        self._alarm("MergeNotRunning", self.merge_fn.metric_invocations(period=five, statistic="Sum"), 1,
+                    "rollwise merge: not invoked for 30 minutes", comparison=cw.ComparisonOperator.LESS_THAN_THRESHOLD,
+                    periods=6, missing=cw.TreatMissingData.BREACHING)

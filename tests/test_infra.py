@@ -1,0 +1,184 @@
+"""The CDK stack, synthesized in the suite: resources, exact IAM statements, schedules, alarms; cfn-lint clean."""
+
+import json
+import os
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT / "infra"))
+os.environ.setdefault("JSII_SILENCE_WARNING_DEPRECATED_NODE_VERSION", "1")
+os.environ.setdefault("JSII_SILENCE_WARNING_UNTESTED_NODE_VERSION", "1")
+
+cdk = pytest.importorskip("aws_cdk")
+from aws_cdk.assertions import Match, Template  # noqa: E402
+
+from rollwise.summaries.stores.dynamodb import table_definition  # noqa: E402
+from rollwise_infra.config import StackConfig  # noqa: E402
+from rollwise_infra.stack import RollwiseStack  # noqa: E402
+
+
+def synth(tmp_path_factory, **settings):
+    asset = tmp_path_factory.mktemp("asset")
+    (asset / "placeholder.py").write_text("# the real asset comes from `make package`\n")
+    app = cdk.App(outdir=str(tmp_path_factory.mktemp("cdk.out")))
+    stack = RollwiseStack(app, "rollwise", StackConfig(asset_dir=str(asset), **settings))
+    return Template.from_stack(stack)
+
+
+@pytest.fixture(scope="module")
+def template(tmp_path_factory):
+    return synth(tmp_path_factory)
+
+
+@pytest.fixture(scope="module")
+def fanout(tmp_path_factory):
+    return synth(tmp_path_factory, fanout=True, architecture="arm64", archive_mode="bundle", fanout_concurrency=3)
+
+
+def of_type(t, kind):
+    return {k: v for k, v in t.to_json()["Resources"].items() if v["Type"] == kind}
+
+
+def function(t, handler):
+    (fn,) = [r["Properties"] for r in of_type(t, "AWS::Lambda::Function").values() if r["Properties"]["Handler"] == handler]
+    return fn
+
+
+def test_functions(template):
+    s = function(template, "rollwise.handlers.aggregate_summaries.lambda_handler")
+    m = function(template, "rollwise.handlers.merge_runs.lambda_handler")
+    assert (s["Runtime"], s["MemorySize"], s["Timeout"], s["Architectures"], s["ReservedConcurrentExecutions"]) == ("python3.12", 256, 300, ["x86_64"], 1)
+    assert (m["Runtime"], m["MemorySize"], m["Timeout"], m["EphemeralStorage"], m["ReservedConcurrentExecutions"]) == ("python3.12", 128, 300, {"Size": 512}, 1)
+    assert set(s["Environment"]["Variables"]) == {"DYNAMODB_TABLE_NAME", "ROLLWISE_SHARDS", "NOTIFY_TOPIC_ARN", "POWERTOOLS_METRICS_NAMESPACE", "POWERTOOLS_LOG_LEVEL"}
+    assert m["Environment"]["Variables"]["ROLLWISE_RUNS_ROOT"] == "runs" and "SAM_MATCHING_OUT_RUNS_BUCKET" in m["Environment"]["Variables"]
+
+
+def test_schedules(template):
+    rules = sorted(r["Properties"]["ScheduleExpression"] for r in of_type(template, "AWS::Events::Rule").values())
+    assert rules == ["cron(0 2 * * ? *)", "rate(5 minutes)"]
+
+
+def test_the_table_has_exactly_the_keys_the_store_needs(template):
+    (table,) = of_type(template, "AWS::DynamoDB::Table").values()
+    want = table_definition("x")
+    p = table["Properties"]
+    assert p["KeySchema"] == want["KeySchema"] and p["BillingMode"] == "PAY_PER_REQUEST"
+    assert sorted(p["AttributeDefinitions"], key=str) == sorted(want["AttributeDefinitions"], key=str)
+    assert sorted(p["GlobalSecondaryIndexes"], key=str) == sorted(want["GlobalSecondaryIndexes"], key=str)
+
+
+def test_the_bucket_is_private_encrypted_and_tls_only(template):
+    (bucket,) = of_type(template, "AWS::S3::Bucket").values()
+    p = bucket["Properties"]
+    assert p["BucketEncryption"]["ServerSideEncryptionConfiguration"][0]["ServerSideEncryptionByDefault"]["SSEAlgorithm"] == "AES256"
+    assert p["PublicAccessBlockConfiguration"] == {k: True for k in ("BlockPublicAcls", "BlockPublicPolicy", "IgnorePublicAcls", "RestrictPublicBuckets")}
+    template.has_resource_properties("AWS::S3::BucketPolicy", {"PolicyDocument": {"Statement": Match.array_with([Match.object_like(
+        {"Effect": "Deny", "Action": "s3:*", "Condition": {"Bool": {"aws:SecureTransport": "false"}}})])}})
+
+
+def statements(t, role_prefix):
+    (policy,) = [r["Properties"] for r in of_type(t, "AWS::IAM::Policy").values() if r["Properties"]["Roles"][0]["Ref"].startswith(role_prefix)]
+    return {s["Sid"]: s for s in policy["PolicyDocument"]["Statement"]}
+
+
+def test_summaries_role_is_least_privilege(template):
+    st = statements(template, "AggregateSummariesRole")
+    assert set(st) == {"WriteItsOwnLogs", "PublishRunResults", "SummariesTable"}
+    assert st["SummariesTable"]["Action"] == ["dynamodb:Query", "dynamodb:BatchWriteItem", "dynamodb:DeleteItem"]
+    assert st["SummariesTable"]["Resource"]["Fn::GetAtt"][1] == "Arn" and st["SummariesTable"]["Resource"]["Fn::GetAtt"][0].startswith("Table")
+    assert st["WriteItsOwnLogs"]["Action"] == ["logs:CreateLogStream", "logs:PutLogEvents"]
+    assert st["WriteItsOwnLogs"]["Resource"]["Fn::GetAtt"][0].startswith("AggregateSummariesLogs")
+    assert st["PublishRunResults"]["Action"] == "sns:Publish" and st["PublishRunResults"]["Resource"]["Ref"].startswith("ResultsTopic")
+
+
+def resources(statement):
+    rs = statement["Resource"] if isinstance(statement["Resource"], list) else [statement["Resource"]]
+    return [r["Fn::Join"][1][1] if "Fn::Join" in r else r for r in rs]
+
+
+def test_merge_role_is_least_privilege(template):
+    st = statements(template, "MergeRunsRole")
+    assert set(st) == {"WriteItsOwnLogs", "PublishRunResults", "ListRawFiles", "ReadRawFilesAndAggregates", "WriteAggregatesArchiveQuarantine", "DeleteArchivedRawFiles"}
+    assert st["ListRawFiles"]["Action"] == "s3:ListBucket" and st["ListRawFiles"]["Condition"] == {"StringLike": {"s3:prefix": ["runs/raw/", "runs/raw/*"]}}
+    assert resources(st["ReadRawFilesAndAggregates"]) == ["/runs/raw/*", "/runs/????????t????Z.json"]
+    assert resources(st["WriteAggregatesArchiveQuarantine"]) == ["/runs/????????t????Z.json", "/runs/archive/*", "/runs/quarantine/*"]
+    assert st["DeleteArchivedRawFiles"]["Action"] == "s3:DeleteObject" and resources(st["DeleteArchivedRawFiles"]) == ["/runs/raw/*"]
+
+
+def test_no_wildcard_actions_or_resources(template, fanout):
+    for t in (template, fanout):
+        for name, r in of_type(t, "AWS::IAM::Policy").items():
+            for s in r["Properties"]["PolicyDocument"]["Statement"]:
+                actions = s["Action"] if isinstance(s["Action"], list) else [s["Action"]]
+                assert all(a != "*" and not a.endswith(":*") for a in actions), (name, s)
+                assert s["Resource"] != "*" and "*" not in (s["Resource"] if isinstance(s["Resource"], list) else [s["Resource"]]), (name, s)
+        for r in of_type(t, "AWS::IAM::Role").values():
+            assert "ManagedPolicyArns" not in r["Properties"]
+
+
+def test_alarms_notify_the_topic(template):
+    props = [r["Properties"] for r in of_type(template, "AWS::CloudWatch::Alarm").values()]
+    got = sorted((p["MetricName"], p.get("Namespace"), p["Threshold"], p["ComparisonOperator"], p["EvaluationPeriods"], p.get("TreatMissingData")) for p in props)
+    assert got == sorted([
+        ("Errors", "AWS/Lambda", 1, "GreaterThanOrEqualToThreshold", 1, "notBreaching"),
+        ("Errors", "AWS/Lambda", 1, "GreaterThanOrEqualToThreshold", 1, "notBreaching"),
+        ("Duration", "AWS/Lambda", 240000, "GreaterThanThreshold", 1, "notBreaching"),
+        ("Duration", "AWS/Lambda", 240000, "GreaterThanThreshold", 1, "notBreaching"),
+        ("FilesQuarantined", "rollwise", 1, "GreaterThanOrEqualToThreshold", 1, "notBreaching"),
+        ("ArchiveFailures", "rollwise", 1, "GreaterThanOrEqualToThreshold", 1, "notBreaching"),
+        ("OldestPendingSeconds", "rollwise", 1800, "GreaterThanOrEqualToThreshold", 1, "notBreaching"),
+        ("Invocations", "AWS/Lambda", 1, "LessThanThreshold", 6, "breaching"),
+    ])
+    for p in props:
+        assert len(p["AlarmActions"]) == 1 and p["AlarmActions"][0]["Ref"].startswith("AlarmTopic")
+        if p.get("Namespace") == "rollwise":
+            assert p["Dimensions"] == [{"Name": "service", "Value": "rollwise-runs"}]
+
+
+def test_fanout_drives_the_shards_from_step_functions(fanout):
+    s = function(fanout, "rollwise.handlers.aggregate_summaries.lambda_handler")
+    assert "ReservedConcurrentExecutions" not in s and s["Architectures"] == ["arm64"]
+    (machine,) = of_type(fanout, "AWS::StepFunctions::StateMachine").values()
+    body = machine["Properties"]["DefinitionString"]
+    text = json.dumps(body)
+    for piece in ('\\"action\\":\\"plan\\"', '\\"action\\":\\"shard\\"', '\\"action\\":\\"finalize\\"', '\\"MaxConcurrency\\":3', '\\"ItemsPath\\":\\"$.shards\\"'):
+        assert piece in text, piece
+    nightly = [r["Properties"] for r in of_type(fanout, "AWS::Events::Rule").values() if r["Properties"]["ScheduleExpression"].startswith("cron")]
+    assert nightly[0]["Targets"][0]["Arn"]["Ref"].startswith("SummariesFanOut")
+    st = statements(fanout, "MergeRunsRole")
+    assert resources(st["AbortBundleUploads"]) == ["/runs/archive/*"]
+
+
+def test_cfn_lint_finds_no_errors(template, fanout, tmp_path):
+    from cfnlint.api import lint_all
+
+    broken = lint_all(json.dumps({"Resources": {"F": {"Type": "AWS::Lambda::Function", "Properties": {"Runtime": "python9"}}}}))
+    assert any(m.rule.id.startswith("E") for m in broken)  # the linter does find errors
+
+    for i, t in enumerate((template, fanout)):
+        path = tmp_path / f"template{i}.json"
+        path.write_text(json.dumps(t.to_json()))
+        matches = lint_all(path.read_text())
+        errors = [m for m in matches if m.rule.id.startswith("E")]
+        assert errors == [], [str(m) for m in errors]
+
+
+def test_config_file_and_context(tmp_path):
+    (tmp_path / "c.json").write_text(json.dumps({"table_name": "existing", "fanout": False}))
+    config = StackConfig.load(tmp_path / "c.json", {"fanout": "true", "shards": "16"})
+    assert (config.table_name, config.fanout, config.shards) == ("existing", True, 16)
+    with pytest.raises(ValueError, match="unknown stack settings: tabel"):
+        StackConfig.load(tmp_path / "c.json", {"tabel": "x"})
+    with pytest.raises(ValueError, match="architecture must be"):
+        StackConfig(architecture="sparc")
+
+
+def test_existing_table_and_bucket_are_used_not_created(tmp_path_factory):
+    t = synth(tmp_path_factory, table_name="prod-executions", bucket_name="sam-matching-out-runs")
+    assert of_type(t, "AWS::DynamoDB::Table") == {} and of_type(t, "AWS::S3::Bucket") == {}
+    st = statements(t, "AggregateSummariesRole")
+    assert "table/prod-executions" in json.dumps(st["SummariesTable"]["Resource"])
+    assert "sam-matching-out-runs" in json.dumps(statements(t, "MergeRunsRole")["DeleteArchivedRawFiles"]["Resource"])
