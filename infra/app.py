@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import sys
 from pathlib import Path
 
@@ -19,14 +20,26 @@ def build(app: cdk.App, config: StackConfig) -> RollwiseStack:
     return RollwiseStack(app, config.stack_name, config, description="rollwise: period summaries and merge-and-archive jobs")
 
 
+def _context_args(argv: list[str]) -> dict[str, str]:
+    """`-c key=value` as the cdk CLI takes it, for running this file directly."""
+    out = {}
+    for flag, value in zip(argv, argv[1:]):
+        if flag in ("-c", "--context") and "=" in value:
+            key, _, val = value.partition("=")
+            out[key] = val
+    return out
+
+
 def main() -> None:
-    app = cdk.App()
+    # Run by the cdk CLI, the output folder and context come from it; run directly, from here.
+    app = cdk.App(outdir=os.environ.get("CDK_OUTDIR") or str(HERE.parent / "cdk.out"), context=_context_args(sys.argv[1:]))
     keys = StackConfig.__dataclass_fields__
     config = StackConfig.load(overrides={k: app.node.try_get_context(k) for k in keys})
     if not config.asset_path.exists():
         sys.exit(f"no Lambda asset at {config.asset_path}: run `make package` first (or set asset_dir)")
     build(app, config)
-    app.synth()
+    assembly = app.synth()
+    print(f"synthesized {config.stack_name} into {assembly.directory}")
 
 
 if __name__ == "__main__":

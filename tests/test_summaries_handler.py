@@ -118,3 +118,43 @@ def test_a_failed_group_raises_after_the_others_finish(lambda_env, monkeypatch):
     assert good != bad and result.summaries_created > 0
     assert list(lambda_env.query_summaries("tenant-001", "weekly"))
     assert not list(lambda_env.query_summaries("tenant-000", "weekly"))
+
+
+def test_the_cli_backfill_payload_is_what_the_handler_takes(lambda_env):
+    from typer.testing import CliRunner
+
+    from rollwise.cli import app, backfill_payload
+
+    dry = CliRunner().invoke(app, ["deploy", "invoke-backfill", "2024-01-08", "2024-01-10", "--dry-run", "--function", "rollwise-AggregateSummaries"])
+    assert dry.exit_code == 0
+    payload = json.loads(dry.output.splitlines()[0])
+    assert payload == backfill_payload(date(2024, 1, 8), date(2024, 1, 10))
+    assert "aws lambda invoke --function-name rollwise-AggregateSummaries" in dry.output and "--payload '" in dry.output
+    body = aggregate_summaries.lambda_handler({**payload, "time": "2024-01-20T00:00:00Z"}, None)["body"]
+    assert body["periods"] == ["daily:2024-01-08", "daily:2024-01-09", "daily:2024-01-10", "weekly:2024-01-08"]
+
+
+def test_the_step_functions_path_gives_the_single_run_result(lambda_env):
+    """What the state machine does (plan, one call per shard, finalize), through the handler."""
+    import copy
+
+    event = scheduled("2024-01-15T02:00:00Z")
+    planned = aggregate_summaries.lambda_handler({**event, "action": "plan"}, None)
+    assert planned["shards"] == sorted(planned["shards"]) and planned["plan"]["periods"][-1][0] == "weekly:2024-01-08"
+    plan = json.loads(json.dumps(planned["plan"]))  # what Step Functions carries is JSON
+    results = [aggregate_summaries.lambda_handler({"action": "shard", "plan": copy.deepcopy(plan), "shard": s}, None) for s in planned["shards"]]
+    final = aggregate_summaries.lambda_handler({"action": "finalize", "plan": plan, "results": json.loads(json.dumps(results))}, None)
+    body = final["body"]
+    assert body["errors"] == [] and body["summaries_created"] > 0
+    assert lambda_env.invalidations() == []  # the markers this plan consumed are cleared at the end
+    again = aggregate_summaries.lambda_handler(scheduled("2024-01-15T02:00:00Z", "evt-3"), None)["body"]
+    assert again["summaries_created"] == again["summaries_updated"] == 0
+    expected = sum(len(list(lambda_env.query_summaries(t, kind, since=date(2024, 1, 8), until=date(2024, 1, 14))))
+                   for t in ("tenant-000", "tenant-001") for kind in ("weekly",)) + sum(
+                   len(list(lambda_env.query_summaries(t, "daily", since=date(2024, 1, 14), until=date(2024, 1, 14)))) for t in ("tenant-000", "tenant-001"))
+    assert again["periods"] == ["daily:2024-01-14", "weekly:2024-01-08"] and again["summaries_unchanged"] == expected > 0
+
+
+def test_unknown_action_is_refused(lambda_env):
+    with pytest.raises(EventError, match="'action' must be run, plan, shard or finalize"):
+        aggregate_summaries.lambda_handler({"action": "explode"}, None)

@@ -16,6 +16,8 @@ summaries_app = typer.Typer(help="Period summaries of workflow executions.", no_
 app.add_typer(summaries_app, name="summaries")
 runs_app = typer.Typer(help="Merge run result files into window aggregates and archive them.", no_args_is_help=True)
 app.add_typer(runs_app, name="runs")
+deploy_app = typer.Typer(help="Work with a deployed stack.", no_args_is_help=True)
+app.add_typer(deploy_app, name="deploy")
 
 StoreOption = typer.Option(None, "--store", envvar="ROLLWISE_STORE", help="sqlite:///PATH or dynamodb://TABLE (default: sqlite:///rollwise.db)")
 QuietOption = typer.Option(False, "--quiet", "-q", help="No progress bar.")
@@ -295,6 +297,39 @@ def print_aggregate_table(docs: list[dict]) -> None:
         table.add_row(doc["window_end"], str(st["files"]), str(st["opportunities_processed"]), str(st["matches"]), str(st["no_matches"]),
                       str(st["errors"]), str(pt["p50"]), str(pt["p95"]), f"{best['id']} ({best['score']})" if best else "")
     console.print(table)
+
+
+def backfill_payload(start: date, end: date) -> dict:
+    """The event the summaries Lambda takes for a backfill."""
+    return {"backfill": True, "start_date": start.isoformat(), "end_date": end.isoformat()}
+
+
+@deploy_app.command("invoke-backfill")
+def deploy_invoke_backfill(
+    start: str = typer.Argument(..., help="First day, YYYY-MM-DD."),
+    end: str = typer.Argument(..., help="Last day, YYYY-MM-DD."),
+    function: str = typer.Option("rollwise-summaries", "--function", envvar="ROLLWISE_SUMMARIES_FUNCTION",
+                                 help="The deployed summaries function (the stack output SummariesFunction)."),
+    dry_run: bool = typer.Option(False, "--dry-run", help="Print the payload and the equivalent aws CLI command; invoke nothing."),
+) -> None:
+    """Backfill on the deployed Lambda: invoke it synchronously with the backfill event."""
+    first, last = _day(start, "START"), _day(end, "END")
+    if first > last:
+        _fail(f"START {first} is after END {last}")
+    payload = orjson.dumps(backfill_payload(first, last)).decode()
+    if dry_run:
+        typer.echo(payload)
+        typer.echo(f"aws lambda invoke --function-name {function} --cli-binary-format raw-in-base64-out --payload '{payload}' response.json")
+        return
+    import boto3
+    from botocore.config import Config
+
+    client = boto3.client("lambda", config=Config(read_timeout=330, retries={"max_attempts": 0}))
+    response = client.invoke(FunctionName=function, Payload=payload.encode())
+    body = response["Payload"].read().decode()
+    typer.echo(body)
+    if response.get("FunctionError"):
+        _fail(f"the backfill failed ({response['FunctionError']}); see the function's logs", code=1)
 
 
 @app.command("demo")
