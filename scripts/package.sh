@@ -6,8 +6,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 arch="${1:-x86_64}"
 case "$arch" in
-  x86_64) platform=x86_64-manylinux2014 ;;
-  arm64) platform=aarch64-manylinux2014 ;;
+  x86_64) platform=x86_64-manylinux_2_28 ;;  # python3.12 on Lambda is Amazon Linux 2023 (glibc 2.34)
+  arm64) platform=aarch64-manylinux_2_28 ;;
   *) echo "architecture must be x86_64 or arm64, got $arch" >&2; exit 2 ;;
 esac
 out="build/lambda/$arch"

@@ -182,3 +182,20 @@ def test_existing_table_and_bucket_are_used_not_created(tmp_path_factory):
     st = statements(t, "AggregateSummariesRole")
     assert "table/prod-executions" in json.dumps(st["SummariesTable"]["Resource"])
     assert "sam-matching-out-runs" in json.dumps(statements(t, "MergeRunsRole")["DeleteArchivedRawFiles"]["Resource"])
+
+
+def test_package_builds_a_lambda_asset_without_docker(tmp_path):
+    """`make package`: runtime dependencies only, as wheels for python3.12 on Lambda's Linux."""
+    import subprocess
+
+    done = subprocess.run(["bash", str(ROOT / "scripts" / "package.sh"), "arm64"], capture_output=True, text=True, cwd=ROOT, timeout=600)
+    assert done.returncode == 0, done.stderr
+    out = ROOT / "build" / "lambda" / "arm64"
+    assert (out / "rollwise" / "handlers" / "merge_runs.py").exists()
+    assert (out / "rollwise" / "handlers" / "aggregate_summaries.py").exists()
+    assert list((out / "orjson").glob("orjson.cpython-312-aarch64-linux-gnu.so"))
+    assert (out / "obstore" / "_obstore.abi3.so").exists() and list(out.glob("obstore-*.dist-info"))
+    for runtime in ("boto3", "aws_lambda_powertools", "ddsketch", "google/protobuf"):
+        assert (out / runtime).is_dir(), runtime
+    for dev_only in ("pytest", "moto", "hypothesis", "aws_cdk", "cfnlint"):
+        assert not (out / dev_only).exists(), dev_only
