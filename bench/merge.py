@@ -95,7 +95,9 @@ def measure_bare(url: str) -> dict:
 
 
 def child(kind: str, url: str, mode: str = "move") -> dict:
-    out = subprocess.run([sys.executable, __file__, "--child", kind, "--url", url, "--mode", mode], capture_output=True, text=True, check=True)
+    # The deployed function runs with MALLOC_ARENA_MAX=2 (see infra/): so does the measured job.
+    env = {**os.environ, "MALLOC_ARENA_MAX": os.environ.get("MALLOC_ARENA_MAX", "2")}
+    out = subprocess.run([sys.executable, __file__, "--child", kind, "--url", url, "--mode", mode], capture_output=True, text=True, check=True, env=env)
     return json.loads(out.stdout.strip().splitlines()[-1])
 
 
