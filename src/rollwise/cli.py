@@ -332,6 +332,40 @@ def deploy_invoke_backfill(
         _fail(f"the backfill failed ({response['FunctionError']}); see the function's logs", code=1)
 
 
+@app.command("report")
+def report(
+    out: Path = typer.Option(..., "--out", help="The HTML file to write."),
+    day: Optional[str] = typer.Option(None, "--date", help="One UTC day, YYYY-MM-DD (default: yesterday)."),
+    since: Optional[str] = typer.Option(None, "--since", help="First day of a range, YYYY-MM-DD."),
+    until: Optional[str] = typer.Option(None, "--until", help="Last day of a range, YYYY-MM-DD."),
+    tenant: Optional[str] = typer.Option(None, "--tenant", help="Only this tenant's summaries."),
+    store: Optional[str] = StoreOption,
+    bucket: Optional[str] = RunsOption,
+    quiet: bool = QuietOption,
+) -> None:
+    """Write one self-contained HTML report (inline SVG charts, no script, no network) of both jobs."""
+    from rollwise.report import build_report, default_range
+
+    if day and (since or until):
+        _fail("give --date or --since/--until, not both")
+    if day:
+        first = last = _day(day, "--date")
+    elif since or until:
+        if not (since and until):
+            _fail("--since and --until go together")
+        first, last = _day(since, "--since"), _day(until, "--until")
+        if first > last:
+            _fail(f"--since {first} is after --until {last}")
+    else:
+        first, last = default_range()
+    summaries, job = _store(store), _merge_job(bucket)
+    with progress_bar(2 * ((last - first).days + 1), "report", quiet) as advance:
+        page = build_report(summaries, job, first, last, tenant, advance)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(page, encoding="utf-8")
+    typer.echo(f"wrote {out} ({len(page.encode()) // 1024} KB)")
+
+
 @app.command("demo")
 def demo(
     directory: Path = typer.Option(Path("demo-output"), "--dir", help="Where the demo writes its store and files."),

@@ -47,10 +47,20 @@ def run_demo(directory: Path, quiet: bool = False) -> None:
         print_summary_table(rows, f"tenant-000, tenant-wide, {period}")
     typer.echo(f"more: rollwise summaries show --store sqlite:///{db} --tenant tenant-001 --period daily --owner __tenant__")
     typer.echo("")
-    run_runs_demo(directory, quiet)
+    job = run_runs_demo(directory, quiet)
+    write_demo_report(directory, store, job)
 
 
-def run_runs_demo(directory: Path, quiet: bool) -> None:
+def write_demo_report(directory: Path, store, job) -> None:
+    from rollwise.report import build_report
+
+    out = (directory / "report.html").resolve()
+    out.write_text(build_report(store, job, DEMO_MONTH, date(2026, 10, 31)), encoding="utf-8")
+    typer.echo("")
+    typer.echo(f"report: {out}")
+
+
+def run_runs_demo(directory: Path, quiet: bool):
     import shutil
 
     import obstore as obs
@@ -80,3 +90,4 @@ def run_runs_demo(directory: Path, quiet: bool) -> None:
     )
     print_aggregate_table(list(aggregates_of_day(store, MergeJob(store).layout, "20261031")))
     typer.echo(f"more: rollwise runs show --bucket {url} --date 20261031 --json")
+    return MergeJob(store)

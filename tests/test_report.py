@@ -1,0 +1,90 @@
+"""The offline HTML report: both sections from the jobs' stores, and its no-data states."""
+
+import re
+from datetime import date, datetime, timedelta, timezone
+
+import pytest
+from typer.testing import CliRunner
+
+from helpers import live_days
+from rollwise.cli import app
+from rollwise.objects import store_from_url
+from rollwise.report import build_report
+from rollwise.runs.job import MergeJob
+from rollwise.summaries.stores.sqlite import SQLiteSummaryStore
+from runs_helpers import item, put
+
+UTC = timezone.utc
+
+
+@pytest.fixture
+def stores(tmp_path):
+    summaries = SQLiteSummaryStore(tmp_path / "s.db", shards=4)
+    live_days(summaries, date(2024, 1, 1), 15, per_day=30)
+    runs = store_from_url(f"file://{tmp_path / 'bucket'}")
+    for i in range(8):
+        put(runs, f"runs/raw/20240110t12{i:02d}Z_{i}.json", item(i, 0.5 + i / 20, link=f"https://sam.example/{i}"))
+    for i in range(3):  # a window with only errors, and no processing times
+        put(runs, f"runs/raw/20240110t1331Z_e{i}.json", {"noticeId": f"E{i}", "error": "upstream down"})
+    put(runs, "runs/raw/20240110t1201Z_bad.json", b"{oops")
+    MergeJob(runs).run(datetime(2024, 1, 10, 14, tzinfo=UTC))
+    return summaries, MergeJob(runs)
+
+
+def self_contained(page: str) -> None:
+    assert page.startswith("<!doctype html>") and "</html>" in page
+    assert "<script" not in page and "<link" not in page and "src=" not in page and "@import" not in page
+    # the only URLs are the data's own links (the SVG namespace aside)
+    urls = set(re.findall(r"https?://[^\"'<> ]+", page)) - {"http://www.w3.org/2000/svg"}
+    assert all(u.startswith("https://sam.example/") for u in urls), urls
+
+
+def test_a_day_with_both_jobs(stores):
+    summaries, job = stores
+    page = build_report(summaries, job, date(2024, 1, 10), date(2024, 1, 10))
+    self_contained(page)
+    assert page.count("<svg") >= 2 + 3 * 3  # runs: matches and times; per tenant: outcomes, rate, durations
+    totals = re.search(r'<table class="totals">.*?</table>', page).group(0)
+    assert re.findall(r"<td>([\d,]+)</td>", totals) == ["11", "11", "4", "4", "3"]  # files, processed, matches, no matches, errors
+    top = re.search(r"<h3>Top opportunities</h3><table>(.*?)</table>", page).group(1)
+    assert re.findall(r"<td>(SOL-\d+)</td>", top) == ["SOL-00007", "SOL-00006", "SOL-00005", "SOL-00004"]
+    assert 'href="https://sam.example/7"' in top
+    assert "runs/raw/20240110t1201Z_bad.json" in page and "invalid JSON" in page
+    for tenant in ("tenant-000", "tenant-001", "tenant-002"):
+        assert f"Tenant {tenant}" in page
+    assert "Latest weekly: 2024-01-08" in page and "no closed monthly period yet" in page
+
+
+def test_a_window_with_only_errors_says_so(stores):
+    summaries, job = stores
+    only_errors = [d for d in __import__("rollwise.runs.read", fromlist=["x"]).aggregates_of_day(job.store, job.layout, "20240110")
+                   if d["stats"]["errors"] == d["stats"]["files"]]
+    assert only_errors and only_errors[0]["stats"]["processing_time_ms"]["p50"] is None
+    from rollwise.report import RunsData, render_runs
+
+    page = render_runs(RunsData(aggregates=only_errors))
+    assert "No data: no processing times were reported" in page and "No data: no matches in this range" in page
+
+
+def test_empty_range_and_unknown_tenant(stores):
+    summaries, job = stores
+    page = build_report(summaries, job, date(2023, 6, 1), date(2023, 6, 3))
+    self_contained(page)
+    assert "No data: no window aggregates in this range" in page and "No data: no daily summaries in this range" in page
+    page = build_report(summaries, job, date(2024, 1, 10), date(2024, 1, 10), tenant="nobody")
+    assert "No data: tenant nobody has no summaries in this range" in page
+
+
+def test_the_cli_writes_the_file(stores, tmp_path):
+    summaries, job = stores
+    out = tmp_path / "r" / "report.html"
+    result = CliRunner().invoke(app, ["report", "--since", "2024-01-01", "--until", "2024-01-15", "--tenant", "tenant-001",
+                                      "--out", str(out), "--store", summaries.describe(), "--bucket", f"file://{job.store.prefix}"])
+    assert result.exit_code == 0, result.output
+    assert f"wrote {out}" in result.output
+    page = out.read_text()
+    self_contained(page)
+    assert "Tenant tenant-001" in page and "Tenant tenant-000" not in page
+    assert "Latest monthly" in page
+    bad = CliRunner().invoke(app, ["report", "--date", "2024-01-01", "--since", "2024-01-01", "--out", str(out)])
+    assert bad.exit_code == 2 and "not both" in bad.output
