@@ -59,7 +59,7 @@ def test_a_marker_rewritten_after_it_was_read_survives_the_clear(summary_store):
 def summary(tenant, owner, metric, day, n):
     s = Summary(tenant, owner, metric, period_containing("daily", day), submission_count=n, success_count=n)
     for v in range(n):
-        s.add_duration(100.0 * (v + 1))
+        s.durations.add(100.0 * (v + 1))
     return s
 
 

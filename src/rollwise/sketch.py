@@ -28,6 +28,43 @@ def new_sketch() -> DDSketch:
     return BaseDDSketch(mapping=_MAPPING, store=DenseStore(), negative_store=DenseStore(), zero_count=0.0)
 
 
+class Distribution:
+    """What both jobs keep of a set of durations: exact count, total, lowest and
+    highest, beside a sketch for percentiles. Two distributions merge exactly
+    (the sketch within its accuracy), so longer periods and late files need no
+    raw values."""
+
+    __slots__ = ("count", "total", "lowest", "highest", "sketch")
+
+    def __init__(self) -> None:
+        self.count = 0
+        self.total: float = 0
+        self.lowest: float | None = None
+        self.highest: float | None = None
+        self.sketch = new_sketch()
+
+    def add(self, value: float) -> None:
+        self.count += 1
+        self.total += value
+        if self.lowest is None or value < self.lowest:
+            self.lowest = value
+        if self.highest is None or value > self.highest:
+            self.highest = value
+        self.sketch.add(value)
+
+    def merge(self, other: "Distribution") -> None:
+        self.count += other.count
+        self.total += other.total
+        if other.lowest is not None and (self.lowest is None or other.lowest < self.lowest):
+            self.lowest = other.lowest
+        if other.highest is not None and (self.highest is None or other.highest > self.highest):
+            self.highest = other.highest
+        self.sketch.merge(other.sketch)
+
+    def quantiles(self, qs: Sequence[float]) -> list[float | None]:
+        return quantiles(self.sketch, qs, self.lowest, self.highest)
+
+
 def _bin_counts(store) -> dict[int, float]:
     return {store.offset + i: c for i, c in enumerate(store.bins) if c}
 

@@ -16,7 +16,7 @@ from typing import Any, Iterable
 import orjson
 
 from rollwise.runs.records import Match, Outcome
-from rollwise.sketch import decode_text, encode_text, new_sketch, quantiles
+from rollwise.sketch import Distribution, decode_text, encode_text
 from rollwise.windows import Window
 
 TOP_N = 10
@@ -36,11 +36,7 @@ class WindowAggregate:
     matches: int = 0
     no_matches: int = 0
     errors: int = 0
-    time_count: int = 0
-    time_total: float = 0.0
-    time_min: float | None = None
-    time_max: float | None = None
-    sketch: Any = field(default_factory=new_sketch)
+    processing_time: Distribution = field(default_factory=Distribution)
     top: list[tuple[Match, str]] = field(default_factory=list)
     # key -> the file's compact JSON entry, kept as str: orjson's bytes carry a ~4 KB buffer each
     runs: dict[str, str] = field(default_factory=dict)
@@ -57,7 +53,7 @@ class WindowAggregate:
             counts[2] += o.no_matches
             counts[3] += o.errors
             if o.processing_time_ms is not None:
-                self._add_time(o.processing_time_ms)
+                self.processing_time.add(o.processing_time_ms)
                 file_ms += o.processing_time_ms
             if o.run_id is not None:
                 run_ids.append(o.run_id)
@@ -82,24 +78,16 @@ class WindowAggregate:
         self.runs[key] = orjson.dumps(entry).decode()
         self.manifest[key] = e_tag
 
-    def _add_time(self, ms: float) -> None:
-        self.time_count += 1
-        self.time_total += ms
-        if self.time_min is None or ms < self.time_min:
-            self.time_min = ms
-        if self.time_max is None or ms > self.time_max:
-            self.time_max = ms
-        self.sketch.add(ms)
-
     # -- the file format --------------------------------------------------------
-    def processing_time(self) -> dict[str, Any]:
-        p50, p95 = quantiles(self.sketch, (0.5, 0.95), self.time_min, self.time_max)
+    def processing_time_figures(self) -> dict[str, Any]:
+        pt = self.processing_time
+        p50, p95 = pt.quantiles((0.5, 0.95))
         return {
-            "count": self.time_count,
-            "total": round(self.time_total, 3),
-            "min": self.time_min,
-            "max": self.time_max,
-            "avg": round(self.time_total / self.time_count, 3) if self.time_count else None,
+            "count": pt.count,
+            "total": round(pt.total, 3),
+            "min": pt.lowest,
+            "max": pt.highest,
+            "avg": round(pt.total / pt.count, 3) if pt.count else None,
             "p50": p50,
             "p95": p95,
         }
@@ -116,7 +104,7 @@ class WindowAggregate:
                 "matches": self.matches,
                 "no_matches": self.no_matches,
                 "errors": self.errors,
-                "processing_time_ms": self.processing_time(),
+                "processing_time_ms": self.processing_time_figures(),
             },
             "top_matches": [
                 {"id": m.id, "title": m.title, "score": m.score, "source_file": src, **({"link": m.link} if m.link else {})}
@@ -124,7 +112,7 @@ class WindowAggregate:
             ],
             "runs": orjson.Fragment(runs),
             "source_files": [{"key": k, "etag": self.manifest[k]} for k in sorted(self.manifest)],
-            "merge_state": {"version": FORMAT_VERSION, "processing_time_sketch": encode_text(self.sketch)},
+            "merge_state": {"version": FORMAT_VERSION, "processing_time_sketch": encode_text(self.processing_time.sketch)},
         }
         return orjson.dumps(doc)
 
@@ -140,10 +128,11 @@ class WindowAggregate:
         agg.matches = stats["matches"]
         agg.no_matches = stats["no_matches"]
         agg.errors = stats["errors"]
-        agg.time_count, agg.time_total, agg.time_min, agg.time_max = pt["count"], pt["total"], pt["min"], pt["max"]
+        times = agg.processing_time
+        times.count, times.total, times.lowest, times.highest = pt["count"], pt["total"], pt["min"], pt["max"]
         state = doc.get("merge_state") or {}
         if state.get("processing_time_sketch"):
-            agg.sketch = decode_text(state["processing_time_sketch"])
+            times.sketch = decode_text(state["processing_time_sketch"])
         agg.top = [(Match(m["id"], m.get("title"), m["score"], m.get("link")), m["source_file"]) for m in doc["top_matches"]]
         agg.runs = {r["file"]: orjson.dumps(r).decode() for r in doc["runs"]}
         agg.manifest = {f["key"]: f["etag"] for f in doc["source_files"]}

@@ -39,7 +39,7 @@ def aggregate_day(records: Iterable[Mapping[str, Any]], day: date) -> tuple[dict
             setattr(s, TERMINAL[r["status"]], getattr(s, TERMINAL[r["status"]]) + 1)
             s.total_profiles += r["profiles"]
             if r["duration_ms"] is not None:
-                s.add_duration(r["duration_ms"])
+                s.durations.add(r["duration_ms"])
     for key in [k for k, s in groups.items() if _empty(s)]:
         del groups[key]
     return with_tenant_wide(groups.values(), period), seen

@@ -164,7 +164,7 @@ def compute_period(store: SummaryStore, period: Period, shard: int) -> RunResult
     existing = store.read_summaries(period, shard)
     puts: list[StoredSummary] = []
     for key, summary in fresh.items():
-        sketch = encode(summary.sketch)
+        sketch = encode(summary.durations.sketch)
         old = existing.get(key)
         if old is not None and old.identity() == identity(summary, sketch):
             result.summaries_unchanged += 1

@@ -11,10 +11,8 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Any, Mapping
 
-from ddsketch import DDSketch
-
 from rollwise.periods import Period, parse_timestamp
-from rollwise.sketch import new_sketch, quantiles
+from rollwise.sketch import Distribution
 
 TENANT_WIDE = "__tenant__"
 STATUSES = ("queued", "running", "succeeded", "failed", "cancelled", "timed_out")
@@ -33,6 +31,7 @@ COUNTERS = (
     "duration_count",
     "total_duration_ms",
 )
+EVENT_COUNTERS = COUNTERS[:8]  # the ones records add to; the duration figures live in a Distribution
 DURATION_FIELDS = (
     "min_duration_ms",
     "max_duration_ms",
@@ -154,33 +153,22 @@ class Summary:
     total_profiles: int = 0
     throttled_count: int = 0
     rejected_count: int = 0
-    duration_count: int = 0
-    total_duration_ms: float = 0
-    min_duration_ms: float | None = None
-    max_duration_ms: float | None = None
-    sketch: DDSketch = field(default_factory=new_sketch, repr=False, compare=False)
+    durations: Distribution = field(default_factory=Distribution, repr=False, compare=False)
 
     @property
     def key(self) -> SummaryKey:
         return (self.tenant_id, self.owner_id, self.metric_type)
 
-    def add_duration(self, ms: float) -> None:
-        self.duration_count += 1
-        self.total_duration_ms += ms
-        if self.min_duration_ms is None or ms < self.min_duration_ms:
-            self.min_duration_ms = ms
-        if self.max_duration_ms is None or ms > self.max_duration_ms:
-            self.max_duration_ms = ms
-        self.sketch.add(ms)
+    # The stored names of the duration figures.
+    duration_count = property(lambda self: self.durations.count)
+    total_duration_ms = property(lambda self: self.durations.total)
+    min_duration_ms = property(lambda self: self.durations.lowest)
+    max_duration_ms = property(lambda self: self.durations.highest)
 
     def merge(self, other: "Summary") -> None:
-        for name in COUNTERS:
+        for name in EVENT_COUNTERS:
             setattr(self, name, getattr(self, name) + getattr(other, name))
-        if other.min_duration_ms is not None and (self.min_duration_ms is None or other.min_duration_ms < self.min_duration_ms):
-            self.min_duration_ms = other.min_duration_ms
-        if other.max_duration_ms is not None and (self.max_duration_ms is None or other.max_duration_ms > self.max_duration_ms):
-            self.max_duration_ms = other.max_duration_ms
-        self.sketch.merge(other.sketch)
+        self.durations.merge(other.durations)
 
     def figures(self) -> dict[str, Any]:
         """Every figure of the summary, derived ones included, as plain numbers."""
@@ -189,7 +177,7 @@ class Summary:
         out["max_duration_ms"] = plain(self.max_duration_ms)
         # From the rounded total, as stored: re-reading a summary must give the same figures.
         out["avg_duration_ms"] = round(out["total_duration_ms"] / self.duration_count, 3) if self.duration_count else None
-        values = quantiles(self.sketch, [q for _, q in QUANTILES], self.min_duration_ms, self.max_duration_ms)
+        values = self.durations.quantiles([q for _, q in QUANTILES])
         out.update(zip((name for name, _ in QUANTILES), values))
         return out
 

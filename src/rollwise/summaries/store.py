@@ -25,7 +25,7 @@ from datetime import date, datetime, timezone
 from typing import Any, Iterable, Iterator, Mapping
 
 from rollwise.periods import Period
-from rollwise.summaries.model import COUNTERS, DURATION_FIELDS, Summary, SummaryKey, plain, record_days, summary_row
+from rollwise.summaries.model import COUNTERS, DURATION_FIELDS, EVENT_COUNTERS, Summary, SummaryKey, plain, record_days, summary_row
 
 DEFAULT_SHARDS = 8
 
@@ -66,7 +66,7 @@ def stored_figures(summary: Summary, sketch: bytes | None = None) -> dict[str, A
     from rollwise.sketch import encode
 
     figures = summary.figures()
-    figures["sketch"] = encode(summary.sketch) if sketch is None else sketch
+    figures["sketch"] = encode(summary.durations.sketch) if sketch is None else sketch
     return figures
 
 
@@ -106,12 +106,13 @@ class StoredSummary:
         from rollwise.sketch import decode
 
         s = Summary(self.tenant_id, self.owner_id, self.metric_type, self.period)
-        for name in COUNTERS:
+        for name in EVENT_COUNTERS:
             setattr(s, name, self.figures[name] or 0)
-        s.min_duration_ms = self.figures["min_duration_ms"]
-        s.max_duration_ms = self.figures["max_duration_ms"]
+        d = s.durations
+        d.count, d.total = self.figures["duration_count"] or 0, self.figures["total_duration_ms"] or 0
+        d.lowest, d.highest = self.figures["min_duration_ms"], self.figures["max_duration_ms"]
         if self.figures["sketch"]:
-            s.sketch = decode(self.figures["sketch"])
+            d.sketch = decode(self.figures["sketch"])
         return s
 
     def to_dict(self) -> dict[str, Any]:
