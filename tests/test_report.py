@@ -88,3 +88,44 @@ def test_the_cli_writes_the_file(stores, tmp_path):
     assert "Latest monthly" in page
     bad = CliRunner().invoke(app, ["report", "--date", "2024-01-01", "--since", "2024-01-01", "--out", str(out)])
     assert bad.exit_code == 2 and "not both" in bad.output
+
+
+def test_daily_percentiles_merge_the_metric_types(stores):
+    from rollwise.report import _percentiles
+    from rollwise.sketch import Distribution
+
+    summaries, _ = stores
+    rows = [s for s in summaries.read_summaries(__import__("rollwise.periods", fromlist=["x"]).period_containing("daily", date(2024, 1, 10)),
+                                                summaries.shard_of("tenant-000")).values()
+            if s.tenant_id == "tenant-000" and s.owner_id == "__tenant__"]
+    assert len({s.metric_type for s in rows}) >= 2  # more than one sketch to merge
+    p50, p95 = _percentiles(rows, [date(2024, 1, 10)])
+    every = Distribution()
+    for s in rows:
+        every.merge(s.summary().durations)
+    assert every.count == sum(s.figures["duration_count"] for s in rows) > 0
+    assert [p50[0], p95[0]] == every.quantiles((0.5, 0.95))
+
+
+def test_on_dynamodb_and_s3(moto_server, monkeypatch, tmp_path):
+    import uuid
+
+    import boto3
+
+    from conftest import dynamodb_client
+    from rollwise.summaries.stores.dynamodb import DynamoDBSummaryStore
+
+    monkeypatch.setenv("AWS_ENDPOINT_URL", moto_server.url)
+    summaries = DynamoDBSummaryStore(f"report-{uuid.uuid4().hex[:8]}", shards=4, client=dynamodb_client(moto_server.url))
+    summaries.create()
+    live_days(summaries, date(2024, 1, 8), 8, per_day=20)
+    bucket = f"report-{uuid.uuid4().hex[:8]}"
+    boto3.client("s3", region_name="us-east-1").create_bucket(Bucket=bucket)
+    runs = store_from_url(f"s3://{bucket}")
+    for i in range(4):
+        put(runs, f"runs/raw/20240110t12{i:02d}Z_{i}.json", item(i, 0.8))
+    MergeJob(runs).run(datetime(2024, 1, 10, 14, tzinfo=UTC))
+    page = build_report(summaries, MergeJob(runs), date(2024, 1, 8), date(2024, 1, 14))
+    self_contained(page)
+    assert "Tenant tenant-002" in page and "Latest weekly: 2024-01-08" in page
+    assert re.findall(r"<td>([\d,]+)</td>", re.search(r'<table class="totals">.*?</table>', page).group(0)) == ["4", "4", "4", "0", "0"]
