@@ -128,7 +128,6 @@ def main() -> None:
         return
 
     import boto3
-
     from emulators import free_port
 
     port = free_port()

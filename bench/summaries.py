@@ -22,7 +22,8 @@ import subprocess
 import sys
 import time
 import uuid
-from datetime import date, datetime, time as dtime, timedelta, timezone
+from datetime import date, datetime, timedelta, timezone
+from datetime import time as dtime
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -72,10 +73,9 @@ def load(endpoint, table, first, days, records, seed):
 
 
 def measure_job(endpoint, table):
+    from rollwise.sketch import decode, encode, new_sketch
     from rollwise.summaries.job import run, scheduled_plan
     from rollwise.summaries.stores.dynamodb import DynamoDBSummaryStore
-
-    from rollwise.sketch import decode, encode, new_sketch
 
     decode(encode(new_sketch()))  # imports (protobuf) happen once per container, not per run: keep them out
     c = client(endpoint)
@@ -131,6 +131,7 @@ def main():
         return
 
     from emulators import start_dynalite
+
     from rollwise.summaries.stores.dynamodb import DynamoDBSummaryStore
 
     emu = start_dynalite()

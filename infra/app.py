@@ -11,7 +11,6 @@ sys.path.insert(0, str(HERE))
 sys.path.insert(0, str(HERE.parent / "src"))
 
 import aws_cdk as cdk  # noqa: E402
-
 from rollwise_infra.config import StackConfig  # noqa: E402
 from rollwise_infra.stack import RollwiseStack  # noqa: E402
 

@@ -14,10 +14,10 @@ os.environ.setdefault("JSII_SILENCE_WARNING_UNTESTED_NODE_VERSION", "1")
 
 cdk = pytest.importorskip("aws_cdk")
 from aws_cdk.assertions import Match, Template  # noqa: E402
-
-from rollwise.summaries.stores.dynamodb import table_definition  # noqa: E402
 from rollwise_infra.config import StackConfig  # noqa: E402
 from rollwise_infra.stack import RollwiseStack  # noqa: E402
+
+from rollwise.summaries.stores.dynamodb import table_definition  # noqa: E402
 
 
 def synth(tmp_path_factory, **settings):

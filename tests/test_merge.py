@@ -5,11 +5,18 @@ from datetime import datetime, timedelta, timezone
 
 import obstore as obs
 import orjson
-import pytest
+from runs_helpers import (
+    aggregates,
+    check_exactly_once,
+    item,
+    keys,
+    put,
+    run_summary,
+    write_small_run,
+)
 
 from rollwise.objects import store_from_url
 from rollwise.runs.job import Layout, MergeJob, Settings, run_merge
-from runs_helpers import aggregates, check_exactly_once, item, keys, put, run_summary, write_small_run
 
 UTC = timezone.utc
 AT = datetime(2024, 1, 15, 13, 20, tzinfo=UTC)

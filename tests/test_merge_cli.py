@@ -1,11 +1,11 @@
 """``rollwise runs merge`` and ``rollwise runs show`` on both stores."""
 
 import orjson
+from runs_helpers import keys, write_small_run
 from typer.testing import CliRunner
 
 from rollwise.cli import app
 from rollwise.objects import store_from_url
-from runs_helpers import keys, write_small_run
 
 runner = CliRunner()
 

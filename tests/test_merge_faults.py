@@ -16,12 +16,12 @@ from datetime import datetime, timezone
 
 import obstore as obs
 import pytest
+from runs_helpers import check_exactly_once, item, keys, put, write_small_run
 
 import rollwise.objects as objects_module
 import rollwise.runs.job as job_module
 from rollwise.objects import store_from_url
 from rollwise.runs.job import Settings, run_merge
-from runs_helpers import check_exactly_once, item, keys, put, write_small_run
 
 AT = datetime(2024, 1, 15, 13, 20, tzinfo=timezone.utc)
 CALLS = ("get", "put", "copy", "delete", "list", "list_with_delimiter", "head", "rename")

@@ -8,12 +8,12 @@ import uuid
 
 import boto3
 import pytest
+from runs_helpers import aggregates, item, keys, put
 
 from rollwise.config import ConfigError
 from rollwise.handlers import merge_runs
 from rollwise.objects import store_from_url
 from rollwise.runs.job import MergeFailed
-from runs_helpers import aggregates, item, keys, put
 
 
 @pytest.fixture

@@ -4,7 +4,13 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from rollwise.periods import PERIOD_TYPES, Period, closed_periods_containing, parse_timestamp, period_containing
+from rollwise.periods import (
+    PERIOD_TYPES,
+    Period,
+    closed_periods_containing,
+    parse_timestamp,
+    period_containing,
+)
 
 days = st.dates(min_value=date(1990, 1, 1), max_value=date(2100, 12, 31))
 kinds = st.sampled_from(PERIOD_TYPES)

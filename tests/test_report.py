@@ -1,18 +1,18 @@
 """The offline HTML report: both sections from the jobs' stores, and its no-data states."""
 
 import re
-from datetime import date, datetime, timedelta, timezone
+from datetime import date, datetime, timezone
 
 import pytest
+from helpers import live_days
+from runs_helpers import item, put
 from typer.testing import CliRunner
 
-from helpers import live_days
 from rollwise.cli import app
 from rollwise.objects import store_from_url
 from rollwise.report import build_report
 from rollwise.runs.job import MergeJob
 from rollwise.summaries.stores.sqlite import SQLiteSummaryStore
-from runs_helpers import item, put
 
 UTC = timezone.utc
 
@@ -111,8 +111,8 @@ def test_on_dynamodb_and_s3(moto_server, monkeypatch, tmp_path):
     import uuid
 
     import boto3
-
     from conftest import dynamodb_client
+
     from rollwise.summaries.stores.dynamodb import DynamoDBSummaryStore
 
     monkeypatch.setenv("AWS_ENDPOINT_URL", moto_server.url)

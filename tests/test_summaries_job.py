@@ -1,10 +1,10 @@
 """The summaries job on every store: schedule, late data, idempotency, backfill, failures."""
 
-from datetime import date, datetime, timedelta, timezone
+from datetime import date, datetime, timezone
 
 import pytest
-
 from helpers import RequestLog, dump, live_days, nightly
+
 from rollwise.periods import period_containing
 from rollwise.summaries.job import backfill_plan, plan_run, run, scheduled_plan
 from rollwise.summaries.recorder import Recorder
@@ -171,6 +171,7 @@ def test_a_failed_group_fails_what_depends_on_it_and_nothing_else(summary_store)
 @pytest.mark.parametrize("kind", ["sqlite", "moto"])
 def test_workers_give_the_same_summaries_as_one_process(kind, request, tmp_path, monkeypatch):
     from conftest import make_summary_store
+
     from rollwise.samples import sample_executions
 
     if kind == "moto":

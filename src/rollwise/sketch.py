@@ -10,7 +10,6 @@ idempotent writes compare those bytes.
 from __future__ import annotations
 
 import base64
-
 from typing import Sequence
 
 from ddsketch import DDSketch

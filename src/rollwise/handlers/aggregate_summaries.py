@@ -4,7 +4,14 @@ from __future__ import annotations
 
 from typing import Any, Mapping
 
-from rollwise.handlers.common import EventError, emit, job_metrics, reference_time, start_invocation, structured_logger
+from rollwise.handlers.common import (
+    EventError,
+    emit,
+    job_metrics,
+    reference_time,
+    start_invocation,
+    structured_logger,
+)
 from rollwise.periods import parse_date
 
 logger = structured_logger("rollwise-summaries")
@@ -32,7 +39,13 @@ def lambda_handler(event: Mapping[str, Any], context: Any) -> dict[str, Any]:
     ``{"action": "shard", "plan": ..., "shard": N}`` once per shard, then
     ``{"action": "finalize", "plan": ..., "results": [...]}``."""
     from rollwise.config import lateness_days, summary_store_from_lambda_env
-    from rollwise.summaries.job import Plan, RunResult, backfill_plan, run_shard, scheduled_plan
+    from rollwise.summaries.job import (
+        Plan,
+        RunResult,
+        backfill_plan,
+        run_shard,
+        scheduled_plan,
+    )
 
     event = event or {}
     start_invocation(logger, event, context)

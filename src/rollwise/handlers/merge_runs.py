@@ -5,7 +5,13 @@ from __future__ import annotations
 import time
 from typing import Any, Mapping
 
-from rollwise.handlers.common import emit, job_metrics, reference_time, start_invocation, structured_logger
+from rollwise.handlers.common import (
+    emit,
+    job_metrics,
+    reference_time,
+    start_invocation,
+    structured_logger,
+)
 
 logger = structured_logger("rollwise-runs")
 metrics = job_metrics("rollwise-runs")

@@ -15,20 +15,25 @@ import hashlib
 import logging
 import os
 import tempfile
-from pathlib import Path
+import threading
+import time
 from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
-import threading
-import time
+from pathlib import Path
 from typing import Any, Callable, Iterable, Iterator
 
 import obstore as obs
 import orjson
-
 from obstore.store import LocalStore
 
-from rollwise.objects import NOT_FOUND, AlreadyExistsError, PreconditionError, put_if_absent, put_if_match
+from rollwise.objects import (
+    NOT_FOUND,
+    AlreadyExistsError,
+    PreconditionError,
+    put_if_absent,
+    put_if_match,
+)
 from rollwise.runs.aggregate import WindowAggregate
 from rollwise.runs.records import DEFAULT_MATCH_THRESHOLD, PoisonFile, parse_run_file
 from rollwise.windows import STAMP, Window, stamp_in_name, window_ending, window_of

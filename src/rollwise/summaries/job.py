@@ -13,10 +13,17 @@ from dataclasses import asdict, dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Callable, Iterable
 
-from rollwise.periods import PERIOD_TYPES, Period, closed_periods_containing, days_between, period_containing, utc_day
+from rollwise.periods import (
+    PERIOD_TYPES,
+    Period,
+    closed_periods_containing,
+    days_between,
+    period_containing,
+    utc_day,
+)
+from rollwise.sketch import encode
 from rollwise.summaries.aggregate import aggregate_day, merge_summaries
 from rollwise.summaries.model import Summary, SummaryKey
-from rollwise.sketch import encode
 from rollwise.summaries.store import Invalidation, StoredSummary, SummaryStore, identity
 
 log = logging.getLogger(__name__)

@@ -25,7 +25,16 @@ from datetime import date, datetime, timezone
 from typing import Any, Iterable, Iterator, Mapping
 
 from rollwise.periods import Period
-from rollwise.summaries.model import COUNTERS, DURATION_FIELDS, EVENT_COUNTERS, Summary, SummaryKey, plain, record_days, summary_row
+from rollwise.summaries.model import (
+    COUNTERS,
+    DURATION_FIELDS,
+    EVENT_COUNTERS,
+    Summary,
+    SummaryKey,
+    plain,
+    record_days,
+    summary_row,
+)
 
 DEFAULT_SHARDS = 8
 

@@ -12,7 +12,13 @@ import orjson
 
 from rollwise.periods import Period, period_containing
 from rollwise.summaries.model import SummaryKey
-from rollwise.summaries.store import DEFAULT_SHARDS, Invalidation, RecordItem, StoredSummary, SummaryStore
+from rollwise.summaries.store import (
+    DEFAULT_SHARDS,
+    Invalidation,
+    RecordItem,
+    StoredSummary,
+    SummaryStore,
+)
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS execution_records (
