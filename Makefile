@@ -2,19 +2,21 @@
 .PHONY: setup demo test bench package synth
 
 ARCH ?= x86_64
+# uv as installed by scripts/setup.sh (on PATH, or as a module of the python3 that installed it)
+UV = $(shell command -v uv >/dev/null 2>&1 && echo uv || echo python3 -m uv)
 
 setup:
 	./scripts/setup.sh
 
 demo: setup
-	uv run rollwise demo
+	$(UV) run rollwise demo
 
 test: setup
-	uv run pytest
+	$(UV) run pytest
 
 bench: setup
-	uv run python bench/summaries.py
-	uv run python bench/merge.py
+	$(UV) run python bench/summaries.py
+	$(UV) run python bench/merge.py
 
 # The Lambda asset, for the Lambda platform (ARCH=x86_64 or ARCH=arm64), without Docker.
 package: setup
@@ -22,4 +24,4 @@ package: setup
 
 # The CloudFormation template, into cdk.out/ (settings: infra/config.json, or -c key=value with npx cdk).
 synth: package
-	JSII_SILENCE_WARNING_DEPRECATED_NODE_VERSION=1 uv run python infra/app.py -c architecture=$(ARCH)
+	JSII_SILENCE_WARNING_DEPRECATED_NODE_VERSION=1 $(UV) run python infra/app.py -c architecture=$(ARCH)

@@ -10,6 +10,10 @@ case "$arch" in
   arm64) platform=aarch64-manylinux_2_28 ;;
   *) echo "architecture must be x86_64 or arm64, got $arch" >&2; exit 2 ;;
 esac
+if ! command -v uv >/dev/null 2>&1; then
+  # Under `uv run`, uv names itself in $UV; otherwise it was pip-installed into python3.
+  if [ -n "${UV:-}" ]; then uv() { "$UV" "$@"; }; else uv() { python3 -m uv "$@"; }; fi
+fi
 out="build/lambda/$arch"
 rm -rf "$out" && mkdir -p "$out"
 uv export --locked --no-dev --no-emit-project --no-hashes --format requirements-txt --quiet > build/requirements-lambda.txt

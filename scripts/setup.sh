@@ -6,6 +6,7 @@ cd "$(dirname "$0")/.."
 
 if ! command -v uv >/dev/null 2>&1; then
   python3 -m pip install --quiet --disable-pip-version-check uv
+  command -v uv >/dev/null 2>&1 || uv() { python3 -m uv "$@"; }
 fi
 uv sync --locked --all-groups --quiet "$@"
 
