@@ -188,3 +188,18 @@ def test_workers_give_the_same_summaries_as_one_process(kind, request, tmp_path,
     assert outcomes[0] == outcomes[1]
     body, summaries = outcomes[0]
     assert body["summaries_created"] == len(summaries) > 0 and body["errors"] == []
+
+
+def test_a_shard_without_a_result_keeps_its_markers(summary_store):
+    from rollwise.summaries.job import finish, run_shard
+
+    with Recorder(summary_store, now=datetime(2024, 1, 20, tzinfo=timezone.utc)) as rec:
+        for t in ("tenant-000", "tenant-001", "tenant-003"):
+            rec.record({"tenant_id": t, "owner_id": "u", "metric_type": "m", "execution_id": "x", "status": "queued",
+                        "submitted_at": "2024-01-10T01:00:00Z"})
+    plan = scheduled_plan(summary_store, datetime(2024, 1, 20, 2, tzinfo=timezone.utc))
+    marked = sorted({m.shard for m in plan.markers})
+    assert len(marked) >= 2
+    lost = marked[0]
+    finish(summary_store, plan, [(s, run_shard(summary_store, plan, s)) for s in plan.shards if s != lost])
+    assert [m.shard for m in summary_store.invalidations()] == [lost]

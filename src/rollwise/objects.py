@@ -60,14 +60,6 @@ def s3_store(bucket: str, prefix: str | None = None, env: Mapping[str, str] | No
     return S3Store(bucket, prefix=prefix, **config)
 
 
-def describe(store: Any) -> str:
-    if isinstance(store, LocalStore):
-        return f"file://{store.prefix}"
-    if isinstance(store, S3Store):
-        return f"s3://{store.config.get('bucket')}" + (f"/{store.prefix}" if store.prefix else "")
-    return type(store).__name__
-
-
 def put_if_absent(store: Any, path: str, data: bytes) -> str:
     """Create ``path``; raise :class:`AlreadyExistsError` if it exists. Returns the new ETag."""
     return obs.put(store, path, data, mode="create", use_multipart=False)["e_tag"]

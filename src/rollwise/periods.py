@@ -122,9 +122,3 @@ def days_between(start: date, end: date) -> Iterator[date]:
     while d <= end:
         yield d
         d += timedelta(days=1)
-
-
-def schedule_order(periods: Iterable[Period]) -> list[Period]:
-    """Dailies first, then weeks, months, years: each level reads the one below."""
-    rank = {k: i for i, k in enumerate(PERIOD_TYPES)}
-    return sorted(periods, key=lambda p: (rank[p.kind], p.start))

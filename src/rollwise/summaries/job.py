@@ -215,14 +215,15 @@ def run_shard(store: SummaryStore, plan: Plan, shard: int, on_period: Callable[[
 
 
 def finish(store: SummaryStore, plan: Plan, parts: Iterable[tuple[int, RunResult]]) -> RunResult:
-    """Combine shard results; clear the markers of the shards that succeeded."""
+    """Combine shard results; clear the markers of the shards that reported success
+    (a shard with no result, say a lost fan-out branch, keeps its markers)."""
     total = RunResult(periods=plan.describe())
-    failed_shards = set()
+    succeeded = set()
     for shard, part in parts:
         total.absorb(part)
-        if part.errors:
-            failed_shards.add(shard)
-    done = [m for m in plan.markers if m.shard not in failed_shards]
+        if not part.errors:
+            succeeded.add(shard)
+    done = [m for m in plan.markers if m.shard in succeeded]
     if done:
         store.clear_invalidations(done)
     return total
