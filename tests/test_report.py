@@ -85,7 +85,7 @@ def test_the_cli_writes_the_file(stores, tmp_path):
     page = out.read_text()
     self_contained(page)
     assert "Tenant tenant-001" in page and "Tenant tenant-000" not in page
-    assert "Latest monthly" in page
+    assert "Latest weekly: 2024-01-08" in page and "No data: no closed monthly period yet" in page
     bad = CliRunner().invoke(app, ["report", "--date", "2024-01-01", "--since", "2024-01-01", "--out", str(out)])
     assert bad.exit_code == 2 and "not both" in bad.output
 

@@ -65,7 +65,8 @@ def test_ingest_keeps_good_lines_and_names_bad_ones(store_url, tmp_path):
 
 
 def test_backfill_dry_run_writes_nothing(store_url, tmp_path):
-    write_jsonl(tmp_path / "in.jsonl", sample_executions(date(2024, 1, 8), 3, per_day=10))
+    records = list(sample_executions(date(2024, 1, 8), 3, per_day=10))
+    write_jsonl(tmp_path / "in.jsonl", records)
     assert runner.invoke(app, ["summaries", "ingest", str(tmp_path / "in.jsonl"), "--store", store_url]).exit_code == 0
     dry = runner.invoke(app, ["summaries", "backfill", "2024-01-08", "2024-01-10", "--dry-run", "--at", "2024-02-01T00:00:00Z", "--store", store_url])
     assert dry.exit_code == 0
@@ -74,8 +75,11 @@ def test_backfill_dry_run_writes_nothing(store_url, tmp_path):
     assert shown.output.strip() == ""
     real = runner.invoke(app, ["summaries", "backfill", "2024-01-08", "2024-01-10", "--at", "2024-02-01T00:00:00Z", "--json", "--store", store_url])
     assert real.exit_code == 0 and orjson.loads(real.output)["summaries_created"] > 0
-    shown = runner.invoke(app, ["summaries", "show", "--tenant", "tenant-000", "--period", "monthly", "--json", "--store", store_url])
-    assert len(shown.output.splitlines()) > 0
+    shown = runner.invoke(app, ["summaries", "show", "--tenant", "tenant-000", "--period", "monthly", "--owner", "__tenant__",
+                                "--json", "--store", store_url])
+    month = [orjson.loads(line) for line in shown.output.splitlines()]
+    assert {m["period_start"] for m in month} == {"2024-01-01"}
+    assert sum(m["submission_count"] for m in month) == sum(r["tenant_id"] == "tenant-000" for r in records) > 0
 
 
 @pytest.mark.parametrize(

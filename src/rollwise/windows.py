@@ -61,11 +61,3 @@ def stamp_in_name(name: str) -> datetime | None:
     except ValueError:
         return None
     return moment.replace(tzinfo=timezone.utc)
-
-
-def parse_stamp(text: str) -> datetime:
-    """``YYYYMMDDtHHMMZ`` (with or without ``.json``) as a datetime."""
-    moment = stamp_in_name(text)
-    if moment is None or not STAMP.fullmatch(text.removesuffix(".json").rsplit("/", 1)[-1]):
-        raise ValueError(f"{text!r} is not a window stamp like 20240115t1305Z")
-    return moment

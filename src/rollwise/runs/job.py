@@ -92,7 +92,6 @@ class RawFile:
     key: str
     e_tag: str
     size: int
-    window_end: datetime
 
 
 @dataclass
@@ -220,7 +219,7 @@ class MergeJob:
             if streaming and stamp is not None:
                 for end in sorted(e for e in pending if e < w.end):
                     yield window_ending(end, size), pending.pop(end)
-            pending[w.end].append(RawFile(key, meta.get("e_tag") or "", meta["size"], w.end))
+            pending[w.end].append(RawFile(key, meta.get("e_tag") or "", meta["size"]))
         for end in sorted(pending):
             yield window_ending(end, size), pending[end]
 

@@ -8,7 +8,6 @@ Lambda handler and a fan-out worker all share it.
 from __future__ import annotations
 
 import logging
-from concurrent.futures import ProcessPoolExecutor
 from dataclasses import asdict, dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Callable, Iterable
@@ -238,6 +237,8 @@ def run(store: SummaryStore, plan: Plan, on_period: Callable[[], None] | None = 
     """
     if workers <= 1 or len(plan.shards) <= 1:
         return finish(store, plan, ((s, run_shard(store, plan, s, on_period)) for s in plan.shards))
+    from concurrent.futures import ProcessPoolExecutor  # multiprocessing: not on a Lambda cold start
+
     with ProcessPoolExecutor(max_workers=workers) as pool:
         futures = [(s, pool.submit(_run_shard_elsewhere, store, plan.to_json(), s)) for s in plan.shards]
         parts = []
