@@ -36,12 +36,17 @@ REFERENCE = datetime(2024, 1, 15, 13, 20, tzinfo=timezone.utc)
 REQUEST_LINE = re.compile(rb'"(GET|PUT|POST|DELETE|HEAD) ')
 
 
+def open_store(url: str):
+    from rollwise import objects
+    from rollwise.config import AwsSettings, resolve
+
+    return objects.open_store(url, resolve(AwsSettings))
+
+
 def upload(url: str, files: int) -> list[str]:
-    import obstore as obs
+    from rollwise import objects
 
-    from rollwise.objects import store_from_url
-
-    store = store_from_url(url)
+    store = open_store(url)
     pad = "x" * 4700
 
     def body(i: int) -> tuple[str, bytes]:
@@ -57,7 +62,7 @@ def upload(url: str, files: int) -> list[str]:
 
     def put(i: int) -> str:
         key, data = body(i)
-        obs.put(store, key, data)
+        objects.write(store, key, data)
         return key
 
     with ThreadPoolExecutor(16) as pool:
@@ -65,17 +70,18 @@ def upload(url: str, files: int) -> list[str]:
 
 
 def measure_job(url: str, mode: str) -> dict:
-    from rollwise.objects import store_from_url
-    from rollwise.runs.job import MergeJob, Settings
+    from rollwise.config import resolve
+    from rollwise.runs.job import MergeJob
+    from rollwise.runs.settings import MergeSettings
     from rollwise.sketch import decode_text, encode_text, new_sketch
 
     decode_text(encode_text(new_sketch()))  # imports (protobuf) happen once per container, not per run: keep them out
-    store = store_from_url(url)
-    job = MergeJob(store, settings=Settings(archive_mode=mode, concurrency=int(os.environ.get("ROLLWISE_CONCURRENCY", "32"))))
+    store = open_store(url)
+    job = MergeJob(store, resolve(MergeSettings, {"archive_mode": mode}))
     t0, c0 = time.perf_counter(), time.process_time()
     result = job.run(REFERENCE)
     cpu, wall = time.process_time() - c0, time.perf_counter() - t0
-    assert not result.failed_operations, result.failed_operations[:3]
+    assert not result.failures(), result.failures()[:3]
     return {"files": result.files_processed, "archived": result.files_archived, "cpu_s": cpu, "wall_s": wall,
             "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}
 
@@ -83,9 +89,7 @@ def measure_job(url: str, mode: str) -> dict:
 def measure_bare(url: str) -> dict:
     import obstore as obs
 
-    from rollwise.objects import store_from_url
-
-    store = store_from_url(url)
+    store = open_store(url).native  # plain obstore, nothing of rollwise's
     keys = [m["path"] for batch in obs.list(store, "runs/raw/", chunk_size=1000) for m in batch]
     t0, c0 = time.perf_counter(), time.process_time()
     for key in keys:
@@ -97,7 +101,9 @@ def measure_bare(url: str) -> dict:
 def child(kind: str, url: str, mode: str = "move") -> dict:
     # The deployed function runs with MALLOC_ARENA_MAX=2 (see infra/): so does the measured job.
     env = {**os.environ, "MALLOC_ARENA_MAX": os.environ.get("MALLOC_ARENA_MAX", "2")}
-    out = subprocess.run([sys.executable, __file__, "--child", kind, "--url", url, "--mode", mode], capture_output=True, text=True, check=True, env=env)
+    out = subprocess.run([sys.executable, __file__, "--child", kind, "--url", url, "--mode", mode], capture_output=True, text=True, env=env)
+    if out.returncode:
+        sys.exit(f"the {kind} child failed:\n{out.stderr[-3000:]}")
     return json.loads(out.stdout.strip().splitlines()[-1])
 
 

@@ -93,14 +93,14 @@ def measure_job(endpoint, table):
 
 def measure_bare(endpoint, table):
     from rollwise.summaries.store import DEFAULT_SHARDS
-    from rollwise.summaries.stores.dynamodb import _records_pk
+    from rollwise.summaries.stores.dynamodb import record_partition
 
     c = client(endpoint)
     t0, c0 = time.perf_counter(), time.process_time()
     items = 0
     for shard in range(DEFAULT_SHARDS):
         kwargs = {"TableName": table, "KeyConditionExpression": "PK = :pk", "ProjectionExpression": "r", "ConsistentRead": True,
-                  "ExpressionAttributeValues": {":pk": {"S": _records_pk(DAY.isoformat(), shard)}}}
+                  "ExpressionAttributeValues": {":pk": {"S": record_partition(DAY.isoformat(), shard)}}}
         while True:
             page = c.query(**kwargs)
             items += len(page["Items"])

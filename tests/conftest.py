@@ -63,8 +63,14 @@ def make_summary_store(kind: str, request, tmp_path, shards: int = 4):
 @pytest.fixture(params=["local", "s3"])
 def runs_url(request, tmp_path, monkeypatch):
     """A fresh runs store: a local folder, or a bucket on moto server reached over HTTP."""
-    if request.param == "local":
+    return make_runs_url(request.param, request, tmp_path, monkeypatch)
+
+
+def make_runs_url(kind: str, request, tmp_path, monkeypatch) -> str:
+    if kind == "local":
         return f"file://{tmp_path / 'bucket'}"
+    if kind == "memory":
+        return "memory://"
     import boto3
 
     moto = request.getfixturevalue("moto_server")

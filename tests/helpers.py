@@ -32,6 +32,41 @@ class RequestLog:
         self.items_read = 0
 
 
+class WriteLog:
+    """What a summaries store was asked to do, on any backend: DynamoDB operations, or SQLite statements."""
+
+    def __init__(self, store) -> None:
+        self.store = store
+        self.statements: list[str] = []
+        if hasattr(store, "client"):
+            self.requests = RequestLog(store.client)
+        else:
+            self.requests = None
+            store._db.set_trace_callback(self.statements.append)
+
+    def reset(self) -> None:
+        self.statements.clear()
+        if self.requests:
+            self.requests.reset()
+
+    def summary_writes(self) -> int:
+        if self.requests:
+            ops = self.requests.operations
+            return ops["BatchWriteItem"] + ops["PutItem"] + ops["UpdateItem"] + ops["DeleteItem"]
+        return sum(1 for sql in self.statements if sql.lstrip().upper().startswith(("INSERT", "UPDATE", "DELETE", "REPLACE"))
+                   and "summaries" in sql)
+
+    def scans(self) -> int:
+        if self.requests:
+            return self.requests.operations["Scan"]
+        return 0  # SQLite reads by index; a full read would show as a SELECT without WHERE
+
+    def reads(self) -> int:
+        if self.requests:
+            return self.requests.operations["Query"]
+        return sum(1 for sql in self.statements if sql.lstrip().upper().startswith("SELECT"))
+
+
 def nightly(day: date) -> datetime:
     """02:00 UTC the day after ``day``: when the scheduled run covers ``day``."""
     return datetime.combine(day + timedelta(days=1), time(2), tzinfo=timezone.utc)

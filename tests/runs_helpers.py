@@ -3,12 +3,18 @@
 from __future__ import annotations
 
 import json
+import threading
 from typing import Any
 
-import obstore as obs
 import orjson
 
-from rollwise.objects import store_from_url
+from rollwise import objects
+from rollwise.config import AwsSettings, resolve
+
+
+def open_store(url: str) -> objects.ObjectStore:
+    """The store of a test URL, reaching the emulator named by the environment."""
+    return objects.open_store(url, resolve(AwsSettings), create=True)
 
 
 def item(i: int, score: float, matched: bool | None = None, **extra: Any) -> dict:
@@ -24,21 +30,20 @@ def run_summary(run_id: str, processed: int, matches: int, errors: int = 0, ms: 
 
 
 def put(store, key: str, doc: Any) -> None:
-    obs.put(store, key, doc if isinstance(doc, bytes) else json.dumps(doc).encode())
+    objects.write(store, key, doc if isinstance(doc, bytes) else json.dumps(doc).encode())
 
 
 def keys(store, prefix: str) -> list[str]:
-    return sorted(m["path"] for batch in obs.list(store, prefix) for m in batch)
+    return sorted(m.key for m in objects.list_objects(store, prefix))
 
 
 def aggregates(store, root: str = "runs/") -> dict[str, dict]:
-    listing = obs.list_with_delimiter(store, root.rstrip("/"))
-    return {m["path"]: orjson.loads(bytes(obs.get(store, m["path"]).bytes())) for m in listing["objects"] if m["path"].endswith(".json")}
+    return {m.key: orjson.loads(objects.read(store, m.key).data) for m in objects.list_children(store, root) if m.key.endswith(".json")}
 
 
 def write_small_run(url: str, valid: int = 6, poison: int = 1) -> tuple[set[str], set[str]]:
     """Valid files over two closed windows (one of them also a run summary) and poison files."""
-    store = store_from_url(url)
+    store = open_store(url)
     good, bad = set(), set()
     for i in range(valid):
         key = f"runs/raw/20240115t13{(i % 2) * 5:02d}Z_{i}.json"
@@ -53,7 +58,7 @@ def write_small_run(url: str, valid: int = 6, poison: int = 1) -> tuple[set[str]
 
 def check_exactly_once(url: str, good: set[str], bad: set[str]) -> dict[str, dict]:
     """Every valid file in exactly one manifest, counted once; poison quarantined; raw empty."""
-    store = store_from_url(url)
+    store = open_store(url)
     docs = aggregates(store)
     seen: list[str] = [f["key"] for doc in docs.values() for f in doc["source_files"]]
     assert sorted(seen) == sorted(good), "each valid file is in exactly one manifest"
@@ -64,3 +69,65 @@ def check_exactly_once(url: str, good: set[str], bad: set[str]) -> dict[str, dic
     assert quarantined == {k.replace("runs/raw/", "runs/quarantine/") for k in bad}
     assert keys(store, "runs/raw") == []
     return docs
+
+
+class Crash(BaseException):
+    """The process dies: nothing after this point runs."""
+
+
+REQUESTS = ("get", "head", "put", "copy", "delete", "list", "list_children")
+
+
+class FaultyStore:
+    """Wraps a store object and makes chosen requests fail: every request rollwise makes goes
+    through a store object, so none escapes. ``fault(name, args)`` returns an exception to
+    raise before the request, or None to let it through; ``after`` raises it after instead."""
+
+    def __init__(self, inner: objects.ObjectStore, fault, after: bool = False) -> None:
+        self.inner, self.fault, self.after = inner, fault, after
+        self.calls = 0
+        self.lock = threading.Lock()
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.inner, name)
+
+    def _request(self, name: str, *args: Any, **kwargs: Any) -> Any:
+        with self.lock:
+            self.calls += 1
+            error = self.fault(name, args)
+        if error is not None and not self.after:
+            raise error
+        try:
+            return getattr(self.inner, name)(*args, **kwargs)
+        finally:
+            if error is not None:
+                raise error  # noqa: B012 - the request happened, then the failure
+
+    def get(self, *a, **k):
+        return self._request("get", *a, **k)
+
+    def head(self, *a, **k):
+        return self._request("head", *a, **k)
+
+    def put(self, *a, **k):
+        return self._request("put", *a, **k)
+
+    def copy(self, *a, **k):
+        return self._request("copy", *a, **k)
+
+    def delete(self, *a, **k):
+        return self._request("delete", *a, **k)
+
+    def list_children(self, *a, **k):
+        return self._request("list_children", *a, **k)
+
+    def list(self, *a, **k):
+        with self.lock:
+            self.calls += 1
+            error = self.fault("list", a)
+        if error is not None and not self.after:
+            raise error
+        pages = [page for page in self.inner.list(*a, **k)]
+        if error is not None:
+            raise error
+        yield from pages

@@ -6,6 +6,7 @@ import uuid
 import boto3
 import pytest
 
+from rollwise.config import AwsSettings
 from rollwise.notify import publish_result
 
 
@@ -21,8 +22,7 @@ def topic_and_queue(moto_server, monkeypatch):
     # only failures of the merge job reach this queue
     sns.set_subscription_attributes(SubscriptionArn=sub, AttributeName="FilterPolicy",
                                     AttributeValue=json.dumps({"job": ["merge-runs"], "outcome": ["failure"]}))
-    monkeypatch.setenv("NOTIFY_TOPIC_ARN", topic)
-    return sqs, queue_url
+    return sqs, queue_url, topic
 
 
 def received(sqs, queue_url):
@@ -30,12 +30,13 @@ def received(sqs, queue_url):
     return [json.loads(m["Body"]) for m in out]
 
 
-def test_results_are_published_with_filterable_attributes(topic_and_queue):
-    sqs, queue_url = topic_and_queue
-    assert publish_result("merge-runs", {"files_processed": 3, "failed_operations": []}, failed=False)
-    assert publish_result("summaries", {"errors": ["x"]}, failed=True)
+def test_results_are_published_with_filterable_attributes(topic_and_queue, moto_server):
+    sqs, queue_url, topic = topic_and_queue
+    aws = AwsSettings(endpoint_url=moto_server.url)
+    assert publish_result("merge-runs", {"files_processed": 3, "failed_operations": []}, False, topic, aws)
+    assert publish_result("summaries", {"errors": ["x"]}, True, topic, aws)
     assert received(sqs, queue_url) == []  # neither matches the filter
-    assert publish_result("merge-runs", {"files_processed": 2, "failed_operations": [{"key": "k", "operation": "copy", "error": "e"}]}, failed=True)
+    assert publish_result("merge-runs", {"files_processed": 2, "failed_operations": [{"key": "k", "operation": "copy", "error": "e"}]}, True, topic, aws)
     (envelope,) = received(sqs, queue_url)
     assert envelope["MessageAttributes"]["job"]["Value"] == "merge-runs"
     assert envelope["MessageAttributes"]["outcome"]["Value"] == "failure"
@@ -44,13 +45,11 @@ def test_results_are_published_with_filterable_attributes(topic_and_queue):
                        "result": {"files_processed": 2, "failed_operations": [{"key": "k", "operation": "copy", "error": "e"}]}}
 
 
-def test_without_a_topic_nothing_is_sent(monkeypatch):
-    monkeypatch.delenv("NOTIFY_TOPIC_ARN", raising=False)
-    assert publish_result("summaries", {}, failed=False) is None
+def test_without_a_topic_nothing_is_sent():
+    assert publish_result("summaries", {}, False, "") is None
 
 
-def test_a_broken_topic_is_logged_not_raised(moto_server, monkeypatch, caplog):
-    monkeypatch.setenv("AWS_ENDPOINT_URL", moto_server.url)
-    monkeypatch.setenv("NOTIFY_TOPIC_ARN", "arn:aws:sns:us-east-1:123456789012:does-not-exist")
-    assert publish_result("summaries", {}, failed=False) is None
+def test_a_broken_topic_is_logged_not_raised(moto_server, caplog):
+    aws = AwsSettings(endpoint_url=moto_server.url)
+    assert publish_result("summaries", {}, False, "arn:aws:sns:us-east-1:123456789012:does-not-exist", aws) is None
     assert "could not publish" in caplog.text

@@ -8,7 +8,6 @@ from rollwise.periods import (
     PERIOD_TYPES,
     Period,
     closed_periods_containing,
-    parse_timestamp,
     period_containing,
 )
 
@@ -67,12 +66,3 @@ def test_closed_periods_containing():
     assert found == {"daily:2023-12-31", "weekly:2023-12-25", "monthly:2023-12-01", "yearly:2023-01-01"}
     found = {p.label() for p in closed_periods_containing([date(2024, 1, 9)], date(2024, 1, 10))}
     assert found == {"daily:2024-01-09"}
-
-
-def test_parse_timestamp_requires_a_zone():
-    assert parse_timestamp("2024-01-15T02:00:00Z") == datetime(2024, 1, 15, 2, tzinfo=timezone.utc)
-    assert parse_timestamp("2024-01-15T03:30:00+01:30") == datetime(2024, 1, 15, 2, tzinfo=timezone.utc)
-    with pytest.raises(ValueError, match="no time zone"):
-        parse_timestamp("2024-01-15T02:00:00")
-    with pytest.raises(ValueError, match="not an ISO 8601"):
-        parse_timestamp("yesterday")

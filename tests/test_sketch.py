@@ -29,3 +29,31 @@ def test_encoding_is_canonical_and_survives_merges(xs, ys):
     merged.merge(decode(encode(b)))
     assert encode(merged) == encode(direct)
     assert merged.count == len(xs) + len(ys)
+
+
+@given(values, values)
+def test_a_distribution_restores_itself_and_merges_exactly(xs, ys):
+    from rollwise.sketch import Distribution
+
+    a, b, direct = Distribution(), Distribution(), Distribution()
+    for x in xs:
+        a.add(x)
+        direct.add(x)
+    for y in ys:
+        b.add(y)
+        direct.add(y)
+    merged = Distribution.from_state(a.to_state())
+    merged.merge(Distribution.from_state(b.to_state()))
+    assert (merged.count, merged.lowest, merged.highest) == (direct.count, direct.lowest, direct.highest)
+    assert abs(merged.total - direct.total) <= 1e-6 * max(1.0, abs(direct.total))
+    assert merged.figures() == direct.figures() or abs(merged.figures()["total"] - direct.figures()["total"]) <= 0.001
+
+
+def test_a_weighted_value_counts_as_many():
+    from rollwise.sketch import Distribution
+
+    d = Distribution()
+    d.add(400.0, weight=120)
+    d.add(5.0)
+    assert d.figures() == {"count": 121, "total": 48005, "min": 5.0, "max": 400.0, "avg": 396.736, "p50": d.quantiles([0.5])[0], "p95": d.quantiles([0.95])[0]}
+    assert abs(d.quantiles([0.5])[0] - 400) <= 4

@@ -7,6 +7,9 @@ from dataclasses import dataclass, fields
 from pathlib import Path
 from typing import Any, Mapping
 
+from rollwise.runs.settings import ARCHIVE_MODES, MergeSettings
+from rollwise.summaries.settings import SummariesSettings
+
 ROOT = Path(__file__).resolve().parents[2]
 
 
@@ -17,9 +20,11 @@ class StackConfig:
     table_name: str = ""
     bucket_name: str = ""
     architecture: str = "x86_64"  # or arm64
-    runs_root: str = "runs"
-    archive_mode: str = "move"
-    shards: int = 8
+    # The jobs' own defaults, from their settings classes.
+    runs_root: str = MergeSettings.root
+    raw_prefix: str = MergeSettings.raw_prefix  # empty: <runs_root>/raw/
+    archive_mode: str = MergeSettings.archive_mode
+    shards: int = SummariesSettings.shards
     fanout: bool = False
     fanout_concurrency: int = 4
     alarm_email: str = ""
@@ -28,8 +33,8 @@ class StackConfig:
     def __post_init__(self) -> None:
         if self.architecture not in ("x86_64", "arm64"):
             raise ValueError(f"architecture must be x86_64 or arm64, got {self.architecture!r}")
-        if self.archive_mode not in ("move", "bundle"):
-            raise ValueError(f"archive_mode must be move or bundle, got {self.archive_mode!r}")
+        if self.archive_mode not in ARCHIVE_MODES:
+            raise ValueError(f"archive_mode must be one of {', '.join(ARCHIVE_MODES)}, got {self.archive_mode!r}")
 
     @property
     def asset_path(self) -> Path:

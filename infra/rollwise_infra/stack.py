@@ -25,7 +25,13 @@ from constructs import Construct
 
 from rollwise_infra.config import StackConfig
 
-METRICS_NAMESPACE = "rollwise"
+from rollwise.config import environment
+from rollwise.handlers import RUNS_HANDLER, RUNS_SERVICE, SUMMARIES_HANDLER
+from rollwise.handlers.common import HandlerSettings
+from rollwise.runs.settings import MergeSettings
+from rollwise.summaries.settings import SummariesSettings
+
+METRICS_NAMESPACE = HandlerSettings().metrics_namespace
 TIMEOUT = Duration.seconds(300)
 SUMMARIES_SCHEDULE = "cron(0 2 * * ? *)"
 MERGE_SCHEDULE = "rate(5 minutes)"
@@ -53,33 +59,31 @@ class RollwiseStack(Stack):
         self.results_topic = sns.Topic(self, "ResultsTopic", display_name="rollwise run results", enforce_ssl=True)
 
         common_env = {
-            "POWERTOOLS_METRICS_NAMESPACE": METRICS_NAMESPACE,
-            "POWERTOOLS_LOG_LEVEL": "INFO",
-            "NOTIFY_TOPIC_ARN": self.results_topic.topic_arn,
+            **environment(HandlerSettings, metrics_namespace=METRICS_NAMESPACE, notify_topic_arn=self.results_topic.topic_arn),
+            "POWERTOOLS_LOG_LEVEL": "INFO",  # Powertools' own setting
         }
         self.summaries_fn = self._function(
             "AggregateSummaries",
-            handler="rollwise.handlers.aggregate_summaries.lambda_handler",
+            handler=SUMMARIES_HANDLER,
             memory=256,
             code=code,
             arch=arch,
-            env={**common_env, "DYNAMODB_TABLE_NAME": self.table.table_name, "ROLLWISE_SHARDS": str(config.shards)},
+            env={**common_env, **environment(SummariesSettings, table=self.table.table_name, shards=config.shards)},
             # The fan-out runs shards side by side; without it, one run at a time.
             reserved=None if config.fanout else 1,
         )
         self.merge_fn = self._function(
             "MergeRuns",
-            handler="rollwise.handlers.merge_runs.lambda_handler",
+            handler=RUNS_HANDLER,
             memory=128,
             ephemeral_mb=512,
             code=code,
             arch=arch,
             env={
                 **common_env,
-                "SAM_MATCHING_OUT_RUNS_BUCKET": self.bucket.bucket_name,
-                "ROLLWISE_RUNS_ROOT": config.runs_root,
-                "ROLLWISE_ARCHIVE_MODE": config.archive_mode,
-                # Few malloc arenas: the job's I/O threads otherwise each get one, in 128 MB.
+                **environment(MergeSettings, bucket=self.bucket.bucket_name, root=config.runs_root,
+                              raw_prefix=config.raw_prefix or None, archive_mode=config.archive_mode),
+                # glibc's: few malloc arenas, or the job's I/O threads each get one, in 128 MB.
                 "MALLOC_ARENA_MAX": "2",
             },
             reserved=1,
@@ -181,25 +185,26 @@ class RollwiseStack(Stack):
         ))
 
     def _merge_permissions(self, fn: lambda_.Function) -> None:
-        root = self.config.runs_root.strip("/")
+        """Exactly what the layout says the job lists, reads, writes and deletes."""
+        layout = MergeSettings(root=self.config.runs_root, raw_prefix=self.config.raw_prefix).layout
         arn = self.bucket.bucket_arn
-        raw, archive, quarantine = f"{root}/raw/", f"{root}/archive/", f"{root}/quarantine/"
-        aggregates = f"{arn}/{root}/????????t????Z.json"
+        patterns = layout.object_patterns()
+        prefixes = layout.listed_prefixes()
+        # obstore sends the folder as s3:prefix (``runs/raw/``); the bucket's root sends none, so then
+        # listing cannot be narrowed.
+        conditions = None if "" in prefixes else {"StringEquals": {"s3:prefix": prefixes}}
         fn.role.add_to_principal_policy(iam.PolicyStatement(
-            sid="ListRawFiles", actions=["s3:ListBucket"], resources=[arn],
-            conditions={"StringLike": {"s3:prefix": [raw, f"{raw}*"]}},
-        ))
+            sid="ListRawFilesAndAggregates", actions=["s3:ListBucket"], resources=[arn], conditions=conditions))
         fn.role.add_to_principal_policy(iam.PolicyStatement(
-            sid="ReadRawFilesAndAggregates", actions=["s3:GetObject"], resources=[f"{arn}/{raw}*", aggregates]))
+            sid="ReadRawFilesAndAggregates", actions=["s3:GetObject"], resources=[f"{arn}/{p}" for p in patterns["read"]]))
         fn.role.add_to_principal_policy(iam.PolicyStatement(
-            sid="WriteAggregatesArchiveQuarantine", actions=["s3:PutObject"],
-            resources=[aggregates, f"{arn}/{archive}*", f"{arn}/{quarantine}*"]))
+            sid="WriteAggregatesArchiveQuarantine", actions=["s3:PutObject"], resources=[f"{arn}/{p}" for p in patterns["write"]]))
         fn.role.add_to_principal_policy(iam.PolicyStatement(
-            sid="DeleteArchivedRawFiles", actions=["s3:DeleteObject"], resources=[f"{arn}/{raw}*"]))
+            sid="DeleteArchivedRawFiles", actions=["s3:DeleteObject"], resources=[f"{arn}/{p}" for p in patterns["delete"]]))
         if self.config.archive_mode == "bundle":
             # A large bundle goes up in parts; a failed upload is aborted.
             fn.role.add_to_principal_policy(iam.PolicyStatement(
-                sid="AbortBundleUploads", actions=["s3:AbortMultipartUpload"], resources=[f"{arn}/{archive}*"]))
+                sid="AbortBundleUploads", actions=["s3:AbortMultipartUpload"], resources=[f"{arn}/{layout.bundles}*"]))
 
     # -- fan-out -------------------------------------------------------------------
     def _fanout(self) -> sfn.StateMachine:
@@ -237,7 +242,7 @@ class RollwiseStack(Stack):
         alarm.add_alarm_action(cw_actions.SnsAction(self.alarm_topic))
         return alarm
 
-    def _job_metric(self, name: str, service: str, statistic: str = "Sum") -> cw.Metric:
+    def _job_metric(self, name: str, service: str = RUNS_SERVICE, statistic: str = "Sum") -> cw.Metric:
         return cw.Metric(namespace=METRICS_NAMESPACE, metric_name=name, dimensions_map={"service": service},
                          statistic=statistic, period=Duration.minutes(5))
 
@@ -248,12 +253,12 @@ class RollwiseStack(Stack):
             self._alarm(f"{label}NearTimeout", fn.metric_duration(period=five, statistic="Maximum"), 0.8 * TIMEOUT.to_milliseconds(),
                         f"rollwise {label}: a run took over 80% of its {TIMEOUT.to_seconds()} s timeout",
                         comparison=cw.ComparisonOperator.GREATER_THAN_THRESHOLD)
-        self._alarm("FilesQuarantined", self._job_metric("FilesQuarantined", "rollwise-runs"), 1,
+        self._alarm("FilesQuarantined", self._job_metric("FilesQuarantined"), 1,
                     "rollwise merge: run files were quarantined (see runs/quarantine/*.error.json)")
-        self._alarm("ArchiveFailures", self._job_metric("ArchiveFailures", "rollwise-runs"), 1,
+        self._alarm("ArchiveFailures", self._job_metric("ArchiveFailures"), 1,
                     "rollwise merge: copy or delete operations failed; originals are still under raw/")
         # Files pile up: closed windows the job left unfinished are 30 minutes old...
-        self._alarm("RawFilesPilingUp", self._job_metric("OldestPendingSeconds", "rollwise-runs", "Maximum"), 1800,
+        self._alarm("RawFilesPilingUp", self._job_metric("OldestPendingSeconds", statistic="Maximum"), 1800,
                     "rollwise merge: raw files of a window closed 30 minutes ago are still not aggregated")
         # ...or the job has not run at all for 30 minutes (no invocation, so no metric either).
         self._alarm("MergeNotRunning", self.merge_fn.metric_invocations(period=five, statistic="Sum"), 1,

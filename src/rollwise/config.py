@@ -1,126 +1,119 @@
-"""Build jobs and stores from URLs or the environment: the one place settings are read."""
+"""Settings: each a dataclass field with its default, its environment variable and its help beside it.
+
+A setting resolves argument > environment > default. This is the one module
+that reads the process environment; the AWS SDKs (boto3, obstore) read their
+own ``AWS_*`` credentials. The settings dataclasses live with what they
+configure; the deploy (``infra/``) takes their variable names from there.
+"""
 
 from __future__ import annotations
 
 import os
-from pathlib import Path
-from typing import Mapping
+from dataclasses import dataclass, field, fields
+from typing import Any, Mapping, TypeVar
 
-DEFAULT_STORE_URL = "sqlite:///rollwise.db"
+from rollwise.errors import ConfigError
 
-
-class ConfigError(ValueError):
-    """A setting that is missing or malformed, named."""
+T = TypeVar("T")
 
 
-def _int(env: Mapping[str, str], name: str, default: int, minimum: int = 0) -> int:
-    raw = env.get(name)
-    if raw in (None, ""):
-        return default
+def setting(default: Any, env: str | tuple[str, ...] | None, help: str, *, minimum: float | None = None,
+            choices: tuple[str, ...] | None = None) -> Any:
+    """A settings field: its default, the variable(s) it is read from (the first set wins), its help."""
+    names = (env,) if isinstance(env, str) else tuple(env or ())
+    return field(default=default, metadata={"env": names, "help": help, "minimum": minimum, "choices": choices})
+
+
+def resolve(cls: type[T], arguments: Mapping[str, Any] | None = None, env: Mapping[str, str] | None = None) -> T:
+    """An instance of the settings dataclass ``cls``: each field from ``arguments``
+    (when not None), else its environment variable (when set and not blank), else its default."""
+    env = os.environ if env is None else env
+    arguments = arguments or {}
+    unknown = set(arguments) - {f.name for f in fields(cls)}
+    if unknown:
+        raise TypeError(f"{cls.__name__} has no setting {', '.join(sorted(unknown))}")
+    values: dict[str, Any] = {}
+    for f in fields(cls):
+        if arguments.get(f.name) is not None:
+            values[f.name] = _coerce(arguments[f.name], f, "--" + f.name.replace("_", "-"))
+            continue
+        for name in f.metadata.get("env", ()):
+            raw = env.get(name, "")
+            if raw.strip():
+                values[f.name] = _coerce(raw.strip(), f, name)
+                break
     try:
-        value = int(raw)
-    except ValueError:
-        raise ConfigError(f"{name} must be a whole number, got {raw!r}") from None
-    if value < minimum:
-        raise ConfigError(f"{name} must be at least {minimum}, got {value}")
-    return value
-
-
-def summary_store_from_url(url: str | None = None, env: Mapping[str, str] | None = None):
-    """``sqlite:///PATH`` or ``dynamodb://TABLE``; default ``ROLLWISE_STORE`` or a SQLite file here."""
-    env = os.environ if env is None else env
-    url = url or env.get("ROLLWISE_STORE") or DEFAULT_STORE_URL
-    shards = _int(env, "ROLLWISE_SHARDS", 8, minimum=1)
-    if url.startswith("sqlite:///"):
-        from rollwise.summaries.stores.sqlite import SQLiteSummaryStore
-
-        path = url[len("sqlite:///") :]
-        if not path:
-            raise ConfigError(f"store URL {url!r} has no file path")
-        return SQLiteSummaryStore(Path(path), shards=shards)
-    if url.startswith("dynamodb://"):
-        from rollwise.summaries.stores.dynamodb import DynamoDBSummaryStore
-
-        table = url[len("dynamodb://") :].strip("/")
-        if not table:
-            raise ConfigError(f"store URL {url!r} has no table name")
-        return DynamoDBSummaryStore(table, shards=shards)
-    raise ConfigError(f"store URL {url!r} is not supported: use sqlite:///PATH or dynamodb://TABLE")
-
-
-def _required(env: Mapping[str, str], name: str, function: str, what: str) -> str:
-    value = env.get(name, "").strip()
-    if not value:
-        raise ConfigError(f"{name} is not set: the {function} function needs the {what}")
-    return value
-
-
-def summary_store_from_lambda_env(env: Mapping[str, str] | None = None):
-    """The Lambda's store: DynamoDB, table from ``DYNAMODB_TABLE_NAME`` (required)."""
-    env = os.environ if env is None else env
-    table = _required(env, "DYNAMODB_TABLE_NAME", "aggregate-summaries", "table name")
-    return summary_store_from_url(f"dynamodb://{table}", env)
-
-
-def lateness_days(env: Mapping[str, str] | None = None) -> int:
-    env = os.environ if env is None else env
-    return _int(env, "ROLLWISE_LATENESS_DAYS", 0)
-
-
-DEFAULT_RUNS_URL = "file://rollwise-data"
-
-
-def _runs_settings(env: Mapping[str, str], archive_mode: str | None = None):
-    from datetime import timedelta
-
-    from rollwise.runs.job import ARCHIVE_MODES, Settings
-
-    mode = archive_mode or env.get("ROLLWISE_ARCHIVE_MODE") or "move"
-    if mode not in ARCHIVE_MODES:
-        raise ConfigError(f"archive mode must be one of {', '.join(ARCHIVE_MODES)}, got {mode!r}")
-    threshold = env.get("ROLLWISE_MATCH_THRESHOLD") or "0.7"
-    try:
-        match_threshold = float(threshold)
-    except ValueError:
-        raise ConfigError(f"ROLLWISE_MATCH_THRESHOLD must be a number, got {threshold!r}") from None
-    window = _int(env, "ROLLWISE_WINDOW_SECONDS", 300, minimum=1)
-    if 86400 % window:
-        raise ConfigError(f"ROLLWISE_WINDOW_SECONDS must divide a day evenly, got {window}")
-    return Settings(
-        window=timedelta(seconds=window),
-        grace=timedelta(seconds=_int(env, "ROLLWISE_GRACE_SECONDS", 60)),
-        archive_mode=mode,
-        max_file_bytes=_int(env, "ROLLWISE_MAX_FILE_BYTES", 5 * 1024 * 1024, minimum=1),
-        match_threshold=match_threshold,
-        concurrency=_int(env, "ROLLWISE_CONCURRENCY", 32, minimum=1),
-    )
-
-
-def _runs_layout(env: Mapping[str, str]):
-    from rollwise.runs.job import Layout
-
-    raw = env.get("ROLLWISE_RAW_PREFIX")
-    if raw is not None and raw and not raw.endswith("/"):
-        raw += "/"
-    return Layout.under(env.get("ROLLWISE_RUNS_ROOT", "runs"), raw)
-
-
-def merge_job_from_url(url: str | None = None, env: Mapping[str, str] | None = None, archive_mode: str | None = None, on_file=None):
-    """The merge job over ``s3://BUCKET[/PREFIX]``, ``file:///DIR`` or ``memory://``; default ``ROLLWISE_RUNS_URL`` or ./rollwise-data."""
-    from rollwise.objects import store_from_url
-    from rollwise.runs.job import MergeJob
-
-    env = os.environ if env is None else env
-    url = url or env.get("ROLLWISE_RUNS_URL") or DEFAULT_RUNS_URL
-    try:
-        store = store_from_url(url, env)
-    except ValueError as exc:
+        return cls(**values)
+    except (ValueError, TypeError) as exc:
         raise ConfigError(str(exc)) from None
-    return MergeJob(store, _runs_layout(env), _runs_settings(env, archive_mode), on_file)
 
 
-def merge_job_from_lambda_env(env: Mapping[str, str] | None = None):
-    """The Lambda's merge job: the bucket from ``SAM_MATCHING_OUT_RUNS_BUCKET`` (required)."""
-    env = os.environ if env is None else env
-    bucket = _required(env, "SAM_MATCHING_OUT_RUNS_BUCKET", "merge-runs", "bucket name")
-    return merge_job_from_url(f"s3://{bucket}", env)
+def environment(cls: type, **values: Any) -> dict[str, str]:
+    """The environment that sets these fields of ``cls`` (for the deploy): ``{VARIABLE: text}``."""
+    out = {}
+    for f in fields(cls):
+        if f.name in values and values[f.name] is not None:
+            names = f.metadata.get("env", ())
+            if not names:
+                raise ValueError(f"{cls.__name__}.{f.name} is not read from the environment")
+            value = values[f.name]
+            out[names[0]] = ("true" if value else "false") if isinstance(value, bool) else str(value)
+    unknown = set(values) - {f.name for f in fields(cls)}
+    if unknown:
+        raise TypeError(f"{cls.__name__} has no setting {', '.join(sorted(unknown))}")
+    return out
+
+
+def variable(cls: type, name: str) -> str:
+    """The environment variable of one field."""
+    for f in fields(cls):
+        if f.name == name and f.metadata.get("env"):
+            return f.metadata["env"][0]
+    raise KeyError(f"{cls.__name__}.{name} is not read from the environment")
+
+
+def described(cls: type) -> list[tuple[str, str, Any, str]]:
+    """``(variable, field, default, help)`` of every field read from the environment (the README's table)."""
+    return [(f.metadata["env"][0], f.name, f.default, f.metadata["help"]) for f in fields(cls) if f.metadata.get("env")]
+
+
+def _coerce(raw: Any, f: Any, source: str) -> Any:
+    kind = type(f.default)
+    if kind is bool:
+        value = raw if isinstance(raw, bool) else str(raw).strip().lower() in ("1", "true", "yes", "on")
+    elif kind is int:
+        try:
+            value = raw if isinstance(raw, int) and not isinstance(raw, bool) else int(str(raw))
+        except ValueError:
+            raise ConfigError(f"{source} must be a whole number, got {raw!r}") from None
+    elif kind is float:
+        try:
+            value = float(raw)
+        except (TypeError, ValueError):
+            raise ConfigError(f"{source} must be a number, got {raw!r}") from None
+        if value != value or value in (float("inf"), float("-inf")):
+            raise ConfigError(f"{source} must be a finite number, got {raw!r}")
+    else:
+        value = str(raw)
+    minimum = f.metadata.get("minimum")
+    if minimum is not None and value < minimum:
+        raise ConfigError(f"{source} must be at least {minimum}, got {value}")
+    choices = f.metadata.get("choices")
+    if choices and value not in choices:
+        raise ConfigError(f"{source} must be one of {', '.join(choices)}, got {value!r}")
+    return value
+
+
+def required(value: str, variable_name: str, what: str) -> str:
+    """A setting the deployed function cannot run without."""
+    if not value.strip():
+        raise ConfigError(f"{variable_name} is not set: the function needs {what}")
+    return value.strip()
+
+
+@dataclass(frozen=True)
+class AwsSettings:
+    """Where AWS requests go. boto3 and obstore read credentials themselves."""
+
+    region: str = setting("us-east-1", ("AWS_REGION", "AWS_DEFAULT_REGION"), "AWS region of the table, bucket and topics")
+    endpoint_url: str = setting("", ("AWS_ENDPOINT_URL",), "send every AWS request here (an emulator)")

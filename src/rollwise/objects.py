@@ -1,91 +1,350 @@
-"""Object stores from URLs (obstore), and the two conditional writes the merge job relies on.
+"""Object stores (S3, a local folder, memory): the only module that imports obstore.
 
-``s3://BUCKET[/PREFIX]``, ``file:///DIR``, ``memory://``; ``gs://`` and ``az://``
-go through obstore's own URL parsing. S3 endpoints and credentials come from
-the usual AWS variables (``AWS_ENDPOINT_URL_S3`` or ``AWS_ENDPOINT_URL`` for an
-emulator).
+Two levels, after obstore's own shape. A store object (:class:`ObjectStore`)
+makes single requests and turns obstore's errors into rollwise's typed ones.
+Plain functions over a store object hold the policy: create only if absent,
+replace only if unchanged, read what may be missing (S3 answers 403, not 404,
+for a missing key when listing is not granted), copy and delete many with one
+outcome per key. Everything else reads and writes objects through these
+functions, so a test that wraps the store object sees every request.
+
+URLs: ``s3://BUCKET[/PREFIX]``, ``file:///DIR`` (or a plain path), ``memory://``.
 """
 
 from __future__ import annotations
 
-import os
+import fcntl
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any, Callable, Iterator, Sequence
 
 import obstore as obs
-from obstore.exceptions import AlreadyExistsError, NotFoundError, PreconditionError
+from obstore import exceptions as obs_errors
 from obstore.store import LocalStore, MemoryStore, S3Store
 
-__all__ = ["AlreadyExistsError", "NOT_FOUND", "PreconditionError", "store_from_url", "put_if_absent", "put_if_match"]
+from rollwise.config import AwsSettings
+from rollwise.errors import StoreError
+from rollwise.threads import each
 
-# obstore raises the builtin FileNotFoundError for a missing object; its own class exists too.
-NOT_FOUND = (NotFoundError, FileNotFoundError)
+LIST_PAGE = 1000
+DELETE_CHUNK = 1000  # S3's DeleteObjects limit
+# What each request needs in IAM terms, for a denied request's message.
+ACTIONS = {"get": "s3:GetObject", "head": "s3:GetObject", "put": "s3:PutObject", "copy": "s3:GetObject on the source and s3:PutObject",
+           "delete": "s3:DeleteObject", "list": "s3:ListBucket"}
 
 
-def store_from_url(url: str, env: Mapping[str, str] | None = None) -> Any:
-    env = os.environ if env is None else env
+# -- errors ---------------------------------------------------------------------------
+class ObjectError(StoreError):
+    """A request on an object store failed; ``key`` and ``operation`` say which."""
+
+    def __init__(self, message: str, key: str | None = None, operation: str | None = None) -> None:
+        super().__init__(message)
+        self.key, self.operation = key, operation
+
+
+class NotFound(ObjectError):
+    """No object at that key."""
+
+
+class AlreadyExists(ObjectError):
+    """A create-if-absent found an object already there."""
+
+
+class PreconditionFailed(ObjectError):
+    """A replace-if-unchanged found the object changed (or gone)."""
+
+
+class PermissionDenied(ObjectError):
+    """The credentials may not make this request; the message names the IAM action."""
+
+
+class BucketNotFound(ObjectError):
+    """The bucket (or folder) itself does not exist."""
+
+
+class RequestFailed(ObjectError):
+    """Anything else: the network, a cut answer, a server error. Retrying later may work."""
+
+
+# -- what requests return --------------------------------------------------------------
+@dataclass(frozen=True, slots=True)
+class ObjectMeta:
+    key: str
+    e_tag: str
+    size: int
+    last_modified: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class Blob:
+    key: str
+    data: bytes
+    e_tag: str
+
+
+@dataclass
+class BulkOutcome:
+    """One outcome per key of a copy-many or delete-many: done, already gone, or failed with its error."""
+
+    done: list[str] = field(default_factory=list)
+    gone: list[str] = field(default_factory=list)
+    failed: dict[str, ObjectError] = field(default_factory=dict)
+
+
+# -- the store object -------------------------------------------------------------------
+class ObjectStore:
+    """One bucket or folder, and the single requests rollwise makes of it.
+
+    ``ordered``: listings come sorted by key (object stores do, a local folder
+    does not). ``native_replace``: the store has a conditional replace
+    (If-Match); a local folder gets one from :meth:`lock`.
+    """
+
+    def __init__(self, native: Any, url: str, ordered: bool, native_replace: bool, root: Path | None = None) -> None:
+        self.native, self.url, self.ordered, self.native_replace, self.root = native, url, ordered, native_replace, root
+
+    def __repr__(self) -> str:
+        return f"ObjectStore({self.url!r})"
+
+    def _fail(self, exc: BaseException, operation: str, key: str | None) -> ObjectError:
+        return translate(exc, operation, key, self.url)
+
+    def get(self, key: str) -> Blob:
+        try:
+            got = obs.get(self.native, key)
+            data = bytes(got.bytes())
+        except Exception as exc:  # noqa: BLE001 - translated
+            raise self._fail(exc, "get", key) from None
+        return Blob(key, data, got.meta.get("e_tag") or "")
+
+    def head(self, key: str) -> ObjectMeta:
+        try:
+            return _meta(obs.head(self.native, key))
+        except Exception as exc:  # noqa: BLE001
+            raise self._fail(exc, "head", key) from None
+
+    def put(self, key: str, data: bytes | Path, mode: str | tuple[str, str] = "overwrite") -> str:
+        """``mode``: ``"overwrite"``, ``"create"`` (if absent) or ``("if-match", e_tag)``. Returns the new ETag."""
+        obs_mode: Any = {"e_tag": mode[1]} if isinstance(mode, tuple) else mode
+        try:
+            if isinstance(data, Path):
+                return obs.put(self.native, key, data)["e_tag"] or ""
+            return obs.put(self.native, key, data, mode=obs_mode, use_multipart=False)["e_tag"] or ""
+        except Exception as exc:  # noqa: BLE001
+            raise self._fail(exc, "put", key) from None
+
+    def copy(self, source: str, target: str) -> None:
+        try:
+            obs.copy(self.native, source, target, overwrite=True)
+        except Exception as exc:  # noqa: BLE001
+            raise self._fail(exc, "copy", source) from None
+
+    def delete(self, keys: Sequence[str]) -> None:
+        """Delete many in one request where the store has one (S3's DeleteObjects); raises if any failed."""
+        try:
+            obs.delete(self.native, list(keys))
+        except Exception as exc:  # noqa: BLE001
+            raise self._fail(exc, "delete", keys[0] if len(keys) == 1 else None) from None
+
+    def list(self, prefix: str, offset: str | None = None) -> Iterator[list[ObjectMeta]]:
+        """Pages of objects under ``prefix`` (a folder: ``runs/raw/``), after ``offset`` when given."""
+        folder = prefix.rstrip("/") or None
+        try:
+            stream = obs.list(self.native, folder, offset=offset, chunk_size=LIST_PAGE)
+            for page in stream:
+                yield [_meta(m) for m in page]
+        except Exception as exc:  # noqa: BLE001
+            error = self._fail(exc, "list", prefix)
+            if isinstance(error, NotFound) and self.root is not None:
+                return  # a local folder that does not exist yet: nothing under it
+            raise error from None
+
+    def list_children(self, prefix: str) -> list[ObjectMeta]:
+        """Objects directly under ``prefix``, not in sub-folders."""
+        try:
+            listing = obs.list_with_delimiter(self.native, prefix.rstrip("/") or None)
+        except Exception as exc:  # noqa: BLE001
+            error = self._fail(exc, "list", prefix)
+            if isinstance(error, NotFound) and self.root is not None:
+                return []
+            raise error from None
+        return [_meta(m) for m in listing["objects"]]
+
+    @contextmanager
+    def lock(self, key: str) -> Iterator[None]:
+        """Exclusive between processes of this machine, freed by the kernel if one dies (local folders only)."""
+        if self.root is None:
+            raise NotImplementedError(f"{self.url} has its own conditional writes")
+        locks = self.root / ".rollwise-locks"
+        locks.mkdir(exist_ok=True)
+        with open(locks / (key.replace("/", "__") + ".lock"), "a+b") as handle:
+            fcntl.flock(handle, fcntl.LOCK_EX)
+            yield
+
+
+def _meta(m: Any) -> ObjectMeta:
+    return ObjectMeta(m["path"], m.get("e_tag") or "", m["size"], m["last_modified"])
+
+
+def translate(exc: BaseException, operation: str, key: str | None, url: str) -> ObjectError:
+    """obstore's error as rollwise's: typed, one line, no transport dump."""
+    text = str(exc)
+    first = text.split("\n\nDebug source:")[0].strip().splitlines()[0] if text.strip() else type(exc).__name__
+    where = f"{url.rstrip('/')}/{key}" if key else url
+    if "NoSuchBucket" in text:
+        return BucketNotFound(f"bucket of {url} does not exist: create it, or check --bucket (or the bucket setting)", key, operation)
+    if isinstance(exc, (FileNotFoundError, obs_errors.NotFoundError)):
+        return NotFound(f"{where} not found", key, operation)
+    if isinstance(exc, obs_errors.AlreadyExistsError):
+        return AlreadyExists(f"{where} already exists", key, operation)
+    if isinstance(exc, obs_errors.PreconditionError):
+        return PreconditionFailed(f"{where} changed since it was read", key, operation)
+    if isinstance(exc, (obs_errors.PermissionDeniedError, obs_errors.UnauthenticatedError)):
+        return PermissionDenied(f"{operation} {where} was denied: the credentials need {ACTIONS.get(operation, operation)} there", key, operation)
+    if isinstance(exc, ObjectError):
+        return exc
+    return RequestFailed(f"{operation} {where} failed: {first[:300]}", key, operation)
+
+
+# -- opening a store --------------------------------------------------------------------
+def open_store(url: str, aws: AwsSettings | None = None, create: bool = False) -> ObjectStore:
+    """The store a URL names. A local folder is made only when ``create`` (read-only commands never make one)."""
+    aws = aws or AwsSettings()
     if url.startswith("s3://"):
         bucket, _, prefix = url[len("s3://") :].partition("/")
         if not bucket:
             raise ValueError(f"{url!r} names no bucket")
-        return s3_store(bucket, prefix.strip("/") or None, env)
-    if url.startswith("file://"):
-        path = Path(url[len("file://") :] or ".").resolve()
-        path.mkdir(parents=True, exist_ok=True)
-        return LocalStore(path)
+        config: dict[str, Any] = {"region": aws.region, "conditional_put": "etag"}  # native If-Match / If-None-Match
+        if aws.endpoint_url:
+            config.update(endpoint=aws.endpoint_url, allow_http=aws.endpoint_url.startswith("http://"), virtual_hosted_style_request=False)
+        return ObjectStore(S3Store(bucket, prefix=prefix.strip("/") or None, **config), url, ordered=True, native_replace=True)
     if url.startswith("memory://"):
-        return MemoryStore()
-    if url.startswith(("gs://", "az://", "abfs://", "https://")):
-        from obstore.store import from_url
-
-        return from_url(url)
-    if "://" not in url:
-        return store_from_url("file://" + str(Path(url).resolve()), env)
+        return ObjectStore(MemoryStore(), url, ordered=True, native_replace=True)
+    if url.startswith("file://") or "://" not in url:
+        path = Path(url[len("file://") :] if url.startswith("file://") else url).resolve()
+        if create:
+            path.mkdir(parents=True, exist_ok=True)
+        elif not path.is_dir():
+            raise BucketNotFound(f"folder {path} does not exist (nothing has been merged there yet?)")
+        return ObjectStore(LocalStore(path), f"file://{path}", ordered=False, native_replace=False, root=path)
     raise ValueError(f"object store URL {url!r} is not supported: use s3://BUCKET[/PREFIX], file:///DIR or memory://")
 
 
-def s3_store(bucket: str, prefix: str | None = None, env: Mapping[str, str] | None = None) -> S3Store:
-    env = os.environ if env is None else env
-    config: dict[str, Any] = {
-        "region": env.get("AWS_REGION") or env.get("AWS_DEFAULT_REGION") or "us-east-1",
-        # Native S3 conditional writes (If-None-Match / If-Match): off by default in object_store.
-        "conditional_put": "etag",
-    }
-    endpoint = env.get("AWS_ENDPOINT_URL_S3") or env.get("AWS_ENDPOINT_URL")
-    if endpoint:
-        config.update(endpoint=endpoint, allow_http=endpoint.startswith("http://"), virtual_hosted_style_request=False)
-    for key, var in (("access_key_id", "AWS_ACCESS_KEY_ID"), ("secret_access_key", "AWS_SECRET_ACCESS_KEY"), ("token", "AWS_SESSION_TOKEN")):
-        if env.get(var):
-            config[key] = env[var]
-    return S3Store(bucket, prefix=prefix, **config)
+# -- plain functions: the policy ----------------------------------------------------------
+def list_objects(store: ObjectStore, prefix: str, offset: str | None = None) -> Iterator[ObjectMeta]:
+    for page in store.list(prefix, offset):
+        yield from page
 
 
-def put_if_absent(store: Any, path: str, data: bytes) -> str:
-    """Create ``path``; raise :class:`AlreadyExistsError` if it exists. Returns the new ETag."""
-    return obs.put(store, path, data, mode="create", use_multipart=False)["e_tag"]
+def list_children(store: ObjectStore, prefix: str) -> list[ObjectMeta]:
+    return store.list_children(prefix)
 
 
-def put_if_match(store: Any, path: str, data: bytes, e_tag: str) -> str:
-    """Replace ``path`` only if its ETag is still ``e_tag``; raise :class:`PreconditionError` otherwise."""
-    if isinstance(store, LocalStore):
-        return _local_put_if_match(store, path, data, e_tag)
-    return obs.put(store, path, data, mode={"e_tag": e_tag}, use_multipart=False)["e_tag"]
+def read(store: ObjectStore, key: str) -> Blob:
+    return store.get(key)
 
 
-def _local_put_if_match(store: LocalStore, path: str, data: bytes, e_tag: str) -> str:
-    """obstore's local store has no conditional replace: an flock on a lock file
-    gives the same guarantee between processes of one machine, and the kernel
-    releases it if a process dies holding it."""
-    import fcntl
+def exists(store: ObjectStore, key: str) -> ObjectMeta | None:
+    """Whether ``key`` exists, by listing its folder from just before it (needs only s3:ListBucket there)."""
+    folder = key.rsplit("/", 1)[0] + "/" if "/" in key else ""
+    before = key[:-1] + chr(ord(key[-1]) - 1) if key else None
+    for meta in list_objects(store, folder, before):
+        if meta.key >= key:
+            return meta if meta.key == key else None
+    return None
 
-    locks = Path(store.prefix) / ".rollwise-locks"
-    locks.mkdir(exist_ok=True)
-    with open(locks / (path.replace("/", "__") + ".lock"), "a+b") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)
+
+def read_if_exists(store: ObjectStore, key: str) -> Blob | None:
+    """The object, or None if there is none. S3 answers a GET of a missing key with 403
+    when the caller may not list it: a denied read is checked by listing, so a missing
+    object is None and a real denial is :class:`PermissionDenied`."""
+    try:
+        return store.get(key)
+    except NotFound:
+        return None
+    except PermissionDenied as denied:
         try:
-            current = obs.head(store, path)["e_tag"]
-        except NOT_FOUND:
-            raise PreconditionError(f"{path} no longer exists") from None
+            present = exists(store, key)
+        except PermissionDenied:
+            raise PermissionDenied(f"{denied}; and listing to tell whether it exists was denied too: "
+                                   f"the credentials need s3:ListBucket on its folder", key, "get") from None
+        if present is None:
+            return None
+        raise
+
+
+def create(store: ObjectStore, key: str, data: bytes) -> str:
+    """Write ``key`` only if absent (If-None-Match); :class:`AlreadyExists` otherwise. Returns the ETag."""
+    return store.put(key, data, "create")
+
+
+def replace(store: ObjectStore, key: str, data: bytes, e_tag: str) -> str:
+    """Replace ``key`` only if its ETag is still ``e_tag`` (If-Match); :class:`PreconditionFailed` otherwise."""
+    if store.native_replace:
+        return store.put(key, data, ("if-match", e_tag))
+    with store.lock(key):
+        try:
+            current = store.head(key).e_tag
+        except NotFound:
+            raise PreconditionFailed(f"{key} no longer exists", key, "put") from None
         if current != e_tag:
-            raise PreconditionError(f"{path} changed: ETag {current} is not {e_tag}")
-        return obs.put(store, path, data, mode="overwrite", use_multipart=False)["e_tag"]
+            raise PreconditionFailed(f"{key} changed: ETag {current} is not {e_tag}", key, "put")
+        return store.put(key, data, "overwrite")
+
+
+def write(store: ObjectStore, key: str, data: bytes | Path) -> str:
+    """Write ``key`` whatever is there (a file path goes up in parts when large)."""
+    return store.put(key, data, "overwrite")
+
+
+def copy(store: ObjectStore, source: str, target: str) -> None:
+    """Copy ``source`` to ``target``; :class:`NotFound` if the source is gone (S3's 403 for it included)."""
+    try:
+        store.copy(source, target)
+    except PermissionDenied:
+        if exists(store, source) is None:
+            raise NotFound(f"{source} not found", source, "copy") from None
+        raise
+
+
+def copy_many(store: ObjectStore, pairs: Sequence[tuple[str, str]], concurrency: int) -> BulkOutcome:
+    """Copy each (source, target); a missing source is ``gone`` (another run moved it)."""
+    outcome = BulkOutcome()
+
+    def fold(pair: tuple[str, str], result: Any) -> None:
+        _record(outcome, pair[0], result)
+
+    each(pairs, lambda pair: copy(store, *pair), fold, concurrency)
+    return outcome
+
+
+def delete_many(store: ObjectStore, keys: Sequence[str]) -> BulkOutcome:
+    """Delete ``keys`` in bulk requests; if a bulk request fails, key by key, so each key gets its own outcome."""
+    outcome = BulkOutcome()
+    for i in range(0, len(keys), DELETE_CHUNK):
+        chunk = list(keys[i : i + DELETE_CHUNK])
+        try:
+            store.delete(chunk)
+            outcome.done.extend(chunk)
+        except ObjectError:
+            for key in chunk:
+                _record(outcome, key, _attempt(lambda: store.delete([key])))
+    return outcome
+
+
+def _attempt(call: Callable[[], Any]) -> Any:
+    try:
+        return call()
+    except ObjectError as exc:
+        return exc
+
+
+def _record(outcome: BulkOutcome, key: str, result: Any) -> None:
+    if isinstance(result, NotFound) and not isinstance(result, BucketNotFound):
+        outcome.gone.append(key)
+    elif isinstance(result, BaseException):
+        outcome.failed[key] = result if isinstance(result, ObjectError) else RequestFailed(str(result), key)
+    else:
+        outcome.done.append(key)

@@ -83,29 +83,6 @@ def utc_day(moment: datetime) -> date:
     return moment.astimezone(timezone.utc).date()
 
 
-def parse_timestamp(text: str) -> datetime:
-    """Parse ISO 8601 with a zone; a naive time is refused rather than guessed."""
-    if not isinstance(text, str):
-        raise ValueError(f"expected an ISO 8601 string, got {type(text).__name__}")
-    raw = text.strip()
-    if raw.endswith(("Z", "z")):
-        raw = raw[:-1] + "+00:00"
-    try:
-        moment = datetime.fromisoformat(raw)
-    except ValueError:
-        raise ValueError(f"{text!r} is not an ISO 8601 timestamp") from None
-    if moment.tzinfo is None:
-        raise ValueError(f"{text!r} has no time zone (add Z or an offset)")
-    return moment.astimezone(timezone.utc)
-
-
-def parse_date(text: str) -> date:
-    try:
-        return date.fromisoformat(text)
-    except (TypeError, ValueError):
-        raise ValueError(f"{text!r} is not a date in YYYY-MM-DD form") from None
-
-
 def closed_periods_containing(days: Iterable[date], today: date) -> set[Period]:
     """Every closed period, of every type, that contains one of ``days``."""
     found: set[Period] = set()

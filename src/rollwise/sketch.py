@@ -10,7 +10,7 @@ idempotent writes compare those bytes.
 from __future__ import annotations
 
 import base64
-from typing import Sequence
+from typing import Any, Mapping, Sequence
 
 from ddsketch import DDSketch
 from ddsketch.ddsketch import BaseDDSketch
@@ -31,25 +31,27 @@ class Distribution:
     """What both jobs keep of a set of durations: exact count, total, lowest and
     highest, beside a sketch for percentiles. Two distributions merge exactly
     (the sketch within its accuracy), so longer periods and late files need no
-    raw values."""
+    raw values; a distribution writes and restores itself, so no caller
+    rebuilds one field by field."""
 
     __slots__ = ("count", "total", "lowest", "highest", "sketch")
 
     def __init__(self) -> None:
-        self.count = 0
+        self.count: float = 0
         self.total: float = 0
         self.lowest: float | None = None
         self.highest: float | None = None
         self.sketch = new_sketch()
 
-    def add(self, value: float) -> None:
-        self.count += 1
-        self.total += value
+    def add(self, value: float, weight: float = 1) -> None:
+        """One value, or ``weight`` values all equal to ``value``."""
+        self.count += weight
+        self.total += value * weight
         if self.lowest is None or value < self.lowest:
             self.lowest = value
         if self.highest is None or value > self.highest:
             self.highest = value
-        self.sketch.add(value)
+        self.sketch.add(value, weight)
 
     def merge(self, other: "Distribution") -> None:
         self.count += other.count
@@ -62,6 +64,46 @@ class Distribution:
 
     def quantiles(self, qs: Sequence[float]) -> list[float | None]:
         return quantiles(self.sketch, qs, self.lowest, self.highest)
+
+    def figures(self, named: Sequence[tuple[str, float]] = (("p50", 0.5), ("p95", 0.95))) -> dict[str, Any]:
+        """count, total, min, max, avg and the named quantiles, as plain numbers (None when empty)."""
+        out: dict[str, Any] = {
+            "count": plain(self.count),
+            "total": plain(self.total),
+            "min": plain(self.lowest),
+            "max": plain(self.highest),
+            "avg": plain(self.total / self.count) if self.count else None,
+        }
+        out.update(zip((name for name, _ in named), self.quantiles([q for _, q in named])))
+        return out
+
+    # -- its stored forms ---------------------------------------------------------
+    def to_state(self) -> dict[str, Any]:
+        """Everything a later merge needs, as JSON: the exact figures and the sketch (base64)."""
+        return {"count": plain(self.count), "total": self.total, "min": self.lowest, "max": self.highest,
+                "sketch": encode_text(self.sketch)}
+
+    @classmethod
+    def from_state(cls, state: Mapping[str, Any]) -> "Distribution":
+        return cls.restore(state.get("count") or 0, state.get("total") or 0, state.get("min"), state.get("max"),
+                           base64.b64decode(state["sketch"]) if state.get("sketch") else None)
+
+    @classmethod
+    def restore(cls, count: float, total: float, lowest: float | None, highest: float | None, sketch: bytes | None) -> "Distribution":
+        """From exact figures kept beside the sketch's :func:`encode` bytes (a store's columns)."""
+        d = cls()
+        d.count, d.total, d.lowest, d.highest = count, total, lowest, highest
+        if sketch:
+            d.sketch = decode(sketch)
+        return d
+
+
+def plain(value: Any) -> Any:
+    """A figure as stored and shown: floats to 3 decimals, whole floats as ints."""
+    if isinstance(value, float):
+        value = round(value, 3)
+        return int(value) if value.is_integer() else value
+    return value
 
 
 def _bin_counts(store) -> dict[int, float]:

@@ -51,13 +51,14 @@ def window_ending(end: datetime, size: timedelta) -> Window:
 
 
 def stamp_in_name(name: str) -> datetime | None:
-    """The timestamp a producer put at the start of a file name, if any."""
-    base = name.rsplit("/", 1)[-1]
+    """The timestamp a producer put at the start of a file name, if any (``20240115t1303Z``,
+    ``20240115T130345Z``)."""
+    base = name[name.rfind("/") + 1 :]
     m = STAMP.match(base)
     if not m:
         return None
+    day, hhmm, ss = m.group(1), m.group(2), m.group(3)
     try:
-        moment = datetime.strptime(m.group(1) + m.group(2) + (m.group(3) or "00"), "%Y%m%d%H%M%S")
+        return datetime(int(day[:4]), int(day[4:6]), int(day[6:]), int(hhmm[:2]), int(hhmm[2:]), int(ss or 0), tzinfo=timezone.utc)
     except ValueError:
         return None
-    return moment.replace(tzinfo=timezone.utc)

@@ -1,21 +1,26 @@
-"""Lambda entry point of the summaries job (EventBridge nightly, or a backfill event)."""
+"""Lambda entry point of the summaries job (EventBridge nightly, a backfill event, or a Step Functions step)."""
 
 from __future__ import annotations
 
 from typing import Any, Mapping
 
+from rollwise.config import AwsSettings, resolve
+from rollwise.handlers import SUMMARIES_SERVICE
 from rollwise.handlers.common import (
     EventError,
-    emit,
+    HandlerSettings,
+    event_object,
+    finish,
     job_metrics,
     reference_time,
     start_invocation,
     structured_logger,
 )
-from rollwise.periods import parse_date
+from rollwise.timestamps import parse_date
 
-logger = structured_logger("rollwise-summaries")
-metrics = job_metrics("rollwise-summaries")
+SERVICE = SUMMARIES_SERVICE
+ACTIONS = ("run", "plan", "shard", "finalize")
+logger = structured_logger(SERVICE)
 
 
 def parse_event(event: Mapping[str, Any]) -> tuple[Any, tuple | None]:
@@ -24,8 +29,8 @@ def parse_event(event: Mapping[str, Any]) -> tuple[Any, tuple | None]:
     if not event.get("backfill"):
         return reference, None
     try:
-        start = parse_date(event.get("start_date"))
-        end = parse_date(event.get("end_date"))
+        start = parse_date(event.get("start_date"), "start_date")
+        end = parse_date(event.get("end_date"), "end_date")
     except ValueError as exc:
         raise EventError(f"backfill event needs start_date and end_date as YYYY-MM-DD: {exc}") from None
     if start > end:
@@ -33,54 +38,39 @@ def parse_event(event: Mapping[str, Any]) -> tuple[Any, tuple | None]:
     return reference, (start, end)
 
 
-def lambda_handler(event: Mapping[str, Any], context: Any) -> dict[str, Any]:
+def lambda_handler(event: Any, context: Any) -> dict[str, Any]:
     """A scheduled or backfill event runs the whole job. With the fan-out on, Step
     Functions calls it three ways instead: ``{"action": "plan"}``, then
     ``{"action": "shard", "plan": ..., "shard": N}`` once per shard, then
     ``{"action": "finalize", "plan": ..., "results": [...]}``."""
-    from rollwise.config import lateness_days, summary_store_from_lambda_env
-    from rollwise.summaries.job import (
-        Plan,
-        RunResult,
-        backfill_plan,
-        run_shard,
-        scheduled_plan,
-    )
+    from rollwise.summaries.job import RunResult, backfill_plan, finish as finish_plan, run_shard, scheduled_plan
+    from rollwise.summaries.plan import Plan
+    from rollwise.summaries.settings import SummariesSettings
+    from rollwise.summaries.stores import open_summary_store
 
-    event = event or {}
+    event = event_object(event)
     start_invocation(logger, event, context)
     action = event.get("action", "run")
-    store = summary_store_from_lambda_env()
+    if action not in ACTIONS:
+        raise EventError(f"event field 'action' must be run, plan, shard or finalize, got {action!r}")
+    settings = resolve(SummariesSettings)
+    store = open_summary_store(settings.lambda_url(), settings.shards, resolve(AwsSettings))
     if action == "shard":
         shard = int(event["shard"])
-        part = run_shard(store, Plan.from_json(event["plan"]), shard)
-        return {"shard": shard, "result": part.to_json()}
+        return {"shard": shard, "result": run_shard(store, Plan.from_json(event["plan"]), shard).to_json()}
+    handler_settings = resolve(HandlerSettings)
+    metrics = job_metrics(SERVICE, handler_settings)
     if action == "finalize":
         plan = Plan.from_json(event["plan"])
-        return _finish(store, plan, [(r["shard"], RunResult(**r["result"])) for r in event.get("results", [])])
-    if action not in ("run", "plan"):
-        raise EventError(f"event field 'action' must be run, plan, shard or finalize, got {action!r}")
+        parts = [(r["shard"], RunResult.from_json(r["result"])) for r in event.get("results", [])]
+        return finish(finish_plan(store, plan, parts), logger, metrics, handler_settings)
     reference, backfill = parse_event(event)
     if backfill:
         plan = backfill_plan(store, backfill[0], backfill[1], reference)
     else:
-        plan = scheduled_plan(store, reference, lateness_days())
+        plan = scheduled_plan(store, reference, settings.lateness_days)
     logger.info("plan", extra={"reference": reference.isoformat(), "periods": plan.describe(), "backfill": bool(backfill)})
     if action == "plan":
         return {"plan": plan.to_json(), "shards": plan.shards}
-    return _finish(store, plan, [(s, run_shard(store, plan, s)) for s in plan.shards])
-
-
-def _finish(store, plan, parts) -> dict[str, Any]:
-    from rollwise.notify import publish_result
-    from rollwise.summaries.job import SummariesFailed, finish
-
-    result = finish(store, plan, parts)
-    body = result.body()
-    logger.info("summaries run finished", extra={"result": body})
-    emit(metrics, {"RecordsAggregated": result.metrics_processed, "SummariesWritten": result.summaries_created + result.summaries_updated,
-                   "SummaryFailures": len(result.errors)})
-    publish_result("summaries", body, failed=bool(result.errors))
-    if result.errors:
-        raise SummariesFailed(result)
-    return {"statusCode": 200, "body": body}
+    result = finish_plan(store, plan, [(s, run_shard(store, plan, s)) for s in plan.shards])
+    return finish(result, logger, metrics, handler_settings)

@@ -1,18 +1,37 @@
-"""What both handlers share: structured logging and the event's reference time."""
+"""What both handlers share: the event's shape, structured logs, metrics, and one way to finish a run."""
 
 from __future__ import annotations
 
 import logging
-import os
+import time
 import uuid
-from datetime import datetime, timezone
+from dataclasses import dataclass
+from datetime import datetime
 from typing import Any, Mapping
 
-from rollwise.periods import parse_timestamp
+from rollwise.config import AwsSettings, resolve, setting
+from rollwise.errors import RollwiseError
+from rollwise.result import JobFailed, JobResult
+from rollwise.timestamps import parse_timestamp, utc_now
 
 
-class EventError(ValueError):
+@dataclass(frozen=True)
+class HandlerSettings:
+    notify_topic_arn: str = setting("", "NOTIFY_TOPIC_ARN", "publish each run's result (JSON, attributes job and outcome) to this SNS topic")
+    metrics_namespace: str = setting("rollwise", "POWERTOOLS_METRICS_NAMESPACE", "CloudWatch namespace of the jobs' metrics (EMF lines in the logs)")
+
+
+class EventError(RollwiseError, ValueError):
     """An invocation event rollwise cannot act on."""
+
+
+def event_object(event: Any) -> Mapping[str, Any]:
+    """The event as a JSON object (an empty invocation is ``{}``)."""
+    if event is None:
+        return {}
+    if not isinstance(event, Mapping):
+        raise EventError(f"the event must be a JSON object, got {type(event).__name__}")
+    return event
 
 
 def structured_logger(service: str):
@@ -26,20 +45,11 @@ def structured_logger(service: str):
     return logger
 
 
-def job_metrics(service: str):
+def job_metrics(service: str, settings: HandlerSettings):
     """Powertools Metrics: CloudWatch embedded metric format, written to the logs (no API call)."""
     from aws_lambda_powertools import Metrics
 
-    return Metrics(namespace=os.environ.get("POWERTOOLS_METRICS_NAMESPACE", "rollwise"), service=service)
-
-
-def emit(metrics, figures: Mapping[str, float]) -> None:
-    """One EMF line with every figure (all counts)."""
-    from aws_lambda_powertools.metrics import MetricUnit
-
-    for name, value in figures.items():
-        metrics.add_metric(name=name, unit=MetricUnit.Count if not name.endswith("Seconds") else MetricUnit.Seconds, value=value)
-    metrics.flush_metrics()
+    return Metrics(namespace=settings.metrics_namespace, service=service)
 
 
 def start_invocation(logger, event: Mapping[str, Any], context: Any) -> None:
@@ -52,12 +62,41 @@ def start_invocation(logger, event: Mapping[str, Any], context: Any) -> None:
 
 def reference_time(event: Mapping[str, Any]) -> datetime:
     """The event's ``time`` (EventBridge), so a retry does the same work; the clock otherwise."""
-    if not isinstance(event, Mapping):
-        raise EventError(f"the event must be a JSON object, got {type(event).__name__}")
     raw = event.get("time")
     if raw is None:
-        return datetime.now(timezone.utc)
+        return utc_now()
     try:
         return parse_timestamp(raw)
     except ValueError as exc:
         raise EventError(f"event field 'time': {exc}") from None
+
+
+def deadline(context: Any, margin_seconds: float) -> float | None:
+    """A ``time.monotonic()`` after which no new unit of work starts, ``margin_seconds`` before the Lambda's timeout."""
+    if context is None or not hasattr(context, "get_remaining_time_in_millis"):
+        return None
+    return time.monotonic() + context.get_remaining_time_in_millis() / 1000 - margin_seconds
+
+
+def emit(metrics, figures: Mapping[str, float]) -> None:
+    """One EMF line with every figure."""
+    from aws_lambda_powertools.metrics import MetricUnit
+
+    for name, value in figures.items():
+        metrics.add_metric(name=name, unit=MetricUnit.Seconds if name.endswith("Seconds") else MetricUnit.Count, value=value)
+    metrics.flush_metrics()
+
+
+def finish(result: JobResult, logger, metrics, settings: HandlerSettings) -> dict[str, Any]:
+    """The tail of every invocation: log the result, emit its metrics, publish it, then answer
+    or raise :class:`JobFailed` so that Lambda's Errors metric and retries see a failure."""
+    from rollwise.notify import publish_result
+
+    body = result.body()
+    failed = bool(result.failures())
+    logger.info(f"{result.job} run finished", extra={"result": body})
+    emit(metrics, result.metrics())
+    publish_result(result.job, body, failed, settings.notify_topic_arn, resolve(AwsSettings))
+    if failed:
+        raise JobFailed(result)
+    return {"statusCode": 200, "body": body}

@@ -8,6 +8,7 @@ later merge needs (the sketch) travels inside the aggregate under
 
 from __future__ import annotations
 
+import base64
 import heapq
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -16,7 +17,8 @@ from typing import Any, Iterable
 import orjson
 
 from rollwise.runs.records import Match, Outcome
-from rollwise.sketch import Distribution, decode_text, encode_text
+from rollwise.sketch import Distribution, encode_text
+from rollwise.timestamps import utc_text
 from rollwise.windows import Window
 
 TOP_N = 10
@@ -79,32 +81,20 @@ class WindowAggregate:
         self.manifest[key] = e_tag
 
     # -- the file format --------------------------------------------------------
-    def processing_time_figures(self) -> dict[str, Any]:
-        pt = self.processing_time
-        p50, p95 = pt.quantiles((0.5, 0.95))
-        return {
-            "count": pt.count,
-            "total": round(pt.total, 3),
-            "min": pt.lowest,
-            "max": pt.highest,
-            "avg": round(pt.total / pt.count, 3) if pt.count else None,
-            "p50": p50,
-            "p95": p95,
-        }
 
     def to_json(self, generated_at: datetime) -> bytes:
         runs = ("[" + ",".join(self.runs[k] for k in sorted(self.runs)) + "]").encode()
         doc = {
-            "window_start": self.window.start.isoformat().replace("+00:00", "Z"),
-            "window_end": self.window.end.isoformat().replace("+00:00", "Z"),
-            "generated_at": generated_at.isoformat().replace("+00:00", "Z"),
+            "window_start": utc_text(self.window.start),
+            "window_end": utc_text(self.window.end),
+            "generated_at": utc_text(generated_at),
             "stats": {
                 "files": self.files,
                 "opportunities_processed": self.opportunities_processed,
                 "matches": self.matches,
                 "no_matches": self.no_matches,
                 "errors": self.errors,
-                "processing_time_ms": self.processing_time_figures(),
+                "processing_time_ms": self.processing_time.figures(),
             },
             "top_matches": [
                 {"id": m.id, "title": m.title, "score": m.score, "source_file": src, **({"link": m.link} if m.link else {})}
@@ -118,21 +108,25 @@ class WindowAggregate:
 
     @classmethod
     def from_json(cls, window: Window, body: bytes) -> "WindowAggregate":
-        """An existing aggregate, ready to take late files."""
-        doc = orjson.loads(body)
+        """An existing aggregate, ready to take late files; ValueError if it is not one."""
+        try:
+            return cls._from_doc(window, orjson.loads(body))
+        except (KeyError, TypeError, AttributeError, orjson.JSONDecodeError) as exc:
+            raise ValueError(f"not a window aggregate ({type(exc).__name__}: {exc})") from None
+
+    @classmethod
+    def _from_doc(cls, window: Window, doc: dict) -> "WindowAggregate":
         stats = doc["stats"]
         pt = stats["processing_time_ms"]
+        state = doc.get("merge_state") or {}
+        sketch = state.get("processing_time_sketch")
         agg = cls(window)
         agg.files = stats["files"]
         agg.opportunities_processed = stats["opportunities_processed"]
         agg.matches = stats["matches"]
         agg.no_matches = stats["no_matches"]
         agg.errors = stats["errors"]
-        times = agg.processing_time
-        times.count, times.total, times.lowest, times.highest = pt["count"], pt["total"], pt["min"], pt["max"]
-        state = doc.get("merge_state") or {}
-        if state.get("processing_time_sketch"):
-            times.sketch = decode_text(state["processing_time_sketch"])
+        agg.processing_time = Distribution.restore(pt["count"], pt["total"], pt["min"], pt["max"], base64.b64decode(sketch) if sketch else None)
         agg.top = [(Match(m["id"], m.get("title"), m["score"], m.get("link")), m["source_file"]) for m in doc["top_matches"]]
         agg.runs = {r["file"]: orjson.dumps(r).decode() for r in doc["runs"]}
         agg.manifest = {f["key"]: f["etag"] for f in doc["source_files"]}

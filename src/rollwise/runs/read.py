@@ -1,14 +1,14 @@
-"""The read side of the merge job: aggregates by window or by day."""
+"""The read side of the merge job: aggregates by window or by day, without their merge state."""
 
 from __future__ import annotations
 
+from datetime import date
 from typing import Any, Iterator
 
-import obstore as obs
 import orjson
 
-from rollwise.objects import NOT_FOUND
-from rollwise.windows import STAMP
+from rollwise import objects
+from rollwise.runs.layout import Layout
 
 
 def _public(doc: dict[str, Any]) -> dict[str, Any]:
@@ -16,26 +16,22 @@ def _public(doc: dict[str, Any]) -> dict[str, Any]:
     return doc
 
 
-def read_aggregate(store: Any, layout: Any, stamp: str) -> dict[str, Any]:
-    name = stamp.removesuffix(".json")
-    if not STAMP.fullmatch(name):
-        raise ValueError(f"{stamp!r} is not a window stamp like 20240115t1305Z")
-    key = f"{layout.root}{name}.json"
-    try:
-        return _public(orjson.loads(bytes(obs.get(store, key).bytes())))
-    except NOT_FOUND:
-        raise FileNotFoundError(f"no aggregate {key}") from None
+def read_aggregate(store: objects.ObjectStore, layout: Layout, stamp: str) -> dict[str, Any]:
+    """The aggregate of one window (its end, ``20240115t1305Z``); FileNotFoundError if there is none."""
+    key = layout.aggregate_key_of(stamp)
+    blob = objects.read_if_exists(store, key)
+    if blob is None:
+        raise FileNotFoundError(f"no aggregate {key}")
+    return _public(orjson.loads(blob.data))
 
 
-def aggregates_of_day(store: Any, layout: Any, day: str) -> Iterator[dict[str, Any]]:
-    """Aggregates whose window ends on ``day`` (YYYYMMDD), in time order.
-
-    Aggregates sit side by side under the root, so this lists the root one
-    level deep (not the archive) and keeps the day's names.
-    """
-    if len(day) != 8 or not day.isdigit():
-        raise ValueError(f"--date must be YYYYMMDD, got {day!r}")
-    listing = obs.list_with_delimiter(store, layout.root.rstrip("/") or None)
-    keys = sorted(m["path"] for m in listing["objects"] if m["path"].rsplit("/", 1)[-1].startswith(day) and STAMP.fullmatch(m["path"].rsplit("/", 1)[-1].removesuffix(".json")))
+def aggregates_of_day(store: objects.ObjectStore, layout: Layout, day: date) -> Iterator[dict[str, Any]]:
+    """Aggregates whose window ends on ``day``, in time order. Aggregates sit side by side
+    under the root, so this lists the root one level deep (not the archive)."""
+    name = day.strftime("%Y%m%d")
+    keys = sorted(m.key for m in objects.list_children(store, layout.root)
+                  if layout.is_aggregate(m.key) and m.key[len(layout.root):].startswith(name))
     for key in keys:
-        yield _public(orjson.loads(bytes(obs.get(store, key).bytes())))
+        blob = objects.read_if_exists(store, key)
+        if blob is not None:
+            yield _public(orjson.loads(blob.data))

@@ -2,8 +2,9 @@
 
 A file holds one JSON object or a JSON array of them. Each object is either
 one item's result (an opportunity matched or not) or one run's summary. A
-file that does not parse, or whose known fields have the wrong types, is a
-poison file: :class:`PoisonFile` says why, and the job quarantines it.
+file that does not parse, or whose known fields have the wrong types or are
+out of range, is a poison file: :class:`PoisonFile` says why, and the job
+quarantines it.
 """
 
 from __future__ import annotations
@@ -13,11 +14,12 @@ from typing import Any
 
 import orjson
 
+from rollwise import validate
+
 # -- the field mapping ---------------------------------------------------------
 ITEM_ID_FIELDS = ("solicitationNumber", "opportunity_id", "noticeId")
 ITEM_LINK_FIELDS = ("link", "url", "uiLink")
 RUN_COUNT_FIELDS = ("opportunities_processed", "matches", "no_matches", "errors")
-DEFAULT_MATCH_THRESHOLD = 0.7
 
 
 class PoisonFile(ValueError):
@@ -45,59 +47,19 @@ class Outcome:
     run_id: str | None = None
 
 
-def _number(obj: dict, name: str, where: str, required: bool = False) -> float | None:
-    value = obj.get(name)
-    if value is None:
-        if required:
-            raise PoisonFile(f"{where}: {name} is required")
-        return None
-    if isinstance(value, bool) or not isinstance(value, (int, float)):
-        raise PoisonFile(f"{where}: {name} must be a number, got {type(value).__name__}")
-    if value != value or value in (float("inf"), float("-inf")):
-        raise PoisonFile(f"{where}: {name} must be finite")
-    return value
-
-
-def _count(obj: dict, name: str, where: str) -> int:
-    value = obj.get(name, 0)
-    if value is None:
-        return 0
-    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
-        raise PoisonFile(f"{where}: {name} must be a non-negative integer, got {value!r}")
-    return value
-
-
-def _text(obj: dict, name: str, where: str) -> str | None:
-    value = obj.get(name)
-    if value is None or isinstance(value, str):
-        return value
-    raise PoisonFile(f"{where}: {name} must be a string, got {type(value).__name__}")
-
-
-def _ident(value: Any, name: str, where: str) -> str:
-    if isinstance(value, bool) or not isinstance(value, (str, int)) or value == "":
-        raise PoisonFile(f"{where}: {name} must be a non-empty string, got {value!r}")
-    return str(value)
-
-
-def _duration(obj: dict, where: str) -> float | None:
-    ms = _number(obj, "processing_time_ms", where)
-    if ms is not None and ms < 0:
-        raise PoisonFile(f"{where}: processing_time_ms must not be negative")
-    return ms
+def _link(obj: dict) -> str | None:
+    return next((obj[f] for f in ITEM_LINK_FIELDS if isinstance(obj.get(f), str)), None)
 
 
 def item_outcome(obj: dict, where: str, threshold: float) -> Outcome:
     id_field = next(f for f in ITEM_ID_FIELDS if f in obj)
-    ident = _ident(obj[id_field], id_field, where)
-    title = _text(obj, "title", where)
-    score = _number(obj, "score", where)
-    matched = obj.get("matched")
-    if matched is not None and not isinstance(matched, bool):
-        raise PoisonFile(f"{where}: matched must be true or false, got {matched!r}")
-    _text(obj, "timestamp", where)
-    link = next((obj[f] for f in ITEM_LINK_FIELDS if isinstance(obj.get(f), str)), None)
-    ms = _duration(obj, where)
+    ident = validate.identifier(obj[id_field], id_field, PoisonFile, where, numbers=True)
+    title = validate.text(obj, "title", PoisonFile, where)
+    score = validate.number(obj, "score", PoisonFile, where)
+    matched = validate.flag(obj, "matched", PoisonFile, where)
+    validate.text(obj, "timestamp", PoisonFile, where)
+    link = _link(obj)
+    ms = validate.duration_ms(obj, "processing_time_ms", PoisonFile, where)
     if obj.get("error") is not None:
         return Outcome(1, 0, 0, 1, ms, ())
     if matched is None:
@@ -107,20 +69,17 @@ def item_outcome(obj: dict, where: str, threshold: float) -> Outcome:
 
 
 def run_outcome(obj: dict, where: str) -> Outcome:
-    run_id = _ident(obj.get("run_id"), "run_id", where)
-    counts = [_count(obj, name, where) for name in RUN_COUNT_FIELDS]
-    ms = _duration(obj, where)
+    run_id = validate.identifier(obj.get("run_id"), "run_id", PoisonFile, where, numbers=True)
+    counts = [validate.count(obj, name, PoisonFile, where) for name in RUN_COUNT_FIELDS]
+    ms = validate.duration_ms(obj, "processing_time_ms", PoisonFile, where)
     if ms is None and obj.get("started_at") is not None and obj.get("finished_at") is not None:
-        from rollwise.periods import parse_timestamp
-
-        try:
-            started = parse_timestamp(_text(obj, "started_at", where))
-            finished = parse_timestamp(_text(obj, "finished_at", where))
-        except ValueError as exc:
-            raise PoisonFile(f"{where}: {exc}") from None
+        started = validate.timestamp(obj, "started_at", PoisonFile, where)
+        finished = validate.timestamp(obj, "finished_at", PoisonFile, where)
         if finished < started:
             raise PoisonFile(f"{where}: finished_at is before started_at")
         ms = (finished - started).total_seconds() * 1000.0
+        if ms > validate.MAX_DURATION_MS:
+            raise PoisonFile(f"{where}: the run lasted over {validate.MAX_DURATION_MS:,} ms")
     raw_top = obj.get("top_matches") or []
     if not isinstance(raw_top, list):
         raise PoisonFile(f"{where}: top_matches must be a list, got {type(raw_top).__name__}")
@@ -130,12 +89,12 @@ def run_outcome(obj: dict, where: str) -> Outcome:
         if not isinstance(m, dict):
             raise PoisonFile(f"{at}: must be an object")
         raw_id = next((m[f] for f in ("id", *ITEM_ID_FIELDS) if f in m), None)
-        link = next((m[f] for f in ITEM_LINK_FIELDS if isinstance(m.get(f), str)), None)
-        top.append(Match(_ident(raw_id, "id", at), _text(m, "title", at), float(_number(m, "score", at, required=True)), link))
+        ident = validate.identifier(raw_id, "id", PoisonFile, at, numbers=True)
+        top.append(Match(ident, validate.text(m, "title", PoisonFile, at), float(validate.number(m, "score", PoisonFile, at, required=True)), _link(m)))
     return Outcome(*counts, ms, tuple(top), run_id)
 
 
-def parse_run_file(body: bytes, threshold: float = DEFAULT_MATCH_THRESHOLD) -> list[Outcome]:
+def parse_run_file(body: bytes, threshold: float) -> list[Outcome]:
     """Every object of one file, or :class:`PoisonFile` naming what is wrong."""
     try:
         doc = orjson.loads(body)  # validates UTF-8 itself: one pass over the bytes
@@ -145,7 +104,7 @@ def parse_run_file(body: bytes, threshold: float = DEFAULT_MATCH_THRESHOLD) -> l
         except UnicodeDecodeError as bad:
             raise PoisonFile(f"not UTF-8 text: byte {bad.start} cannot be decoded") from None
         raise PoisonFile(f"invalid JSON: {exc}") from None
-    objects = doc if isinstance(doc, list) else [doc]
+    objects: list[Any] = doc if isinstance(doc, list) else [doc]
     out = []
     for i, obj in enumerate(objects):
         where = f"[{i}]" if isinstance(doc, list) else "$"

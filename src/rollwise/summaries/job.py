@@ -1,115 +1,31 @@
-"""The summaries job: decide which periods are due, then compute them shard by shard.
+"""The summaries job: compute a plan's periods shard by shard, writing only what changed.
 
-Planning is pure (a reference time and the invalidation markers in, a plan
-out), so a retry with the same event does the same work, and the CLI, the
-Lambda handler and a fan-out worker all share it.
+Shards are independent (a tenant lives in one), so a plan runs in this
+process, over worker processes, or as Step Functions branches: the same
+:func:`run_shard` and :func:`finish` steps, the same summaries.
 """
 
 from __future__ import annotations
 
 import logging
 from dataclasses import asdict, dataclass, field
-from datetime import date, datetime, timedelta
-from typing import Callable, Iterable
+from datetime import date, datetime
+from typing import Any, Callable, Iterable
 
-from rollwise.periods import (
-    PERIOD_TYPES,
-    Period,
-    closed_periods_containing,
-    days_between,
-    period_containing,
-    utc_day,
-)
+from rollwise.periods import Period, period_containing
 from rollwise.sketch import encode
 from rollwise.summaries.aggregate import aggregate_day, merge_summaries
 from rollwise.summaries.model import Summary, SummaryKey
-from rollwise.summaries.store import Invalidation, StoredSummary, SummaryStore, identity
+from rollwise.summaries.plan import Plan, plan_run
+from rollwise.summaries.store import StoredSummary, SummaryStore, identity
 
 log = logging.getLogger(__name__)
 
 
 @dataclass
-class Plan:
-    """What one run computes: each period with the shards it covers, in dependency order."""
-
-    reference_day: date
-    periods: dict[Period, frozenset[int]]
-    markers: list[Invalidation] = field(default_factory=list)
-
-    def describe(self) -> list[str]:
-        return [p.label() for p in self.periods]
-
-    def for_shard(self, shard: int) -> list[Period]:
-        return [p for p, shards in self.periods.items() if shard in shards]
-
-    @property
-    def shards(self) -> list[int]:
-        return sorted({s for shards in self.periods.values() for s in shards})
-
-    def to_json(self) -> dict:
-        """A plain form, for a Step Functions state or another process."""
-        return {
-            "reference_day": self.reference_day.isoformat(),
-            "periods": [[p.label(), sorted(shards)] for p, shards in self.periods.items()],
-            "markers": [[m.day.isoformat(), m.shard, m.token] for m in self.markers],
-        }
-
-    @classmethod
-    def from_json(cls, doc: dict) -> "Plan":
-        periods = {}
-        for label, shards in doc["periods"]:
-            kind, start = label.split(":")
-            periods[Period(kind, date.fromisoformat(start))] = frozenset(shards)
-        markers = [Invalidation(date.fromisoformat(d), s, t) for d, s, t in doc.get("markers", [])]
-        return cls(date.fromisoformat(doc["reference_day"]), periods, markers)
-
-
-def plan_run(
-    reference: datetime,
-    shards: int,
-    invalidations: Iterable[Invalidation] = (),
-    lateness_days: int = 0,
-    backfill: tuple[date, date] | None = None,
-) -> Plan:
-    """The periods a run at ``reference`` must compute.
-
-    A scheduled run covers the previous day, the last ``lateness_days`` days,
-    and every closed day with an invalidation marker (only its shard). A
-    backfill covers the closed days of its range instead. Either way every
-    closed week, month and year containing one of those days is recomputed
-    too, which yields the calendar: Mondays the past week, the 1st the past
-    month, January 1st the past year.
-    """
-    today = utc_day(reference)
-    every = frozenset(range(shards))
-    day_shards: dict[date, set[int]] = {}
-    consumed: list[Invalidation] = []
-    if backfill is not None:
-        start, end = backfill
-        if start > end:
-            raise ValueError(f"backfill start {start} is after its end {end}")
-        for d in days_between(start, min(end, today - timedelta(days=1))):
-            day_shards.setdefault(d, set()).update(every)
-    else:
-        for back in range(1, max(lateness_days, 1) + 1):
-            day_shards.setdefault(today - timedelta(days=back), set()).update(every)
-        for marker in invalidations:
-            if marker.day < today and marker.shard < shards:
-                day_shards.setdefault(marker.day, set()).add(marker.shard)
-                consumed.append(marker)
-    periods: dict[Period, set[int]] = {}
-    for d, s in day_shards.items():
-        periods.setdefault(period_containing("daily", d), set()).update(s)
-    for p in closed_periods_containing(day_shards, today):
-        if p.kind != "daily":
-            periods.setdefault(p, set()).update(*(day_shards.get(d, ()) for d in p.days()))
-    rank = {k: i for i, k in enumerate(PERIOD_TYPES)}
-    ordered = sorted(periods, key=lambda p: (rank[p.kind], p.start))
-    return Plan(today, {p: frozenset(periods[p]) for p in ordered}, consumed)
-
-
-@dataclass
 class RunResult:
+    job = "summaries"
+
     periods: list[str] = field(default_factory=list)
     metrics_processed: int = 0
     summaries_created: int = 0
@@ -121,6 +37,10 @@ class RunResult:
     def to_json(self) -> dict:
         return asdict(self)
 
+    @classmethod
+    def from_json(cls, doc: dict) -> "RunResult":
+        return cls(**doc)
+
     def absorb(self, other: "RunResult") -> None:
         self.metrics_processed += other.metrics_processed
         self.summaries_created += other.summaries_created
@@ -129,7 +49,8 @@ class RunResult:
         self.summaries_removed += other.summaries_removed
         self.errors.extend(other.errors)
 
-    def body(self) -> dict:
+    # -- the result protocol ------------------------------------------------------------
+    def body(self) -> dict[str, Any]:
         failed = len(self.errors)
         return {
             "message": f"aggregated {len(self.periods)} period(s)" + (f" with {failed} failure(s)" if failed else ""),
@@ -142,13 +63,12 @@ class RunResult:
             "errors": self.errors,
         }
 
+    def failures(self) -> list[str]:
+        return list(self.errors)
 
-class SummariesFailed(RuntimeError):
-    """Raised after a run that finished what it could, so Lambda counts an error."""
-
-    def __init__(self, result: RunResult) -> None:
-        super().__init__(f"{len(result.errors)} summary group(s) failed: " + "; ".join(result.errors))
-        self.result = result
+    def metrics(self) -> dict[str, float]:
+        return {"RecordsAggregated": self.metrics_processed, "SummariesWritten": self.summaries_created + self.summaries_updated,
+                "SummaryFailures": len(self.errors)}
 
 
 def _inputs(store: SummaryStore, period: Period, shard: int) -> Iterable[Summary]:
@@ -204,7 +124,7 @@ def run_shard(store: SummaryStore, plan: Plan, shard: int, on_period: Callable[[
                        "summaries_created": part.summaries_created, "summaries_updated": part.summaries_updated,
                        "summaries_unchanged": part.summaries_unchanged},
             )
-        except Exception as exc:  # one group failing must not stop the others
+        except Exception as exc:  # noqa: BLE001 - one group failing must not stop the others
             failed.append(period)
             result.errors.append(f"{period.label()} shard {shard}: {exc}")
             log.exception("period failed", extra={"period": period.label(), "shard": shard})
@@ -229,12 +149,8 @@ def finish(store: SummaryStore, plan: Plan, parts: Iterable[tuple[int, RunResult
 
 
 def run(store: SummaryStore, plan: Plan, on_period: Callable[[], None] | None = None, workers: int = 1) -> RunResult:
-    """Run a plan shard by shard: in this process, or over ``workers`` processes.
-
-    Shards are independent (a tenant lives in one), so the parallel run is the
-    same plan, shard and finish steps as the Step Functions fan-out, and gives
-    the same summaries as the single-process run.
-    """
+    """Run a plan shard by shard: in this process, or over ``workers`` processes (the
+    local form of the Step Functions fan-out, with the same results)."""
     if workers <= 1 or len(plan.shards) <= 1:
         return finish(store, plan, ((s, run_shard(store, plan, s, on_period)) for s in plan.shards))
     from concurrent.futures import ProcessPoolExecutor  # multiprocessing: not on a Lambda cold start
@@ -243,7 +159,7 @@ def run(store: SummaryStore, plan: Plan, on_period: Callable[[], None] | None = 
         futures = [(s, pool.submit(_run_shard_elsewhere, store, plan.to_json(), s)) for s in plan.shards]
         parts = []
         for shard, future in futures:
-            parts.append((shard, RunResult(**future.result())))
+            parts.append((shard, RunResult.from_json(future.result())))
             if on_period:
                 for _ in plan.for_shard(shard):
                     on_period()

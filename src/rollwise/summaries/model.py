@@ -8,11 +8,13 @@ aggregate without parsing dates again.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import date
 from typing import Any, Mapping
 
-from rollwise.periods import Period, parse_timestamp
-from rollwise.sketch import Distribution
+from rollwise import validate
+from rollwise.periods import Period
+from rollwise.sketch import Distribution, plain
+from rollwise.timestamps import utc_text
 
 TENANT_WIDE = "__tenant__"
 STATUSES = ("queued", "running", "succeeded", "failed", "cancelled", "timed_out")
@@ -48,31 +50,6 @@ class RecordError(ValueError):
     """An execution record that cannot be stored, with the reason."""
 
 
-def _stamp(moment: datetime) -> str:
-    return moment.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
-
-
-def _timestamp(raw: Mapping[str, Any], name: str, required: bool) -> datetime | None:
-    value = raw.get(name)
-    if value is None:
-        if required:
-            raise RecordError(f"{name} is required")
-        return None
-    try:
-        return parse_timestamp(value)
-    except ValueError as exc:
-        raise RecordError(f"{name}: {exc}") from None
-
-
-def _count(raw: Mapping[str, Any], name: str) -> int:
-    value = raw.get(name, 0)
-    if value is None:
-        return 0
-    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
-        raise RecordError(f"{name} must be a non-negative integer, got {value!r}")
-    return value
-
-
 def normalize_record(raw: Any) -> dict[str, Any]:
     """Validate one execution record and return its stored form.
 
@@ -83,46 +60,38 @@ def normalize_record(raw: Any) -> dict[str, Any]:
     out: dict[str, Any] = {}
     for name in ID_FIELDS:
         value = raw.get(name)
-        if not isinstance(value, str) or not value.strip():
+        if value is None or (isinstance(value, str) and not value.strip()):
             raise RecordError(f"{name} is required and must be a non-empty string")
-        if "#" in value:
-            raise RecordError(f"{name} {value!r} must not contain '#'")
-        out[name] = value
+        out[name] = validate.identifier(value, name, RecordError, in_keys=True)
     if out["owner_id"] == TENANT_WIDE:
         raise RecordError(f"owner_id {TENANT_WIDE!r} is reserved for tenant-wide summaries")
     status = raw.get("status")
     if status not in STATUSES:
-        raise RecordError(f"status must be one of {', '.join(STATUSES)}, got {status!r}")
+        raise RecordError(f"status must be one of {', '.join(STATUSES)}, got {status!r}"[:200])
     out["status"] = status
-    submitted = _timestamp(raw, "submitted_at", True)
-    started = _timestamp(raw, "started_at", False)
-    completed = _timestamp(raw, "completed_at", status in TERMINAL)
+    submitted = validate.timestamp(raw, "submitted_at", RecordError, required=True)
+    started = validate.timestamp(raw, "started_at", RecordError)
+    completed = validate.timestamp(raw, "completed_at", RecordError, required=status in TERMINAL)
     if completed is not None and status not in TERMINAL:
         raise RecordError(f"completed_at is set but status {status!r} is not finished")
     if completed is not None and completed < submitted:
         raise RecordError("completed_at is before submitted_at")
-    duration = raw.get("duration_ms")
-    if duration is not None:
-        if isinstance(duration, bool) or not isinstance(duration, (int, float)) or duration < 0:
-            raise RecordError(f"duration_ms must be a non-negative number, got {duration!r}")
-    elif started is not None and completed is not None:
+    duration = validate.duration_ms(raw, "duration_ms", RecordError)
+    if duration is None and started is not None and completed is not None:
         if completed < started:
             raise RecordError("completed_at is before started_at")
         duration = (completed - started).total_seconds() * 1000.0
+        if duration > validate.MAX_DURATION_MS:
+            raise RecordError(f"the execution lasted over {validate.MAX_DURATION_MS:,} ms (started_at to completed_at)")
     if duration is not None and completed is None:
         duration = None  # a duration only counts with an outcome
-    rejected = raw.get("rejected", False)
-    if rejected is None:
-        rejected = False
-    if not isinstance(rejected, bool):
-        raise RecordError(f"rejected must be true or false, got {rejected!r}")
-    out["submitted_at"] = _stamp(submitted)
-    out["started_at"] = _stamp(started) if started else None
-    out["completed_at"] = _stamp(completed) if completed else None
-    out["duration_ms"] = (int(duration) if float(duration).is_integer() else round(float(duration), 3)) if duration is not None else None
-    out["profiles"] = _count(raw, "profiles")
-    out["throttled"] = _count(raw, "throttled")
-    out["rejected"] = rejected
+    out["submitted_at"] = utc_text(submitted)
+    out["started_at"] = utc_text(started) if started else None
+    out["completed_at"] = utc_text(completed) if completed else None
+    out["duration_ms"] = plain(float(duration)) if duration is not None else None
+    out["profiles"] = validate.count(raw, "profiles", RecordError)
+    out["throttled"] = validate.count(raw, "throttled", RecordError)
+    out["rejected"] = bool(validate.flag(raw, "rejected", RecordError))
     return out
 
 
@@ -135,6 +104,16 @@ def record_days(record: Mapping[str, Any]) -> set[str]:
 
 
 SummaryKey = tuple[str, str, str]  # (tenant_id, owner_id, metric_type)
+
+
+@dataclass(frozen=True)
+class Invalidation:
+    """A closed day of one shard that received data after it was aggregated; ``token``
+    changes with every write, so a marker rewritten after a run read it survives that run."""
+
+    day: date
+    shard: int
+    token: str
 
 
 @dataclass
@@ -196,11 +175,3 @@ def summary_row(tenant_id: str, owner_id: str, metric_type: str, period: Period,
         "period_end": period.end.isoformat(),
         **{name: figures[name] for name in COUNTERS + DURATION_FIELDS},
     }
-
-
-def plain(value: Any) -> Any:
-    """A figure as stored: floats to 3 decimals, whole floats as ints."""
-    if isinstance(value, float):
-        value = round(value, 3)
-        return int(value) if value.is_integer() else value
-    return value

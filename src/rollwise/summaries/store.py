@@ -21,31 +21,25 @@ import uuid
 import zlib
 from abc import ABC, abstractmethod
 from dataclasses import dataclass
-from datetime import date, datetime, timezone
+from datetime import date, datetime
 from typing import Any, Iterable, Iterator, Mapping
 
-from rollwise.periods import Period
+from rollwise.periods import Period, utc_day
+from rollwise.sketch import Distribution, plain
 from rollwise.summaries.model import (
     COUNTERS,
     DURATION_FIELDS,
     EVENT_COUNTERS,
+    Invalidation,
     Summary,
     SummaryKey,
-    plain,
     record_days,
     summary_row,
 )
+from rollwise.summaries.settings import SummariesSettings
+from rollwise.timestamps import utc_now
 
-DEFAULT_SHARDS = 8
-
-
-@dataclass(frozen=True)
-class Invalidation:
-    """A closed day of one shard that received data after it was aggregated."""
-
-    day: date
-    shard: int
-    token: str
+DEFAULT_SHARDS: int = SummariesSettings.shards  # the settings field's default
 
 
 @dataclass(frozen=True)
@@ -112,16 +106,12 @@ class StoredSummary:
         return (self.tenant_id, self.owner_id, self.metric_type)
 
     def summary(self) -> Summary:
-        from rollwise.sketch import decode
-
-        s = Summary(self.tenant_id, self.owner_id, self.metric_type, self.period)
+        f = self.figures
+        s = Summary(self.tenant_id, self.owner_id, self.metric_type, self.period,
+                    durations=Distribution.restore(f["duration_count"] or 0, f["total_duration_ms"] or 0, f["min_duration_ms"],
+                                                   f["max_duration_ms"], f["sketch"]))
         for name in EVENT_COUNTERS:
-            setattr(s, name, self.figures[name] or 0)
-        d = s.durations
-        d.count, d.total = self.figures["duration_count"] or 0, self.figures["total_duration_ms"] or 0
-        d.lowest, d.highest = self.figures["min_duration_ms"], self.figures["max_duration_ms"]
-        if self.figures["sketch"]:
-            d.sketch = decode(self.figures["sketch"])
+            setattr(s, name, f[name] or 0)
         return s
 
     def to_dict(self) -> dict[str, Any]:
@@ -144,7 +134,7 @@ class SummaryStore(ABC):
     # -- write side ---------------------------------------------------------
     def put_records(self, records: Iterable[Mapping[str, Any]], now: datetime | None = None) -> int:
         """Store normalized records; mark the closed days they land in."""
-        today = (now or datetime.now(timezone.utc)).astimezone(timezone.utc).date().isoformat()
+        today = utc_day(now or utc_now()).isoformat()
         items: list[RecordItem] = []
         closed: set[tuple[str, int]] = set()
         for r in records:

@@ -1,1 +1,28 @@
-"""One module per storage backend of the summaries job."""
+"""The summaries job's backends, one module each, opened by URL: ``sqlite:///PATH`` or ``dynamodb://TABLE``."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from rollwise.config import AwsSettings
+from rollwise.errors import ConfigError
+from rollwise.summaries.store import SummaryStore
+
+
+def open_summary_store(url: str, shards: int, aws: AwsSettings | None = None) -> SummaryStore:
+    """The store a URL names. Backends are imported only when named (boto3 is not needed for SQLite)."""
+    if url.startswith("sqlite:///"):
+        from rollwise.summaries.stores.sqlite import SQLiteSummaryStore
+
+        path = url[len("sqlite:///") :]
+        if not path:
+            raise ConfigError(f"store URL {url!r} has no file path")
+        return SQLiteSummaryStore(Path(path), shards=shards)
+    if url.startswith("dynamodb://"):
+        from rollwise.summaries.stores.dynamodb import DynamoDBSummaryStore
+
+        table = url[len("dynamodb://") :].strip("/")
+        if not table:
+            raise ConfigError(f"store URL {url!r} has no table name")
+        return DynamoDBSummaryStore(table, shards=shards, aws=aws)
+    raise ConfigError(f"store URL {url!r} is not supported: use sqlite:///PATH or dynamodb://TABLE")

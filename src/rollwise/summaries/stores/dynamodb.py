@@ -10,22 +10,24 @@ invalidation       ``INVALIDATION``                 ``<day>#<shard>``
 summary            ``SUM#<type>#<start>#<shard>``   ``<tenant>#<owner>#<metric>``
 =================  ===============================  ==============================
 
-A summary keeps its figures as one JSON attribute and its sketch as one binary
-attribute: reading 6,000 summaries back then parses three attributes each, not
-twenty. Summaries carry three sparse index keys for the read side: GSI1 by tenant
-(``<tenant>#<type>`` / ``<start>#<owner>#<metric>``), GSI2 by tenant and owner,
-GSI3 by tenant and metric type. Every read is a Query; nothing scans.
+Each item type has one key builder, one item builder and one parser, below;
+nothing else in the store makes or reads a key. A summary keeps its figures
+as one JSON attribute and its sketch as one binary attribute, and carries
+three sparse index keys for the read side: GSI1 by tenant
+(``<tenant>#<type>`` / ``<start>#<owner>#<metric>``), GSI2 by tenant and
+owner, GSI3 by tenant and metric type. Every read is a Query; nothing scans.
 """
 
 from __future__ import annotations
 
-import os
 import time
 from datetime import date
 from typing import Any, Iterable, Iterator, Mapping
 
 import orjson
 
+from rollwise.config import AwsSettings
+from rollwise.errors import StoreError
 from rollwise.periods import Period, period_containing
 from rollwise.summaries.model import SummaryKey
 from rollwise.summaries.store import (
@@ -36,20 +38,108 @@ from rollwise.summaries.store import (
     SummaryStore,
 )
 
-INVALIDATION_PK = "INVALIDATION"
 INDEXES = {
     "GSI1": ("GSI1PK", "GSI1SK"),
     "GSI2": ("GSI2PK", "GSI2SK"),
     "GSI3": ("GSI3PK", "GSI3SK"),
 }
+BATCH_WRITE_LIMIT = 25
+# UnprocessedItems are retried with backoff (50 ms doubling to 2 s), this many times in all, then the write fails.
+UNPROCESSED_ATTEMPTS = 8
+Item = dict[str, Any]
 
 
-def _records_pk(day: str, shard: int) -> str:
+class TableNotFound(StoreError):
+    """The table does not exist in this region."""
+
+
+class ConditionFailed(Exception):
+    """A conditional write's condition did not hold (expected; callers decide)."""
+
+
+# -- execution records --------------------------------------------------------------------
+def record_partition(day: str, shard: int) -> str:
     return f"REC#{day}#{shard:03d}"
 
 
-def _summaries_pk(period: Period, shard: int) -> str:
+def record_key(day: str, shard: int, tenant_id: str, execution_id: str) -> Item:
+    return {"PK": {"S": record_partition(day, shard)}, "SK": {"S": f"{tenant_id}#{execution_id}"}}
+
+
+def record_item(item: RecordItem) -> Item:
+    return {**record_key(item.day, item.shard, item.tenant_id, item.execution_id), "r": {"S": orjson.dumps(item.record).decode()}}
+
+
+def parse_record(item: Mapping[str, Any]) -> dict[str, Any]:
+    return orjson.loads(item["r"]["S"])
+
+
+# -- invalidation markers ------------------------------------------------------------------
+MARKER_PARTITION = "INVALIDATION"
+
+
+def marker_key(day: date, shard: int) -> Item:
+    return {"PK": {"S": MARKER_PARTITION}, "SK": {"S": f"{day.isoformat()}#{shard:03d}"}}
+
+
+def marker_item(marker: Invalidation) -> Item:
+    return {**marker_key(marker.day, marker.shard), "token": {"S": marker.token}}
+
+
+def parse_marker(item: Mapping[str, Any]) -> Invalidation:
+    day, shard = item["SK"]["S"].split("#")
+    return Invalidation(date.fromisoformat(day), int(shard), item["token"]["S"])
+
+
+# -- summaries ------------------------------------------------------------------------------
+def summary_partition(period: Period, shard: int) -> str:
     return f"SUM#{period.kind}#{period.start.isoformat()}#{shard:03d}"
+
+
+def summary_key(period: Period, shard: int, key: SummaryKey) -> Item:
+    return {"PK": {"S": summary_partition(period, shard)}, "SK": {"S": "#".join(key)}}
+
+
+def summary_index(tenant_id: str, period_type: str, owner_id: str | None = None, metric_type: str | None = None) -> tuple[str, str]:
+    """The index and partition a read of one tenant's summaries queries."""
+    if owner_id is not None:
+        return "GSI2", f"{tenant_id}#{period_type}#O#{owner_id}"
+    if metric_type is not None:
+        return "GSI3", f"{tenant_id}#{period_type}#M#{metric_type}"
+    return "GSI1", f"{tenant_id}#{period_type}"
+
+
+def summary_item(period: Period, shard: int, s: StoredSummary) -> Item:
+    start = period.start.isoformat()
+    return {
+        **summary_key(period, shard, s.key),
+        "GSI1PK": {"S": summary_index(s.tenant_id, period.kind)[1]},
+        "GSI1SK": {"S": f"{start}#{s.owner_id}#{s.metric_type}"},
+        "GSI2PK": {"S": summary_index(s.tenant_id, period.kind, owner_id=s.owner_id)[1]},
+        "GSI2SK": {"S": f"{start}#{s.metric_type}"},
+        "GSI3PK": {"S": summary_index(s.tenant_id, period.kind, metric_type=s.metric_type)[1]},
+        "GSI3SK": {"S": f"{start}#{s.owner_id}"},
+        "tenant_id": {"S": s.tenant_id},
+        "owner_id": {"S": s.owner_id},
+        "metric_type": {"S": s.metric_type},
+        "period_type": {"S": period.kind},
+        "period_start": {"S": start},
+        "period_end": {"S": period.end.isoformat()},
+        "figures": {"S": orjson.dumps({k: v for k, v in s.figures.items() if k != "sketch"}).decode()},
+        "sketch": {"B": s.figures["sketch"]},
+    }
+
+
+def parse_summary(item: Mapping[str, Any], period_type: str | None = None, period: Period | None = None) -> StoredSummary:
+    tenant_id, owner_id, metric_type = item["SK"]["S"].split("#")
+    if period is None:
+        period = period_containing(period_type, date.fromisoformat(item["period_start"]["S"]))
+    figures = orjson.loads(item["figures"]["S"])
+    figures["sketch"] = item["sketch"]["B"]
+    return StoredSummary.load(tenant_id, owner_id, metric_type, period, figures)
+
+
+SUMMARY_PROJECTION = "SK, period_start, figures, sketch"
 
 
 def table_definition(table_name: str) -> dict[str, Any]:
@@ -71,17 +161,19 @@ def table_definition(table_name: str) -> dict[str, Any]:
     }
 
 
+# -- the store ------------------------------------------------------------------------------
 class DynamoDBSummaryStore(SummaryStore):
-    def __init__(self, table_name: str, shards: int = DEFAULT_SHARDS, client: Any = None) -> None:
+    def __init__(self, table_name: str, shards: int = DEFAULT_SHARDS, client: Any = None, aws: AwsSettings | None = None) -> None:
         super().__init__(shards)
         if not table_name:
-            raise ValueError("a DynamoDB table name is required (set DYNAMODB_TABLE_NAME)")
+            raise ValueError("a DynamoDB table name is required")
         self.table_name = table_name
         self._client = client
+        self._aws = aws
 
     def __getstate__(self) -> dict:
-        # A boto3 client does not cross processes: another process builds its own from the environment.
-        return {"table_name": self.table_name, "shards": self.shards, "_client": None}
+        # A boto3 client does not cross processes: another process builds its own.
+        return {"table_name": self.table_name, "shards": self.shards, "_client": None, "_aws": self._aws}
 
     @property
     def client(self) -> Any:
@@ -89,164 +181,124 @@ class DynamoDBSummaryStore(SummaryStore):
             import boto3
             from botocore.config import Config
 
-            # boto3 reads AWS_ENDPOINT_URL and AWS_REGION itself.
-            self._client = boto3.client(
-                "dynamodb",
-                region_name=os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION") or "us-east-1",
-                config=Config(retries={"mode": "adaptive", "max_attempts": 10}, max_pool_connections=16),
-            )
+            from rollwise.config import resolve
+
+            aws = self._aws or resolve(AwsSettings)
+            self._aws = aws
+            self._client = boto3.client("dynamodb", region_name=aws.region, endpoint_url=aws.endpoint_url or None,
+                                        config=Config(retries={"mode": "adaptive", "max_attempts": 10}, max_pool_connections=16))
         return self._client
+
+    @property
+    def region(self) -> str:
+        return self.client.meta.region_name
 
     def describe(self) -> str:
         return f"dynamodb://{self.table_name}"
 
-    def create(self) -> bool:
-        client = self.client
+    def _call(self, operation: str, **kwargs: Any) -> dict[str, Any]:
+        """One request; AWS errors become StoreError naming the table and, where known, the fix."""
+        from botocore.exceptions import BotoCoreError, ClientError
+
         try:
-            client.describe_table(TableName=self.table_name)
+            return getattr(self.client, operation)(**kwargs)
+        except ClientError as exc:
+            code = exc.response.get("Error", {}).get("Code", "")
+            message = exc.response.get("Error", {}).get("Message", "")
+            if code == "ConditionalCheckFailedException":
+                raise ConditionFailed(message) from None
+            if code == "ResourceNotFoundException":
+                raise TableNotFound(f"table {self.table_name!r} not found in {self.region}: create it with "
+                                    f"rollwise summaries init --store dynamodb://{self.table_name}") from None
+            if code in ("AccessDeniedException", "UnrecognizedClientException"):
+                raise StoreError(f"{operation} on table {self.table_name!r} was denied: {message}") from None
+            raise StoreError(f"{operation} on table {self.table_name!r} failed: {code}: {message}") from None
+        except BotoCoreError as exc:
+            raise StoreError(f"{operation} on table {self.table_name!r} failed: {exc}") from None
+
+    def create(self) -> bool:
+        try:
+            self._call("describe_table", TableName=self.table_name)
             return False
-        except client.exceptions.ResourceNotFoundException:
+        except TableNotFound:
             pass
-        client.create_table(**table_definition(self.table_name))
-        client.get_waiter("table_exists").wait(TableName=self.table_name, WaiterConfig={"Delay": 1, "MaxAttempts": 60})
+        self._call("create_table", **table_definition(self.table_name))
+        self.client.get_waiter("table_exists").wait(TableName=self.table_name, WaiterConfig={"Delay": 1, "MaxAttempts": 60})
         return True
 
-    # -- batched writes -----------------------------------------------------
+    # -- batched writes -----------------------------------------------------------------
     def _batch_write(self, requests: list[dict[str, Any]]) -> None:
-        for i in range(0, len(requests), 25):
-            pending = {self.table_name: requests[i : i + 25]}
+        for i in range(0, len(requests), BATCH_WRITE_LIMIT):
+            pending = {self.table_name: requests[i : i + BATCH_WRITE_LIMIT]}
             delay = 0.05
-            while pending:
-                response = self.client.batch_write_item(RequestItems=pending)
-                pending = response.get("UnprocessedItems") or {}
-                if pending:
-                    time.sleep(delay)
-                    delay = min(delay * 2, 2.0)
+            for attempt in range(1, UNPROCESSED_ATTEMPTS + 1):
+                pending = self._call("batch_write_item", RequestItems=pending).get("UnprocessedItems") or {}
+                if not pending:
+                    break
+                if attempt == UNPROCESSED_ATTEMPTS:
+                    left = sum(len(v) for v in pending.values())
+                    raise StoreError(f"table {self.table_name!r} left {left} write(s) unprocessed after {UNPROCESSED_ATTEMPTS} attempts "
+                                     f"(throttled: raise its capacity, or retry later)")
+                time.sleep(delay)
+                delay = min(delay * 2, 2.0)
 
     def _put_record_items(self, items: list[RecordItem]) -> None:
         # One item per (day, execution): a record written twice in one batch keeps its last state.
         latest: dict[tuple[str, str], dict[str, Any]] = {}
         for i in items:
-            latest[(_records_pk(i.day, i.shard), f"{i.tenant_id}#{i.execution_id}")] = {
-                "PutRequest": {
-                    "Item": {
-                        "PK": {"S": _records_pk(i.day, i.shard)},
-                        "SK": {"S": f"{i.tenant_id}#{i.execution_id}"},
-                        "r": {"S": orjson.dumps(i.record).decode()},
-                    }
-                }
-            }
+            item = record_item(i)
+            latest[(item["PK"]["S"], item["SK"]["S"])] = {"PutRequest": {"Item": item}}
         self._batch_write(list(latest.values()))
 
     def _put_invalidations(self, markers: list[Invalidation]) -> None:
-        self._batch_write(
-            [
-                {
-                    "PutRequest": {
-                        "Item": {
-                            "PK": {"S": INVALIDATION_PK},
-                            "SK": {"S": f"{m.day.isoformat()}#{m.shard:03d}"},
-                            "token": {"S": m.token},
-                        }
-                    }
-                }
-                for m in markers
-            ]
-        )
+        self._batch_write([{"PutRequest": {"Item": marker_item(m)}} for m in markers])
 
-    # -- reads --------------------------------------------------------------
+    # -- reads ----------------------------------------------------------------------------
     def _query(self, **kwargs: Any) -> Iterator[dict[str, Any]]:
         kwargs["TableName"] = self.table_name
         while True:
-            page = self.client.query(**kwargs)
+            page = self._call("query", **kwargs)
             yield from page["Items"]
             last = page.get("LastEvaluatedKey")
             if not last:
                 return
             kwargs["ExclusiveStartKey"] = last
 
+    def _partition(self, pk: str, projection: str | None = None) -> Iterator[dict[str, Any]]:
+        kwargs: dict[str, Any] = {"KeyConditionExpression": "PK = :pk", "ExpressionAttributeValues": {":pk": {"S": pk}}, "ConsistentRead": True}
+        if projection:
+            kwargs["ProjectionExpression"] = projection
+        return self._query(**kwargs)
+
     def read_records(self, day: date, shard: int) -> Iterator[Mapping[str, Any]]:
-        loads = orjson.loads
-        for item in self._query(
-            KeyConditionExpression="PK = :pk",
-            ExpressionAttributeValues={":pk": {"S": _records_pk(day.isoformat(), shard)}},
-            ProjectionExpression="r",
-            ConsistentRead=True,
-        ):
-            yield loads(item["r"]["S"])
+        for item in self._partition(record_partition(day.isoformat(), shard), "r"):
+            yield parse_record(item)
 
     def invalidations(self) -> list[Invalidation]:
-        out = []
-        for item in self._query(
-            KeyConditionExpression="PK = :pk",
-            ExpressionAttributeValues={":pk": {"S": INVALIDATION_PK}},
-            ConsistentRead=True,
-        ):
-            day, shard = item["SK"]["S"].split("#")
-            out.append(Invalidation(date.fromisoformat(day), int(shard), item["token"]["S"]))
-        return out
+        return [parse_marker(item) for item in self._partition(MARKER_PARTITION)]
 
     def clear_invalidations(self, markers: Iterable[Invalidation]) -> None:
-        client = self.client
         for m in markers:
             try:
-                client.delete_item(
-                    TableName=self.table_name,
-                    Key={"PK": {"S": INVALIDATION_PK}, "SK": {"S": f"{m.day.isoformat()}#{m.shard:03d}"}},
-                    ConditionExpression="#token = :token",
-                    ExpressionAttributeNames={"#token": "token"},
-                    ExpressionAttributeValues={":token": {"S": m.token}},
-                )
-            except client.exceptions.ConditionalCheckFailedException:
+                self._call("delete_item", TableName=self.table_name, Key=marker_key(m.day, m.shard), ConditionExpression="#token = :token",
+                           ExpressionAttributeNames={"#token": "token"}, ExpressionAttributeValues={":token": {"S": m.token}})
+            except ConditionFailed:
                 pass  # rewritten since we read it: new data, next run
 
     def read_summaries(self, period: Period, shard: int) -> dict[SummaryKey, StoredSummary]:
         out = {}
-        for item in self._query(
-            KeyConditionExpression="PK = :pk",
-            ExpressionAttributeValues={":pk": {"S": _summaries_pk(period, shard)}},
-            ProjectionExpression="SK, figures, sketch",
-            ConsistentRead=True,
-        ):
-            s = _summary(item, period)
+        for item in self._partition(summary_partition(period, shard), SUMMARY_PROJECTION):
+            s = parse_summary(item, period=period)
             out[s.key] = s
         return out
 
     def write_summaries(self, period: Period, shard: int, puts: list[StoredSummary], deletes: list[SummaryKey]) -> None:
-        pk = _summaries_pk(period, shard)
-        start = period.start.isoformat()
-        requests: list[dict[str, Any]] = []
-        for s in puts:
-            item: dict[str, Any] = {
-                "PK": {"S": pk},
-                "SK": {"S": f"{s.tenant_id}#{s.owner_id}#{s.metric_type}"},
-                "GSI1PK": {"S": f"{s.tenant_id}#{period.kind}"},
-                "GSI1SK": {"S": f"{start}#{s.owner_id}#{s.metric_type}"},
-                "GSI2PK": {"S": f"{s.tenant_id}#{period.kind}#O#{s.owner_id}"},
-                "GSI2SK": {"S": f"{start}#{s.metric_type}"},
-                "GSI3PK": {"S": f"{s.tenant_id}#{period.kind}#M#{s.metric_type}"},
-                "GSI3SK": {"S": f"{start}#{s.owner_id}"},
-                "tenant_id": {"S": s.tenant_id},
-                "owner_id": {"S": s.owner_id},
-                "metric_type": {"S": s.metric_type},
-                "period_type": {"S": period.kind},
-                "period_start": {"S": start},
-                "period_end": {"S": period.end.isoformat()},
-                "figures": {"S": orjson.dumps({k: v for k, v in s.figures.items() if k != "sketch"}).decode()},
-                "sketch": {"B": s.figures["sketch"]},
-            }
-            requests.append({"PutRequest": {"Item": item}})
-        for t, o, m in deletes:
-            requests.append({"DeleteRequest": {"Key": {"PK": {"S": pk}, "SK": {"S": f"{t}#{o}#{m}"}}}})
+        requests: list[dict[str, Any]] = [{"PutRequest": {"Item": summary_item(period, shard, s)}} for s in puts]
+        requests += [{"DeleteRequest": {"Key": summary_key(period, shard, k)}} for k in deletes]
         self._batch_write(requests)
 
     def query_summaries(self, tenant_id, period_type, since=None, until=None, owner_id=None, metric_type=None) -> Iterator[StoredSummary]:
-        if owner_id is not None:
-            index, pk = "GSI2", f"{tenant_id}#{period_type}#O#{owner_id}"
-        elif metric_type is not None:
-            index, pk = "GSI3", f"{tenant_id}#{period_type}#M#{metric_type}"
-        else:
-            index, pk = "GSI1", f"{tenant_id}#{period_type}"
+        index, pk = summary_index(tenant_id, period_type, owner_id, metric_type)
         pk_name, sk_name = INDEXES[index]
         low = period_containing(period_type, since).start.isoformat() if since else "0000"
         high = (until.isoformat() if until else "9999") + "#\uffff"
@@ -256,17 +308,10 @@ class DynamoDBSummaryStore(SummaryStore):
             KeyConditionExpression="#pk = :pk AND #sk BETWEEN :low AND :high",
             ExpressionAttributeNames={"#pk": pk_name, "#sk": sk_name},
             ExpressionAttributeValues={":pk": {"S": pk}, ":low": {"S": low}, ":high": {"S": high}},
-            ProjectionExpression="SK, period_start, figures, sketch",
+            ProjectionExpression=SUMMARY_PROJECTION,
         ):
-            summary = _summary(item, period_containing(period_type, date.fromisoformat(item["period_start"]["S"])))
+            summary = parse_summary(item, period_type)
             if metric_type is None or summary.metric_type == metric_type:
                 rows.append(summary)
         rows.sort(key=lambda s: (s.period.start, s.owner_id, s.metric_type))
         yield from rows
-
-
-def _summary(item: Mapping[str, Any], period: Period) -> StoredSummary:
-    tenant_id, owner_id, metric_type = item["SK"]["S"].split("#")
-    figures = orjson.loads(item["figures"]["S"])
-    figures["sketch"] = item["sketch"]["B"]
-    return StoredSummary.load(tenant_id, owner_id, metric_type, period, figures)

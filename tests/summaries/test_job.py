@@ -2,53 +2,19 @@
 
 from datetime import date, datetime, timezone
 
+import orjson
 import pytest
-from helpers import RequestLog, dump, live_days, nightly
+from helpers import WriteLog, dump, live_days, nightly
 
 from rollwise.periods import period_containing
-from rollwise.summaries.job import backfill_plan, plan_run, run, scheduled_plan
+from rollwise.summaries.job import backfill_plan, run, scheduled_plan
+from rollwise.summaries.plan import plan_run
+from rollwise.summaries.model import Invalidation
 from rollwise.summaries.recorder import Recorder
-from rollwise.summaries.store import Invalidation
 
 
 def at(text):
     return datetime.fromisoformat(text).replace(tzinfo=timezone.utc)
-
-
-@pytest.mark.parametrize(
-    "reference,expected",
-    [
-        ("2024-01-17T02:00", ["daily:2024-01-16"]),
-        ("2024-01-15T02:00", ["daily:2024-01-14", "weekly:2024-01-08"]),  # a Monday
-        ("2024-02-01T02:00", ["daily:2024-01-31", "monthly:2024-01-01"]),  # the 1st
-        ("2024-01-01T02:00", ["daily:2023-12-31", "weekly:2023-12-25", "monthly:2023-12-01", "yearly:2023-01-01"]),
-        ("2024-01-16T00:00:00.5", ["daily:2024-01-15"]),  # a retry just after midnight still covers one day
-    ],
-)
-def test_the_calendar(reference, expected):
-    assert plan_run(at(reference), shards=4).describe() == expected
-
-
-def test_markers_add_their_day_for_their_shard_and_the_closed_periods_above():
-    markers = [Invalidation(date(2024, 1, 3), 2, "x"), Invalidation(date(2024, 1, 17), 1, "y")]
-    plan = plan_run(at("2024-01-17T02:00"), shards=4, invalidations=markers)
-    assert plan.describe() == ["daily:2024-01-03", "daily:2024-01-16", "weekly:2024-01-01"]
-    assert plan.periods[period_containing("daily", date(2024, 1, 3))] == {2}
-    assert plan.periods[period_containing("weekly", date(2024, 1, 1))] == {2}
-    assert plan.periods[period_containing("daily", date(2024, 1, 16))] == {0, 1, 2, 3}
-    assert [m.token for m in plan.markers] == ["x"]  # today's day is not closed: its marker waits
-
-
-def test_lateness_window_and_backfill_plans():
-    plan = plan_run(at("2024-01-17T02:00"), shards=2, lateness_days=3)
-    assert plan.describe() == ["daily:2024-01-14", "daily:2024-01-15", "daily:2024-01-16", "weekly:2024-01-08"]
-    plan = plan_run(at("2024-03-10T00:00"), shards=2, backfill=(date(2024, 2, 27), date(2024, 3, 2)))
-    assert plan.describe() == [
-        "daily:2024-02-27", "daily:2024-02-28", "daily:2024-02-29", "daily:2024-03-01", "daily:2024-03-02",
-        "weekly:2024-02-26", "monthly:2024-02-01",
-    ]
-    with pytest.raises(ValueError, match="after its end"):
-        plan_run(at("2024-03-10T00:00"), shards=2, backfill=(date(2024, 3, 2), date(2024, 3, 1)))
 
 
 def test_one_scenario_gives_identical_summaries_on_every_store(request, tmp_path):
@@ -101,29 +67,42 @@ def test_late_data_reaches_its_day_week_and_month_in_the_next_run(summary_store)
 
 def test_a_rerun_over_unchanged_input_writes_nothing(summary_store):
     live_days(summary_store, date(2024, 1, 1), 8, per_day=30)
-    log = RequestLog(summary_store.client) if hasattr(summary_store, "client") else None
+    log = WriteLog(summary_store)
     reference = nightly(date(2024, 1, 7))  # Monday the 8th: the day and its week
     first = run(summary_store, scheduled_plan(summary_store, reference))
     assert first.summaries_created == 0 and first.summaries_updated == 0 and first.summaries_unchanged > 0
-    if log:
-        log.reset()
+    log.reset()
     again = run(summary_store, scheduled_plan(summary_store, reference))
     assert again.body() == first.body()
-    if log:
-        assert log.operations["BatchWriteItem"] == 0 and log.operations["PutItem"] == 0
-        assert log.operations["Scan"] == 0
+    assert log.summary_writes() == 0 and log.scans() == 0
+    assert log.reads() > 0  # the log does see this store's requests
 
 
-def test_backfill_and_dry_run(summary_store):
+def test_backfill_and_dry_run(summary_store, monkeypatch):
+    from typer.testing import CliRunner
+
+    from rollwise.cli import app
+
     with Recorder(summary_store, now=datetime(2024, 3, 10, tzinfo=timezone.utc)) as rec:
         from rollwise.samples import sample_executions
 
         for raw in sample_executions(date(2024, 2, 26), 6, per_day=25, tenants=3, owners=3):
             rec.record(raw)
+    log = WriteLog(summary_store)
     plan = backfill_plan(summary_store, date(2024, 2, 27), date(2024, 3, 2), datetime(2024, 3, 10, tzinfo=timezone.utc))
     assert "monthly:2024-02-01" in plan.describe() and "weekly:2024-02-26" in plan.describe()
+    if hasattr(summary_store, "client"):
+        monkeypatch.setenv("AWS_ENDPOINT_URL", summary_store.client.meta.endpoint_url)
+    # the command's dry run, on this very store: it lists the plan and writes nothing
+    dry = CliRunner().invoke(app, ["summaries", "backfill", "2024-02-27", "2024-03-02", "--at", "2024-03-10T00:00:00Z", "--dry-run",
+                                   "--json", "--store", summary_store.describe()], env={"ROLLWISE_SHARDS": str(summary_store.shards)})
+    assert dry.exit_code == 0, dry.output
+    assert orjson.loads(dry.output) == {"dry_run": True, "periods": plan.describe()}
+    assert log.summary_writes() == 0
+    assert list(summary_store.query_summaries("tenant-000", "daily")) == []
     result = run(summary_store, plan)
     assert result.summaries_created > 0 and result.errors == []
+    assert log.summary_writes() > 0  # the same log sees the real run's writes
     week = [s.to_dict() for s in summary_store.query_summaries("tenant-000", "weekly", owner_id="__tenant__")]
     days = [s.to_dict() for s in summary_store.query_summaries("tenant-000", "daily", since=date(2024, 2, 26), until=date(2024, 3, 3), owner_id="__tenant__")]
     for metric in {w["metric_type"] for w in week}:

@@ -1,4 +1,4 @@
-"""The ``rollwise summaries`` commands, end to end on SQLite and on DynamoDB (moto server)."""
+"""The ``rollwise`` commands end to end: summaries on SQLite and DynamoDB (moto server), runs on a folder and S3."""
 
 import json
 import uuid
@@ -6,6 +6,7 @@ from datetime import date
 
 import orjson
 import pytest
+from runs_helpers import keys, open_store, write_small_run
 from typer.testing import CliRunner
 
 from rollwise.cli import app
@@ -95,3 +96,46 @@ def test_bad_arguments_are_named(args, message, tmp_path):
     result = runner.invoke(app, args + (["--store", f"sqlite:///{tmp_path}/x.db"] if "--store" not in args else []))
     assert result.exit_code == 2
     assert message in result.output
+
+
+def test_merge_dry_run_then_merge_then_show(runs_url):
+    good, bad = write_small_run(runs_url)
+    dry = runner.invoke(app, ["runs", "merge", "--bucket", runs_url, "--at", "2024-01-15T13:20:00Z", "--dry-run", "--json"])
+    assert dry.exit_code == 0, dry.output
+    planned = orjson.loads(dry.output)["dry_run"]
+    assert [(p["aggregate"], p["files"]) for p in planned] == [("runs/20240115t1305Z.json", 4), ("runs/20240115t1310Z.json", 3)]
+    assert set(keys(open_store(runs_url), "runs")) == good | bad
+
+    done = runner.invoke(app, ["runs", "merge", "--bucket", runs_url, "--at", "2024-01-15T13:20:00Z", "--json", "--archive-mode", "bundle"])
+    assert done.exit_code == 0, done.output
+    body = orjson.loads(done.output)
+    assert (body["files_processed"], body["files_quarantined"], body["files_archived"]) == (6, 1, 6)
+
+    one = runner.invoke(app, ["runs", "show", "20240115t1305Z", "--bucket", runs_url, "--json"])
+    assert one.exit_code == 0, one.output
+    doc = orjson.loads(one.output)
+    assert doc["stats"]["files"] == 3 and "merge_state" not in doc
+    day = runner.invoke(app, ["runs", "show", "--date", "20240115", "--bucket", runs_url, "--json"])
+    assert day.exit_code == 0, day.output
+    assert [orjson.loads(line)["window_end"] for line in day.output.splitlines()] == ["2024-01-15T13:05:00Z", "2024-01-15T13:10:00Z"]
+    table = runner.invoke(app, ["runs", "show", "--date", "20240115", "--bucket", runs_url])
+    assert table.exit_code == 0, table.output
+    assert "2024-01-15T13:10:00Z" in table.output and "X1 (0.99)" in table.output
+
+
+@pytest.mark.parametrize("args,message,code", [
+    (["runs", "show"], "give either a WINDOW stamp or --date", 2),
+    (["runs", "show", "20240115t1305Z"], "no aggregate runs/20240115t1305Z.json", 1),
+    (["runs", "show", "noon"], "'noon' is not a window stamp like 20240115t1305Z", 2),
+    (["runs", "merge", "--archive-mode", "zip"], "--archive-mode must be one of move, bundle, got 'zip'", 2),
+])
+def test_bad_runs_arguments_are_named(args, message, code, tmp_path):
+    (tmp_path / "bucket").mkdir()
+    result = runner.invoke(app, args + ["--bucket", f"file://{tmp_path / 'bucket'}"])
+    assert result.exit_code == code, result.output
+    assert message in result.output
+
+
+def test_an_unsupported_bucket_url():
+    result = runner.invoke(app, ["runs", "merge", "--bucket", "ftp://x"])
+    assert result.exit_code == 2 and "object store URL 'ftp://x' is not supported" in result.output

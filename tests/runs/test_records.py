@@ -7,8 +7,8 @@ import pytest
 from rollwise.runs.records import PoisonFile, parse_run_file
 
 
-def parse(doc, **kw):
-    return parse_run_file(doc if isinstance(doc, bytes) else json.dumps(doc).encode(), **kw)
+def parse(doc, threshold=0.7):
+    return parse_run_file(doc if isinstance(doc, bytes) else json.dumps(doc).encode(), threshold)
 
 
 def test_item_shapes_and_the_match_threshold():
@@ -50,9 +50,9 @@ BAD = {
     "matched as text": ({"noticeId": "n", "score": 0.9, "matched": "yes"}, "matched must be true or false"),
     "id as object": ({"noticeId": {"a": 1}}, "noticeId must be a non-empty string"),
     "title as number": ({"noticeId": "n", "title": 5}, "title must be a string, got int"),
-    "negative time": ({"noticeId": "n", "processing_time_ms": -1}, "processing_time_ms must not be negative"),
-    "negative count": ({"run_id": "r", "matches": -2}, "matches must be a non-negative integer"),
-    "fractional count": ({"run_id": "r", "opportunities_processed": 1.5}, "opportunities_processed must be a non-negative integer"),
+    "negative time": ({"noticeId": "n", "processing_time_ms": -1}, "processing_time_ms must be from 0 to"),
+    "negative count": ({"run_id": "r", "matches": -2}, "matches must be a whole number from 0 to"),
+    "fractional count": ({"run_id": "r", "opportunities_processed": 1.5}, "opportunities_processed must be a whole number from 0 to"),
     "empty run id": ({"run_id": ""}, "run_id must be a non-empty string"),
     "top matches not a list": ({"run_id": "r", "top_matches": {"id": "a"}}, "top_matches must be a list"),
     "top match without score": ({"run_id": "r", "top_matches": [{"id": "a"}]}, "top_matches[0]: score is required"),

@@ -8,8 +8,9 @@ from helpers import live_days
 from runs_helpers import item, put
 from typer.testing import CliRunner
 
+from runs_helpers import open_store
+
 from rollwise.cli import app
-from rollwise.objects import store_from_url
 from rollwise.report import build_report
 from rollwise.runs.job import MergeJob
 from rollwise.summaries.stores.sqlite import SQLiteSummaryStore
@@ -21,7 +22,7 @@ UTC = timezone.utc
 def stores(tmp_path):
     summaries = SQLiteSummaryStore(tmp_path / "s.db", shards=4)
     live_days(summaries, date(2024, 1, 1), 15, per_day=30)
-    runs = store_from_url(f"file://{tmp_path / 'bucket'}")
+    runs = open_store(f"file://{tmp_path / 'bucket'}")
     for i in range(8):
         put(runs, f"runs/raw/20240110t12{i:02d}Z_{i}.json", item(i, 0.5 + i / 20, link=f"https://sam.example/{i}"))
     for i in range(3):  # a window with only errors, and no processing times
@@ -57,10 +58,12 @@ def test_a_day_with_both_jobs(stores):
 
 def test_a_window_with_only_errors_says_so(stores):
     summaries, job = stores
-    only_errors = [d for d in __import__("rollwise.runs.read", fromlist=["x"]).aggregates_of_day(job.store, job.layout, "20240110")
-                   if d["stats"]["errors"] == d["stats"]["files"]]
+    from rollwise.report.collect import RunsData
+    from rollwise.report.page import render_runs
+    from rollwise.runs.read import aggregates_of_day
+
+    only_errors = [d for d in aggregates_of_day(job.store, job.layout, date(2024, 1, 10)) if d["stats"]["errors"] == d["stats"]["files"]]
     assert only_errors and only_errors[0]["stats"]["processing_time_ms"]["p50"] is None
-    from rollwise.report import RunsData, render_runs
 
     page = render_runs(RunsData(aggregates=only_errors))
     assert "No data: no processing times were reported" in page and "No data: no matches in this range" in page
@@ -79,7 +82,7 @@ def test_the_cli_writes_the_file(stores, tmp_path):
     summaries, job = stores
     out = tmp_path / "r" / "report.html"
     result = CliRunner().invoke(app, ["report", "--since", "2024-01-01", "--until", "2024-01-15", "--tenant", "tenant-001",
-                                      "--out", str(out), "--store", summaries.describe(), "--bucket", f"file://{job.store.prefix}"])
+                                      "--out", str(out), "--store", summaries.describe(), "--bucket", job.store.url])
     assert result.exit_code == 0, result.output
     assert f"wrote {out}" in result.output
     page = out.read_text()
@@ -91,15 +94,15 @@ def test_the_cli_writes_the_file(stores, tmp_path):
 
 
 def test_daily_percentiles_merge_the_metric_types(stores):
-    from rollwise.report import _percentiles
+    from rollwise.periods import period_containing
+    from rollwise.report.collect import daily_percentiles
     from rollwise.sketch import Distribution
 
     summaries, _ = stores
-    rows = [s for s in summaries.read_summaries(__import__("rollwise.periods", fromlist=["x"]).period_containing("daily", date(2024, 1, 10)),
-                                                summaries.shard_of("tenant-000")).values()
+    rows = [s for s in summaries.read_summaries(period_containing("daily", date(2024, 1, 10)), summaries.shard_of("tenant-000")).values()
             if s.tenant_id == "tenant-000" and s.owner_id == "__tenant__"]
     assert len({s.metric_type for s in rows}) >= 2  # more than one sketch to merge
-    p50, p95 = _percentiles(rows, [date(2024, 1, 10)])
+    p50, p95 = daily_percentiles(rows, [date(2024, 1, 10)])
     every = Distribution()
     for s in rows:
         every.merge(s.summary().durations)
@@ -121,7 +124,7 @@ def test_on_dynamodb_and_s3(moto_server, monkeypatch, tmp_path):
     live_days(summaries, date(2024, 1, 8), 8, per_day=20)
     bucket = f"report-{uuid.uuid4().hex[:8]}"
     boto3.client("s3", region_name="us-east-1").create_bucket(Bucket=bucket)
-    runs = store_from_url(f"s3://{bucket}")
+    runs = open_store(f"s3://{bucket}")
     for i in range(4):
         put(runs, f"runs/raw/20240110t12{i:02d}Z_{i}.json", item(i, 0.8))
     MergeJob(runs).run(datetime(2024, 1, 10, 14, tzinfo=UTC))

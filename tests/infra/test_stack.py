@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT / "infra"))
 os.environ.setdefault("JSII_SILENCE_WARNING_DEPRECATED_NODE_VERSION", "1")
 os.environ.setdefault("JSII_SILENCE_WARNING_UNTESTED_NODE_VERSION", "1")
@@ -101,11 +101,23 @@ def resources(statement):
 
 def test_merge_role_is_least_privilege(template):
     st = statements(template, "MergeRunsRole")
-    assert set(st) == {"WriteItsOwnLogs", "PublishRunResults", "ListRawFiles", "ReadRawFilesAndAggregates", "WriteAggregatesArchiveQuarantine", "DeleteArchivedRawFiles"}
-    assert st["ListRawFiles"]["Action"] == "s3:ListBucket" and st["ListRawFiles"]["Condition"] == {"StringLike": {"s3:prefix": ["runs/raw/", "runs/raw/*"]}}
+    assert set(st) == {"WriteItsOwnLogs", "PublishRunResults", "ListRawFilesAndAggregates", "ReadRawFilesAndAggregates",
+                       "WriteAggregatesArchiveQuarantine", "DeleteArchivedRawFiles"}
+    listing = st["ListRawFilesAndAggregates"]
+    assert listing["Action"] == "s3:ListBucket" and listing["Condition"] == {"StringEquals": {"s3:prefix": ["runs/", "runs/raw/"]}}
     assert resources(st["ReadRawFilesAndAggregates"]) == ["/runs/raw/*", "/runs/????????t????Z.json"]
-    assert resources(st["WriteAggregatesArchiveQuarantine"]) == ["/runs/????????t????Z.json", "/runs/archive/*", "/runs/quarantine/*"]
+    assert resources(st["WriteAggregatesArchiveQuarantine"]) == ["/runs/????????t????Z.json", "/runs/archive/*", "/runs/quarantine/*", "/runs/records/*"]
     assert st["DeleteArchivedRawFiles"]["Action"] == "s3:DeleteObject" and resources(st["DeleteArchivedRawFiles"]) == ["/runs/raw/*"]
+
+
+def test_a_custom_raw_prefix_and_root_reach_the_role_and_the_environment(tmp_path_factory):
+    """The layout module is the one source of the bucket's prefixes, for the job and for its role."""
+    t = synth(tmp_path_factory, runs_root="results", raw_prefix="results/")
+    st = statements(t, "MergeRunsRole")
+    assert st["ListRawFilesAndAggregates"]["Condition"] == {"StringEquals": {"s3:prefix": ["results/"]}}
+    assert resources(st["DeleteArchivedRawFiles"]) == ["/results/*"]
+    env = function(t, "rollwise.handlers.merge_runs.lambda_handler")["Environment"]["Variables"]
+    assert (env["ROLLWISE_RUNS_ROOT"], env["ROLLWISE_RAW_PREFIX"]) == ("results", "results/")
 
 
 def test_no_wildcard_actions_or_resources(template, fanout):
@@ -149,7 +161,7 @@ def test_fanout_drives_the_shards_from_step_functions(fanout):
     nightly = [r["Properties"] for r in of_type(fanout, "AWS::Events::Rule").values() if r["Properties"]["ScheduleExpression"].startswith("cron")]
     assert nightly[0]["Targets"][0]["Arn"]["Ref"].startswith("SummariesFanOut")
     st = statements(fanout, "MergeRunsRole")
-    assert resources(st["AbortBundleUploads"]) == ["/runs/archive/*"]
+    assert resources(st["AbortBundleUploads"]) == ["/runs/archive/bundles/*"]
 
 
 def test_cfn_lint_finds_no_errors(template, fanout, tmp_path):

@@ -9,11 +9,11 @@ from datetime import date, datetime, timezone
 
 import pytest
 
-from rollwise.config import ConfigError
+from rollwise.errors import ConfigError
 from rollwise.handlers import aggregate_summaries
 from rollwise.handlers.common import EventError
+from rollwise.result import JobFailed
 from rollwise.samples import sample_executions
-from rollwise.summaries.job import SummariesFailed
 from rollwise.summaries.recorder import Recorder
 from rollwise.summaries.stores.dynamodb import DynamoDBSummaryStore
 
@@ -110,7 +110,7 @@ def test_a_failed_group_raises_after_the_others_finish(lambda_env, monkeypatch):
         return real(self, day, shard)
 
     monkeypatch.setattr(DynamoDBSummaryStore, "read_records", flaky)
-    with pytest.raises(SummariesFailed, match="failed: daily:2024-01-08 shard") as info:
+    with pytest.raises(JobFailed, match="summaries: 8 failure\\(s\\): daily:2024-01-08 shard") as info:
         aggregate_summaries.lambda_handler(scheduled("2024-01-15T02:00:00Z"), None)
     result = info.value.result
     assert len(result.errors) == 8  # seven days and the week of that shard

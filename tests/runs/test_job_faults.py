@@ -1,8 +1,9 @@
-"""Crashes at every store call, SIGKILL at random moments, and four invocations at once.
+"""Crashes at every store request, SIGKILL at random moments, and four invocations at once.
 
 The invariant, checked after the job is run again to completion: every valid
 file is counted in exactly one aggregate, poison files are quarantined, and
-nothing is left under raw/.
+nothing is left under raw/. Faults are injected by wrapping the store object,
+through which every request of the job goes.
 """
 
 import os
@@ -10,82 +11,48 @@ import random
 import signal
 import subprocess
 import sys
-import threading
 import time
 from datetime import datetime, timezone
 
-import obstore as obs
 import pytest
-from runs_helpers import check_exactly_once, item, keys, put, write_small_run
+from runs_helpers import Crash, FaultyStore, check_exactly_once, item, keys, open_store, put, write_small_run
 
-import rollwise.objects as objects_module
-import rollwise.runs.job as job_module
-from rollwise.objects import store_from_url
-from rollwise.runs.job import Settings, run_merge
+from rollwise.runs.job import MergeJob
+from rollwise.runs.settings import MergeSettings
 
 AT = datetime(2024, 1, 15, 13, 20, tzinfo=timezone.utc)
-CALLS = ("get", "put", "copy", "delete", "list", "list_with_delimiter", "head", "rename")
 
 
-class Crash(BaseException):
-    """The process dies: nothing after this point runs."""
+def crash_at(n: int):
+    """A fault plan: the Nth request (counting from 1) crashes the process."""
+    seen = [0]
+
+    def fault(name, args):
+        seen[0] += 1
+        return Crash(f"at request {n}: {name}") if seen[0] == n else None
+
+    return fault
 
 
-class CrashingStore:
-    """Stands in for the obstore module and dies at its Nth call, before or after the request."""
-
-    def __init__(self, crash_at: int, after: bool) -> None:
-        self.calls = 0
-        self.lock = threading.Lock()
-        self.crash_at, self.after = crash_at, after
-
-    def _tick(self, name):
-        with self.lock:
-            self.calls += 1
-            return self.calls == self.crash_at
-
-    def __getattr__(self, name):
-        real = getattr(obs, name)
-        if name not in CALLS:
-            return real
-        def call(*a, **kw):
-            dies = self._tick(name)
-            if dies and not self.after:
-                raise Crash(f"before {name}")
-            try:
-                return real(*a, **kw)
-            finally:
-                if dies:
-                    raise Crash(f"after {name}")  # noqa: B012
-        return call
-
-
-def count_calls(url, monkeypatch, archive_mode) -> int:
-    probe = CrashingStore(crash_at=-1, after=False)
-    monkeypatch.setattr(job_module, "obs", probe)
-    monkeypatch.setattr(objects_module, "obs", probe)
-    run_merge(store_from_url(url), AT, settings=Settings(concurrency=2, archive_mode=archive_mode))
-    return probe.calls
+def merge(store, archive_mode, concurrency=2):
+    return MergeJob(store, MergeSettings(concurrency=concurrency, archive_mode=archive_mode)).run(AT)
 
 
 @pytest.mark.parametrize("archive_mode", ["move", "bundle"])
-def test_a_crash_at_every_store_call_never_loses_or_double_counts(runs_url, monkeypatch, archive_mode, tmp_path):
+def test_a_crash_at_every_store_request_never_loses_or_double_counts(runs_url, archive_mode, tmp_path):
     probe_url = _fresh_location(runs_url, tmp_path, "probe")
     write_small_run(probe_url)
-    total = count_calls(probe_url, monkeypatch, archive_mode)
+    probe = FaultyStore(open_store(probe_url), lambda name, args: None)
+    merge(probe, archive_mode)
+    total = probe.calls
     assert total >= 12
     for n in range(1, total + 1):
         for after in (False, True):
             url = _fresh_location(runs_url, tmp_path, f"{n}-{after}")
             good, bad = write_small_run(url)
-            crashing = CrashingStore(n, after)
-            monkeypatch.setattr(job_module, "obs", crashing)
-            monkeypatch.setattr(objects_module, "obs", crashing)
             with pytest.raises(Crash):
-                run_merge(store_from_url(url), AT, settings=Settings(concurrency=2, archive_mode=archive_mode))
-            monkeypatch.setattr(job_module, "obs", obs)
-            monkeypatch.setattr(objects_module, "obs", obs)
-            run_merge(store_from_url(url), AT, settings=Settings(archive_mode=archive_mode))
+                merge(FaultyStore(open_store(url), crash_at(n), after=after), archive_mode)
+            merge(open_store(url), archive_mode, concurrency=32)
             check_exactly_once(url, good, bad)
 
 
@@ -96,7 +63,7 @@ def _fresh_location(runs_url: str, tmp_path, tag: str) -> str:
 
 
 def write_large_run(url: str, n: int, first: int = 0) -> tuple[set[str], set[str]]:
-    store = store_from_url(url)
+    store = open_store(url)
     good, bad = set(), set()
     for i in range(first, first + n):
         minute = (i * 7) % 15
@@ -120,7 +87,7 @@ def test_sigkill_at_random_moments_then_a_clean_run(runs_url):
     killed = attempts = 0
     env = {**os.environ, "ROLLWISE_CONCURRENCY": "4"}
     while killed < 3 and attempts < 20:
-        if not keys(store_from_url(runs_url), "runs/raw"):  # the last run finished: give the next one work
+        if not keys(open_store(runs_url), "runs/raw"):  # the last run finished: give the next one work
             g, b = write_large_run(runs_url, 1500, first=attempts * 2000)
             good |= g
             bad |= b

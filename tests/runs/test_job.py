@@ -3,31 +3,33 @@
 import gzip
 from datetime import datetime, timedelta, timezone
 
-import obstore as obs
 import orjson
 from runs_helpers import (
+    FaultyStore,
     aggregates,
     check_exactly_once,
     item,
     keys,
+    open_store,
     put,
     run_summary,
     write_small_run,
 )
 
-from rollwise.objects import store_from_url
-from rollwise.runs.job import Layout, MergeJob, Settings, run_merge
+from rollwise import objects
+from rollwise.runs.job import MergeJob
+from rollwise.runs.settings import MergeSettings
 
 UTC = timezone.utc
 AT = datetime(2024, 1, 15, 13, 20, tzinfo=UTC)
 
 
-def merge(url, at=AT, **settings):
-    return run_merge(store_from_url(url), at, settings=Settings(**settings))
+def merge(url, at=AT, store=None, **settings):
+    return MergeJob(store or open_store(url), MergeSettings(**settings)).run(at)
 
 
 def test_closed_windows_are_aggregated_and_archived(runs_url):
-    store = store_from_url(runs_url)
+    store = open_store(runs_url)
     put(store, "runs/raw/20240115t1300Z_a.json", item(1, 0.9))
     put(store, "runs/raw/20240115t1304Z_b.json", [item(2, 0.95, processing_time_ms=300), item(3, 0.2, matched=False), item(4, 0.9, error="boom")])
     put(store, "runs/raw/20240115t1302Z_c.json", run_summary("run-c", 50, 5, errors=2, ms=4000, top=[("X", "Top", 0.99), ("B", "Tie", 0.9)]))
@@ -52,7 +54,7 @@ def test_closed_windows_are_aggregated_and_archived(runs_url):
     ]
     assert [r["file"] for r in first["runs"]] == sorted(["runs/raw/20240115t1300Z_a.json", "runs/raw/20240115t1302Z_c.json", "runs/raw/20240115t1304Z_b.json"])
     assert next(r for r in first["runs"] if r.get("run_id") == "run-c")["opportunities_processed"] == 50
-    etags = {m["path"]: m["e_tag"] for batch in obs.list(store, "runs/archive") for m in batch}
+    etags = {m.key: m.e_tag for m in objects.list_objects(store, "runs/archive")}
     assert {f["key"]: f["etag"] for f in first["source_files"]} == {k.replace("archive", "raw"): e for k, e in etags.items() if "1305" not in k and "1309" not in k}
     assert keys(store, "runs/raw") == ["runs/raw/20240115t1319Z_open.json"]
     assert len(keys(store, "runs/archive")) == 4
@@ -63,7 +65,7 @@ def test_closed_windows_are_aggregated_and_archived(runs_url):
 
 
 def test_a_late_file_is_merged_into_its_window_by_conditional_replace(runs_url):
-    store = store_from_url(runs_url)
+    store = open_store(runs_url)
     for i in range(4):
         put(store, f"runs/raw/20240115t1301Z_{i}.json", item(i, 0.5 + i / 10))
     merge(runs_url)
@@ -82,7 +84,7 @@ def test_a_late_file_is_merged_into_its_window_by_conditional_replace(runs_url):
 
 
 def test_poison_files_are_quarantined_with_their_reason_and_neighbours_counted(runs_url):
-    store = store_from_url(runs_url)
+    store = open_store(runs_url)
     put(store, "runs/raw/20240115t1300Z_ok.json", item(1, 0.9))
     put(store, "runs/raw/20240115t1300Z_json.json", b"{broken")
     put(store, "runs/raw/20240115t1300Z_utf.json", b'{"noticeId": "\xff"}')
@@ -90,20 +92,20 @@ def test_poison_files_are_quarantined_with_their_reason_and_neighbours_counted(r
     put(store, "runs/raw/20240115t1300Z_big.json", item(2, 0.9, padding="x" * 600))
     result = merge(runs_url, max_file_bytes=500)
     assert (result.files_processed, result.files_quarantined, result.files_failed) == (1, 4, 0)
-    reasons = {k: orjson.loads(bytes(obs.get(store, k).bytes()))["reason"] for k in keys(store, "runs/quarantine") if k.endswith(".error.json")}
+    reasons = {k: orjson.loads(objects.read(store, k).data)["reason"] for k in keys(store, "runs/quarantine") if k.endswith(".error.json")}
     assert set(reasons) == {f"runs/quarantine/20240115t1300Z_{n}.json.error.json" for n in ("json", "utf", "type", "big")}
     assert "invalid JSON" in reasons["runs/quarantine/20240115t1300Z_json.json.error.json"]
     assert "not UTF-8" in reasons["runs/quarantine/20240115t1300Z_utf.json.error.json"]
     assert "score must be a number" in reasons["runs/quarantine/20240115t1300Z_type.json.error.json"]
     assert "over the 500-byte limit" in reasons["runs/quarantine/20240115t1300Z_big.json.error.json"]
-    assert bytes(obs.get(store, "runs/quarantine/20240115t1300Z_json.json").bytes()) == b"{broken"
+    assert objects.read(store, "runs/quarantine/20240115t1300Z_json.json").data == b"{broken"
     assert keys(store, "runs/raw") == []
     assert merge(runs_url).files_quarantined == 0  # never retried
 
 
 def test_producers_writing_straight_into_runs(runs_url):
-    store = store_from_url(runs_url)
-    job = MergeJob(store, Layout.under("runs", raw="runs/"))
+    store = open_store(runs_url)
+    job = MergeJob(store, MergeSettings(raw_prefix="runs/"))
     put(store, "runs/20240115t1301Z_a.json", item(1, 0.9))
     put(store, "runs/20240115t1302Z_b.json", item(2, 0.8))
     first = job.run(AT)
@@ -116,7 +118,7 @@ def test_producers_writing_straight_into_runs(runs_url):
 
 
 def test_bundle_mode_writes_one_compressed_bundle_per_window(runs_url):
-    store = store_from_url(runs_url)
+    store = open_store(runs_url)
     docs = {f"runs/raw/20240115t1301Z_{i}.json": item(i, i / 10) for i in range(5)}
     for k, d in docs.items():
         put(store, k, d)
@@ -125,37 +127,20 @@ def test_bundle_mode_writes_one_compressed_bundle_per_window(runs_url):
     assert (result.files_processed, result.files_archived) == (6, 6)
     (bundle,) = keys(store, "runs/archive")
     assert bundle.startswith("runs/archive/bundles/20240115t1305Z-") and bundle.endswith(".jsonl.gz")
-    lines = [orjson.loads(line) for line in gzip.decompress(bytes(obs.get(store, bundle).bytes())).splitlines()]
+    lines = [orjson.loads(line) for line in gzip.decompress(objects.read(store, bundle).data).splitlines()]
     assert {line["key"]: line["content"] for line in lines} == {**docs, "runs/raw/20240115t1302Z_pretty.json": item(7, 0.5)}
     assert keys(store, "runs/raw") == []
 
 
-class FailingCopies:
-    """An obstore stand-in whose copies of some keys fail, as a flaky network would."""
-
-    def __init__(self, real, failing):
-        self.real, self.failing = real, failing
-
-    def __getattr__(self, name):
-        return getattr(self.real, name)
-
-    def copy(self, store, src, dst, **kw):
-        if src in self.failing:
-            raise ConnectionResetError(f"connection reset copying {src}")
-        return self.real.copy(store, src, dst, **kw)
-
-
-def test_a_failed_copy_leaves_the_original_and_the_next_run_finishes_it(runs_url, monkeypatch):
-    import rollwise.runs.job as job_module
-
+def test_a_failed_copy_leaves_the_original_and_the_next_run_finishes_it(runs_url):
     good, bad = write_small_run(runs_url, valid=6, poison=0)
     stuck = sorted(good)[0]
-    monkeypatch.setattr(job_module, "obs", FailingCopies(obs, {stuck}))
-    result = merge(runs_url)
+    reset = objects.RequestFailed(f"connection reset copying {stuck}", stuck, "copy")
+    flaky = FaultyStore(open_store(runs_url), lambda name, args: reset if name == "copy" and args[0] == stuck else None)
+    result = merge(runs_url, store=flaky)
     assert result.files_processed == 6 and result.files_archived == 5 and result.files_failed == 1
-    assert result.failed_operations == [{"key": stuck, "operation": "copy", "error": f"connection reset copying {stuck}"}]
-    assert keys(store_from_url(runs_url), "runs/raw") == [stuck]
-    monkeypatch.setattr(job_module, "obs", obs)
+    assert result.body()["failed_operations"] == [{"key": stuck, "operation": "copy", "error": f"connection reset copying {stuck}"}]
+    assert keys(open_store(runs_url), "runs/raw") == [stuck]
     retry = merge(runs_url)
     assert (retry.files_processed, retry.files_archived, retry.windows) == (0, 1, [])
     check_exactly_once(runs_url, good, bad)
@@ -163,24 +148,24 @@ def test_a_failed_copy_leaves_the_original_and_the_next_run_finishes_it(runs_url
 
 def test_dry_run_writes_nothing(runs_url):
     good, _ = write_small_run(runs_url)
-    result = run_merge(store_from_url(runs_url), AT, dry_run=True)
+    result = MergeJob(open_store(runs_url)).run(AT, dry_run=True)
     assert [p["files"] for p in result.planned] == [4, 3] and result.windows == []
-    assert set(keys(store_from_url(runs_url), "runs/")) == good | {"runs/raw/20240115t1301Z_poison0.json"}
+    assert set(keys(open_store(runs_url), "runs/")) == good | {"runs/raw/20240115t1301Z_poison0.json"}
 
 
 def test_past_its_deadline_no_new_window_is_started(runs_url):
     import time
 
     good, bad = write_small_run(runs_url)
-    late = MergeJob(store_from_url(runs_url)).run(AT, deadline=time.monotonic() - 1)
+    late = MergeJob(open_store(runs_url)).run(AT, deadline=time.monotonic() - 1)
     assert late.windows == [] and late.files_processed == 0
-    assert set(keys(store_from_url(runs_url), "runs/raw")) == good | bad
-    MergeJob(store_from_url(runs_url)).run(AT, deadline=time.monotonic() + 60)
+    assert set(keys(open_store(runs_url), "runs/raw")) == good | bad
+    MergeJob(open_store(runs_url)).run(AT, deadline=time.monotonic() + 60)
     check_exactly_once(runs_url, good, bad)
 
 
 def test_a_backlog_of_many_windows_is_merged_window_by_window(runs_url):
-    store = store_from_url(runs_url)
+    store = open_store(runs_url)
     for minute in range(0, 60, 2):
         for i in range(3):
             put(store, f"runs/raw/20240115t12{minute:02d}Z_{i}.json", item(minute * 10 + i, 0.5))
@@ -195,6 +180,6 @@ def test_unfinished_windows_report_their_age(runs_url):
     import time
 
     write_small_run(runs_url)
-    late = MergeJob(store_from_url(runs_url)).run(AT, deadline=time.monotonic() - 1)
+    late = MergeJob(open_store(runs_url)).run(AT, deadline=time.monotonic() - 1)
     assert late.oldest_pending_seconds == (AT - datetime(2024, 1, 15, 13, 5, tzinfo=UTC)).total_seconds() == 900
-    assert MergeJob(store_from_url(runs_url)).run(AT).oldest_pending_seconds == 0
+    assert MergeJob(open_store(runs_url)).run(AT).oldest_pending_seconds == 0

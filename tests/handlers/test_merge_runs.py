@@ -8,12 +8,12 @@ import uuid
 
 import boto3
 import pytest
-from runs_helpers import aggregates, item, keys, put
+from runs_helpers import aggregates, item, keys, open_store, put
 
-from rollwise.config import ConfigError
+from rollwise import objects
+from rollwise.errors import ConfigError
 from rollwise.handlers import merge_runs
-from rollwise.objects import store_from_url
-from rollwise.runs.job import MergeFailed
+from rollwise.result import JobFailed
 
 
 @pytest.fixture
@@ -22,7 +22,7 @@ def bucket(moto_server, monkeypatch):
     boto3.client("s3", endpoint_url=moto_server.url, region_name="us-east-1").create_bucket(Bucket=name)
     monkeypatch.setenv("AWS_ENDPOINT_URL", moto_server.url)
     monkeypatch.setenv("SAM_MATCHING_OUT_RUNS_BUCKET", name)
-    store = store_from_url(f"s3://{name}")
+    store = open_store(f"s3://{name}")
     for i in range(6):
         put(store, f"runs/raw/20240115t13{(i % 2) * 5:02d}Z_{i}.json", item(i, 0.6 + i / 20))
     put(store, "runs/raw/20240115t1300Z_bad.json", b"[1, 2")
@@ -56,33 +56,23 @@ def test_scheduled_event_in_a_cold_interpreter(bucket):
     assert [line["aggregate"] for line in per_window] == ["runs/20240115t1305Z.json", "runs/20240115t1310Z.json"]
     assert all(line["correlation_id"] == "merge-evt-7" and line["service"] == "rollwise-runs" for line in logs)
     assert any(line["message"].startswith("file quarantined: runs/raw/20240115t1300Z_bad.json") and "invalid JSON" in line["reason"] for line in logs)
-    store = store_from_url(f"s3://{bucket}")
+    store = open_store(f"s3://{bucket}")
     assert sum(d["stats"]["files"] for d in aggregates(store).values()) == 6
 
 
-class BrokenDeletes:
-    def __init__(self, real):
-        self.real = real
-
-    def __getattr__(self, name):
-        return getattr(self.real, name)
-
-    def delete(self, store, paths):
-        raise PermissionError("AccessDenied: s3:DeleteObject")
-
-
 def test_failed_archive_operations_raise_after_the_work_is_done(bucket, monkeypatch):
-    import obstore
+    def denied(self, keys):
+        raise objects.PermissionDenied("delete denied: the credentials need s3:DeleteObject there", keys[0], "delete")
 
-    import rollwise.runs.job as job_module
-
-    monkeypatch.setattr(job_module, "obs", BrokenDeletes(obstore))
-    with pytest.raises(MergeFailed, match="operation\\(s\\) failed: delete runs/raw/") as info:
+    real = objects.ObjectStore.delete
+    monkeypatch.setattr(objects.ObjectStore, "delete", denied)
+    with pytest.raises(JobFailed, match=r"merge-runs: \d+ failure\(s\): delete runs/raw/") as info:
         merge_runs.lambda_handler(EVENT, None)
     result = info.value.result
-    assert result.files_processed == 6 and len(result.windows) == 2
-    assert {f["operation"] for f in result.failed_operations} == {"delete"}
-    monkeypatch.setattr(job_module, "obs", obstore)
+    assert result.files_processed == 6 and len(result.windows) == 2 and result.files_archived == 0
+    assert {f.operation for f in result.failed} == {"delete"}
+    assert result.files_failed == 7  # six counted and one poison file, each left under raw/ once
+    monkeypatch.setattr(objects.ObjectStore, "delete", real)
     again = merge_runs.lambda_handler(EVENT, None)["body"]
-    assert again["files_processed"] == 0 and again["files_archived"] == 6
-    assert keys(store_from_url(f"s3://{bucket}"), "runs/raw") == []
+    assert again["files_processed"] == 0 and again["files_archived"] == 6 and again["files_quarantined"] == 1
+    assert keys(open_store(f"s3://{bucket}"), "runs/raw") == []

@@ -1,0 +1,28 @@
+"""An offline HTML report of both jobs: one file, inline CSS and SVG, no script, no network.
+
+:mod:`collect` reads the stores through the jobs' own read paths,
+:mod:`charts` turns figures into SVG, :mod:`page` lays the sections out.
+"""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+from typing import Any, Callable
+
+from rollwise.report.collect import read_runs, read_summaries
+from rollwise.report.page import render_page, render_runs, render_summaries
+from rollwise.timestamps import utc_now
+
+
+def build_report(store: Any, job: Any, first: date, last: date, tenant: str | None = None,
+                 advance: Callable[[], None] = lambda: None) -> str:
+    if first > last:
+        raise ValueError(f"the range starts {first} after it ends {last}")
+    runs = read_runs(job, first, last, advance)
+    summaries = read_summaries(store, first, last, tenant, advance)
+    return render_page(first, last, tenant, render_runs(runs), render_summaries(store, summaries, first, last))
+
+
+def default_range(today: date | None = None) -> tuple[date, date]:
+    yesterday = (today or utc_now().date()) - timedelta(days=1)
+    return yesterday, yesterday

@@ -1,0 +1,88 @@
+"""What the report reads: through the jobs' own read paths, into plain data for the page."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date
+from typing import Any, Callable
+
+import orjson
+
+from rollwise import objects
+from rollwise.periods import days_between, period_containing
+from rollwise.runs.read import aggregates_of_day
+from rollwise.summaries.model import TENANT_WIDE
+from rollwise.windows import stamp_in_name
+
+
+@dataclass
+class RunsData:
+    aggregates: list[dict] = field(default_factory=list)
+    quarantined: list[dict] = field(default_factory=list)
+
+
+def read_runs(job: Any, first: date, last: date, advance: Callable[[], None] = lambda: None) -> RunsData:
+    """The range's aggregates (by day), and the notes of files quarantined in it."""
+    data = RunsData()
+    for day in days_between(first, last):
+        data.aggregates.extend(aggregates_of_day(job.store, job.layout, day))
+        advance()
+    for meta in objects.list_objects(job.store, job.layout.quarantine):
+        if not job.layout.is_note(meta.key):
+            continue
+        stamp = stamp_in_name(meta.key)
+        when = (stamp or meta.last_modified).date()
+        if first <= when <= last:
+            blob = objects.read_if_exists(job.store, meta.key)
+            if blob is not None:
+                data.quarantined.append(orjson.loads(blob.data))
+    return data
+
+
+def read_summaries(store: Any, first: date, last: date, tenant: str | None, advance: Callable[[], None] = lambda: None) -> dict[str, list]:
+    """Tenant-wide daily summaries per tenant, read by period partition (no scan, no tenant list needed)."""
+    by_tenant: dict[str, list] = {}
+    for day in days_between(first, last):
+        period = period_containing("daily", day)
+        shards = [store.shard_of(tenant)] if tenant else range(store.shards)
+        for shard in shards:
+            for s in store.read_summaries(period, shard).values():
+                if s.owner_id == TENANT_WIDE and (tenant is None or s.tenant_id == tenant):
+                    by_tenant.setdefault(s.tenant_id, []).append(s)
+        advance()
+    if tenant and tenant not in by_tenant:
+        by_tenant[tenant] = []
+    return by_tenant
+
+
+def latest(store: Any, tenant: str, kind: str, last: date) -> tuple[date | None, list]:
+    """The latest closed ``kind`` period of a tenant starting by ``last``, and its tenant-wide rows."""
+    rows = list(store.query_summaries(tenant, kind, until=last, owner_id=TENANT_WIDE))
+    if not rows:
+        return None, []
+    start = max(r.period.start for r in rows)
+    return start, [r for r in rows if r.period.start == start]
+
+
+def daily_percentiles(rows: list, days: list[date]) -> tuple[list[float | None], list[float | None]]:
+    """Per day, p50 and p95 over every metric type: their sketches merged, since percentiles do not add."""
+    merged: dict[date, Any] = {}
+    for s in rows:
+        day = merged.get(s.period.start)
+        if day is None:
+            merged[s.period.start] = s.summary()
+        else:
+            day.durations.merge(s.summary().durations)
+    p50, p95 = [], []
+    for d in days:
+        figures = merged[d].durations.quantiles((0.5, 0.95)) if d in merged else (None, None)
+        p50.append(figures[0])
+        p95.append(figures[1])
+    return p50, p95
+
+
+def per_day(rows: list, days: list[date], name: str) -> list[float]:
+    totals = {d: 0.0 for d in days}
+    for s in rows:
+        totals[s.period.start] += s.figures[name] or 0
+    return [totals[d] for d in days]

@@ -1,0 +1,96 @@
+"""The report's page: sections of markup from collected data, one self-contained HTML file."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Any
+
+from rollwise.periods import days_between
+from rollwise.report.charts import Markup, esc, legend, lines, no_data, stacked_bars, table
+from rollwise.report.collect import RunsData, daily_percentiles, latest, per_day
+from rollwise.timestamps import utc_now
+
+OUTCOMES = (("success_count", "succeeded", "#2e7d32"), ("failure_count", "failed", "#c62828"),
+            ("cancelled_count", "cancelled", "#9e9e9e"), ("timeout_count", "timed out", "#ef6c00"))
+CSS = """
+body{font-family:system-ui,-apple-system,Segoe UI,Roboto,sans-serif;margin:2rem;color:#222;max-width:1100px}
+h1{margin-bottom:.2rem}h2{border-bottom:2px solid #ddd;padding-bottom:.3rem;margin-top:2.5rem}
+.muted{color:#666}.nodata{padding:1rem;background:#f6f6f6;border-left:4px solid #bbb;color:#555}
+table{border-collapse:collapse;margin:.5rem 0 1.5rem}td,th{padding:.25rem .6rem;border-bottom:1px solid #eee;text-align:right}
+td:first-child,th:first-child{text-align:left}.totals td{font-size:1.3rem;font-weight:600}
+.legend span{display:inline-block;margin-right:1rem}.legend i{display:inline-block;width:.8rem;height:.8rem;margin-right:.3rem}
+svg{display:block;margin:.5rem 0 1rem}svg text{font-size:11px;fill:#444}
+"""
+
+
+def render_runs(data: RunsData) -> str:
+    out = ["<h2>Run results</h2>"]
+    docs = sorted(data.aggregates, key=lambda d: d["window_end"])
+    if not docs:
+        out.append(no_data("no window aggregates in this range"))
+    else:
+        totals = {k: sum(d["stats"][k] for d in docs) for k in ("files", "opportunities_processed", "matches", "no_matches", "errors")}
+        out.append('<table class="totals"><tr>' + "".join(f"<th>{esc(k.replace('_', ' '))}</th>" for k in totals) + "</tr><tr>"
+                   + "".join(f"<td>{v:,}</td>" for v in totals.values()) + "</tr></table>")
+        labels = [d["window_end"][11:16] if len({x["window_end"][:10] for x in docs}) == 1 else d["window_end"][5:16].replace("T", " ") for d in docs]
+        out.append("<h3>Matches per window</h3>" + legend([("matches", "#1565c0"), ("no matches", "#90caf9"), ("errors", "#c62828")]))
+        out.append(stacked_bars(labels, [("matches", "#1565c0", [d["stats"]["matches"] for d in docs]),
+                                         ("no matches", "#90caf9", [d["stats"]["no_matches"] for d in docs]),
+                                         ("errors", "#c62828", [d["stats"]["errors"] for d in docs])]))
+        p50 = [d["stats"]["processing_time_ms"]["p50"] for d in docs]
+        p95 = [d["stats"]["processing_time_ms"]["p95"] for d in docs]
+        out.append("<h3>Processing time per window (ms)</h3>" + legend([("p50", "#6a1b9a"), ("p95", "#ef6c00")]))
+        out.append(lines(labels, [("p50", "#6a1b9a", p50), ("p95", "#ef6c00", p95)]) if any(v is not None for v in p95)
+                   else no_data("no processing times were reported"))
+        top = sorted((m for d in docs for m in d["top_matches"]), key=lambda m: (-m["score"], m["id"]))[:10]
+        out.append("<h3>Top opportunities</h3>")
+        out.append(table(["id", "title", "score", "link", "source file"],
+                         [(m["id"], m.get("title"), m["score"], Markup(f'<a href="{esc(m["link"])}">{esc(m["link"])}</a>') if m.get("link") else "",
+                           m.get("source_file")) for m in top]) if top else no_data("no matches in this range"))
+    out.append("<h3>Quarantined files</h3>")
+    out.append(table(["file", "reason", "quarantined at"], [(q.get("key"), q.get("reason"), q.get("quarantined_at")) for q in data.quarantined])
+               if data.quarantined else '<p class="muted">None.</p>')
+    return "".join(out)
+
+
+def render_summaries(store: Any, by_tenant: dict[str, list], first: date, last: date) -> str:
+    out = ["<h2>Period summaries</h2>"]
+    if not by_tenant:
+        return "".join(out) + no_data("no daily summaries in this range")
+    days = list(days_between(first, last))
+    labels = [d.strftime("%m-%d") for d in days]
+    for tenant in sorted(by_tenant):
+        rows = by_tenant[tenant]
+        out.append(f"<h3>Tenant {esc(tenant)}</h3>")
+        if not rows:
+            out.append(no_data(f"tenant {tenant} has no summaries in this range"))
+            continue
+        out.append(legend([(label, colour) for _, label, colour in OUTCOMES]))
+        out.append(stacked_bars(labels, [(label, colour, per_day(rows, days, name)) for name, label, colour in OUTCOMES]))
+        ok, done = per_day(rows, days, "success_count"), [sum(v) for v in zip(*(per_day(rows, days, n) for n, _, _ in OUTCOMES))]
+        rate = [100 * o / d if d else None for o, d in zip(ok, done)]
+        out.append("<h4>Success rate (%)</h4>" + lines(labels, [("success rate", "#2e7d32", rate)], height=160, top=100))
+        p50, p95 = daily_percentiles(rows, days)
+        out.append("<h4>Duration (ms), all metric types</h4>" + legend([("p50", "#6a1b9a"), ("p95", "#ef6c00")]))
+        out.append(lines(labels, [("p50", "#6a1b9a", p50), ("p95", "#ef6c00", p95)]) if any(v is not None for v in p95)
+                   else no_data("no finished executions with a duration"))
+        for kind in ("weekly", "monthly"):
+            start, period_rows = latest(store, tenant, kind, last)
+            if start is None:
+                out.append(f"<h4>Latest {kind}</h4>" + no_data(f"no closed {kind} period yet"))
+                continue
+            out.append(f"<h4>Latest {kind}: {start.isoformat()}</h4>" + table(
+                ["metric type", "submitted", "succeeded", "failed", "cancelled", "timed out", "profiles", "p50 ms", "p95 ms"],
+                [(r.metric_type, r.figures["submission_count"], r.figures["success_count"], r.figures["failure_count"],
+                  r.figures["cancelled_count"], r.figures["timeout_count"], r.figures["total_profiles"],
+                  r.figures["p50_duration_ms"], r.figures["p95_duration_ms"]) for r in period_rows]))
+    return "".join(out)
+
+
+def render_page(first: date, last: date, tenant: str | None, runs_html: str, summaries_html: str) -> str:
+    span = first.isoformat() if first == last else f"{first.isoformat()} to {last.isoformat()}"
+    generated = utc_now().strftime("%Y-%m-%d %H:%M UTC")
+    scope = f" · tenant {esc(tenant)}" if tenant else ""
+    return (f'<!doctype html><html lang="en"><head><meta charset="utf-8"><title>rollwise report {esc(span)}</title>'
+            f"<style>{CSS}</style></head><body><h1>rollwise report</h1>"
+            f'<p class="muted">{esc(span)}{scope} · generated {generated}</p>{runs_html}{summaries_html}</body></html>')

@@ -1,0 +1,117 @@
+"""Archiving counted raw files: moved one by one (copy, then bulk delete), or bundled per window.
+
+A raw file is archived only after the aggregate naming it is stored, so a file
+that fails here stays under raw/ and the next run archives it without counting
+it again. Each key gets its own outcome.
+"""
+
+from __future__ import annotations
+
+import gzip
+import hashlib
+import logging
+import os
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Sequence
+
+import orjson
+
+from rollwise import objects
+from rollwise.result import Failure
+from rollwise.runs.layout import Layout
+from rollwise.runs.plan import RawFile
+from rollwise.threads import each
+from rollwise.windows import Window
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class ArchiveOutcome:
+    archived: tuple[str, ...]
+    failed: tuple[Failure, ...]
+
+
+class Bundle:
+    """A gzip JSON Lines file on local disk (the Lambda's ephemeral storage), one line per original."""
+
+    def __init__(self, window: Window) -> None:
+        fd, self.path = tempfile.mkstemp(prefix=f"rollwise-{window.name}-", suffix=".jsonl.gz")
+        self._file = gzip.open(os.fdopen(fd, "wb"), "wb", compresslevel=6)
+        self.keys: dict[str, str] = {}
+
+    def add(self, f: RawFile, body: bytes) -> None:
+        """``body`` was parsed as JSON before it got here; outside strings a newline is
+        only white space, so flattening it keeps the line valid JSON without a re-parse."""
+        if f.key in self.keys:
+            return
+        content = orjson.Fragment(body.replace(b"\r", b" ").replace(b"\n", b" "))
+        self._file.write(orjson.dumps({"key": f.key, "etag": f.e_tag, "content": content}) + b"\n")
+        self.keys[f.key] = f.e_tag
+
+    def digest(self) -> str:
+        h = hashlib.sha256()
+        for k in sorted(self.keys):
+            h.update(f"{k}\0{self.keys[k]}\n".encode())
+        return h.hexdigest()[:16]
+
+    def close(self) -> Path:
+        self._file.close()
+        return Path(self.path)
+
+    def discard(self) -> None:
+        try:
+            self._file.close()
+        finally:
+            if os.path.exists(self.path):
+                os.unlink(self.path)
+
+
+def _deleted(store: objects.ObjectStore, keys: Sequence[str], failed: list[Failure]) -> list[str]:
+    outcome = objects.delete_many(store, keys)
+    failed.extend(Failure(k, "delete", e) for k, e in outcome.failed.items())
+    return outcome.done
+
+
+def move(store: objects.ObjectStore, layout: Layout, files: Sequence[RawFile], concurrency: int) -> ArchiveOutcome:
+    """Copy each file to the archive, then delete the originals that were copied."""
+    if not files:
+        return ArchiveOutcome((), ())
+    copies = objects.copy_many(store, [(f.key, layout.archived_key(f.key)) for f in files], concurrency)
+    failed = [Failure(k, "copy", e) for k, e in copies.failed.items()]
+    archived = _deleted(store, copies.done, failed)
+    return ArchiveOutcome(tuple(archived), tuple(failed))
+
+
+def bundle(store: objects.ObjectStore, layout: Layout, window: Window, files: Sequence[RawFile], into: Bundle | None,
+           concurrency: int) -> ArchiveOutcome:
+    """Write one bundle of the window's files (those not already in ``into`` are read now), then delete them."""
+    if not files:
+        if into is not None:
+            into.discard()
+        return ArchiveOutcome((), ())
+    into = into or Bundle(window)
+    failed: list[Failure] = []
+
+    def add(f: RawFile, got: Any) -> None:
+        if isinstance(got, objects.Blob):
+            into.add(f, got.data)
+        elif isinstance(got, BaseException):
+            failed.append(Failure(f.key, "get", got))
+
+    try:
+        each([f for f in files if f.key not in into.keys], lambda f: objects.read_if_exists(store, f.key), add, concurrency)
+        if not into.keys:
+            return ArchiveOutcome((), tuple(failed))
+        key = layout.bundle_key(window, into.digest())
+        try:
+            objects.write(store, key, into.close())
+        except objects.ObjectError as exc:
+            return ArchiveOutcome((), tuple(failed + [Failure(k, "bundle", exc) for k in sorted(into.keys)]))
+        log.info("bundle written", extra={"bundle": key, "files": len(into.keys)})
+        archived = _deleted(store, sorted(into.keys), failed)
+        return ArchiveOutcome(tuple(archived), tuple(failed))
+    finally:
+        into.discard()

@@ -1,0 +1,59 @@
+"""Which windows are due, and their files: a pure plan from listed metadata.
+
+A window is due once it is closed (its end plus the grace is past). Object
+stores list keys in order and producers' stamps sort by time, so a window is
+complete once the listing has passed it: it is handed out then, and memory
+holds a window, not the whole backlog. Files without a stamp are windowed by
+their last-modified time and held to the end; a window they join after it was
+merged takes them by conditional replace, like any late file. An unordered
+listing (a local folder) is read whole first.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Iterable, Iterator
+
+from rollwise.runs.layout import Layout
+from rollwise.windows import Window, stamp_in_name, window_ending, window_of
+
+
+@dataclass(frozen=True, slots=True)
+class RawFile:
+    key: str
+    e_tag: str
+    size: int
+
+
+@dataclass(frozen=True)
+class WindowFiles:
+    """A closed window and the raw files listed for it."""
+
+    window: Window
+    files: tuple[RawFile, ...]
+
+
+def plan_windows(metas: Iterable, layout: Layout, reference: datetime, size: timedelta, grace: timedelta,
+                 ordered: bool) -> Iterator[WindowFiles]:
+    """Closed windows with their raw files, oldest first; files of open windows wait.
+
+    ``metas`` are listed objects (anything with ``key``, ``e_tag``, ``size`` and
+    ``last_modified``), in key order when ``ordered``.
+    """
+    pending: dict[datetime, list[RawFile]] = defaultdict(list)
+    for meta in metas:
+        key = meta.key
+        if not layout.is_input(key):
+            continue
+        stamp = stamp_in_name(key)
+        w = window_of(stamp or meta.last_modified, size)
+        if not w.is_closed(reference, grace):
+            continue
+        if ordered and stamp is not None:
+            for end in sorted(e for e in pending if e < w.end):
+                yield WindowFiles(window_ending(end, size), tuple(pending.pop(end)))
+        pending[w.end].append(RawFile(key, meta.e_tag, meta.size))
+    for end in sorted(pending):
+        yield WindowFiles(window_ending(end, size), tuple(pending[end]))

@@ -1,0 +1,19 @@
+"""The summaries job's settings: each default, variable and meaning written once, here."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from rollwise.config import required, setting
+
+
+@dataclass(frozen=True)
+class SummariesSettings:
+    store: str = setting("sqlite:///rollwise.db", "ROLLWISE_STORE", "the store: sqlite:///PATH or dynamodb://TABLE")
+    table: str = setting("", "DYNAMODB_TABLE_NAME", "the table (required by the deployed function)")
+    shards: int = setting(8, "ROLLWISE_SHARDS", "partitions a day is spread over; writers and the job must agree", minimum=1)
+    lateness_days: int = setting(0, "ROLLWISE_LATENESS_DAYS", "also re-read the last N days every night", minimum=0)
+
+    def lambda_url(self) -> str:
+        """The deployed function's store: the table named by its one required setting."""
+        return f"dynamodb://{required(self.table, 'DYNAMODB_TABLE_NAME', 'the name of its DynamoDB table')}"

@@ -1,0 +1,57 @@
+"""The DynamoDB store's own behaviour: its items, its errors, its bounded retries."""
+
+import uuid
+from datetime import date
+
+import pytest
+from conftest import dynamodb_client
+
+from rollwise.errors import StoreError
+from rollwise.periods import period_containing
+from rollwise.summaries.model import Invalidation, Summary
+from rollwise.summaries.store import RecordItem, StoredSummary
+from rollwise.summaries.stores import dynamodb as ddb
+
+
+def test_each_item_type_round_trips_through_its_builder_and_parser():
+    record = {"tenant_id": "t", "execution_id": "e", "status": "queued"}
+    item = ddb.record_item(RecordItem("2024-01-15", 3, "t", "e", record))
+    assert (item["PK"]["S"], item["SK"]["S"]) == ("REC#2024-01-15#003", "t#e") and ddb.parse_record(item) == record
+    marker = Invalidation(date(2024, 1, 15), 7, "tok")
+    assert ddb.parse_marker(ddb.marker_item(marker)) == marker
+    period = period_containing("weekly", date(2024, 1, 15))
+    s = Summary("t", "u", "m", period, submission_count=3)
+    s.durations.add(120.0)
+    stored = StoredSummary.of(s)
+    item = ddb.summary_item(period, 2, stored)
+    assert item["PK"]["S"] == "SUM#weekly#2024-01-15#002" and item["GSI2PK"]["S"] == "t#weekly#O#u"
+    assert ddb.parse_summary(item, period=period) == stored == ddb.parse_summary(item, "weekly")
+
+
+class Throttling:
+    """A client that leaves every write unprocessed, as a throttled table does."""
+
+    def __init__(self, real):
+        self.real, self.calls = real, 0
+        self.meta = real.meta
+
+    def batch_write_item(self, RequestItems):
+        self.calls += 1
+        return {"UnprocessedItems": RequestItems}
+
+
+def test_unprocessed_items_are_retried_a_bounded_number_of_times(moto_server, monkeypatch):
+    monkeypatch.setattr(ddb.time, "sleep", lambda s: None)
+    client = Throttling(dynamodb_client(moto_server.url))
+    store = ddb.DynamoDBSummaryStore("anything", client=client)
+    with pytest.raises(StoreError, match=r"table 'anything' left 1 write\(s\) unprocessed after 8 attempts"):
+        store._put_invalidations([Invalidation(date(2024, 1, 1), 0, "x")])
+    assert client.calls == ddb.UNPROCESSED_ATTEMPTS
+
+
+def test_a_missing_table_is_named_with_its_region_and_the_fix(moto_server):
+    name = f"missing-{uuid.uuid4().hex[:6]}"
+    store = ddb.DynamoDBSummaryStore(name, client=dynamodb_client(moto_server.url))
+    with pytest.raises(ddb.TableNotFound) as info:
+        store.invalidations()
+    assert str(info.value) == f"table '{name}' not found in us-east-1: create it with rollwise summaries init --store dynamodb://{name}"
