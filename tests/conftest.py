@@ -35,6 +35,16 @@ def dynalite():
     emu.stop()
 
 
+@pytest.fixture
+def gateway(moto_server):
+    """A recording gateway in front of moto server; set ``gateway.decide`` to deny or cut requests."""
+    from gateway import Gateway
+
+    gw = Gateway(moto_server.url)
+    yield gw
+    gw.stop()
+
+
 def dynamodb_client(endpoint: str):
     import boto3
 
@@ -51,7 +61,9 @@ def make_summary_store(kind: str, request, tmp_path, shards: int = 4):
     if kind == "sqlite":
         from rollwise.summaries.stores.sqlite import SQLiteSummaryStore
 
-        return SQLiteSummaryStore(tmp_path / "summaries.db", shards=shards)
+        store = SQLiteSummaryStore(tmp_path / "summaries.db", shards=shards)
+        assert store.create() is True
+        return store
     from rollwise.summaries.stores.dynamodb import DynamoDBSummaryStore
 
     emu = request.getfixturevalue("moto_server" if kind == "moto" else "dynalite")

@@ -12,13 +12,22 @@ from rollwise.summaries.recorder import Recorder
 
 
 class RequestLog:
-    """Every DynamoDB operation a client sends, and the items its answers carried."""
+    """Every DynamoDB operation a client sends, the summary items it writes, and the items its answers carried."""
 
     def __init__(self, client) -> None:
         self.operations: Counter = Counter()
         self.items_read = 0
+        self.summary_items_written = 0
         client.meta.events.register("before-call.dynamodb.*", self._before)
         client.meta.events.register("after-call.dynamodb.*", self._after)
+        client.meta.events.register("before-parameter-build.dynamodb.*", self._params)
+
+    def _params(self, params, model, **_):
+        items = [params.get("Item") or params.get("Key") or {}]
+        for requests in (params.get("RequestItems") or {}).values():
+            for r in requests:
+                items.append(r.get("PutRequest", {}).get("Item") or r.get("DeleteRequest", {}).get("Key") or {})
+        self.summary_items_written += sum(1 for i in items if model.name != "Query" and i.get("PK", {}).get("S", "").startswith("SUM#"))
 
     def _before(self, model, **_):
         self.operations[model.name] += 1
@@ -30,6 +39,7 @@ class RequestLog:
     def reset(self) -> None:
         self.operations.clear()
         self.items_read = 0
+        self.summary_items_written = 0
 
 
 class WriteLog:
@@ -50,11 +60,11 @@ class WriteLog:
             self.requests.reset()
 
     def summary_writes(self) -> int:
+        """Writes of summary items (a lease or a marker is not one)."""
         if self.requests:
-            ops = self.requests.operations
-            return ops["BatchWriteItem"] + ops["PutItem"] + ops["UpdateItem"] + ops["DeleteItem"]
+            return self.requests.summary_items_written
         return sum(1 for sql in self.statements if sql.lstrip().upper().startswith(("INSERT", "UPDATE", "DELETE", "REPLACE"))
-                   and "summaries" in sql)
+                   and " summaries " in f" {sql} ")
 
     def scans(self) -> int:
         if self.requests:

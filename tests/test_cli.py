@@ -32,11 +32,15 @@ def write_jsonl(path, rows):
     path.write_text("".join((r if isinstance(r, str) else json.dumps(r)) + "\n" for r in rows))
 
 
+def ingest(rows, store_url, tmp_path):
+    write_jsonl(tmp_path / "in.jsonl", rows)
+    return runner.invoke(app, ["summaries", "ingest", str(tmp_path / "in.jsonl"), "--store", store_url])
+
+
 def test_ingest_keeps_good_lines_and_names_bad_ones(store_url, tmp_path):
     good = list(sample_executions(date(2024, 1, 8), 7, per_day=20, tenants=2, owners=2))
     rows = good[:50] + ["{not json", {"tenant_id": "t"}] + good[50:] + [{**good[0], "status": "exploded"}]
-    write_jsonl(tmp_path / "in.jsonl", rows)
-    result = runner.invoke(app, ["summaries", "ingest", str(tmp_path / "in.jsonl"), "--store", store_url])
+    result = ingest(rows, store_url, tmp_path)
     assert result.exit_code == 1
     assert f"stored {len(good)} record(s), rejected 3" in result.output
     assert "in.jsonl:51: invalid JSON" in result.output
@@ -139,3 +143,154 @@ def test_bad_runs_arguments_are_named(args, message, code, tmp_path):
 def test_an_unsupported_bucket_url():
     result = runner.invoke(app, ["runs", "merge", "--bucket", "ftp://x"])
     assert result.exit_code == 2 and "object store URL 'ftp://x' is not supported" in result.output
+
+
+def test_out_of_range_numbers_are_rejected_by_line_and_their_batch_is_stored(store_url, tmp_path):
+    good = list(sample_executions(date(2024, 1, 8), 2, per_day=10, tenants=2, owners=2))
+    rows = good[:5] + [{**good[0], "execution_id": "huge-duration", "duration_ms": 1e20},
+                       {**good[1], "execution_id": "huge-profiles", "profiles": 2**63}] + good[5:]
+    result = ingest(rows, store_url, tmp_path)
+    assert result.exit_code == 1
+    assert f"stored {len(good)} record(s), rejected 2" in result.output
+    assert "in.jsonl:6: duration_ms must be from 0 to 100,000,000,000 ms, got 1e+20" in result.output
+    assert "in.jsonl:7: profiles must be a whole number from 0 to 1,000,000,000, got 9223372036854775808" in result.output
+    run = runner.invoke(app, ["summaries", "run", "--at", "2024-01-10T02:00:00Z", "--store", store_url, "--json"])
+    assert run.exit_code == 0 and orjson.loads(run.output)["errors"] == []
+
+
+def all_commands():
+    import click
+    import typer.main
+
+    root = typer.main.get_command(app)
+
+    def walk(cmd, path):
+        yield path
+        if isinstance(cmd, click.Group):
+            for name, sub in sorted(cmd.commands.items()):
+                yield from walk(sub, path + [name])
+
+    return list(walk(root, []))
+
+
+@pytest.mark.parametrize("path", all_commands(), ids=lambda p: " ".join(p) or "rollwise")
+def test_every_help_works(path):
+    result = runner.invoke(app, path + ["--help"])
+    assert result.exit_code == 0, result.output
+    assert "Usage:" in result.output and "Traceback" not in result.output
+
+
+def test_the_help_of_commands_that_take_urls_shows_them_verbatim():
+    assert "s3://BUCKET[/PREFIX]" in runner.invoke(app, ["runs", "merge", "--help"]).output
+
+
+def test_a_missing_table_names_itself_its_region_and_the_fix(moto_server, monkeypatch):
+    monkeypatch.setenv("AWS_ENDPOINT_URL", moto_server.url)
+    monkeypatch.setenv("AWS_REGION", "eu-west-1")
+    result = runner.invoke(app, ["summaries", "run", "--store", "dynamodb://nope"])
+    assert result.exit_code == 1 and "Traceback" not in result.output
+    assert "table 'nope' not found in eu-west-1: create it with rollwise summaries init --store dynamodb://nope" in result.output
+
+
+def test_a_missing_bucket_is_one_line(moto_server, monkeypatch):
+    monkeypatch.setenv("AWS_ENDPOINT_URL", moto_server.url)
+    result = runner.invoke(app, ["runs", "merge", "--bucket", "s3://no-such-bucket-here", "--json"])
+    assert result.exit_code == 1
+    assert "bucket of s3://no-such-bucket-here does not exist" in result.output and "<?xml" not in result.output
+
+
+def test_invoke_backfill_uses_the_configured_region(moto_server, monkeypatch):
+    monkeypatch.setenv("AWS_ENDPOINT_URL", moto_server.url)
+    monkeypatch.setenv("AWS_REGION", "eu-west-1")
+    result = runner.invoke(app, ["deploy", "invoke-backfill", "2024-01-01", "2024-01-02", "--function", "rollwise-missing"])
+    assert result.exit_code == 1 and "Traceback" not in result.output
+    assert "arn:aws:lambda:eu-west-1:" in result.output
+
+
+def test_init_on_a_new_sqlite_file_says_created(tmp_path):
+    url = f"sqlite:///{tmp_path / 'new.db'}"
+    assert runner.invoke(app, ["summaries", "init", "--store", url]).output.strip().endswith(": created")
+    assert runner.invoke(app, ["summaries", "init", "--store", url]).output.strip().endswith(": already exists")
+
+
+def test_read_only_commands_never_create_a_store(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    shown = runner.invoke(app, ["summaries", "show", "--tenant", "t", "--period", "daily"])
+    assert shown.exit_code == 1 and "no store at" in shown.output and "rollwise summaries init" in shown.output
+    runs = runner.invoke(app, ["runs", "show", "--date", "2024-01-15"])
+    assert runs.exit_code == 1 and "does not exist" in runs.output
+    report = runner.invoke(app, ["report", "--date", "2024-01-15", "--out", str(tmp_path / "r.html")])
+    assert report.exit_code == 1
+    assert sorted(p.name for p in tmp_path.iterdir()) == []
+
+
+@pytest.mark.parametrize("args,message", [
+    (["summaries", "show", "--tenant", "t", "--period", "daily", "--since", "2024-02-01", "--until", "2024-01-01"],
+     "--since 2024-02-01 is after --until 2024-01-01"),
+    (["report", "--since", "2024-02-01", "--until", "2024-01-01", "--out", "x.html"], "--since 2024-02-01 is after --until 2024-01-01"),
+    (["summaries", "show", "--tenant", "t", "--period", "daily", "--since", "01/02/2024"], "--since must be a date like 2024-01-15"),
+])
+def test_ranges_and_dates_are_checked(args, message, tmp_path):
+    result = runner.invoke(app, args + ["--store", f"sqlite:///{tmp_path / 'x.db'}"])
+    assert result.exit_code == 2 and message in result.output
+
+
+def test_runs_show_takes_either_date_form_and_either_case_of_t(tmp_path):
+    url = f"file://{tmp_path / 'bucket'}"
+    write_small_run(url)
+    assert runner.invoke(app, ["runs", "merge", "--bucket", url, "--at", "2024-01-15T13:20:00Z", "--quiet"]).exit_code == 0
+    dashed = runner.invoke(app, ["runs", "show", "--date", "2024-01-15", "--bucket", url, "--json"]).output
+    assert dashed == runner.invoke(app, ["runs", "show", "--date", "20240115", "--bucket", url, "--json"]).output and dashed.count("\n") == 2
+    upper = runner.invoke(app, ["runs", "show", "20240115T1305Z", "--bucket", url, "--json"])
+    assert upper.exit_code == 0 and orjson.loads(upper.output)["window_end"] == "2024-01-15T13:05:00Z"
+
+
+def test_a_dry_run_prints_a_readable_plan(tmp_path):
+    url = f"file://{tmp_path / 'bucket'}"
+    write_small_run(url)
+    out = runner.invoke(app, ["runs", "merge", "--bucket", url, "--at", "2024-01-15T13:20:00Z", "--dry-run"]).output
+    assert out.splitlines() == ["would merge 2 window(s), 7 file(s), writing nothing:",
+                                "  runs/20240115t1305Z.json  4 file(s), new aggregate",
+                                "  runs/20240115t1310Z.json  3 file(s), new aggregate"]
+
+
+def test_the_summaries_table_shows_throttles_and_rejections(store_url, tmp_path):
+    rows = [{"tenant_id": "acme", "owner_id": "u", "metric_type": "ocr", "execution_id": f"e{i}", "status": "queued",
+             "submitted_at": "2024-01-09T10:00:00Z", "throttled": 2, "rejected": i == 0} for i in range(3)]
+    write_jsonl(tmp_path / "in.jsonl", rows)
+    assert runner.invoke(app, ["summaries", "ingest", str(tmp_path / "in.jsonl"), "--store", store_url]).exit_code == 0
+    assert runner.invoke(app, ["summaries", "run", "--at", "2024-01-10T02:00:00Z", "--store", store_url]).exit_code == 0
+    table = runner.invoke(app, ["summaries", "show", "--tenant", "acme", "--period", "daily", "--owner", "__tenant__", "--store", store_url]).output
+    header = next(line for line in table.splitlines() if "submitted" in line)
+    assert "throttled" in header and "rejected" in header
+    row = next(line for line in table.splitlines() if "2024-01-09" in line)
+    assert [c.strip() for c in row.strip("│ ").split("│")][3:10] == ["3", "0", "0", "0", "0", "6", "1"]
+
+
+def test_a_store_error_while_listing_is_a_result_and_an_exit_code_not_a_traceback(gateway, monkeypatch):
+    import boto3
+
+    from gateway import Reply
+
+    bucket = f"cli-cut-{uuid.uuid4().hex[:8]}"
+    boto3.client("s3", endpoint_url=gateway.upstream.geturl(), region_name="us-east-1").create_bucket(Bucket=bucket)
+    monkeypatch.setenv("AWS_ENDPOINT_URL", gateway.url)
+    write_small_run(f"s3://{bucket}")
+    gateway.decide = lambda r: Reply(200, cut_after=50) if r.method == "GET" and "list-type" in r.query else None
+    result = runner.invoke(app, ["runs", "merge", "--bucket", f"s3://{bucket}", "--at", "2024-01-15T13:20:00Z", "--json"])
+    assert result.exit_code == 1 and "Traceback" not in result.output
+    body = orjson.loads(result.output)
+    assert [(f["key"], f["operation"]) for f in body["failed_operations"]] == [("runs/raw/", "list")]
+
+
+def test_a_store_error_in_a_summaries_run_is_an_exit_code_not_a_traceback(gateway, monkeypatch):
+    from gateway import Reply
+
+    url = f"dynamodb://gw-{uuid.uuid4().hex[:8]}"
+    monkeypatch.setenv("AWS_ENDPOINT_URL", gateway.url)
+    assert runner.invoke(app, ["summaries", "init", "--store", url]).exit_code == 0
+    denied = b'{"__type":"com.amazonaws.dynamodb.v20120810#AccessDeniedException","message":"not authorized to perform: dynamodb:Query"}'
+    gateway.decide = lambda r: Reply(400, denied, {"Content-Type": "application/x-amz-json-1.0"}) if r.header("x-amz-target").endswith("Query") else None
+    result = runner.invoke(app, ["summaries", "run", "--at", "2024-01-15T02:00:00Z", "--store", url, "--json"])
+    assert result.exit_code == 1 and "Traceback" not in result.output
+    assert f"error: Query on table '{url.removeprefix('dynamodb://')}' was denied: not authorized to perform: dynamodb:Query" in result.output

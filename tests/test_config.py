@@ -31,7 +31,8 @@ def test_a_variable_can_have_fallbacks():
     ({"ROLLWISE_CONCURRENCY": "0"}, "ROLLWISE_CONCURRENCY must be at least 1, got 0"),
     ({"ROLLWISE_MATCH_THRESHOLD": "nan"}, "ROLLWISE_MATCH_THRESHOLD must be a finite number"),
     ({"ROLLWISE_ARCHIVE_MODE": "zip"}, "ROLLWISE_ARCHIVE_MODE must be one of move, bundle, got 'zip'"),
-    ({"ROLLWISE_WINDOW_SECONDS": "7"}, "must divide a day evenly, got 7"),
+    ({"ROLLWISE_WINDOW_SECONDS": "420"}, "must be whole minutes that divide a day evenly, got 420"),
+    ({"ROLLWISE_WINDOW_SECONDS": "30"}, "ROLLWISE_WINDOW_SECONDS must be at least 60, got 30"),
 ])
 def test_bad_settings_name_their_source(env, message):
     with pytest.raises(ConfigError, match=message):

@@ -82,13 +82,13 @@ def day_range(start: str, end: str, first_name: str, last_name: str) -> tuple[da
     return first, last
 
 
-def summary_store(url: Optional[str]):
+def summary_store(url: Optional[str], create: bool = False, check: bool = True):
     from rollwise.config import AwsSettings, resolve
     from rollwise.summaries.settings import SummariesSettings
     from rollwise.summaries.stores import open_summary_store
 
     settings = resolve(SummariesSettings, {"store": url})
-    return open_summary_store(settings.store, settings.shards, resolve(AwsSettings))
+    return open_summary_store(settings.store, settings.shards, resolve(AwsSettings), create=create, check=check)
 
 
 def merge_job(url: Optional[str], archive_mode: Optional[str] = None, on_file=None, create: bool = True):
@@ -110,7 +110,7 @@ def merge_job(url: Optional[str], archive_mode: Optional[str] = None, on_file=No
 @command
 def summaries_init(store: Optional[str] = StoreOption) -> None:
     """Create the table and its indexes if missing (for development)."""
-    s = summary_store(store)
+    s = summary_store(store, check=False)
     display.echo(f"{s.describe()}: {'created' if s.create() else 'already exists'}")
 
 
@@ -124,15 +124,22 @@ def summaries_ingest(
     """Validate and store execution records; bad lines are reported, good ones kept."""
     from rollwise.summaries.recorder import Recorder, ingest_lines
 
-    s = summary_store(store)
+    s = summary_store(store, create=True)
     if str(file) == "-":
         source, size = sys.stdin.buffer, None
     else:
         if not file.is_file():
             raise ConfigError(f"{file}: no such file")
         source, size = file.open("rb"), file.stat().st_size
-    with display.progress(size, f"ingest {file}", quiet) as advance:
-        report = ingest_lines(source, Recorder(s, batch_size=500), on_line=advance)
+    from rollwise.summaries.recorder import IngestFailed
+
+    try:
+        with display.progress(size, f"ingest {file}", quiet) as advance:
+            report = ingest_lines(source, Recorder(s, batch_size=500), on_line=advance)
+    except IngestFailed as exc:
+        for number, reason in exc.report.rejected:
+            display.warning(f"{file}:{number}: {reason}")
+        raise
     for number, reason in report.rejected:
         display.warning(f"{file}:{number}: {reason}")
     display.echo(f"stored {report.stored} record(s), rejected {len(report.rejected)}")
@@ -221,6 +228,8 @@ def summaries_show(
         raise ConfigError(f"--period must be one of {', '.join(PERIOD_TYPES)}, got {period!r}")
     first = day(since, "--since") if since else None
     last = day(until, "--until") if until else None
+    if first and last and first > last:
+        raise ConfigError(f"--since {first} is after --until {last}")
     s = summary_store(store)
     rows = (x.to_dict() for x in s.query_summaries(tenant, period, first, last, owner, metric_type))
     if as_json:
@@ -245,7 +254,10 @@ def runs_merge(
     with display.progress(None, "merge", quiet or as_json) as advance:
         job = merge_job(bucket, archive_mode, on_file=advance)
         result = job.run(reference, dry_run=dry_run)
-    display.result(result.body(), as_json)
+    if dry_run and not as_json:
+        display.merge_plan(result.planned)
+    else:
+        display.result(result.body(), as_json)
     if result.failures():
         raise typer.Exit(1)
 
@@ -303,11 +315,15 @@ def deploy_invoke_backfill(
         return
     import boto3
     from botocore.config import Config
+    from botocore.exceptions import BotoCoreError, ClientError
 
     aws = resolve(AwsSettings)
     client = boto3.client("lambda", region_name=aws.region, endpoint_url=aws.endpoint_url or None,
                           config=Config(read_timeout=330, retries={"max_attempts": 0}))
-    response = client.invoke(FunctionName=function, Payload=payload.encode())
+    try:
+        response = client.invoke(FunctionName=function, Payload=payload.encode())
+    except (ClientError, BotoCoreError) as exc:
+        fail(f"invoking {function} in {aws.region} failed: {exc}", code=1)
     display.echo(response["Payload"].read().decode())
     if response.get("FunctionError"):
         fail(f"the backfill failed ({response['FunctionError']}); see the function's logs", code=1)

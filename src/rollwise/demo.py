@@ -29,6 +29,7 @@ def run_summaries_demo(directory: Path, quiet: bool):
     for leftover in directory.glob("summaries.db*"):
         leftover.unlink()
     store = SQLiteSummaryStore(db)
+    store.create()
     display.echo(f"summaries: {DEMO_DAYS} days of sample executions for 3 tenants into sqlite:///{db}")
     totals = {"records": 0, "created": 0, "updated": 0}
     with display.progress(DEMO_DAYS, "day by day", quiet) as advance:

@@ -85,7 +85,8 @@ def _table(title: str, columns: Sequence[tuple[str, str]], rows: Iterable[Sequen
 
 SUMMARY_COLUMNS = [("period_start", "start"), ("owner_id", "owner"), ("metric_type", "metric"), ("submission_count", "submitted"),
                    ("success_count", "ok"), ("failure_count", "failed"), ("cancelled_count", "cancelled"), ("timeout_count", "timed out"),
-                   ("total_profiles", "profiles"), ("p50_duration_ms", "p50 ms"), ("p95_duration_ms", "p95 ms")]
+                   ("throttled_count", "throttled"), ("rejected_count", "rejected"), ("total_profiles", "profiles"),
+                   ("p50_duration_ms", "p50 ms"), ("p95_duration_ms", "p95 ms")]
 
 
 def summary_table(rows: list[Mapping[str, Any]], title: str) -> None:
@@ -100,15 +101,24 @@ def aggregate_table(docs: list[Mapping[str, Any]]) -> None:
         _console().print("[yellow]no aggregates[/yellow]")
         return
     columns = [("window_end", "window end"), ("files", "files"), ("opportunities", "opportunities"), ("matches", "matches"),
-               ("no_matches", "no matches"), ("errors", "errors"), ("p50", "p50 ms"), ("p95", "p95 ms"), ("best", "best match")]
+               ("no_matches", "no matches"), ("errors", "errors"), ("p50", "ms/opp p50"), ("p95", "ms/opp p95"), ("best", "best match")]
 
     def row(doc: Mapping[str, Any]) -> list[Any]:
-        st, pt = doc["stats"], doc["stats"]["processing_time_ms"]
+        st, pt = doc["stats"], doc["stats"]["opportunity_time_ms"]
         best = doc["top_matches"][0] if doc["top_matches"] else None
         return [doc["window_end"], st["files"], st["opportunities_processed"], st["matches"], st["no_matches"], st["errors"],
                 pt["p50"], pt["p95"], f"{best['id']} ({best['score']})" if best else None]
 
     _table("window aggregates", columns, (row(d) for d in docs), {"window end", "best match"})
+
+
+def merge_plan(planned: list[Mapping[str, Any]]) -> None:
+    """A dry run of the merge job, one line per window."""
+    files = sum(p["files"] for p in planned)
+    echo(f"would merge {len(planned)} window(s), {files} file(s), writing nothing:")
+    for p in planned:
+        state = f"aggregate exists, {p['already_counted']} already counted" if p["aggregate_exists"] else "new aggregate"
+        echo(f"  {p['aggregate']}  {p['files']} file(s), {state}")
 
 
 def warning(message: str) -> None:

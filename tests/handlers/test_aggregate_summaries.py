@@ -69,7 +69,7 @@ def test_scheduled_event_uses_the_event_time(lambda_env):
     assert lines[-1]["message"] == "summaries run finished" and lines[-1]["result"] == body
     (metrics,) = emf  # CloudWatch embedded metric format: one line, every figure
     names = {m["Name"] for m in metrics["_aws"]["CloudWatchMetrics"][0]["Metrics"]}
-    assert names == {"RecordsAggregated", "SummariesWritten", "SummaryFailures"}
+    assert names == {"RecordsAggregated", "SummariesWritten", "SummaryFailures", "SummariesDeferred"}
     assert metrics["_aws"]["CloudWatchMetrics"][0]["Namespace"] == "rollwise-tests"
     assert metrics["RecordsAggregated"] == [body["metrics_processed"]]  # Powertools writes values as lists
     assert metrics["SummariesWritten"] == [body["summaries_created"] + body["summaries_updated"]]
@@ -82,9 +82,10 @@ def test_scheduled_event_uses_the_event_time(lambda_env):
 
 def test_backfill_event(lambda_env):
     body = aggregate_summaries.lambda_handler({"backfill": True, "start_date": "2024-01-08", "end_date": "2024-01-09", "time": "2024-01-20T00:00:00Z"}, None)["body"]
-    assert body["periods"] == ["daily:2024-01-08", "daily:2024-01-09", "weekly:2024-01-08"]
+    # the closed week of the range is computed whole
+    assert body["periods"] == [f"daily:2024-01-{d:02d}" for d in range(8, 15)] + ["weekly:2024-01-08"]
     rows = list(lambda_env.query_summaries("tenant-000", "daily", owner_id="__tenant__"))
-    assert {r.period.start for r in rows} == {date(2024, 1, 8), date(2024, 1, 9)}
+    assert {r.period.start for r in rows} == {date(2024, 1, d) for d in range(8, 15)}
 
 
 @pytest.mark.parametrize(
@@ -131,7 +132,7 @@ def test_the_cli_backfill_payload_is_what_the_handler_takes(lambda_env):
     assert payload == backfill_payload(date(2024, 1, 8), date(2024, 1, 10))
     assert "aws lambda invoke --function-name rollwise-AggregateSummaries" in dry.output and "--payload '" in dry.output
     body = aggregate_summaries.lambda_handler({**payload, "time": "2024-01-20T00:00:00Z"}, None)["body"]
-    assert body["periods"] == ["daily:2024-01-08", "daily:2024-01-09", "daily:2024-01-10", "weekly:2024-01-08"]
+    assert body["periods"] == [f"daily:2024-01-{d:02d}" for d in range(8, 15)] + ["weekly:2024-01-08"]
 
 
 def test_the_step_functions_path_gives_the_single_run_result(lambda_env):
@@ -153,6 +154,12 @@ def test_the_step_functions_path_gives_the_single_run_result(lambda_env):
                    for t in ("tenant-000", "tenant-001") for kind in ("weekly",)) + sum(
                    len(list(lambda_env.query_summaries(t, "daily", since=date(2024, 1, 14), until=date(2024, 1, 14)))) for t in ("tenant-000", "tenant-001"))
     assert again["periods"] == ["daily:2024-01-14", "weekly:2024-01-08"] and again["summaries_unchanged"] == expected > 0
+
+
+@pytest.mark.parametrize("event", [[{"time": "2024-01-15T02:00:00Z"}], "2024-01-15", 7])
+def test_an_event_that_is_not_an_object_is_refused_by_name(lambda_env, event):
+    with pytest.raises(EventError, match=f"the event must be a JSON object, got {type(event).__name__}"):
+        aggregate_summaries.lambda_handler(event, None)
 
 
 def test_unknown_action_is_refused(lambda_env):

@@ -32,6 +32,13 @@ def bucket(moto_server, monkeypatch):
 EVENT = {"version": "0", "id": "merge-evt-7", "detail-type": "Scheduled Event", "source": "aws.events", "time": "2024-01-15T13:20:00Z", "detail": {}}
 
 
+def test_an_event_that_is_not_an_object_is_refused_by_name():
+    from rollwise.handlers.common import EventError
+
+    with pytest.raises(EventError, match="the event must be a JSON object, got list"):
+        merge_runs.lambda_handler([EVENT], None)
+
+
 def test_missing_bucket_is_a_clear_error(monkeypatch):
     monkeypatch.delenv("SAM_MATCHING_OUT_RUNS_BUCKET", raising=False)
     with pytest.raises(ConfigError, match="SAM_MATCHING_OUT_RUNS_BUCKET is not set"):

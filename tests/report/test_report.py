@@ -21,6 +21,7 @@ UTC = timezone.utc
 @pytest.fixture
 def stores(tmp_path):
     summaries = SQLiteSummaryStore(tmp_path / "s.db", shards=4)
+    summaries.create()
     live_days(summaries, date(2024, 1, 1), 15, per_day=30)
     runs = open_store(f"file://{tmp_path / 'bucket'}")
     for i in range(8):
@@ -63,7 +64,7 @@ def test_a_window_with_only_errors_says_so(stores):
     from rollwise.runs.read import aggregates_of_day
 
     only_errors = [d for d in aggregates_of_day(job.store, job.layout, date(2024, 1, 10)) if d["stats"]["errors"] == d["stats"]["files"]]
-    assert only_errors and only_errors[0]["stats"]["processing_time_ms"]["p50"] is None
+    assert only_errors and only_errors[0]["stats"]["opportunity_time_ms"]["p50"] is None
 
     page = render_runs(RunsData(aggregates=only_errors))
     assert "No data: no processing times were reported" in page and "No data: no matches in this range" in page

@@ -41,11 +41,17 @@ def test_closed_windows_are_aggregated_and_archived(runs_url):
     docs = aggregates(store)
     first = docs["runs/20240115t1305Z.json"]
     assert (first["window_start"], first["window_end"]) == ("2024-01-15T13:00:00Z", "2024-01-15T13:05:00Z")
-    assert first["stats"] | {"processing_time_ms": None} == {"files": 3, "opportunities_processed": 54, "matches": 7, "no_matches": 44,
-                                                              "errors": 3, "processing_time_ms": None}
-    pt = first["stats"]["processing_time_ms"]
-    assert (pt["count"], pt["total"], pt["min"], pt["max"]) == (5, 101 + 300 + 103 + 104 + 4000, 101, 4000)
-    assert pt["avg"] == round(pt["total"] / 5, 3) and abs(pt["p50"] - 104) <= 1.04
+    stats = first["stats"]
+    assert {k: v for k, v in stats.items() if not k.endswith("_ms")} == {"files": 3, "opportunities_processed": 54, "matches": 7,
+                                                                          "no_matches": 44, "errors": 3}
+    # Per opportunity: four items' own times, and the run's 4,000 ms spread over its 50 opportunities (80 ms each).
+    per_opportunity = stats["opportunity_time_ms"]
+    assert (per_opportunity["count"], per_opportunity["total"], per_opportunity["min"], per_opportunity["max"]) == (54, 101 + 300 + 103 + 104 + 4000, 80, 300)
+    assert per_opportunity["avg"] == round(4608 / 54, 3) and abs(per_opportunity["p50"] - 80) <= 0.8
+    assert stats["run_time_ms"] | {"p50": None, "p95": None} == {"count": 1, "total": 4000, "min": 4000, "max": 4000, "avg": 4000, "p50": None, "p95": None}
+    entries = {r["file"]: r for r in first["runs"]}
+    assert entries["runs/raw/20240115t1304Z_b.json"]["opportunity_time_ms"] == 507 and "run_time_ms" not in entries["runs/raw/20240115t1304Z_b.json"]
+    assert entries["runs/raw/20240115t1302Z_c.json"]["run_time_ms"] == 4000
     assert [(m["id"], m["score"], m["source_file"]) for m in first["top_matches"]] == [
         ("X", 0.99, "runs/raw/20240115t1302Z_c.json"),
         ("SOL-00002", 0.95, "runs/raw/20240115t1304Z_b.json"),
@@ -77,7 +83,7 @@ def test_a_late_file_is_merged_into_its_window_by_conditional_replace(runs_url):
     after = aggregates(store)["runs/20240115t1305Z.json"]
     assert after["stats"]["files"] == before["stats"]["files"] + 1 == 5
     assert after["stats"]["matches"] == before["stats"]["matches"] + 1
-    assert after["stats"]["processing_time_ms"]["max"] == 5000 and after["stats"]["processing_time_ms"]["count"] == 5
+    assert after["stats"]["opportunity_time_ms"]["max"] == 5000 and after["stats"]["opportunity_time_ms"]["count"] == 5
     assert after["top_matches"][0]["id"] == "SOL-00009"
     assert len(after["source_files"]) == 5
     assert keys(store, "runs/raw") == ["runs/raw/old-name-without-stamp.json"]
@@ -183,3 +189,91 @@ def test_unfinished_windows_report_their_age(runs_url):
     late = MergeJob(open_store(runs_url)).run(AT, deadline=time.monotonic() - 1)
     assert late.oldest_pending_seconds == (AT - datetime(2024, 1, 15, 13, 5, tzinfo=UTC)).total_seconds() == 900
     assert MergeJob(open_store(runs_url)).run(AT).oldest_pending_seconds == 0
+
+
+def test_fresh_files_with_either_case_of_t_are_merged_once_per_window(runs_url):
+    """200 fresh files, 1 in 20 stamped with an upper-case T: none of them is late."""
+    store = open_store(runs_url)
+    for i in range(200):
+        t = "T" if i % 20 == 0 else "t"
+        put(store, f"runs/raw/20240115{t}13{i % 15:02d}Z_{i:03d}.json", item(i, 0.5))
+    result = merge(runs_url)
+    assert (result.files_processed, result.late_files, len(result.windows)) == (200, 0, 3)
+    assert sorted(result.windows) == result.windows == ["runs/20240115t1305Z.json", "runs/20240115t1310Z.json", "runs/20240115t1315Z.json"]
+
+
+def test_a_bulk_delete_that_fails_for_one_key_fails_that_file_only(runs_url):
+    """Before, a bulk delete failing for one key marked its whole chunk failed and still counted it archived."""
+    store = open_store(runs_url)
+    for i in range(100):
+        put(store, f"runs/raw/20240115t1301Z_{i:03d}.json", item(i, 0.5))
+    stuck = "runs/raw/20240115t1301Z_042.json"
+
+    def fault(name, args):
+        if name == "delete" and stuck in args[0]:
+            return objects.RequestFailed(f"delete {stuck} failed: InternalError", stuck, "delete")
+        return None
+
+    result = merge(runs_url, store=FaultyStore(store, fault))
+    assert (result.files_processed, result.files_archived, result.files_failed) == (100, 99, 1)
+    assert result.body()["failed_operations"] == [{"key": stuck, "operation": "delete", "error": f"delete {stuck} failed: InternalError"}]
+    assert keys(store, "runs/raw") == [stuck]
+
+
+def test_a_number_out_of_range_quarantines_its_file_and_never_blocks_the_window(runs_url):
+    store = open_store(runs_url)
+    put(store, "runs/raw/20240115t1301Z_huge.json", run_summary("r", 1, 1) | {"opportunities_processed": 18446744073709551615})
+    put(store, "runs/raw/20240115t1302Z_ok.json", item(1, 0.9))
+    result = merge(runs_url)
+    assert (result.files_processed, result.files_quarantined, result.failures()) == (1, 1, [])
+    note = orjson.loads(objects.read(store, "runs/quarantine/20240115t1301Z_huge.json.error.json").data)
+    assert note["reason"] == "$: opportunities_processed must be a whole number from 0 to 1,000,000,000, got 18446744073709551615"
+    assert aggregates(store)["runs/20240115t1305Z.json"]["stats"]["files"] == 1
+
+
+def test_per_item_and_per_run_times_are_separate_statistics(runs_url):
+    """Items of 5 to 412 ms and a run of 48,211 ms over 120 items: the time per opportunity is not 7,232 ms."""
+    store = open_store(runs_url)
+    for i, ms in enumerate((5, 17, 240, 412)):
+        put(store, f"runs/raw/20240115t1301Z_i{i}.json", item(i, 0.2, processing_time_ms=ms))
+    put(store, "runs/raw/20240115t1302Z_run.json", run_summary("run-1", 120, 9, ms=48211))
+    put(store, "runs/raw/20240115t1303Z_untimed.json", {"noticeId": "N-1", "score": 0.1})  # no time: not a zero
+    merge(runs_url)
+    stats = aggregates(store)["runs/20240115t1305Z.json"]["stats"]
+    assert stats["opportunity_time_ms"]["count"] == 124 and stats["opportunity_time_ms"]["total"] == 5 + 17 + 240 + 412 + 48211
+    assert stats["opportunity_time_ms"]["avg"] == round((5 + 17 + 240 + 412 + 48211) / 124, 3) == 394.234
+    assert stats["opportunity_time_ms"]["min"] == 5 and stats["opportunity_time_ms"]["max"] == 412
+    assert (stats["run_time_ms"]["count"], stats["run_time_ms"]["avg"]) == (1, 48211)
+
+
+def test_a_window_without_any_time_has_empty_statistics_not_zeros(runs_url):
+    store = open_store(runs_url)
+    put(store, "runs/raw/20240115t1301Z_a.json", {"noticeId": "N-1", "score": 0.9})
+    merge(runs_url)
+    stats = aggregates(store)["runs/20240115t1305Z.json"]["stats"]
+    for name in ("opportunity_time_ms", "run_time_ms"):
+        assert stats[name] == {"count": 0, "total": 0, "min": None, "max": None, "avg": None, "p50": None, "p95": None}
+
+
+def test_a_listing_cut_mid_answer_ends_the_run_with_a_clear_failure(gateway, monkeypatch):
+    import uuid
+
+    import boto3
+
+    from gateway import Reply
+    from rollwise.config import AwsSettings
+
+    bucket = f"cut-{uuid.uuid4().hex[:8]}"
+    boto3.client("s3", endpoint_url=gateway.upstream.geturl(), region_name="us-east-1").create_bucket(Bucket=bucket)
+    store = objects.open_store(f"s3://{bucket}", AwsSettings(endpoint_url=gateway.url))
+    for i in range(3):
+        put(store, f"runs/raw/20240115t1301Z_{i}.json", item(i, 0.9))
+    gateway.decide = lambda r: Reply(200, cut_after=120) if r.method == "GET" and "list-type" in r.query else None
+    result = MergeJob(store).run(AT)
+    assert result.files_processed == 0 and result.files_failed == 0
+    (failure,) = result.failed
+    assert (failure.key, failure.operation) == ("runs/raw/", "list")
+    assert failure.error.startswith(f"list s3://{bucket}/runs/raw/ failed: ") and "\n" not in failure.error
+    assert any(r.note == "cut" for r in gateway.requests)
+    gateway.decide = lambda r: None
+    assert MergeJob(store).run(AT).files_processed == 3  # the next run, on a whole answer, does the work

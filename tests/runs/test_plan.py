@@ -56,3 +56,15 @@ def test_the_grace_keeps_a_just_ended_window_open():
     keys = ["runs/raw/20240115t1316Z_a.json"]
     assert plan(keys, at=datetime(2024, 1, 15, 13, 20, 59, tzinfo=UTC)) == []
     assert plan(keys, at=datetime(2024, 1, 15, 13, 21, tzinfo=UTC)) == [("20240115t1320Z", keys)]
+
+
+def test_upper_and_lower_case_stamps_of_one_window_are_one_window():
+    """An upper-case T sorts before every lower-case t of the same day: the listing is not in time
+    order across the two, and a window must not be handed out before both halves were listed."""
+    keys = sorted(["runs/raw/20240115t1301Z_a.json", "runs/raw/20240115T1302Z_b.json", "runs/raw/20240115t1306Z_c.json",
+                   "runs/raw/20240115T1307Z_d.json", "runs/raw/20240116T0001Z_e.json", "runs/raw/20240116t0002Z_f.json"])
+    assert keys[0].startswith("runs/raw/20240115T")  # the order the store lists in
+    got = plan(keys, at=datetime(2024, 1, 16, 1, tzinfo=UTC))
+    assert got == [("20240115t1305Z", ["runs/raw/20240115T1302Z_b.json", "runs/raw/20240115t1301Z_a.json"]),
+                   ("20240115t1310Z", ["runs/raw/20240115T1307Z_d.json", "runs/raw/20240115t1306Z_c.json"]),
+                   ("20240116t0005Z", ["runs/raw/20240116T0001Z_e.json", "runs/raw/20240116t0002Z_f.json"])]

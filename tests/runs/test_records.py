@@ -20,9 +20,15 @@ def test_item_shapes_and_the_match_threshold():
     (o,) = parse({"opportunity_id": "A", "score": 0.1, "matched": True}, threshold=0.9)
     assert o.matches == 1
     (o,) = parse({"solicitationNumber": "S", "score": 0.99, "error": "timeout", "processing_time_ms": 5})
-    assert (o.errors, o.matches, o.processing_time_ms) == (1, 0, 5)
+    assert (o.errors, o.matches, o.time_ms) == (1, 0, 5)
     (o,) = parse({"solicitationNumber": "S", "score": 0.99, "url": "https://example.org/s", "extra": {"kept": True}})
     assert o.top_matches[0].link == "https://example.org/s"
+
+
+@pytest.mark.parametrize("value,failed", [("timeout", True), (True, True), ({"code": 5}, True), (None, False), (False, False), ("", False)])
+def test_an_error_field_fails_the_item_only_when_it_says_something(value, failed):
+    (o,) = parse({"noticeId": "N", "score": 0.9, "error": value})
+    assert (o.errors, o.matches) == ((1, 0) if failed else (0, 1))
 
 
 def test_run_summaries_and_arrays():
@@ -33,7 +39,7 @@ def test_run_summaries_and_arrays():
         {"noticeId": "N", "score": 0.8},
     ])
     assert [o.opportunities_processed for o in out] == [10, 1]
-    assert out[0].processing_time_ms == 2500 and out[0].run_id == "r1"
+    assert out[0].time_ms == 2500 and out[0].run_id == "r1"
     assert parse([]) == []
 
 
@@ -55,6 +61,9 @@ BAD = {
     "fractional count": ({"run_id": "r", "opportunities_processed": 1.5}, "opportunities_processed must be a whole number from 0 to"),
     "empty run id": ({"run_id": ""}, "run_id must be a non-empty string"),
     "top matches not a list": ({"run_id": "r", "top_matches": {"id": "a"}}, "top_matches must be a list"),
+    "top matches zero": ({"run_id": "r", "top_matches": 0}, "top_matches must be a list, got int"),
+    "id beyond 2**53": ({"opportunity_id": 2**60}, "opportunity_id must be a non-empty string or a whole number from 0 to 2\\*\\*53"),
+    "negative id": ({"opportunity_id": -3}, "opportunity_id must be a non-empty string or a whole number"),
     "top match without score": ({"run_id": "r", "top_matches": [{"id": "a"}]}, "top_matches[0]: score is required"),
     "finished before started": ({"run_id": "r", "started_at": "2024-01-15T13:00:01Z", "finished_at": "2024-01-15T13:00:00Z"}, "finished_at is before started_at"),
     "started without zone": ({"run_id": "r", "started_at": "2024-01-15T13:00:01", "finished_at": "2024-01-15T13:00:02Z"}, "no time zone"),

@@ -107,9 +107,9 @@ def test_backfill_and_dry_run(summary_store, monkeypatch):
     days = [s.to_dict() for s in summary_store.query_summaries("tenant-000", "daily", since=date(2024, 2, 26), until=date(2024, 3, 3), owner_id="__tenant__")]
     for metric in {w["metric_type"] for w in week}:
         w = next(x for x in week if x["metric_type"] == metric)
-        # the 26th was not in the range: only the days backfilled feed the week
+        # the week of Feb 26 overlaps the range: all its days feed it, the 26th (outside the range) included
         assert w["submission_count"] == sum(d["submission_count"] for d in days if d["metric_type"] == metric)
-    assert {d["period_start"] for d in days} == {"2024-02-27", "2024-02-28", "2024-02-29", "2024-03-01", "2024-03-02"}
+    assert {d["period_start"] for d in days} == {"2024-02-26", "2024-02-27", "2024-02-28", "2024-02-29", "2024-03-01", "2024-03-02"}
 
 
 class Flaky:
@@ -182,3 +182,114 @@ def test_a_shard_without_a_result_keeps_its_markers(summary_store):
     lost = marked[0]
     finish(summary_store, plan, [(s, run_shard(summary_store, plan, s)) for s in plan.shards if s != lost])
     assert [m.shard for m in summary_store.invalidations()] == [lost]
+
+
+def test_a_corrected_record_moves_and_is_counted_once(summary_store):
+    """Submitted the 9th, completed the 10th with 5 profiles; then the same execution failed, completed the 11th."""
+    first = {"tenant_id": "acme", "owner_id": "u", "metric_type": "ocr", "execution_id": "ex-1", "status": "succeeded",
+             "submitted_at": "2024-01-09T10:00:00Z", "completed_at": "2024-01-10T10:00:00Z", "profiles": 5}
+    with Recorder(summary_store, now=datetime(2024, 1, 10, 12, tzinfo=timezone.utc)) as rec:
+        rec.record(first)
+    run(summary_store, scheduled_plan(summary_store, nightly(date(2024, 1, 10))))
+    with Recorder(summary_store, now=datetime(2024, 1, 12, 12, tzinfo=timezone.utc)) as rec:
+        rec.record({**first, "status": "failed", "completed_at": "2024-01-11T08:00:00Z"})
+    shard = summary_store.shard_of("acme")
+    assert list(summary_store.read_records(date(2024, 1, 10), shard)) == []  # no copy left on a day without an event
+    assert [r["status"] for r in summary_store.read_records(date(2024, 1, 9), shard)] == ["failed"]
+    assert sorted((m.day, m.shard) for m in summary_store.invalidations()) == [(date(2024, 1, 9), shard), (date(2024, 1, 10), shard),
+                                                                               (date(2024, 1, 11), shard)]
+    run(summary_store, scheduled_plan(summary_store, datetime(2024, 2, 1, 2, tzinfo=timezone.utc)))
+    (month,) = [s.to_dict() for s in summary_store.query_summaries("acme", "monthly", owner_id="__tenant__")]
+    assert (month["submission_count"], month["success_count"], month["failure_count"], month["total_profiles"]) == (1, 0, 1, 5)
+    days = {s.period.start: s.figures for s in summary_store.query_summaries("acme", "daily", owner_id="__tenant__")}
+    assert set(days) == {date(2024, 1, 9), date(2024, 1, 11)} and days[date(2024, 1, 11)]["failure_count"] == 1
+    assert summary_store.invalidations() == []
+
+
+def test_a_backfill_leaves_every_period_it_overlaps_correct(summary_store):
+    """22 January records and one of February 2nd: backfilling January must not leave the week of Jan 29
+    with 1 submission or the year with 22."""
+    base = {"owner_id": "u", "metric_type": "ocr", "tenant_id": "acme", "status": "queued"}
+    with Recorder(summary_store, now=datetime(2025, 1, 5, tzinfo=timezone.utc)) as rec:
+        for i in range(22):
+            rec.record({**base, "execution_id": f"jan-{i}", "submitted_at": f"2024-01-{10 + i % 22:02d}T10:00:00Z"})
+        rec.record({**base, "execution_id": "feb-2", "submitted_at": "2024-02-02T10:00:00Z"})
+    result = run(summary_store, backfill_plan(summary_store, date(2024, 1, 1), date(2024, 1, 31), datetime(2025, 1, 5, tzinfo=timezone.utc)))
+    assert result.errors == []
+    wide = lambda kind: {s.period.start: s.figures["submission_count"] for s in summary_store.query_summaries("acme", kind, owner_id="__tenant__")}  # noqa: E731
+    assert wide("weekly")[date(2024, 1, 29)] == 3 + 1  # Jan 29, 30 and 31, and Feb 2
+    assert wide("yearly") == {date(2024, 1, 1): 23}
+    assert wide("monthly") == {date(2024, 1, 1): 22, date(2024, 2, 1): 1}
+
+
+class Interleaved:
+    """The store as run A sees it: once A has read the day's records, ``meanwhile`` runs (late data, run B)."""
+
+    def __init__(self, inner, day, meanwhile):
+        self.inner, self.day, self.meanwhile, self.done = inner, day, meanwhile, False
+        self.shard = inner.shard_of("acme")
+
+    def __getattr__(self, name):
+        return getattr(self.inner, name)
+
+    def read_records(self, day, shard):
+        yield from self.inner.read_records(day, shard)
+        if (day, shard) == (self.day, self.shard) and not self.done:
+            self.done = True
+            self.meanwhile()
+
+
+def acme(i, day):
+    return {"tenant_id": "acme", "owner_id": "u", "metric_type": "ocr", "execution_id": f"x{i}", "status": "queued",
+            "submitted_at": f"{day.isoformat()}T10:00:00Z"}
+
+
+def wide_submissions(store, day):
+    return sum(s.figures["submission_count"] for s in store.query_summaries("acme", "daily", since=day, until=day, owner_id="__tenant__"))
+
+
+def test_overlapping_runs_never_let_an_older_computation_overwrite_a_newer_one(summary_store):
+    """Run A reads a day; 7 late records arrive; run B runs whole; then A writes. The late data must survive."""
+    day = date(2024, 1, 10)
+    with Recorder(summary_store, now=datetime(2024, 1, 10, 20, tzinfo=timezone.utc)) as rec:
+        for i in range(40):
+            rec.record(acme(i, day))
+    b_results = []
+
+    def late_data_then_run_b():
+        with Recorder(summary_store, now=datetime(2024, 1, 11, 3, tzinfo=timezone.utc)) as rec:
+            for i in range(40, 47):
+                rec.record(acme(i, day))
+        b_results.append(run(summary_store, scheduled_plan(summary_store, datetime(2024, 1, 11, 3, 30, tzinfo=timezone.utc))))
+
+    a = run(Interleaved(summary_store, day, late_data_then_run_b), scheduled_plan(summary_store, nightly(day)))
+    (b,) = b_results
+    shard = summary_store.shard_of("acme")
+    assert b.deferred == [f"daily:2024-01-10 shard {shard}: being computed by another run; left to the next run"]
+    assert b.errors == [] and a.errors == [] and a.deferred == []
+    assert [(m.day, m.shard) for m in summary_store.invalidations()] == [(day, shard)]  # kept for the next run
+    nxt = run(summary_store, scheduled_plan(summary_store, datetime(2024, 1, 12, 2, tzinfo=timezone.utc)))
+    assert nxt.errors == nxt.deferred == []
+    assert wide_submissions(summary_store, day) == 47 and summary_store.invalidations() == []
+
+
+def test_a_run_that_held_its_group_too_long_does_not_write(summary_store, monkeypatch):
+    import rollwise.summaries.store as store_module
+
+    day = date(2024, 1, 10)
+    with Recorder(summary_store, now=datetime(2024, 1, 10, 20, tzinfo=timezone.utc)) as rec:
+        for i in range(5):
+            rec.record(acme(i, day))
+    clock = [1_000_000.0]
+    monkeypatch.setattr(store_module.time, "time", lambda: clock[0])
+
+    def paused():
+        clock[0] += store_module.LEASE_SECONDS  # the process was suspended for the whole lease
+
+    slow = run(Interleaved(summary_store, day, paused), scheduled_plan(summary_store, nightly(day)))
+    shard = summary_store.shard_of("acme")
+    assert slow.deferred == [f"daily:2024-01-10 shard {shard}: held longer than half its {store_module.LEASE_SECONDS} s lease; left to the next run"]
+    assert wide_submissions(summary_store, day) == 0
+    clock[0] += 1
+    again = run(summary_store, scheduled_plan(summary_store, nightly(day)))  # the lease was released: the group is free
+    assert again.deferred == [] and wide_submissions(summary_store, day) == 5

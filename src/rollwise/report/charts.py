@@ -84,5 +84,6 @@ def no_data(what: str) -> str:
 
 def table(headers: Sequence[str], rows: Iterable[Sequence[Any]]) -> str:
     head = "".join(f"<th>{esc(h)}</th>" for h in headers)
-    body = "".join("<tr>" + "".join(f"<td>{cell if isinstance(cell, Markup) else esc(cell)}</td>" for cell in row) + "</tr>" for row in rows)
+    body = "".join("<tr>" + "".join(f"<td>{cell if isinstance(cell, Markup) else esc('–' if cell is None else cell)}</td>" for cell in row)
+                   + "</tr>" for row in rows)
     return f"<table><tr>{head}</tr>{body}</table>"

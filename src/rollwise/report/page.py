@@ -37,9 +37,9 @@ def render_runs(data: RunsData) -> str:
         out.append(stacked_bars(labels, [("matches", "#1565c0", [d["stats"]["matches"] for d in docs]),
                                          ("no matches", "#90caf9", [d["stats"]["no_matches"] for d in docs]),
                                          ("errors", "#c62828", [d["stats"]["errors"] for d in docs])]))
-        p50 = [d["stats"]["processing_time_ms"]["p50"] for d in docs]
-        p95 = [d["stats"]["processing_time_ms"]["p95"] for d in docs]
-        out.append("<h3>Processing time per window (ms)</h3>" + legend([("p50", "#6a1b9a"), ("p95", "#ef6c00")]))
+        p50 = [d["stats"]["opportunity_time_ms"]["p50"] for d in docs]
+        p95 = [d["stats"]["opportunity_time_ms"]["p95"] for d in docs]
+        out.append("<h3>Processing time per opportunity (ms)</h3>" + legend([("p50", "#6a1b9a"), ("p95", "#ef6c00")]))
         out.append(lines(labels, [("p50", "#6a1b9a", p50), ("p95", "#ef6c00", p95)]) if any(v is not None for v in p95)
                    else no_data("no processing times were reported"))
         top = sorted((m for d in docs for m in d["top_matches"]), key=lambda m: (-m["score"], m["id"]))[:10]
@@ -80,10 +80,11 @@ def render_summaries(store: Any, by_tenant: dict[str, list], first: date, last: 
                 out.append(f"<h4>Latest {kind}</h4>" + no_data(f"no closed {kind} period yet"))
                 continue
             out.append(f"<h4>Latest {kind}: {start.isoformat()}</h4>" + table(
-                ["metric type", "submitted", "succeeded", "failed", "cancelled", "timed out", "profiles", "p50 ms", "p95 ms"],
+                ["metric type", "submitted", "succeeded", "failed", "cancelled", "timed out", "throttled", "rejected", "profiles",
+                 "p50 ms", "p95 ms"],
                 [(r.metric_type, r.figures["submission_count"], r.figures["success_count"], r.figures["failure_count"],
-                  r.figures["cancelled_count"], r.figures["timeout_count"], r.figures["total_profiles"],
-                  r.figures["p50_duration_ms"], r.figures["p95_duration_ms"]) for r in period_rows]))
+                  r.figures["cancelled_count"], r.figures["timeout_count"], r.figures["throttled_count"], r.figures["rejected_count"],
+                  r.figures["total_profiles"], r.figures["p50_duration_ms"], r.figures["p95_duration_ms"]) for r in period_rows]))
     return "".join(out)
 
 

@@ -3,9 +3,12 @@
 A window is due once it is closed (its end plus the grace is past). Object
 stores list keys in order and producers' stamps sort by time, so a window is
 complete once the listing has passed it: it is handed out then, and memory
-holds a window, not the whole backlog. Files without a stamp are windowed by
-their last-modified time and held to the end; a window they join after it was
-merged takes them by conditional replace, like any late file. An unordered
+holds a window, not the whole backlog. Two things bend that order, and the
+plan allows for both: an upper-case ``T`` sorts before every lower-case ``t``
+of the same day, and a stamp with seconds sorts before the same minute without
+them. Files without a stamp, or in sub-folders, are windowed by their
+last-modified time or stamp and held to the end; a window they join after it
+was merged takes them by conditional replace, like any late file. An unordered
 listing (a local folder) is read whole first.
 """
 
@@ -51,9 +54,23 @@ def plan_windows(metas: Iterable, layout: Layout, reference: datetime, size: tim
         w = window_of(stamp or meta.last_modified, size)
         if not w.is_closed(reference, grace):
             continue
-        if ordered and stamp is not None:
-            for end in sorted(e for e in pending if e < w.end):
-                yield WindowFiles(window_ending(end, size), tuple(pending.pop(end)))
         pending[w.end].append(RawFile(key, meta.e_tag, meta.size))
+        if ordered and stamp is not None and "/" not in key[len(layout.raw):]:
+            horizon = _listed_past(key, stamp)
+            for end in sorted(e for e in pending if e <= horizon):
+                yield WindowFiles(window_ending(end, size), tuple(pending.pop(end)))
     for end in sorted(pending):
         yield WindowFiles(window_ending(end, size), tuple(pending[end]))
+
+
+def _listed_past(key: str, stamp: datetime) -> datetime:
+    """Every file stamped before this moment has been listed, once ``key`` has.
+
+    After a lower-case ``t`` stamp, a later key can still carry the same minute
+    without seconds; after an upper-case ``T``, any lower-case stamp of the same
+    day can still come.
+    """
+    name = key[key.rfind("/") + 1 :]
+    if name[8] == "T":
+        return stamp.replace(hour=0, minute=0, second=0)
+    return stamp.replace(second=0)

@@ -36,13 +36,17 @@ class Match:
 
 @dataclass(frozen=True, slots=True)
 class Outcome:
-    """What one object of a file contributes: counts, processing times, candidate matches."""
+    """What one object of a file contributes: counts, its processing time, candidate matches.
+
+    ``time_ms`` is one item's processing time, or (with a ``run_id``) a whole
+    run's duration: two different things, kept apart by the aggregate.
+    """
 
     opportunities_processed: int
     matches: int
     no_matches: int
     errors: int
-    processing_time_ms: float | None
+    time_ms: float | None
     top_matches: tuple[Match, ...]
     run_id: str | None = None
 
@@ -51,16 +55,23 @@ def _link(obj: dict) -> str | None:
     return next((obj[f] for f in ITEM_LINK_FIELDS if isinstance(obj.get(f), str)), None)
 
 
+def _ident(value: Any, name: str, where: str) -> str:
+    """An opportunity or run id: a non-blank string, or a whole number up to 2**53 (exact in JSON everywhere)."""
+    if isinstance(value, int) and not isinstance(value, bool) and not 0 <= value <= 2**53:
+        raise PoisonFile(f"{where}: {name} must be a non-empty string or a whole number from 0 to 2**53, got {value!r}")
+    return validate.identifier(value, name, PoisonFile, where, numbers=True)
+
+
 def item_outcome(obj: dict, where: str, threshold: float) -> Outcome:
     id_field = next(f for f in ITEM_ID_FIELDS if f in obj)
-    ident = validate.identifier(obj[id_field], id_field, PoisonFile, where, numbers=True)
+    ident = _ident(obj[id_field], id_field, where)
     title = validate.text(obj, "title", PoisonFile, where)
     score = validate.number(obj, "score", PoisonFile, where)
     matched = validate.flag(obj, "matched", PoisonFile, where)
     validate.text(obj, "timestamp", PoisonFile, where)
     link = _link(obj)
     ms = validate.duration_ms(obj, "processing_time_ms", PoisonFile, where)
-    if obj.get("error") is not None:
+    if obj.get("error"):  # a message, true, an object: the item failed; null, false or "" say it did not
         return Outcome(1, 0, 0, 1, ms, ())
     if matched is None:
         matched = score is not None and score >= threshold
@@ -69,7 +80,7 @@ def item_outcome(obj: dict, where: str, threshold: float) -> Outcome:
 
 
 def run_outcome(obj: dict, where: str) -> Outcome:
-    run_id = validate.identifier(obj.get("run_id"), "run_id", PoisonFile, where, numbers=True)
+    run_id = _ident(obj.get("run_id"), "run_id", where)
     counts = [validate.count(obj, name, PoisonFile, where) for name in RUN_COUNT_FIELDS]
     ms = validate.duration_ms(obj, "processing_time_ms", PoisonFile, where)
     if ms is None and obj.get("started_at") is not None and obj.get("finished_at") is not None:
@@ -80,7 +91,8 @@ def run_outcome(obj: dict, where: str) -> Outcome:
         ms = (finished - started).total_seconds() * 1000.0
         if ms > validate.MAX_DURATION_MS:
             raise PoisonFile(f"{where}: the run lasted over {validate.MAX_DURATION_MS:,} ms")
-    raw_top = obj.get("top_matches") or []
+    raw_top = obj.get("top_matches")
+    raw_top = [] if raw_top is None else raw_top
     if not isinstance(raw_top, list):
         raise PoisonFile(f"{where}: top_matches must be a list, got {type(raw_top).__name__}")
     top = []
@@ -89,7 +101,7 @@ def run_outcome(obj: dict, where: str) -> Outcome:
         if not isinstance(m, dict):
             raise PoisonFile(f"{at}: must be an object")
         raw_id = next((m[f] for f in ("id", *ITEM_ID_FIELDS) if f in m), None)
-        ident = validate.identifier(raw_id, "id", PoisonFile, at, numbers=True)
+        ident = _ident(raw_id, "id", at)
         top.append(Match(ident, validate.text(m, "title", PoisonFile, at), float(validate.number(m, "score", PoisonFile, at, required=True)), _link(m)))
     return Outcome(*counts, ms, tuple(top), run_id)
 

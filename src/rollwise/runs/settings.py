@@ -17,7 +17,7 @@ class MergeSettings:
     bucket: str = setting("", "SAM_MATCHING_OUT_RUNS_BUCKET", "the bucket of run files (required by the deployed function)")
     root: str = setting("runs", "ROLLWISE_RUNS_ROOT", "root prefix: aggregates at <root>/YYYYMMDDtHHMMZ.json")
     raw_prefix: str = setting("", "ROLLWISE_RAW_PREFIX", "where producers write; default <root>/raw/ (set <root>/ when they write into the root)")
-    window_seconds: int = setting(300, "ROLLWISE_WINDOW_SECONDS", "window size in seconds; must divide a day", minimum=1)
+    window_seconds: int = setting(300, "ROLLWISE_WINDOW_SECONDS", "window size in seconds: whole minutes that divide a day", minimum=60)
     grace_seconds: int = setting(60, "ROLLWISE_GRACE_SECONDS", "how long after its end a window still takes files", minimum=0)
     archive_mode: str = setting("move", "ROLLWISE_ARCHIVE_MODE", "move (copy then bulk delete) or bundle (one .jsonl.gz per window)",
                                 choices=ARCHIVE_MODES)
@@ -26,8 +26,9 @@ class MergeSettings:
     concurrency: int = setting(32, "ROLLWISE_CONCURRENCY", "requests in flight", minimum=1)
 
     def __post_init__(self) -> None:
-        if 86400 % self.window_seconds:
-            raise ValueError(f"ROLLWISE_WINDOW_SECONDS must divide a day evenly, got {self.window_seconds}")
+        if 86400 % self.window_seconds or self.window_seconds % 60:
+            # Aggregates are named by the minute their window ends (YYYYMMDDtHHMMZ).
+            raise ValueError(f"ROLLWISE_WINDOW_SECONDS must be whole minutes that divide a day evenly, got {self.window_seconds}")
         if self.archive_mode not in ARCHIVE_MODES:
             raise ValueError(f"archive mode must be one of {', '.join(ARCHIVE_MODES)}, got {self.archive_mode!r}")
 

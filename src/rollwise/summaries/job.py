@@ -17,7 +17,7 @@ from rollwise.sketch import encode
 from rollwise.summaries.aggregate import aggregate_day, merge_summaries
 from rollwise.summaries.model import Summary, SummaryKey
 from rollwise.summaries.plan import Plan, plan_run
-from rollwise.summaries.store import StoredSummary, SummaryStore, identity
+from rollwise.summaries.store import GroupBusy, StoredSummary, SummaryStore, identity
 
 log = logging.getLogger(__name__)
 
@@ -33,6 +33,8 @@ class RunResult:
     summaries_unchanged: int = 0
     summaries_removed: int = 0
     errors: list[str] = field(default_factory=list)
+    # Groups another run was computing (or this one held too long): left, markers kept, to the next run.
+    deferred: list[str] = field(default_factory=list)
 
     def to_json(self) -> dict:
         return asdict(self)
@@ -48,6 +50,7 @@ class RunResult:
         self.summaries_unchanged += other.summaries_unchanged
         self.summaries_removed += other.summaries_removed
         self.errors.extend(other.errors)
+        self.deferred.extend(other.deferred)
 
     # -- the result protocol ------------------------------------------------------------
     def body(self) -> dict[str, Any]:
@@ -61,6 +64,7 @@ class RunResult:
             "summaries_unchanged": self.summaries_unchanged,
             "summaries_removed": self.summaries_removed,
             "errors": self.errors,
+            "deferred": self.deferred,
         }
 
     def failures(self) -> list[str]:
@@ -68,7 +72,7 @@ class RunResult:
 
     def metrics(self) -> dict[str, float]:
         return {"RecordsAggregated": self.metrics_processed, "SummariesWritten": self.summaries_created + self.summaries_updated,
-                "SummaryFailures": len(self.errors)}
+                "SummaryFailures": len(self.errors), "SummariesDeferred": len(self.deferred)}
 
 
 def _inputs(store: SummaryStore, period: Period, shard: int) -> Iterable[Summary]:
@@ -81,7 +85,13 @@ def _inputs(store: SummaryStore, period: Period, shard: int) -> Iterable[Summary
 
 
 def compute_period(store: SummaryStore, period: Period, shard: int) -> RunResult:
-    """(Re)compute one period of one shard and write only what changed."""
+    """(Re)compute one period of one shard and write only what changed, holding the group's
+    lease throughout (:class:`GroupBusy` if another run has it)."""
+    with store.computing(period, shard) as still_held:
+        return _compute(store, period, shard, still_held)
+
+
+def _compute(store: SummaryStore, period: Period, shard: int, still_held: Callable[[], None]) -> RunResult:
     result = RunResult()
     if period.kind == "daily":
         fresh, result.metrics_processed = aggregate_day(store.read_records(period.start, shard), period.start)
@@ -103,19 +113,25 @@ def compute_period(store: SummaryStore, period: Period, shard: int) -> RunResult
     deletes: list[SummaryKey] = [k for k in existing if k not in fresh]
     result.summaries_removed = len(deletes)
     if puts or deletes:
+        still_held()
         store.write_summaries(period, shard, puts, deletes)
     return result
 
 
 def run_shard(store: SummaryStore, plan: Plan, shard: int, on_period: Callable[[], None] | None = None) -> RunResult:
-    """Every period of the plan in one shard; a failed period fails the longer ones above it."""
+    """Every period of the plan in one shard; a failed (or deferred) period fails (or defers) the
+    longer ones above it."""
     result = RunResult()
     failed: list[Period] = []
+    deferred: list[Period] = []
     for period in plan.for_shard(shard):
         broken = [f for f in failed if f.start <= period.end and period.start <= f.end]
+        waiting = [f for f in deferred if f.start <= period.end and period.start <= f.end]
         try:
             if broken:
                 raise RuntimeError(f"depends on failed {broken[0].label()}")
+            if waiting:
+                raise GroupBusy(f"depends on {waiting[0].label()}, left to the next run")
             part = compute_period(store, period, shard)
             result.absorb(part)
             log.info(
@@ -124,6 +140,10 @@ def run_shard(store: SummaryStore, plan: Plan, shard: int, on_period: Callable[[
                        "summaries_created": part.summaries_created, "summaries_updated": part.summaries_updated,
                        "summaries_unchanged": part.summaries_unchanged},
             )
+        except GroupBusy as busy:
+            deferred.append(period)
+            result.deferred.append(f"{period.label()} shard {shard}: {busy}")
+            log.warning("period left to the next run", extra={"period": period.label(), "shard": shard, "reason": str(busy)})
         except Exception as exc:  # noqa: BLE001 - one group failing must not stop the others
             failed.append(period)
             result.errors.append(f"{period.label()} shard {shard}: {exc}")
@@ -134,13 +154,13 @@ def run_shard(store: SummaryStore, plan: Plan, shard: int, on_period: Callable[[
 
 
 def finish(store: SummaryStore, plan: Plan, parts: Iterable[tuple[int, RunResult]]) -> RunResult:
-    """Combine shard results; clear the markers of the shards that reported success
-    (a shard with no result, say a lost fan-out branch, keeps its markers)."""
+    """Combine shard results; clear the markers of the shards that finished every period
+    (a shard with no result, say a lost fan-out branch, or with a deferred period, keeps its markers)."""
     total = RunResult(periods=plan.describe())
     succeeded = set()
     for shard, part in parts:
         total.absorb(part)
-        if not part.errors:
+        if not part.errors and not part.deferred:
             succeeded.add(shard)
     done = [m for m in plan.markers if m.shard in succeeded]
     if done:

@@ -1,13 +1,14 @@
-"""The producer side: validate execution records and write them in batches."""
+"""The producer side: validate execution records and write them in batches, never dropping one."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, Iterable, Mapping
+from typing import Any, Callable, Iterable, Mapping
 
 import orjson
 
+from rollwise.errors import StoreError
 from rollwise.summaries.model import RecordError, normalize_record
 from rollwise.summaries.store import SummaryStore
 
@@ -16,8 +17,10 @@ class Recorder:
     """Buffers records and writes them ``batch_size`` at a time.
 
     ``record`` validates at once and raises :class:`RecordError`, so a producer
-    learns of a bad record where it made it. Use as a context manager, or call
-    ``flush`` before exiting.
+    learns of a bad record where it made it. A write that fails raises and
+    keeps the batch in :attr:`pending`: the next ``flush`` (or ``record``)
+    stores it; writing a record twice is harmless. Use as a context manager,
+    or call ``flush`` before exiting.
     """
 
     def __init__(self, store: SummaryStore, batch_size: int = 100, now: datetime | None = None) -> None:
@@ -25,18 +28,19 @@ class Recorder:
         self.batch_size = batch_size
         self.now = now
         self.written = 0
-        self._buffer: list[dict[str, Any]] = []
+        self.pending: list[dict[str, Any]] = []
 
     def record(self, raw: Mapping[str, Any]) -> None:
-        self._buffer.append(normalize_record(raw))
-        if len(self._buffer) >= self.batch_size:
+        self.pending.append(normalize_record(raw))
+        if len(self.pending) >= self.batch_size:
             self.flush()
 
     def flush(self) -> None:
-        if self._buffer:
-            batch, self._buffer = self._buffer, []
-            self.store.put_records(batch, self.now)
-            self.written += len(batch)
+        """Write what is pending; on failure it stays pending and the error is raised."""
+        if self.pending:
+            self.store.put_records(self.pending, self.now)
+            self.written += len(self.pending)
+            self.pending = []
 
     def __enter__(self) -> "Recorder":
         return self
@@ -51,22 +55,35 @@ class IngestReport:
     rejected: list[tuple[int, str]] = field(default_factory=list)
 
 
-def ingest_lines(lines: Iterable[bytes | str], recorder: Recorder, on_line=None) -> IngestReport:
+class IngestFailed(StoreError):
+    """The store failed during an ingest: what was stored, and what was validated but not."""
+
+    def __init__(self, report: IngestReport, unstored: int, cause: StoreError) -> None:
+        super().__init__(f"stored {report.stored} record(s); {unstored} validated but not stored: {cause}")
+        self.report, self.unstored = report, unstored
+
+
+def ingest_lines(lines: Iterable[bytes | str], recorder: Recorder, on_line: Callable[[int], None] | None = None) -> IngestReport:
     """JSON Lines into the store: a bad line is reported by number, the rest stored."""
     report = IngestReport()
-    for number, line in enumerate(lines, start=1):
-        if on_line:
-            on_line(len(line))
-        if not line.strip():
-            continue
-        try:
+    written_before = recorder.written
+    try:
+        for number, line in enumerate(lines, start=1):
+            if on_line:
+                on_line(len(line))
+            if not line.strip():
+                continue
             try:
-                raw = orjson.loads(line)
-            except orjson.JSONDecodeError as exc:
-                raise RecordError(f"invalid JSON: {exc}") from None
-            recorder.record(raw)
-            report.stored += 1
-        except RecordError as exc:
-            report.rejected.append((number, str(exc)))
-    recorder.flush()
+                try:
+                    raw = orjson.loads(line)
+                except orjson.JSONDecodeError as exc:
+                    raise RecordError(f"invalid JSON: {exc}") from None
+                recorder.record(raw)
+            except RecordError as exc:
+                report.rejected.append((number, str(exc)))
+        recorder.flush()
+    except StoreError as exc:
+        report.stored = recorder.written - written_before
+        raise IngestFailed(report, len(recorder.pending), exc) from exc
+    report.stored = recorder.written - written_before
     return report

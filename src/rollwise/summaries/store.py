@@ -9,22 +9,34 @@ Layout, the same in every backend:
 * execution records are kept once per UTC day they have an event on, under
   ``(day, shard)``, so the nightly run reads one day with a handful of key
   lookups whatever the history kept;
-* a write that lands in an already closed day also writes an invalidation
-  marker ``(day, shard, token)``, so the next run re-reads only what changed;
+* beside them, each execution's locator lists the ``(day, shard)`` places
+  holding a copy, so a record written again with other days moves: its old
+  copies are deleted (the locator grows before copies are written and shrinks
+  after the stale ones are gone, so it always covers every copy);
+* a write that lands in an already closed day (or leaves one) also writes an
+  invalidation marker ``(day, shard, token)``, so the next run re-reads only
+  what changed;
 * summaries are kept under ``(period type, period start, shard)`` with
-  ``(tenant, owner, metric type)`` inside, and indexed by tenant for reading.
+  ``(tenant, owner, metric type)`` inside, and indexed by tenant for reading;
+* a run computes a ``(period, shard)`` group only while holding its lease, so
+  two overlapping runs never interleave their reads and writes of one group:
+  the second leaves the group (and its markers) to the next run, and a run
+  that held a lease for half its life writes nothing.
 """
 
 from __future__ import annotations
 
+import time
 import uuid
 import zlib
 from abc import ABC, abstractmethod
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date, datetime
-from typing import Any, Iterable, Iterator, Mapping
+from typing import Any, Callable, Iterable, Iterator, Mapping
 
 from rollwise.periods import Period, utc_day
+from rollwise.errors import StoreError
 from rollwise.sketch import Distribution, plain
 from rollwise.summaries.model import (
     COUNTERS,
@@ -40,6 +52,32 @@ from rollwise.summaries.settings import SummariesSettings
 from rollwise.timestamps import utc_now
 
 DEFAULT_SHARDS: int = SummariesSettings.shards  # the settings field's default
+
+
+# How long a run may hold a (period, shard) group; it writes only within the first half. Longer
+# than a Lambda's 15-minute maximum would block a crashed run's group needlessly long; a group takes seconds.
+LEASE_SECONDS = 600
+
+
+class GroupBusy(Exception):
+    """The group is being computed by another run, or this run held it too long: not a failure,
+    the group and its markers are left to the next run."""
+
+
+class StoreNotFound(StoreError):
+    """The store (a SQLite file, a DynamoDB table) does not exist; the message says how to create it."""
+
+
+Places = frozenset[tuple[str, int]]  # the (day, shard) places of an execution's copies
+
+
+def places_text(places: Places) -> str:
+    """A locator's places as backends store them: ``2024-01-09#3 2024-01-10#3``."""
+    return " ".join(f"{day}#{shard}" for day, shard in sorted(places))
+
+
+def places_of(text: str) -> Places:
+    return frozenset((day, int(shard)) for day, _, shard in (p.partition("#") for p in text.split()))
 
 
 @dataclass(frozen=True)
@@ -133,31 +171,80 @@ class SummaryStore(ABC):
 
     # -- write side ---------------------------------------------------------
     def put_records(self, records: Iterable[Mapping[str, Any]], now: datetime | None = None) -> int:
-        """Store normalized records; mark the closed days they land in."""
+        """Store normalized records, moving any earlier copy that is on a day the record no
+        longer has an event on; mark every closed day written or left. Returns the copies written.
+
+        A write costs a consistent read of each execution's locator, a write of it when
+        the record's days change, and a delete of each copy it leaves.
+        """
         today = utc_day(now or utc_now()).isoformat()
-        items: list[RecordItem] = []
-        closed: set[tuple[str, int]] = set()
+        latest: dict[tuple[str, str], Mapping[str, Any]] = {}
         for r in records:
-            shard = self.shard_of(r["tenant_id"])
-            for day in record_days(r):
-                items.append(RecordItem(day, shard, r["tenant_id"], r["execution_id"], r))
-                if day < today:
-                    closed.add((day, shard))
-        if not items:
+            latest[(r["tenant_id"], r["execution_id"])] = r  # written twice in one batch: the last state
+        if not latest:
             return 0
-        self._put_record_items(items)
+        before = self._read_locators(list(latest))
+        after = {key: frozenset((day, self.shard_of(key[0])) for day in record_days(r)) for key, r in latest.items()}
+        grown = {key: before.get(key, frozenset()) | places for key, places in after.items() if not places <= before.get(key, frozenset())}
+        if grown:
+            self._put_locators(grown)  # first: no copy is ever where its locator does not point
+        self._put_record_items([RecordItem(day, shard, key[0], key[1], latest[key]) for key, places in after.items() for day, shard in sorted(places)])
+        stale = {key: before[key] - after[key] for key in latest if before.get(key, frozenset()) - after[key]}
+        if stale:
+            self._delete_record_items([(day, shard, key[0], key[1]) for key, places in stale.items() for day, shard in sorted(places)])
+            self._put_locators({key: after[key] for key in stale})
+        closed = {(day, shard) for places in (*after.values(), *stale.values()) for day, shard in places if day < today}
         if closed:
             # After the records, never before: a run that sees the marker must see the data.
             self._put_invalidations([Invalidation(date.fromisoformat(d), s, uuid.uuid4().hex) for d, s in sorted(closed)])
-        return len(items)
+        return sum(len(places) for places in after.values())
+
+    @abstractmethod
+    def _read_locators(self, keys: list[tuple[str, str]]) -> dict[tuple[str, str], Places]:
+        """The (day, shard) places of the executions that have a locator (consistent read)."""
+
+    @abstractmethod
+    def _put_locators(self, locators: Mapping[tuple[str, str], Places]) -> None: ...
 
     @abstractmethod
     def _put_record_items(self, items: list[RecordItem]) -> None: ...
 
     @abstractmethod
+    def _delete_record_items(self, keys: list[tuple[str, int, str, str]]) -> None:
+        """Delete copies by (day, shard, tenant, execution id)."""
+
+    @abstractmethod
     def _put_invalidations(self, markers: list[Invalidation]) -> None: ...
 
     # -- job side -----------------------------------------------------------
+    @contextmanager
+    def computing(self, period: Period, shard: int) -> Iterator[Callable[[], None]]:
+        """Hold the group's lease while computing it; yields ``check()``, to call right before
+        writing: it raises :class:`GroupBusy` once half the lease is gone. Raises GroupBusy if
+        another run holds the group."""
+        owner = uuid.uuid4().hex
+        taken = time.time()
+        if not self._acquire_lease(period, shard, owner, taken):
+            raise GroupBusy("being computed by another run; left to the next run")
+
+        def check() -> None:
+            if time.time() - taken >= LEASE_SECONDS / 2:
+                raise GroupBusy(f"held longer than half its {LEASE_SECONDS} s lease; left to the next run")
+
+        try:
+            yield check
+        finally:
+            self._release_lease(period, shard, owner)
+
+    @abstractmethod
+    def _acquire_lease(self, period: Period, shard: int, owner: str, now: float) -> bool:
+        """Take the group's lease until ``now + LEASE_SECONDS`` if nobody holds an unexpired one (one conditional write)."""
+
+    @abstractmethod
+    def _release_lease(self, period: Period, shard: int, owner: str) -> None:
+        """Give the lease back, only if it is still ``owner``'s."""
+
+
     @abstractmethod
     def read_records(self, day: date, shard: int) -> Iterator[Mapping[str, Any]]:
         """Every stored record with an event on ``day`` in ``shard``."""

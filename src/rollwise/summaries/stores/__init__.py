@@ -6,18 +6,25 @@ from pathlib import Path
 
 from rollwise.config import AwsSettings
 from rollwise.errors import ConfigError
-from rollwise.summaries.store import SummaryStore
+from rollwise.summaries.store import StoreNotFound, SummaryStore
 
 
-def open_summary_store(url: str, shards: int, aws: AwsSettings | None = None) -> SummaryStore:
-    """The store a URL names. Backends are imported only when named (boto3 is not needed for SQLite)."""
+def open_summary_store(url: str, shards: int, aws: AwsSettings | None = None, create: bool = False, check: bool = True) -> SummaryStore:
+    """The store a URL names. A SQLite file is made only when ``create`` (read-only commands never
+    make one; ``check`` refuses a missing one); a DynamoDB table never is (``summaries init``
+    does). Backends are imported only when named (boto3 is not needed for SQLite)."""
     if url.startswith("sqlite:///"):
         from rollwise.summaries.stores.sqlite import SQLiteSummaryStore
 
         path = url[len("sqlite:///") :]
         if not path:
             raise ConfigError(f"store URL {url!r} has no file path")
-        return SQLiteSummaryStore(Path(path), shards=shards)
+        store = SQLiteSummaryStore(Path(path), shards=shards)
+        if create:
+            store.create()
+        elif check and not store.exists():
+            raise StoreNotFound(f"no store at {Path(path).resolve()}: create it with rollwise summaries init --store {url}")
+        return store
     if url.startswith("dynamodb://"):
         from rollwise.summaries.stores.dynamodb import DynamoDBSummaryStore
 

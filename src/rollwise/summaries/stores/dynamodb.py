@@ -6,7 +6,9 @@ Single-table layout (keys are strings):
 item               PK                               SK
 =================  ===============================  ==============================
 execution record   ``REC#<day>#<shard>``            ``<tenant>#<execution id>``
+record locator     ``LOC#<tenant>#<execution id>``  ``LOC``
 invalidation       ``INVALIDATION``                 ``<day>#<shard>``
+group lease        ``LEASE#<type>#<start>#<shard>`` ``LEASE``
 summary            ``SUM#<type>#<start>#<shard>``   ``<tenant>#<owner>#<metric>``
 =================  ===============================  ==============================
 
@@ -30,12 +32,17 @@ from rollwise.config import AwsSettings
 from rollwise.errors import StoreError
 from rollwise.periods import Period, period_containing
 from rollwise.summaries.model import SummaryKey
+from rollwise.summaries.model import Invalidation
 from rollwise.summaries.store import (
     DEFAULT_SHARDS,
-    Invalidation,
+    LEASE_SECONDS,
+    Places,
     RecordItem,
     StoredSummary,
+    StoreNotFound,
     SummaryStore,
+    places_of,
+    places_text,
 )
 
 INDEXES = {
@@ -44,12 +51,14 @@ INDEXES = {
     "GSI3": ("GSI3PK", "GSI3SK"),
 }
 BATCH_WRITE_LIMIT = 25
-# UnprocessedItems are retried with backoff (50 ms doubling to 2 s), this many times in all, then the write fails.
+BATCH_GET_LIMIT = 100
+# UnprocessedItems (and UnprocessedKeys) are retried with backoff (50 ms doubling to 2 s), this many times in all,
+# then the request fails.
 UNPROCESSED_ATTEMPTS = 8
 Item = dict[str, Any]
 
 
-class TableNotFound(StoreError):
+class TableNotFound(StoreNotFound):
     """The table does not exist in this region."""
 
 
@@ -74,6 +83,20 @@ def parse_record(item: Mapping[str, Any]) -> dict[str, Any]:
     return orjson.loads(item["r"]["S"])
 
 
+# -- record locators ------------------------------------------------------------------------
+def locator_key(tenant_id: str, execution_id: str) -> Item:
+    return {"PK": {"S": f"LOC#{tenant_id}#{execution_id}"}, "SK": {"S": "LOC"}}
+
+
+def locator_item(key: tuple[str, str], places: Places) -> Item:
+    return {**locator_key(*key), "places": {"S": places_text(places)}}
+
+
+def parse_locator(item: Mapping[str, Any]) -> tuple[tuple[str, str], Places]:
+    _, tenant_id, execution_id = item["PK"]["S"].split("#", 2)
+    return (tenant_id, execution_id), places_of(item["places"]["S"])
+
+
 # -- invalidation markers ------------------------------------------------------------------
 MARKER_PARTITION = "INVALIDATION"
 
@@ -89,6 +112,15 @@ def marker_item(marker: Invalidation) -> Item:
 def parse_marker(item: Mapping[str, Any]) -> Invalidation:
     day, shard = item["SK"]["S"].split("#")
     return Invalidation(date.fromisoformat(day), int(shard), item["token"]["S"])
+
+
+# -- group leases -----------------------------------------------------------------------------
+def lease_key(period: Period, shard: int) -> Item:
+    return {"PK": {"S": f"LEASE#{period.kind}#{period.start.isoformat()}#{shard:03d}"}, "SK": {"S": "LEASE"}}
+
+
+def lease_item(period: Period, shard: int, owner: str, expires_at: float) -> Item:
+    return {**lease_key(period, shard), "owner": {"S": owner}, "expires_at": {"N": f"{expires_at:.3f}"}}
 
 
 # -- summaries ------------------------------------------------------------------------------
@@ -203,6 +235,7 @@ class DynamoDBSummaryStore(SummaryStore):
         try:
             return getattr(self.client, operation)(**kwargs)
         except ClientError as exc:
+            operation = "".join(part.title() for part in operation.split("_"))  # the API's name: BatchWriteItem
             code = exc.response.get("Error", {}).get("Code", "")
             message = exc.response.get("Error", {}).get("Message", "")
             if code == "ConditionalCheckFailedException":
@@ -214,6 +247,7 @@ class DynamoDBSummaryStore(SummaryStore):
                 raise StoreError(f"{operation} on table {self.table_name!r} was denied: {message}") from None
             raise StoreError(f"{operation} on table {self.table_name!r} failed: {code}: {message}") from None
         except BotoCoreError as exc:
+            operation = "".join(part.title() for part in operation.split("_"))
             raise StoreError(f"{operation} on table {self.table_name!r} failed: {exc}") from None
 
     def create(self) -> bool:
@@ -242,13 +276,33 @@ class DynamoDBSummaryStore(SummaryStore):
                 time.sleep(delay)
                 delay = min(delay * 2, 2.0)
 
+    def _batch_get(self, keys: list[Item], projection: str) -> Iterator[Item]:
+        for i in range(0, len(keys), BATCH_GET_LIMIT):
+            pending = {self.table_name: {"Keys": keys[i : i + BATCH_GET_LIMIT], "ConsistentRead": True, "ProjectionExpression": projection}}
+            delay = 0.05
+            for attempt in range(1, UNPROCESSED_ATTEMPTS + 1):
+                response = self._call("batch_get_item", RequestItems=pending)
+                yield from response.get("Responses", {}).get(self.table_name, [])
+                pending = response.get("UnprocessedKeys") or {}
+                if not pending:
+                    break
+                if attempt == UNPROCESSED_ATTEMPTS:
+                    raise StoreError(f"table {self.table_name!r} left {len(pending[self.table_name]['Keys'])} read(s) unprocessed after "
+                                     f"{UNPROCESSED_ATTEMPTS} attempts (throttled: raise its capacity, or retry later)")
+                time.sleep(delay)
+                delay = min(delay * 2, 2.0)
+
+    def _read_locators(self, keys: list[tuple[str, str]]) -> dict[tuple[str, str], Places]:
+        return dict(parse_locator(item) for item in self._batch_get([locator_key(*k) for k in keys], "PK, places"))
+
+    def _put_locators(self, locators) -> None:
+        self._batch_write([{"PutRequest": {"Item": locator_item(k, p)}} for k, p in locators.items()])
+
     def _put_record_items(self, items: list[RecordItem]) -> None:
-        # One item per (day, execution): a record written twice in one batch keeps its last state.
-        latest: dict[tuple[str, str], dict[str, Any]] = {}
-        for i in items:
-            item = record_item(i)
-            latest[(item["PK"]["S"], item["SK"]["S"])] = {"PutRequest": {"Item": item}}
-        self._batch_write(list(latest.values()))
+        self._batch_write([{"PutRequest": {"Item": record_item(i)}} for i in items])
+
+    def _delete_record_items(self, keys: list[tuple[str, int, str, str]]) -> None:
+        self._batch_write([{"DeleteRequest": {"Key": record_key(day, shard, t, e)}} for day, shard, t, e in keys])
 
     def _put_invalidations(self, markers: list[Invalidation]) -> None:
         self._batch_write([{"PutRequest": {"Item": marker_item(m)}} for m in markers])
@@ -269,6 +323,22 @@ class DynamoDBSummaryStore(SummaryStore):
         if projection:
             kwargs["ProjectionExpression"] = projection
         return self._query(**kwargs)
+
+    def _acquire_lease(self, period: Period, shard: int, owner: str, now: float) -> bool:
+        try:
+            self._call("put_item", TableName=self.table_name, Item=lease_item(period, shard, owner, now + LEASE_SECONDS),
+                       ConditionExpression="attribute_not_exists(PK) OR expires_at < :now",
+                       ExpressionAttributeValues={":now": {"N": f"{now:.3f}"}})
+            return True
+        except ConditionFailed:
+            return False
+
+    def _release_lease(self, period: Period, shard: int, owner: str) -> None:
+        try:
+            self._call("delete_item", TableName=self.table_name, Key=lease_key(period, shard), ConditionExpression="#owner = :owner",
+                       ExpressionAttributeNames={"#owner": "owner"}, ExpressionAttributeValues={":owner": {"S": owner}})
+        except ConditionFailed:
+            pass  # expired and taken by another run: not ours to give back
 
     def read_records(self, day: date, shard: int) -> Iterator[Mapping[str, Any]]:
         for item in self._partition(record_partition(day.isoformat(), shard), "r"):

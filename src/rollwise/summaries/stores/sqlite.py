@@ -12,12 +12,16 @@ import orjson
 
 from rollwise.periods import Period, period_containing
 from rollwise.summaries.model import SummaryKey
+from rollwise.summaries.model import Invalidation
 from rollwise.summaries.store import (
     DEFAULT_SHARDS,
-    Invalidation,
+    LEASE_SECONDS,
+    Places,
     RecordItem,
     StoredSummary,
     SummaryStore,
+    places_of,
+    places_text,
 )
 
 SCHEMA = """
@@ -25,6 +29,10 @@ CREATE TABLE IF NOT EXISTS execution_records (
     day TEXT NOT NULL, shard INTEGER NOT NULL, tenant_id TEXT NOT NULL, execution_id TEXT NOT NULL,
     record BLOB NOT NULL,
     PRIMARY KEY (day, shard, tenant_id, execution_id)
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS record_locators (
+    tenant_id TEXT NOT NULL, execution_id TEXT NOT NULL, places TEXT NOT NULL,
+    PRIMARY KEY (tenant_id, execution_id)
 ) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS invalidations (
     day TEXT NOT NULL, shard INTEGER NOT NULL, token TEXT NOT NULL,
@@ -35,6 +43,10 @@ CREATE TABLE IF NOT EXISTS summaries (
     tenant_id TEXT NOT NULL, owner_id TEXT NOT NULL, metric_type TEXT NOT NULL,
     figures BLOB NOT NULL, sketch BLOB NOT NULL,
     PRIMARY KEY (period_type, period_start, shard, tenant_id, owner_id, metric_type)
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS leases (
+    period_type TEXT NOT NULL, period_start TEXT NOT NULL, shard INTEGER NOT NULL, owner TEXT NOT NULL, expires_at REAL NOT NULL,
+    PRIMARY KEY (period_type, period_start, shard)
 ) WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS summaries_by_tenant ON summaries (tenant_id, period_type, period_start);
 CREATE INDEX IF NOT EXISTS summaries_by_owner ON summaries (tenant_id, period_type, owner_id, period_start);
@@ -47,7 +59,9 @@ class SQLiteSummaryStore(SummaryStore):
         super().__init__(shards)
         self.path = str(path)
         self._local = threading.local()
-        self.create()
+
+    def exists(self) -> bool:
+        return self.path == ":memory:" or Path(self.path).is_file()
 
     def __getstate__(self) -> dict:
         # A connection belongs to its process: another process opens its own.
@@ -78,6 +92,24 @@ class SQLiteSummaryStore(SummaryStore):
     def describe(self) -> str:
         return f"sqlite:///{self.path}"
 
+    def _read_locators(self, keys: list[tuple[str, str]]) -> dict[tuple[str, str], Places]:
+        db, out = self._db, {}
+        for tenant, execution in keys:
+            row = db.execute("SELECT places FROM record_locators WHERE tenant_id = ? AND execution_id = ?", (tenant, execution)).fetchone()
+            if row:
+                out[(tenant, execution)] = places_of(row[0])
+        return out
+
+    def _put_locators(self, locators) -> None:
+        with self._db as db:
+            db.execute("BEGIN")
+            db.executemany("INSERT OR REPLACE INTO record_locators VALUES (?, ?, ?)", [(t, e, places_text(p)) for (t, e), p in locators.items()])
+
+    def _delete_record_items(self, keys: list[tuple[str, int, str, str]]) -> None:
+        with self._db as db:
+            db.execute("BEGIN")
+            db.executemany("DELETE FROM execution_records WHERE day = ? AND shard = ? AND tenant_id = ? AND execution_id = ?", keys)
+
     def _put_record_items(self, items: list[RecordItem]) -> None:
         rows = [(i.day, i.shard, i.tenant_id, i.execution_id, orjson.dumps(i.record)) for i in items]
         with self._db as db:
@@ -91,6 +123,22 @@ class SQLiteSummaryStore(SummaryStore):
                 "INSERT OR REPLACE INTO invalidations VALUES (?, ?, ?)",
                 [(m.day.isoformat(), m.shard, m.token) for m in markers],
             )
+
+    def _acquire_lease(self, period: Period, shard: int, owner: str, now: float) -> bool:
+        with self._db as db:
+            db.execute("BEGIN IMMEDIATE")
+            cursor = db.execute(
+                "INSERT INTO leases VALUES (?, ?, ?, ?, ?) ON CONFLICT (period_type, period_start, shard)"
+                " DO UPDATE SET owner = excluded.owner, expires_at = excluded.expires_at WHERE leases.expires_at < ?",
+                (period.kind, period.start.isoformat(), shard, owner, now + LEASE_SECONDS, now),
+            )
+            return cursor.rowcount == 1
+
+    def _release_lease(self, period: Period, shard: int, owner: str) -> None:
+        with self._db as db:
+            db.execute("BEGIN")
+            db.execute("DELETE FROM leases WHERE period_type = ? AND period_start = ? AND shard = ? AND owner = ?",
+                       (period.kind, period.start.isoformat(), shard, owner))
 
     def read_records(self, day: date, shard: int) -> Iterator[Mapping[str, Any]]:
         cursor = self._db.execute(

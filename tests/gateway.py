@@ -1,0 +1,121 @@
+"""A recording HTTP gateway in front of an emulator, on 127.0.0.1: what reaches AWS, and what AWS answers.
+
+Every request passes through ``decide(request)``, which returns None to let
+it through to the emulator, or a :class:`Reply` to answer instead (a 403, a
+body cut in the middle). Requests are recorded with what was decided, so a
+test can check each one against a policy.
+"""
+
+from __future__ import annotations
+
+import http.client
+import threading
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Callable
+from urllib.parse import parse_qsl, urlsplit
+
+
+@dataclass
+class Request:
+    method: str
+    path: str  # without the query
+    query: dict[str, str]
+    headers: dict[str, str]
+    body: bytes
+    status: int | None = None  # what the client got back
+    note: str = ""
+
+    def header(self, name: str) -> str:
+        return self.headers.get(name.lower(), "")
+
+
+@dataclass
+class Reply:
+    status: int
+    body: bytes = b""
+    headers: dict[str, str] = field(default_factory=dict)
+    cut_after: int | None = None  # send the emulator's own answer, but stop after this many body bytes
+    note: str = ""
+
+
+def access_denied(message: str = "Access Denied") -> Reply:
+    body = f'<?xml version="1.0" encoding="UTF-8"?><Error><Code>AccessDenied</Code><Message>{message}</Message></Error>'.encode()
+    return Reply(403, body, {"Content-Type": "application/xml"}, note=message)
+
+
+class Gateway:
+    def __init__(self, upstream: str, decide: Callable[[Request], Reply | None] | None = None) -> None:
+        self.upstream = urlsplit(upstream)
+        self.decide = decide or (lambda request: None)
+        self.requests: list[Request] = []
+        self.lock = threading.Lock()
+        gateway = self
+
+        class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def log_message(self, *args) -> None:
+                pass
+
+            def _handle(self) -> None:
+                length = int(self.headers.get("Content-Length") or 0)
+                body = self.rfile.read(length) if length else b""
+                parts = urlsplit(self.path)
+                request = Request(self.command, parts.path, dict(parse_qsl(parts.query, keep_blank_values=True)),
+                                  {k.lower(): v for k, v in self.headers.items()}, body)
+                with gateway.lock:
+                    gateway.requests.append(request)
+                reply = gateway.decide(request)
+                if reply is not None and reply.cut_after is None:
+                    request.status, request.note = reply.status, reply.note
+                    self._send(reply.status, reply.headers, reply.body)
+                    return
+                status, headers, answer = gateway._forward(self.command, self.path, dict(self.headers.items()), body)
+                request.status = status
+                if reply is not None:  # cut: the full length announced, part of it sent, the connection dropped
+                    request.note = reply.note or "cut"
+                    self.send_response(status)
+                    for k, v in headers:
+                        if k.lower() not in ("transfer-encoding", "connection"):
+                            self.send_header(k, v)
+                    self.end_headers()
+                    self.wfile.write(answer[: reply.cut_after])
+                    self.wfile.flush()
+                    self.close_connection = True
+                    return
+                drop = ("transfer-encoding", "connection") if self.command == "HEAD" else ("transfer-encoding", "connection", "content-length")
+                self._send(status, {k: v for k, v in headers if k.lower() not in drop}, answer)
+
+            def _send(self, status: int, headers: dict[str, str], body: bytes) -> None:
+                self.send_response(status)
+                for k, v in headers.items():
+                    self.send_header(k, v)
+                if self.command != "HEAD" or "Content-Length" not in headers:
+                    self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                if self.command != "HEAD":
+                    self.wfile.write(body)
+
+            do_GET = do_PUT = do_POST = do_DELETE = do_HEAD = _handle
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.server.daemon_threads = True
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        self.thread.start()
+
+    def _forward(self, method: str, path: str, headers: dict[str, str], body: bytes) -> tuple[int, list[tuple[str, str]], bytes]:
+        connection = http.client.HTTPConnection(self.upstream.hostname, self.upstream.port, timeout=60)
+        try:
+            headers = {k: v for k, v in headers.items() if k.lower() != "connection"}
+            connection.request(method, path, body=body if body or method in ("PUT", "POST") else None, headers=headers)
+            response = connection.getresponse()
+            answer = response.read()
+            return response.status, response.getheaders(), answer
+        finally:
+            connection.close()
+
+    def stop(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()

@@ -1,0 +1,96 @@
+"""The writer side: records validated at once, written in batches, and never dropped when a write fails."""
+
+import uuid
+from datetime import date, datetime, timezone
+
+import pytest
+from botocore.exceptions import ClientError
+from conftest import dynamodb_client
+
+from rollwise.errors import StoreError
+from rollwise.samples import sample_executions
+from rollwise.summaries.model import RecordError
+from rollwise.summaries.recorder import IngestFailed, Recorder, ingest_lines
+from rollwise.summaries.stores.dynamodb import DynamoDBSummaryStore
+
+
+class ThrottledClient:
+    """A DynamoDB client whose writes are refused while ``throttled`` (after botocore's own retries gave up)."""
+
+    def __init__(self, real):
+        self.real, self.throttled = real, True
+
+    def __getattr__(self, name):
+        return getattr(self.real, name)
+
+    def batch_write_item(self, **kwargs):
+        if self.throttled:
+            raise ClientError({"Error": {"Code": "ProvisionedThroughputExceededException", "Message": "Rate of requests exceeds the allowed throughput"}},
+                              "BatchWriteItem")
+        return self.real.batch_write_item(**kwargs)
+
+
+@pytest.fixture
+def throttled_store(moto_server):
+    client = ThrottledClient(dynamodb_client(moto_server.url))
+    store = DynamoDBSummaryStore(f"rec-{uuid.uuid4().hex[:8]}", shards=2, client=client)
+    client.throttled = False
+    store.create()
+    client.throttled = True
+    return store, client
+
+
+def stored(store):
+    return sum(1 for d in (date(2024, 1, 8), date(2024, 1, 9)) for s in range(store.shards) for _ in store.read_records(d, s))
+
+
+def test_a_failed_write_keeps_the_records_for_a_retry(throttled_store):
+    store, client = throttled_store
+    records = list(sample_executions(date(2024, 1, 8), 1, per_day=50, tenants=2))
+    recorder = Recorder(store, batch_size=100, now=datetime(2024, 1, 9, 23, tzinfo=timezone.utc))
+    for raw in records:
+        recorder.record(raw)
+    with pytest.raises(StoreError, match="ProvisionedThroughputExceededException"):
+        recorder.flush()
+    assert len(recorder.pending) == 50 and recorder.written == 0
+    client.throttled = False  # the table recovers
+    recorder.flush()
+    assert recorder.pending == [] and recorder.written == 50
+    assert stored(store) == sum(2 if r.get("completed_at", "")[:10] not in ("", r["submitted_at"][:10]) else 1 for r in records)
+
+
+def test_ingest_says_what_was_stored_and_what_was_not(throttled_store):
+    store, client = throttled_store
+    client.throttled = False
+    lines = [orjson_line(r) for r in sample_executions(date(2024, 1, 8), 1, per_day=30, tenants=2)]
+    recorder = Recorder(store, batch_size=10, now=datetime(2024, 1, 9, 23, tzinfo=timezone.utc))
+    calls = []
+
+    def throttle_after_two_batches(size):
+        calls.append(size)
+        if len(calls) == 21:
+            client.throttled = True
+
+    with pytest.raises(IngestFailed) as info:
+        ingest_lines(lines, recorder, on_line=throttle_after_two_batches)
+    report = info.value.report
+    assert report.stored == 20 and len(recorder.pending) == 10
+    assert str(info.value).startswith("stored 20 record(s); 10 validated but not stored: BatchWriteItem on table")
+
+
+def test_a_bad_record_is_refused_where_it_is_made(tmp_path):
+    from rollwise.summaries.stores.sqlite import SQLiteSummaryStore
+
+    store = SQLiteSummaryStore(tmp_path / "s.db")
+    store.create()
+    recorder = Recorder(store)
+    with pytest.raises(RecordError, match="status must be one of"):
+        recorder.record({"tenant_id": "t", "owner_id": "o", "metric_type": "m", "execution_id": "e", "status": "done",
+                         "submitted_at": "2024-01-08T00:00:00Z"})
+    assert recorder.pending == []
+
+
+def orjson_line(doc):
+    import orjson
+
+    return orjson.dumps(doc)
