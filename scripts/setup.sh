@@ -9,6 +9,8 @@ if ! command -v uv >/dev/null 2>&1; then
   command -v uv >/dev/null 2>&1 || uv() { python3 -m uv "$@"; }
 fi
 uv sync --locked --all-groups --quiet "$@"
+# The real cdk-factory in its own locked environment: it pins an older aws-cdk-lib than infra/ uses.
+uv sync --project tools/cdk-factory --locked --quiet
 
 if [ ! -x tools/emulators/node_modules/.bin/dynalite ] || [ tools/emulators/package-lock.json -nt tools/emulators/node_modules/.package-lock.json ]; then
   npm ci --prefix tools/emulators --no-audit --no-fund --loglevel=error

@@ -2,8 +2,9 @@
 
 Every request passes through ``decide(request)``, which returns None to let
 it through to the emulator, or a :class:`Reply` to answer instead (a 403, a
-body cut in the middle). Requests are recorded with what was decided, so a
-test can check each one against a policy.
+body cut in the middle); ``after(request, status)`` may replace the emulator's
+answer (S3's 403 for a missing key). Requests are recorded with what was
+decided, so a test can check each one against a policy.
 """
 
 from __future__ import annotations
@@ -48,6 +49,7 @@ class Gateway:
     def __init__(self, upstream: str, decide: Callable[[Request], Reply | None] | None = None) -> None:
         self.upstream = urlsplit(upstream)
         self.decide = decide or (lambda request: None)
+        self.after: Callable[[Request, int], Reply | None] = lambda request, status: None
         self.requests: list[Request] = []
         self.lock = threading.Lock()
         gateway = self
@@ -73,6 +75,11 @@ class Gateway:
                     return
                 status, headers, answer = gateway._forward(self.command, self.path, dict(self.headers.items()), body)
                 request.status = status
+                replaced = gateway.after(request, status) if reply is None else None
+                if replaced is not None:
+                    request.status, request.note = replaced.status, replaced.note
+                    self._send(replaced.status, replaced.headers, replaced.body)
+                    return
                 if reply is not None:  # cut: the full length announced, part of it sent, the connection dropped
                     request.note = reply.note or "cut"
                     self.send_response(status)

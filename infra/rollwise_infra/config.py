@@ -27,12 +27,21 @@ class StackConfig:
     shards: int = SummariesSettings.shards
     fanout: bool = False
     fanout_concurrency: int = 4
+    # 0: no reservation (the default). Reserving takes capacity from the account's unreserved pool,
+    # which must keep 10; on a new account (often 10 in all) CloudFormation refuses any reservation.
+    # Neither job needs it for correctness: overlapping invocations are safe (docs/deploy.md).
+    reserved_concurrency: int = 0
     alarm_email: str = ""
     asset_dir: str = ""  # default: build/lambda/<architecture>, made by `make package`
 
     def __post_init__(self) -> None:
         if self.architecture not in ("x86_64", "arm64"):
             raise ValueError(f"architecture must be x86_64 or arm64, got {self.architecture!r}")
+        if self.reserved_concurrency < 0:
+            raise ValueError(f"reserved_concurrency must be 0 (none) or more, got {self.reserved_concurrency}")
+        if self.fanout and 0 < self.reserved_concurrency < self.fanout_concurrency:
+            raise ValueError(f"reserved_concurrency {self.reserved_concurrency} is below fanout_concurrency {self.fanout_concurrency}: "
+                             "the fan-out's shards would be throttled")
         if self.archive_mode not in ARCHIVE_MODES:
             raise ValueError(f"archive_mode must be one of {', '.join(ARCHIVE_MODES)}, got {self.archive_mode!r}")
 

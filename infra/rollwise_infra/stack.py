@@ -24,6 +24,7 @@ from aws_cdk import aws_stepfunctions_tasks as tasks
 from constructs import Construct
 
 from rollwise_infra.config import StackConfig
+from rollwise_infra.runtime import PYTHON
 
 from rollwise.config import environment
 from rollwise.handlers import RUNS_HANDLER, RUNS_SERVICE, SUMMARIES_HANDLER
@@ -70,7 +71,7 @@ class RollwiseStack(Stack):
             arch=arch,
             env={**common_env, **environment(SummariesSettings, table=self.table.table_name, shards=config.shards)},
             # The fan-out runs shards side by side; without it, one run at a time.
-            reserved=None if config.fanout else 1,
+            reserved=config.reserved_concurrency or None,
         )
         self.merge_fn = self._function(
             "MergeRuns",
@@ -86,7 +87,7 @@ class RollwiseStack(Stack):
                 # glibc's: few malloc arenas, or the job's I/O threads each get one, in 128 MB.
                 "MALLOC_ARENA_MAX": "2",
             },
-            reserved=1,
+            reserved=config.reserved_concurrency or None,
         )
         self._summaries_permissions(self.summaries_fn)
         self._merge_permissions(self.merge_fn)
@@ -161,7 +162,7 @@ class RollwiseStack(Stack):
         fn = lambda_.Function(
             self,
             name,
-            runtime=lambda_.Runtime.PYTHON_3_12,
+            runtime=lambda_.Runtime(f"python{PYTHON}", lambda_.RuntimeFamily.PYTHON),
             architecture=arch,
             handler=handler,
             code=code,
@@ -176,13 +177,16 @@ class RollwiseStack(Stack):
         return fn
 
     def _summaries_permissions(self, fn: lambda_.Function) -> None:
-        # The job reads a day's records and the period's summaries (Query on the base table),
-        # writes summaries and records' markers in batches, and deletes consumed markers.
-        fn.role.add_to_principal_policy(iam.PolicyStatement(
-            sid="SummariesTable",
-            actions=["dynamodb:Query", "dynamodb:BatchWriteItem", "dynamodb:DeleteItem"],
-            resources=[self.table.table_arn],
-        ))
+        """The job reads a day's records, markers and summaries (Query on the base table); it writes
+        only summaries (in batches), its group leases, and deletes leases and consumed markers: each
+        write narrowed to its items' partition keys, taken from the store's own key layout."""
+        from rollwise.summaries.stores.dynamodb import job_key_patterns
+
+        fn.role.add_to_principal_policy(iam.PolicyStatement(sid="ReadTheTable", actions=["dynamodb:Query"], resources=[self.table.table_arn]))
+        for action, keys in job_key_patterns().items():
+            fn.role.add_to_principal_policy(iam.PolicyStatement(
+                sid=f"{action}OnItsItems", actions=[f"dynamodb:{action}"], resources=[self.table.table_arn],
+                conditions={"ForAllValues:StringLike": {"dynamodb:LeadingKeys": keys}}))
 
     def _merge_permissions(self, fn: lambda_.Function) -> None:
         """Exactly what the layout says the job lists, reads, writes and deletes."""

@@ -201,7 +201,9 @@ def translate(exc: BaseException, operation: str, key: str | None, url: str) -> 
         return AlreadyExists(f"{where} already exists", key, operation)
     if isinstance(exc, obs_errors.PreconditionError):
         return PreconditionFailed(f"{where} changed since it was read", key, operation)
-    if isinstance(exc, (obs_errors.PermissionDeniedError, obs_errors.UnauthenticatedError)):
+    # obstore reports a listing's 403 as a generic error: the status in its text says what it was.
+    denied = "403 Forbidden" in text or "<Code>AccessDenied</Code>" in text
+    if isinstance(exc, (obs_errors.PermissionDeniedError, obs_errors.UnauthenticatedError)) or denied:
         return PermissionDenied(f"{operation} {where} was denied: the credentials need {ACTIONS.get(operation, operation)} there", key, operation)
     if isinstance(exc, ObjectError):
         return exc

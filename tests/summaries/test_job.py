@@ -288,8 +288,26 @@ def test_a_run_that_held_its_group_too_long_does_not_write(summary_store, monkey
 
     slow = run(Interleaved(summary_store, day, paused), scheduled_plan(summary_store, nightly(day)))
     shard = summary_store.shard_of("acme")
-    assert slow.deferred == [f"daily:2024-01-10 shard {shard}: held longer than half its {store_module.LEASE_SECONDS} s lease; left to the next run"]
+    assert slow.deferred == [f"daily:2024-01-10 shard {shard}: held longer than half its {store_module.LEASE_SECONDS} s lease without renewing it;"
+                             " left to the next run"]
     assert wide_submissions(summary_store, day) == 0
     clock[0] += 1
     again = run(summary_store, scheduled_plan(summary_store, nightly(day)))  # the lease was released: the group is free
     assert again.deferred == [] and wide_submissions(summary_store, day) == 5
+
+
+def test_a_long_run_renews_its_hold_and_keeps_writing(summary_store, monkeypatch):
+    import rollwise.summaries.store as store_module
+
+    day = date(2024, 1, 10)
+    with Recorder(summary_store, now=datetime(2024, 1, 10, 20, tzinfo=timezone.utc)) as rec:
+        for i in range(5):
+            rec.record(acme(i, day))
+    clock = [1_000_000.0]
+    monkeypatch.setattr(store_module.time, "time", lambda: clock[0])
+
+    def slow_but_alive():
+        clock[0] += store_module.LEASE_SECONDS * 0.3  # past a quarter: the hold is renewed, not lost
+
+    result = run(Interleaved(summary_store, day, slow_but_alive), scheduled_plan(summary_store, nightly(day)))
+    assert result.deferred == [] and wide_submissions(summary_store, day) == 5

@@ -33,7 +33,7 @@ class RunResult:
     summaries_unchanged: int = 0
     summaries_removed: int = 0
     errors: list[str] = field(default_factory=list)
-    # Groups another run was computing (or this one held too long): left, markers kept, to the next run.
+    # Periods of shards another run was computing (or this one lost): left, markers kept, to the next run.
     deferred: list[str] = field(default_factory=list)
 
     def to_json(self) -> dict:
@@ -84,14 +84,9 @@ def _inputs(store: SummaryStore, period: Period, shard: int) -> Iterable[Summary
         part = period_containing(below, part.next_start)
 
 
-def compute_period(store: SummaryStore, period: Period, shard: int) -> RunResult:
-    """(Re)compute one period of one shard and write only what changed, holding the group's
-    lease throughout (:class:`GroupBusy` if another run has it)."""
-    with store.computing(period, shard) as still_held:
-        return _compute(store, period, shard, still_held)
-
-
-def _compute(store: SummaryStore, period: Period, shard: int, still_held: Callable[[], None]) -> RunResult:
+def compute_period(store: SummaryStore, period: Period, shard: int, still_held: Callable[[], None] = lambda: None) -> RunResult:
+    """(Re)compute one period of one shard and write only what changed; ``still_held`` is called
+    right before writing (the shard's :class:`~rollwise.summaries.store.Hold`)."""
     result = RunResult()
     if period.kind == "daily":
         fresh, result.metrics_processed = aggregate_day(store.read_records(period.start, shard), period.start)
@@ -119,20 +114,33 @@ def _compute(store: SummaryStore, period: Period, shard: int, still_held: Callab
 
 
 def run_shard(store: SummaryStore, plan: Plan, shard: int, on_period: Callable[[], None] | None = None) -> RunResult:
-    """Every period of the plan in one shard; a failed (or deferred) period fails (or defers) the
-    longer ones above it."""
+    """Every period of the plan in one shard, under the shard's lease; a failed period fails the
+    longer ones above it, and a shard another run holds is left whole to the next run."""
     result = RunResult()
+    periods = plan.for_shard(shard)
+    finished: list[Period] = []
+    try:
+        with store.holding(shard) as hold:
+            _periods(store, periods, shard, hold, result, finished, on_period)
+    except GroupBusy as busy:
+        for period in periods[len(finished):]:
+            result.deferred.append(f"{period.label()} shard {shard}: {busy}")
+            if on_period:
+                on_period()
+        log.warning("shard left to the next run", extra={"shard": shard, "reason": str(busy)})
+    return result
+
+
+def _periods(store: SummaryStore, periods: list[Period], shard: int, hold, result: RunResult, finished: list[Period],
+             on_period: Callable[[], None] | None) -> None:
+    """The shard's periods in order; each one done or failed is appended to ``finished``."""
     failed: list[Period] = []
-    deferred: list[Period] = []
-    for period in plan.for_shard(shard):
+    for period in periods:
         broken = [f for f in failed if f.start <= period.end and period.start <= f.end]
-        waiting = [f for f in deferred if f.start <= period.end and period.start <= f.end]
         try:
             if broken:
                 raise RuntimeError(f"depends on failed {broken[0].label()}")
-            if waiting:
-                raise GroupBusy(f"depends on {waiting[0].label()}, left to the next run")
-            part = compute_period(store, period, shard)
+            part = compute_period(store, period, shard, hold.check)
             result.absorb(part)
             log.info(
                 "period aggregated",
@@ -140,17 +148,15 @@ def run_shard(store: SummaryStore, plan: Plan, shard: int, on_period: Callable[[
                        "summaries_created": part.summaries_created, "summaries_updated": part.summaries_updated,
                        "summaries_unchanged": part.summaries_unchanged},
             )
-        except GroupBusy as busy:
-            deferred.append(period)
-            result.deferred.append(f"{period.label()} shard {shard}: {busy}")
-            log.warning("period left to the next run", extra={"period": period.label(), "shard": shard, "reason": str(busy)})
+        except GroupBusy:
+            raise  # the hold is gone: nothing more is written in this shard
         except Exception as exc:  # noqa: BLE001 - one group failing must not stop the others
             failed.append(period)
             result.errors.append(f"{period.label()} shard {shard}: {exc}")
             log.exception("period failed", extra={"period": period.label(), "shard": shard})
+        finished.append(period)
         if on_period:
             on_period()
-    return result
 
 
 def finish(store: SummaryStore, plan: Plan, parts: Iterable[tuple[int, RunResult]]) -> RunResult:

@@ -18,10 +18,10 @@ Layout, the same in every backend:
   what changed;
 * summaries are kept under ``(period type, period start, shard)`` with
   ``(tenant, owner, metric type)`` inside, and indexed by tenant for reading;
-* a run computes a ``(period, shard)`` group only while holding its lease, so
-  two overlapping runs never interleave their reads and writes of one group:
-  the second leaves the group (and its markers) to the next run, and a run
-  that held a lease for half its life writes nothing.
+* a run computes a shard only while holding the shard's lease, so two
+  overlapping runs never interleave their reads and writes of one shard: the
+  second leaves the shard (and its markers) to the next run, and a run that
+  could not renew its lease in time writes nothing more.
 """
 
 from __future__ import annotations
@@ -33,7 +33,7 @@ from abc import ABC, abstractmethod
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date, datetime
-from typing import Any, Callable, Iterable, Iterator, Mapping
+from typing import Any, Iterable, Iterator, Mapping
 
 from rollwise.periods import Period, utc_day
 from rollwise.errors import StoreError
@@ -54,14 +54,32 @@ from rollwise.timestamps import utc_now
 DEFAULT_SHARDS: int = SummariesSettings.shards  # the settings field's default
 
 
-# How long a run may hold a (period, shard) group; it writes only within the first half. Longer
-# than a Lambda's 15-minute maximum would block a crashed run's group needlessly long; a group takes seconds.
+# How long a run's hold on a shard lasts unless renewed: a run renews it after a quarter, and writes
+# nothing once half of it is gone unrenewed (a suspended process). A crashed run blocks its shard this long.
 LEASE_SECONDS = 600
 
 
 class GroupBusy(Exception):
-    """The group is being computed by another run, or this run held it too long: not a failure,
-    the group and its markers are left to the next run."""
+    """The shard is being computed by another run, or this run lost its hold: not a failure,
+    the shard's periods and markers are left to the next run."""
+
+
+class Hold:
+    """A run's lease on one shard: :meth:`check` right before each write."""
+
+    def __init__(self, store: "SummaryStore", shard: int, owner: str) -> None:
+        self.store, self.shard, self.owner = store, shard, owner
+        self.renewed = time.time()
+
+    def check(self) -> None:
+        """Raise :class:`GroupBusy` if the hold may have lapsed; renew it once a quarter of it is gone."""
+        now = time.time()
+        if now - self.renewed >= LEASE_SECONDS / 2:
+            raise GroupBusy(f"held longer than half its {LEASE_SECONDS} s lease without renewing it; left to the next run")
+        if now - self.renewed >= LEASE_SECONDS / 4:
+            if not self.store._renew_lease(self.shard, self.owner, now):
+                raise GroupBusy("its lease was taken by another run; left to the next run")
+            self.renewed = now
 
 
 class StoreNotFound(StoreError):
@@ -218,30 +236,26 @@ class SummaryStore(ABC):
 
     # -- job side -----------------------------------------------------------
     @contextmanager
-    def computing(self, period: Period, shard: int) -> Iterator[Callable[[], None]]:
-        """Hold the group's lease while computing it; yields ``check()``, to call right before
-        writing: it raises :class:`GroupBusy` once half the lease is gone. Raises GroupBusy if
-        another run holds the group."""
-        owner = uuid.uuid4().hex
-        taken = time.time()
-        if not self._acquire_lease(period, shard, owner, taken):
+    def holding(self, shard: int) -> Iterator[Hold]:
+        """Hold the shard's lease while computing its periods (:class:`GroupBusy` if another run has it)."""
+        hold = Hold(self, shard, uuid.uuid4().hex)
+        if not self._acquire_lease(shard, hold.owner, hold.renewed):
             raise GroupBusy("being computed by another run; left to the next run")
-
-        def check() -> None:
-            if time.time() - taken >= LEASE_SECONDS / 2:
-                raise GroupBusy(f"held longer than half its {LEASE_SECONDS} s lease; left to the next run")
-
         try:
-            yield check
+            yield hold
         finally:
-            self._release_lease(period, shard, owner)
+            self._release_lease(shard, hold.owner)
 
     @abstractmethod
-    def _acquire_lease(self, period: Period, shard: int, owner: str, now: float) -> bool:
-        """Take the group's lease until ``now + LEASE_SECONDS`` if nobody holds an unexpired one (one conditional write)."""
+    def _acquire_lease(self, shard: int, owner: str, now: float) -> bool:
+        """Take the shard's lease until ``now + LEASE_SECONDS`` if nobody holds an unexpired one (one conditional write)."""
 
     @abstractmethod
-    def _release_lease(self, period: Period, shard: int, owner: str) -> None:
+    def _renew_lease(self, shard: int, owner: str, now: float) -> bool:
+        """Extend the lease to ``now + LEASE_SECONDS`` if it is still ``owner``'s."""
+
+    @abstractmethod
+    def _release_lease(self, shard: int, owner: str) -> None:
         """Give the lease back, only if it is still ``owner``'s."""
 
 

@@ -8,7 +8,7 @@ item               PK                               SK
 execution record   ``REC#<day>#<shard>``            ``<tenant>#<execution id>``
 record locator     ``LOC#<tenant>#<execution id>``  ``LOC``
 invalidation       ``INVALIDATION``                 ``<day>#<shard>``
-group lease        ``LEASE#<type>#<start>#<shard>`` ``LEASE``
+shard lease        ``LEASE#<shard>``                ``LEASE``
 summary            ``SUM#<type>#<start>#<shard>``   ``<tenant>#<owner>#<metric>``
 =================  ===============================  ==============================
 
@@ -66,9 +66,19 @@ class ConditionFailed(Exception):
     """A conditional write's condition did not hold (expected; callers decide)."""
 
 
+# The partition-key prefix of each item type: the keys below, and the deploy's IAM conditions
+# (dynamodb:LeadingKeys), are made from these.
+RECORD_PREFIX, LOCATOR_PREFIX, MARKER_PARTITION, LEASE_PREFIX, SUMMARY_PREFIX = "REC#", "LOC#", "INVALIDATION", "LEASE#", "SUM#"
+
+
+def job_key_patterns() -> dict[str, list[str]]:
+    """The partition keys the summaries job writes or deletes, by request (IAM wildcards)."""
+    return {"BatchWriteItem": [SUMMARY_PREFIX + "*"], "PutItem": [LEASE_PREFIX + "*"], "DeleteItem": [LEASE_PREFIX + "*", MARKER_PARTITION]}
+
+
 # -- execution records --------------------------------------------------------------------
 def record_partition(day: str, shard: int) -> str:
-    return f"REC#{day}#{shard:03d}"
+    return f"{RECORD_PREFIX}{day}#{shard:03d}"
 
 
 def record_key(day: str, shard: int, tenant_id: str, execution_id: str) -> Item:
@@ -85,7 +95,7 @@ def parse_record(item: Mapping[str, Any]) -> dict[str, Any]:
 
 # -- record locators ------------------------------------------------------------------------
 def locator_key(tenant_id: str, execution_id: str) -> Item:
-    return {"PK": {"S": f"LOC#{tenant_id}#{execution_id}"}, "SK": {"S": "LOC"}}
+    return {"PK": {"S": f"{LOCATOR_PREFIX}{tenant_id}#{execution_id}"}, "SK": {"S": "LOC"}}
 
 
 def locator_item(key: tuple[str, str], places: Places) -> Item:
@@ -98,8 +108,6 @@ def parse_locator(item: Mapping[str, Any]) -> tuple[tuple[str, str], Places]:
 
 
 # -- invalidation markers ------------------------------------------------------------------
-MARKER_PARTITION = "INVALIDATION"
-
 
 def marker_key(day: date, shard: int) -> Item:
     return {"PK": {"S": MARKER_PARTITION}, "SK": {"S": f"{day.isoformat()}#{shard:03d}"}}
@@ -114,18 +122,18 @@ def parse_marker(item: Mapping[str, Any]) -> Invalidation:
     return Invalidation(date.fromisoformat(day), int(shard), item["token"]["S"])
 
 
-# -- group leases -----------------------------------------------------------------------------
-def lease_key(period: Period, shard: int) -> Item:
-    return {"PK": {"S": f"LEASE#{period.kind}#{period.start.isoformat()}#{shard:03d}"}, "SK": {"S": "LEASE"}}
+# -- shard leases -----------------------------------------------------------------------------
+def lease_key(shard: int) -> Item:
+    return {"PK": {"S": f"{LEASE_PREFIX}{shard:03d}"}, "SK": {"S": "LEASE"}}
 
 
-def lease_item(period: Period, shard: int, owner: str, expires_at: float) -> Item:
-    return {**lease_key(period, shard), "owner": {"S": owner}, "expires_at": {"N": f"{expires_at:.3f}"}}
+def lease_item(shard: int, owner: str, expires_at: float) -> Item:
+    return {**lease_key(shard), "owner": {"S": owner}, "expires_at": {"N": f"{expires_at:.3f}"}}
 
 
 # -- summaries ------------------------------------------------------------------------------
 def summary_partition(period: Period, shard: int) -> str:
-    return f"SUM#{period.kind}#{period.start.isoformat()}#{shard:03d}"
+    return f"{SUMMARY_PREFIX}{period.kind}#{period.start.isoformat()}#{shard:03d}"
 
 
 def summary_key(period: Period, shard: int, key: SummaryKey) -> Item:
@@ -217,8 +225,10 @@ class DynamoDBSummaryStore(SummaryStore):
 
             aws = self._aws or resolve(AwsSettings)
             self._aws = aws
+            # Requests are built by this module's item builders: botocore's parameter validation only costs CPU.
             self._client = boto3.client("dynamodb", region_name=aws.region, endpoint_url=aws.endpoint_url or None,
-                                        config=Config(retries={"mode": "adaptive", "max_attempts": 10}, max_pool_connections=16))
+                                        config=Config(retries={"mode": "adaptive", "max_attempts": 10}, max_pool_connections=16,
+                                                      parameter_validation=False))
         return self._client
 
     @property
@@ -324,18 +334,27 @@ class DynamoDBSummaryStore(SummaryStore):
             kwargs["ProjectionExpression"] = projection
         return self._query(**kwargs)
 
-    def _acquire_lease(self, period: Period, shard: int, owner: str, now: float) -> bool:
+    def _acquire_lease(self, shard: int, owner: str, now: float) -> bool:
         try:
-            self._call("put_item", TableName=self.table_name, Item=lease_item(period, shard, owner, now + LEASE_SECONDS),
+            self._call("put_item", TableName=self.table_name, Item=lease_item(shard, owner, now + LEASE_SECONDS),
                        ConditionExpression="attribute_not_exists(PK) OR expires_at < :now",
                        ExpressionAttributeValues={":now": {"N": f"{now:.3f}"}})
             return True
         except ConditionFailed:
             return False
 
-    def _release_lease(self, period: Period, shard: int, owner: str) -> None:
+    def _renew_lease(self, shard: int, owner: str, now: float) -> bool:
         try:
-            self._call("delete_item", TableName=self.table_name, Key=lease_key(period, shard), ConditionExpression="#owner = :owner",
+            self._call("put_item", TableName=self.table_name, Item=lease_item(shard, owner, now + LEASE_SECONDS),
+                       ConditionExpression="#owner = :owner", ExpressionAttributeNames={"#owner": "owner"},
+                       ExpressionAttributeValues={":owner": {"S": owner}})
+            return True
+        except ConditionFailed:
+            return False
+
+    def _release_lease(self, shard: int, owner: str) -> None:
+        try:
+            self._call("delete_item", TableName=self.table_name, Key=lease_key(shard), ConditionExpression="#owner = :owner",
                        ExpressionAttributeNames={"#owner": "owner"}, ExpressionAttributeValues={":owner": {"S": owner}})
         except ConditionFailed:
             pass  # expired and taken by another run: not ours to give back

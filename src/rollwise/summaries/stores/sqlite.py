@@ -44,10 +44,9 @@ CREATE TABLE IF NOT EXISTS summaries (
     figures BLOB NOT NULL, sketch BLOB NOT NULL,
     PRIMARY KEY (period_type, period_start, shard, tenant_id, owner_id, metric_type)
 ) WITHOUT ROWID;
-CREATE TABLE IF NOT EXISTS leases (
-    period_type TEXT NOT NULL, period_start TEXT NOT NULL, shard INTEGER NOT NULL, owner TEXT NOT NULL, expires_at REAL NOT NULL,
-    PRIMARY KEY (period_type, period_start, shard)
-) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS shard_leases (
+    shard INTEGER NOT NULL PRIMARY KEY, owner TEXT NOT NULL, expires_at REAL NOT NULL
+);
 CREATE INDEX IF NOT EXISTS summaries_by_tenant ON summaries (tenant_id, period_type, period_start);
 CREATE INDEX IF NOT EXISTS summaries_by_owner ON summaries (tenant_id, period_type, owner_id, period_start);
 CREATE INDEX IF NOT EXISTS summaries_by_metric ON summaries (tenant_id, period_type, metric_type, period_start);
@@ -124,21 +123,25 @@ class SQLiteSummaryStore(SummaryStore):
                 [(m.day.isoformat(), m.shard, m.token) for m in markers],
             )
 
-    def _acquire_lease(self, period: Period, shard: int, owner: str, now: float) -> bool:
+    def _acquire_lease(self, shard: int, owner: str, now: float) -> bool:
         with self._db as db:
             db.execute("BEGIN IMMEDIATE")
             cursor = db.execute(
-                "INSERT INTO leases VALUES (?, ?, ?, ?, ?) ON CONFLICT (period_type, period_start, shard)"
-                " DO UPDATE SET owner = excluded.owner, expires_at = excluded.expires_at WHERE leases.expires_at < ?",
-                (period.kind, period.start.isoformat(), shard, owner, now + LEASE_SECONDS, now),
+                "INSERT INTO shard_leases VALUES (?, ?, ?) ON CONFLICT (shard)"
+                " DO UPDATE SET owner = excluded.owner, expires_at = excluded.expires_at WHERE shard_leases.expires_at < ?",
+                (shard, owner, now + LEASE_SECONDS, now),
             )
             return cursor.rowcount == 1
 
-    def _release_lease(self, period: Period, shard: int, owner: str) -> None:
+    def _renew_lease(self, shard: int, owner: str, now: float) -> bool:
+        with self._db as db:
+            db.execute("BEGIN IMMEDIATE")
+            return db.execute("UPDATE shard_leases SET expires_at = ? WHERE shard = ? AND owner = ?", (now + LEASE_SECONDS, shard, owner)).rowcount == 1
+
+    def _release_lease(self, shard: int, owner: str) -> None:
         with self._db as db:
             db.execute("BEGIN")
-            db.execute("DELETE FROM leases WHERE period_type = ? AND period_start = ? AND shard = ? AND owner = ?",
-                       (period.kind, period.start.isoformat(), shard, owner))
+            db.execute("DELETE FROM shard_leases WHERE shard = ? AND owner = ?", (shard, owner))
 
     def read_records(self, day: date, shard: int) -> Iterator[Mapping[str, Any]]:
         cursor = self._db.execute(

@@ -1,0 +1,27 @@
+"""Fixtures of the deploy tests: the Lambda asset, and the stack deployed to moto server's CloudFormation."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+from deployment import Deployment, deploy
+
+
+@pytest.fixture(scope="session")
+def lambda_asset() -> Path:
+    """`make package` for this machine's architecture: what the functions run."""
+    import package
+
+    return package.build("x86_64" if os.uname().machine == "x86_64" else "arm64")
+
+
+@pytest.fixture(scope="session")
+def deployed(moto_server, lambda_asset, tmp_path_factory) -> Deployment:
+    return deploy(moto_server.url, lambda_asset, tmp_path_factory.mktemp("cdk.out"))
+
+
+@pytest.fixture(scope="session")
+def deployed_fanout(moto_server, lambda_asset, tmp_path_factory) -> Deployment:
+    return deploy(moto_server.url, lambda_asset, tmp_path_factory.mktemp("cdk.out"), fanout=True, archive_mode="bundle")

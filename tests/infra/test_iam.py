@@ -1,0 +1,168 @@
+"""Each function's role, as AWS would evaluate it, against every request its job makes.
+
+The stack is created by CloudFormation (moto server); each function's inline
+policy is read back from IAM as CloudFormation resolved it from the template.
+The jobs then run end to end through their handlers, with the function's own
+environment, and every AWS request they make goes through a gateway that
+evaluates it against that policy (tests/iam.py) and answers as AWS would: a
+denied request gets AWS's error, and a read of a missing key gets 403 unless
+the role may list the bucket. Producers and writers are other principals: they
+write straight to the emulator.
+"""
+
+import json
+import uuid
+from datetime import date, datetime, timedelta, timezone
+
+import boto3
+import pytest
+from conftest import dynamodb_client
+from iam import Call, Enforcer, decision
+from runs_helpers import item, put, run_summary
+
+from rollwise import objects
+from rollwise.config import AwsSettings
+from rollwise.handlers import RUNS_HANDLER, SUMMARIES_HANDLER
+from rollwise.result import JobFailed
+from rollwise.samples import sample_executions
+from rollwise.summaries.recorder import Recorder
+from rollwise.summaries.stores.dynamodb import DynamoDBSummaryStore
+
+UTC = timezone.utc
+
+
+def as_function(deployed, handler, gateway, monkeypatch, statements=None, **env):
+    """Run like the deployed function: its environment, its role's statements enforced on every request."""
+    config = deployed.function(handler)
+    for name, value in {**config["Environment"]["Variables"], **env}.items():
+        monkeypatch.setenv(name, value)
+    monkeypatch.setenv("AWS_ENDPOINT_URL", gateway.url)
+    enforcer = Enforcer(statements if statements is not None else deployed.role_statements(handler))
+    enforcer.install(gateway)
+    return enforcer
+
+
+def scheduled(moment: datetime) -> dict:
+    return {"version": "0", "id": str(uuid.uuid4()), "detail-type": "Scheduled Event", "source": "aws.events",
+            "time": moment.isoformat().replace("+00:00", "Z"), "detail": {}}
+
+
+def producer(deployed):
+    """The pipeline that writes raw files: another principal, straight to the emulator."""
+    return objects.open_store(f"s3://{deployed.output('BucketName')}", AwsSettings(endpoint_url=deployed.endpoint))
+
+
+def test_the_merge_role_allows_every_request_of_the_job(deployed, gateway, monkeypatch):
+    from rollwise.handlers import merge_runs
+
+    bucket = producer(deployed)
+    for i in range(6):
+        put(bucket, f"runs/raw/20240115t13{(i % 2) * 5:02d}Z_{i}.json", item(i, 0.6 + i / 20) if i != 3 else run_summary("r", 4, 2))
+    put(bucket, "runs/raw/20240115t1301Z_poison.json", b"{")
+    enforcer = as_function(deployed, RUNS_HANDLER, gateway, monkeypatch)
+    first = merge_runs.lambda_handler(scheduled(datetime(2024, 1, 15, 13, 20, tzinfo=UTC)), None)["body"]
+    put(bucket, "runs/raw/20240115t1302Z_late.json", item(9, 0.99))  # a late file: a conditional replace
+    late = merge_runs.lambda_handler(scheduled(datetime(2024, 1, 15, 14, 0, tzinfo=UTC)), None)["body"]
+    put(bucket, "runs/raw/20240115t1331Z_b.json", item(20, 0.9))
+    monkeypatch.setenv("ROLLWISE_ARCHIVE_MODE", "bundle")
+    bundled = merge_runs.lambda_handler(scheduled(datetime(2024, 1, 15, 14, 0, tzinfo=UTC)), None)["body"]
+    assert (first["files_processed"], first["files_quarantined"], late["late_files"], bundled["files_archived"]) == (6, 1, 1, 1)
+    assert enforcer.denied() == []
+    # a first merge of a window read its missing aggregate: S3's 403, told apart by listing
+    assert any(verdict != "Allow" for _, verdict in enforcer.implicit)
+    actions = {call.action for call, _ in enforcer.checks}
+    assert actions >= {"s3:ListBucket", "s3:GetObject", "s3:PutObject", "s3:DeleteObject", "sns:Publish"}
+
+
+def test_the_summaries_role_allows_every_request_of_the_job(deployed, gateway, monkeypatch):
+    from rollwise.handlers import aggregate_summaries
+
+    table = deployed.output("TableName")
+    writer = DynamoDBSummaryStore(table, shards=2, client=dynamodb_client(deployed.endpoint))  # the workflow SDK's principal
+    with Recorder(writer, now=datetime(2024, 1, 15, tzinfo=UTC)) as rec:
+        for raw in sample_executions(date(2024, 1, 8), 7, per_day=20, tenants=3):
+            rec.record(raw)
+    # two shards instead of the deployed eight: the same requests, a quarter of them
+    enforcer = as_function(deployed, SUMMARIES_HANDLER, gateway, monkeypatch, ROLLWISE_SHARDS="2")
+    nightly = aggregate_summaries.lambda_handler(scheduled(datetime(2024, 1, 15, 2, tzinfo=UTC)), None)["body"]
+    with Recorder(writer, now=datetime(2024, 1, 16, 12, tzinfo=UTC)) as rec:  # late data: a marker
+        rec.record({"tenant_id": "tenant-001", "owner_id": "u", "metric_type": "m", "execution_id": "late", "status": "queued",
+                    "submitted_at": "2024-01-10T10:00:00Z"})
+    late = aggregate_summaries.lambda_handler(scheduled(datetime(2024, 1, 17, 2, tzinfo=UTC)), None)["body"]
+    backfill = aggregate_summaries.lambda_handler({"backfill": True, "start_date": "2024-01-08", "end_date": "2024-01-09",
+                                                   "time": "2024-01-20T00:00:00Z"}, None)["body"]
+    planned = aggregate_summaries.lambda_handler({"action": "plan", **scheduled(datetime(2024, 1, 18, 2, tzinfo=UTC))}, None)
+    parts = [aggregate_summaries.lambda_handler({"action": "shard", "plan": planned["plan"], "shard": s}, None) for s in planned["shards"]]
+    final = aggregate_summaries.lambda_handler({"action": "finalize", "plan": planned["plan"], "results": json.loads(json.dumps(parts))}, None)
+    for body in (nightly, late, backfill, final["body"]):
+        assert body["errors"] == [] and body["deferred"] == []
+    assert nightly["summaries_created"] > 0 and "daily:2024-01-10" in late["periods"]
+    assert enforcer.denied() == []
+    actions = {call.action for call, _ in enforcer.checks}
+    assert actions >= {"dynamodb:Query", "dynamodb:BatchWriteItem", "dynamodb:PutItem", "dynamodb:DeleteItem", "sns:Publish"}
+
+
+def test_requests_outside_each_role_are_denied(deployed):
+    region, account = "us-east-1", "123456789012"
+    table = f"arn:aws:dynamodb:{region}:{account}:table/{deployed.output('TableName')}"
+    bucket = f"arn:aws:s3:::{deployed.output('BucketName')}"
+    alarms = deployed.output("AlarmTopicArn")
+    summaries, merge = deployed.role_statements(SUMMARIES_HANDLER), deployed.role_statements(RUNS_HANDLER)
+    outside = [
+        (summaries, Call("dynamodb:Scan", table)),
+        (summaries, Call("dynamodb:BatchWriteItem", table, {"dynamodb:LeadingKeys": ["SUM#daily#2024-01-08#000", "REC#2024-01-08#000"]})),
+        (summaries, Call("dynamodb:PutItem", table, {"dynamodb:LeadingKeys": ["SUM#daily#2024-01-08#000"]})),
+        (summaries, Call("dynamodb:DeleteItem", table, {"dynamodb:LeadingKeys": ["LOC#acme#ex-1"]})),
+        (summaries, Call("dynamodb:PutItem", f"arn:aws:dynamodb:{region}:{account}:table/someone-elses")),
+        (summaries, Call("dynamodb:DeleteTable", table)),
+        (summaries, Call("sns:Publish", alarms)),
+        (summaries, Call("s3:GetObject", f"{bucket}/runs/raw/a.json")),
+        (merge, Call("s3:GetObject", f"{bucket}/runs/archive/a.json")),
+        (merge, Call("s3:GetObject", f"{bucket}/other/a.json")),
+        (merge, Call("s3:DeleteObject", f"{bucket}/runs/20240115t1305Z.json")),
+        (merge, Call("s3:PutObject", f"{bucket}/runs/raw/a.json")),
+        (merge, Call("s3:ListBucket", bucket, {"s3:prefix": "runs/archive/"})),
+        (merge, Call("s3:ListBucket", bucket)),
+        (merge, Call("sns:Publish", alarms)),
+        (merge, Call("dynamodb:Query", table)),
+    ]
+    assert [str(call) for statements, call in outside if decision(statements, call) == "Allow"] == []
+    inside = [(merge, Call("s3:ListBucket", bucket, {"s3:prefix": "runs/raw/"})), (merge, Call("s3:GetObject", f"{bucket}/runs/20240115t1305Z.json")),
+              (summaries, Call("dynamodb:Query", table))]
+    assert all(decision(statements, call) == "Allow" for statements, call in inside)
+
+
+def test_the_evaluation_follows_aws_rules():
+    allow = {"Effect": "Allow", "Action": "s3:Get*", "Resource": "arn:aws:s3:::b/runs/????????t????Z.json"}
+    assert decision([allow], Call("s3:getobject", "arn:aws:s3:::b/runs/20240115t1305Z.json")) == "Allow"  # actions ignore case
+    assert decision([allow], Call("s3:GetObject", "arn:aws:s3:::b/runs/20240115T1305Z.json")) == "ImplicitDeny"  # resources do not
+    deny = {"Effect": "Deny", "Action": "*", "Resource": "*", "Condition": {"Bool": {"aws:SecureTransport": "false"}}}
+    assert decision([allow, deny], Call("s3:GetObject", "arn:aws:s3:::b/runs/20240115t1305Z.json", {"aws:SecureTransport": "false"})) == "ExplicitDeny"
+    listing = {"Effect": "Allow", "Action": "s3:ListBucket", "Resource": "arn:aws:s3:::b", "Condition": {"StringEquals": {"s3:prefix": ["runs/"]}}}
+    assert decision([listing], Call("s3:ListBucket", "arn:aws:s3:::b")) == "ImplicitDeny"  # the key is absent: StringEquals fails
+    exists = {**listing, "Condition": {"StringEqualsIfExists": {"s3:prefix": ["runs/"]}}}
+    assert decision([exists], Call("s3:ListBucket", "arn:aws:s3:::b")) == "Allow"
+
+
+def test_the_merge_role_of_the_first_deploy_fails_on_its_first_run(deployed, gateway, monkeypatch):
+    """The role the stack had before: listing only under runs/raw/, so a window's missing aggregate reads as 403."""
+    from rollwise.handlers import merge_runs
+
+    arn = f"arn:aws:s3:::{deployed.output('BucketName')}"
+    current = deployed.role_statements(RUNS_HANDLER)
+    old = [s for s in current if s.get("Sid") in ("WriteItsOwnLogs", "PublishRunResults")] + [
+        {"Sid": "ListRawFiles", "Effect": "Allow", "Action": "s3:ListBucket", "Resource": arn,
+         "Condition": {"StringLike": {"s3:prefix": ["runs/raw/", "runs/raw/*"]}}},
+        {"Sid": "ReadRawFilesAndAggregates", "Effect": "Allow", "Action": "s3:GetObject", "Resource": [f"{arn}/runs/raw/*", f"{arn}/runs/????????t????Z.json"]},
+        {"Sid": "WriteAggregatesArchiveQuarantine", "Effect": "Allow", "Action": "s3:PutObject",
+         "Resource": [f"{arn}/runs/????????t????Z.json", f"{arn}/runs/archive/*", f"{arn}/runs/quarantine/*"]},
+        {"Sid": "DeleteArchivedRawFiles", "Effect": "Allow", "Action": "s3:DeleteObject", "Resource": f"{arn}/runs/raw/*"},
+    ]
+    bucket = producer(deployed)
+    put(bucket, "runs/raw/20240116t0901Z_a.json", item(1, 0.9))
+    enforcer = as_function(deployed, RUNS_HANDLER, gateway, monkeypatch, statements=old)
+    with pytest.raises(JobFailed) as failed:
+        merge_runs.lambda_handler(scheduled(datetime(2024, 1, 16, 9, 10, tzinfo=UTC)), None)
+    (failure,) = failed.value.result.failed
+    assert failure.key == "runs/20240116t0905Z.json" and "s3:ListBucket" in failure.error and "denied" in failure.error
+    assert "s3:ListBucket on " in "\n".join(enforcer.denied())

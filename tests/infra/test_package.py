@@ -1,0 +1,77 @@
+"""The Lambda asset: only what the handlers import, compiled by the runtime's Python, for either architecture."""
+
+import json
+import subprocess
+from datetime import datetime, timezone
+from pathlib import Path
+
+from runs_helpers import item, put
+
+ROOT = Path(__file__).resolve().parents[2]
+RUNTIME_PYTHON = ROOT / "build" / "runtime-python" / "python3.13"
+
+
+def shipped(asset: Path) -> set[str]:
+    """Top-level packages and modules of an asset (not dist-info)."""
+    return {p.name.removesuffix(".py") for p in asset.iterdir() if not p.name.endswith(".dist-info") and p.name != "__pycache__"}
+
+
+def test_package_builds_an_arm64_asset_without_docker():
+    done = subprocess.run(["bash", str(ROOT / "scripts" / "package.sh"), "arm64"], capture_output=True, text=True, cwd=ROOT, timeout=600)
+    assert done.returncode == 0, done.stderr
+    out = ROOT / "build" / "lambda" / "arm64"
+    assert list((out / "orjson").glob("orjson.cpython-313-aarch64-linux-gnu.so"))
+    assert (out / "obstore" / "_obstore.abi3.so").exists() and list(out.glob("obstore-*.dist-info"))
+    assert shipped(out) == {"rollwise", "aws_lambda_powertools", "ddsketch", "google", "obstore", "orjson", "typing_extensions"}
+    for absent in ("typer", "rich", "pygments", "click", "pydantic", "boto3", "botocore", "pytest", "moto", "aws_cdk", "cfnlint"):
+        assert not (out / absent).exists(), absent
+    assert not (out / "rollwise" / "cli.py").exists() and not (out / "rollwise" / "report").exists()  # no handler imports them
+
+
+def test_every_module_is_compiled_for_the_runtime_and_never_checked_against_its_source(lambda_asset):
+    sources = list(lambda_asset.rglob("*.py"))
+    assert len(sources) > 300
+    for source in sources:
+        compiled = source.parent / "__pycache__" / f"{source.stem}.cpython-313.pyc"
+        header = compiled.read_bytes()[:16]
+        # PEP 552: flags 0b01 is a hash-based .pyc that is not checked: /var/task is read-only, mtimes change in the zip
+        assert int.from_bytes(header[4:8], "little") == 0b01, source
+
+
+def test_the_handlers_run_from_the_asset_and_import_everything_it_holds(lambda_asset, moto_server, tmp_path):
+    """A cold start on the runtime's Python: import each handler and run its first invocation (moto server);
+    every package the asset holds is imported, and the handlers need nothing else but the runtime's boto3."""
+    import boto3
+
+    boto3.client("s3", endpoint_url=moto_server.url, region_name="us-east-1").create_bucket(Bucket="cold-start")
+    put(open_store_at(moto_server.url), "runs/raw/20240115t1301Z_a.json", item(1, 0.9))
+    table = f"cold-{datetime.now(timezone.utc):%H%M%S%f}"
+    from rollwise.summaries.stores.dynamodb import DynamoDBSummaryStore
+    from conftest import dynamodb_client
+
+    DynamoDBSummaryStore(table, client=dynamodb_client(moto_server.url)).create()
+    script = f"""
+import json, sys
+sys.path[:0] = [{str(lambda_asset)!r}, {str(ROOT / 'build' / 'runtime-python' / 'sdk')!r}]
+from rollwise.handlers import merge_runs, aggregate_summaries
+event = {{"time": "2024-01-15T13:20:00Z"}}
+merged = merge_runs.lambda_handler(event, None)["body"]
+summed = aggregate_summaries.lambda_handler(event, None)["body"]
+used = sorted({{name.split(".")[0] for name, m in list(sys.modules.items())
+               if (getattr(m, "__file__", None) or "").startswith({str(lambda_asset)!r})}})
+print(json.dumps({{"merged": merged["files_processed"], "summed": summed["errors"], "used": used, "version": list(sys.version_info[:2])}}))
+"""
+    env = {"PATH": "/usr/bin:/bin", "AWS_ACCESS_KEY_ID": "t", "AWS_SECRET_ACCESS_KEY": "t", "AWS_REGION": "us-east-1",
+           "AWS_ENDPOINT_URL": moto_server.url, "SAM_MATCHING_OUT_RUNS_BUCKET": "cold-start", "DYNAMODB_TABLE_NAME": table}
+    done = subprocess.run([str(RUNTIME_PYTHON), "-c", script], capture_output=True, text=True, env=env, timeout=120)
+    assert done.returncode == 0, done.stderr[-3000:]
+    report = json.loads(done.stdout.strip().splitlines()[-1])
+    assert report["version"] == [3, 13] and report["merged"] == 1 and report["summed"] == []
+    assert set(report["used"]) == shipped(lambda_asset)
+
+
+def open_store_at(endpoint):
+    from rollwise import objects
+    from rollwise.config import AwsSettings
+
+    return objects.open_store("s3://cold-start", AwsSettings(endpoint_url=endpoint))
