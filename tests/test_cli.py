@@ -294,3 +294,68 @@ def test_a_store_error_in_a_summaries_run_is_an_exit_code_not_a_traceback(gatewa
     result = runner.invoke(app, ["summaries", "run", "--at", "2024-01-15T02:00:00Z", "--store", url, "--json"])
     assert result.exit_code == 1 and "Traceback" not in result.output
     assert f"error: Query on table '{url.removeprefix('dynamodb://')}' was denied: not authorized to perform: dynamodb:Query" in result.output
+
+
+def test_ingest_with_a_mapping_reads_scan_output_stream_records_and_plain_items(tmp_path):
+    """A mapping tried locally: ``aws dynamodb scan`` pages, stream records and plain items of the SDK's table."""
+    from datetime import datetime, timedelta, timezone
+
+    from boto3.dynamodb.types import TypeSerializer
+    from workflow_sdk import Execution, coordination_item, workflow_item
+
+    from rollwise.summaries.items import plain_value
+
+    t0 = datetime(2026, 3, 1, 10, tzinfo=timezone.utc)
+    done = [Execution(f"e{i}", "acme", "ann", "lambda", "succeeded", t0, t0, t0 + timedelta(seconds=2), 2000, 1) for i in range(3)]
+    child = Execution("kid", "acme", "ann", "lambda", "succeeded", t0, t0, t0 + timedelta(seconds=1), 1000, root_id="e0")
+    typed = [{k: TypeSerializer().serialize(v) for k, v in workflow_item(e).items()} for e in (*done, child)]
+    lines = [
+        json.dumps({"Items": typed[:2] + [typed[3]], "Count": 3}),
+        json.dumps({"eventID": "1", "eventName": "MODIFY", "dynamodb": {"NewImage": typed[2], "SequenceNumber": "9"}}),
+        json.dumps(plain_value(coordination_item("e0", "acme"))),
+        json.dumps({**plain_value(workflow_item(done[0])), "id": "e9", "pk": "execution#e9", "root_id": "e9", "status": "paused"}),
+        json.dumps({"eventID": "2", "eventName": "REMOVE", "dynamodb": {"OldImage": typed[1], "SequenceNumber": "10"}}),
+    ]
+    write_jsonl(tmp_path / "items.jsonl", lines)
+    url = f"sqlite:///{tmp_path / 'm.db'}"
+    result = runner.invoke(app, ["summaries", "ingest", str(tmp_path / "items.jsonl"), "--mapping", "geek-cafe", "--store", url])
+    assert result.exit_code == 1
+    assert "stored 3 record(s), rejected 1, skipped 2 item(s) the mapping does not take, ignored 1 removal(s)" in result.output
+    assert "items.jsonl:4: item pk='execution#e9': status 'paused'" in result.output
+
+    forget = runner.invoke(app, ["summaries", "ingest", str(tmp_path / "items.jsonl"), "--mapping", "geek-cafe", "--store", url,
+                                 "--on-remove", "forget"])
+    assert "forgot 1 execution(s)" in forget.output
+
+
+def test_mapping_prints_a_checked_mapping_to_start_from(tmp_path):
+    shown = runner.invoke(app, ["summaries", "mapping", "geek-cafe"])
+    assert shown.exit_code == 0 and json.loads(shown.output)["fields"]["metric_type"] == "execution_type"
+    (tmp_path / "m.json").write_text('{"fields": {"tenant_id": "t"}, "status": {"field": "s"}}')
+    bad = runner.invoke(app, ["summaries", "mapping", str(tmp_path / "m.json")])
+    assert bad.exit_code == 2 and "fields must say where owner_id" in bad.output
+
+
+def test_import_reads_a_table_then_resumes_or_says_it_is_done(moto_server, monkeypatch, tmp_path):
+    from workflow_sdk import create_table, save_all, scenario, sdk_database
+
+    from conftest import dynamodb_client
+
+    monkeypatch.setenv("AWS_ENDPOINT_URL", moto_server.url)
+    table = f"workflows-{uuid.uuid4().hex[:8]}"
+    create_table(dynamodb_client(moto_server.url), table, stream=False)
+    executions = scenario(date(2026, 5, 1), days=2, per_day=10, seed=3)
+    save_all(sdk_database(moto_server.url), table, executions, stages=False)
+    url, checkpoint = f"sqlite:///{tmp_path / 'i.db'}", tmp_path / "cp.json"
+    args = ["summaries", "import", "--table", table, "--store", url, "--checkpoint", str(checkpoint), "--segments", "2", "--read-units", "1000"]
+
+    first = runner.invoke(app, args)
+    assert first.exit_code == 0, first.output
+    roots = sum(e.is_root for e in executions)
+    assert f"read {len(executions)} item(s): stored {roots} record(s), skipped {len(executions) - roots}, rejected 0" in first.output
+    assert "already imported" in runner.invoke(app, args).output
+    again = runner.invoke(app, args + ["--restart"])
+    assert f"stored {roots} record(s)" in again.output
+
+    missing = runner.invoke(app, ["summaries", "import", "--table", "nope", "--store", url, "--checkpoint", str(tmp_path / "n.json")])
+    assert missing.exit_code == 1 and "table 'nope' not found in us-east-1" in missing.output

@@ -114,16 +114,32 @@ def summaries_init(store: Optional[str] = StoreOption) -> None:
     display.echo(f"{s.describe()}: {'created' if s.create() else 'already exists'}")
 
 
+def item_mapping(spec: Optional[str]):
+    from rollwise.config import resolve
+    from rollwise.summaries.mapping import load_mapping
+    from rollwise.summaries.settings import IngestSettings
+
+    return load_mapping(resolve(IngestSettings, {"mapping": spec}).mapping)
+
+
 @summaries_app.command("ingest")
 @command
 def summaries_ingest(
-    file: Path = typer.Argument(..., help="JSON Lines, one execution record a line ('-' for stdin)."),
+    file: Path = typer.Argument(..., help="JSON Lines ('-' for stdin): execution records, or with --mapping, items of another table "
+                                          "(plain JSON, DynamoDB typed JSON, stream records or events)."),
     store: Optional[str] = StoreOption,
+    mapping: Optional[str] = typer.Option(None, "--mapping", help="the lines are items of another table, read with this mapping: a built-in "
+                                          "one (geek-cafe), a JSON file, or inline JSON"),
+    on_remove: Optional[str] = typer.Option(None, "--on-remove", help="REMOVE stream records: ignore or forget (env ROLLWISE_ON_REMOVE; default ignore)"),
     quiet: bool = QuietOption,
 ) -> None:
     """Validate and store execution records; bad lines are reported, good ones kept."""
-    from rollwise.summaries.recorder import Recorder, ingest_lines
+    from rollwise.config import resolve
+    from rollwise.summaries.recorder import IngestFailed, Recorder, ingest_lines
+    from rollwise.summaries.settings import IngestSettings
 
+    removes = resolve(IngestSettings, {"on_remove": on_remove}).on_remove
+    chosen = item_mapping(mapping) if mapping is not None else None
     s = summary_store(store, create=True)
     if str(file) == "-":
         source, size = sys.stdin.buffer, None
@@ -131,20 +147,81 @@ def summaries_ingest(
         if not file.is_file():
             raise ConfigError(f"{file}: no such file")
         source, size = file.open("rb"), file.stat().st_size
-    from rollwise.summaries.recorder import IngestFailed
-
     try:
         with display.progress(size, f"ingest {file}", quiet) as advance:
-            report = ingest_lines(source, Recorder(s, batch_size=500), on_line=advance)
+            report = ingest_lines(source, Recorder(s, batch_size=500), on_line=advance, mapping=chosen, on_remove=removes)
     except IngestFailed as exc:
         for number, reason in exc.report.rejected:
             display.warning(f"{file}:{number}: {reason}")
         raise
     for number, reason in report.rejected:
         display.warning(f"{file}:{number}: {reason}")
-    display.echo(f"stored {report.stored} record(s), rejected {len(report.rejected)}")
+    line = f"stored {report.stored} record(s), rejected {len(report.rejected)}"
+    if chosen is not None:
+        line += f", skipped {report.skipped} item(s) the mapping does not take, ignored {report.ignored_removes} removal(s)"
+        if report.forgotten:
+            line += f", forgot {report.forgotten} execution(s)"
+    display.echo(line)
     if report.rejected:
         fail(f"{len(report.rejected)} line(s) rejected", code=1)
+
+
+@summaries_app.command("import")
+@command
+def summaries_import(
+    table: str = typer.Option(..., "--table", help="the table to read (in the region and endpoint of the store)"),
+    mapping: Optional[str] = typer.Option(None, "--mapping", help="which items are executions: a built-in mapping (geek-cafe), a JSON file, "
+                                          "or inline JSON (env ROLLWISE_MAPPING; default geek-cafe)"),
+    store: Optional[str] = StoreOption,
+    segments: int = typer.Option(4, "--segments", min=1, max=1000, help="parallel Scan segments (one thread each)"),
+    read_units: Optional[float] = typer.Option(None, "--read-units", min=0.1, help="at most this many read capacity units a second, on average"),
+    page_size: Optional[int] = typer.Option(None, "--page-size", min=1, help="items a Scan page holds at most (default: 1 MB pages)"),
+    checkpoint: Optional[Path] = typer.Option(None, "--checkpoint", help="where progress is kept (default rollwise-import-TABLE.json); "
+                                              "an import run again resumes from it"),
+    restart: bool = typer.Option(False, "--restart", help="ignore the checkpoint and read the whole table again"),
+    quiet: bool = QuietOption,
+) -> None:
+    """Import a table's history: its executions stored as records, marked for the next run (or a backfill) to summarize."""
+    from rollwise.config import AwsSettings, resolve
+    from rollwise.summaries.history import Checkpoint, ReadBudget, import_table
+    from rollwise.summaries.stores.dynamodb import dynamodb_client
+
+    chosen = item_mapping(mapping)
+    s = summary_store(store, create=True)
+    path = checkpoint or Path(f"rollwise-import-{table}.json")
+    progress = Checkpoint.open(path, table, segments, chosen.name, restart)
+    if progress.complete():
+        display.echo(f"{table}: already imported (checkpoint {path}); pass --restart to import it again")
+        return
+    client = dynamodb_client(resolve(AwsSettings))
+    total = None
+    if not quiet:
+        try:
+            total = client.describe_table(TableName=table)["Table"].get("ItemCount")  # updated by AWS every few hours: a guide
+        except Exception:  # noqa: BLE001 - the progress bar's total only; the Scan reports a missing table
+            total = None
+    with display.progress(total, f"import {table}", quiet) as advance:
+        report = import_table(client, table, chosen, s, segments, ReadBudget(read_units) if read_units else None, progress, page_size,
+                              on_items=advance)
+    for reason in report.reasons:
+        display.warning(reason)
+    resumed = " (resumed)" if report.resumed else ""
+    display.echo(f"read {report.items} item(s){resumed}: stored {report.stored} record(s), skipped {report.skipped}, rejected {report.rejected}; "
+                 f"{report.read_units:.1f} read units")
+    if report.failed_segments:
+        for segment, error in sorted(report.failed_segments.items()):
+            display.warning(f"segment {segment}: {error}")
+        fail(f"{len(report.failed_segments)} segment(s) failed: run the same command again to resume from {path}", code=1)
+    display.echo("the next run summarizes the imported days (or run: rollwise summaries run)")
+    if report.rejected:
+        fail(f"{report.rejected} item(s) rejected", code=1)
+
+
+@summaries_app.command("mapping")
+@command
+def summaries_mapping(name: str = typer.Argument("geek-cafe", help="a built-in mapping, a JSON file, or inline JSON")) -> None:
+    """Print a mapping as JSON, checked: start a mapping of your own from a built-in one."""
+    display.json_document(item_mapping(name).to_dict(), indent=True)
 
 
 def _run_plan(s, plan, quiet: bool, as_json: bool, workers: int = 1) -> None:

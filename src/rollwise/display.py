@@ -42,8 +42,8 @@ def echo(text: str = "") -> None:
     sys.stdout.write(text + "\n")
 
 
-def json_document(doc: Any) -> None:
-    sys.stdout.write(orjson.dumps(doc).decode() + "\n")
+def json_document(doc: Any, indent: bool = False) -> None:
+    sys.stdout.write(orjson.dumps(doc, option=orjson.OPT_INDENT_2 if indent else 0).decode() + "\n")
 
 
 def json_lines(rows: Iterable[Any]) -> None:

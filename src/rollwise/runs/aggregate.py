@@ -36,7 +36,7 @@ FORMAT_VERSION = 2
 
 def _rank(m: tuple[Match, str]) -> tuple:
     """Best first: higher score, then id, then source file."""
-    return (-m[0].score, m[0].id, m[1])
+    return (-(m[0].score or 0.0), m[0].id, m[1])
 
 
 @dataclass
@@ -53,6 +53,7 @@ class WindowAggregate:
     # key -> the file's compact JSON entry, kept as str: orjson's bytes carry a ~4 KB buffer each
     runs: dict[str, str] = field(default_factory=dict)
     manifest: dict[str, str] = field(default_factory=dict)  # key -> ETag
+    records_of: dict[str, str] = field(default_factory=dict)  # key -> the records object holding its rows (SQL output)
 
     def add_file(self, key: str, e_tag: str, outcomes: Iterable[Outcome]) -> None:
         counts = [0, 0, 0, 0]
@@ -100,6 +101,12 @@ class WindowAggregate:
         self.runs[key] = orjson.dumps(entry).decode()
         self.manifest[key] = e_tag
 
+    def name_records(self, keys: Iterable[str], records_key: str) -> None:
+        """The manifest names, for each file, the records object its rows went to: the
+        next run checks it exists before the file is archived (and rebuilds it if not)."""
+        for k in keys:
+            self.records_of[k] = records_key
+
     # -- the file format --------------------------------------------------------
     def stats(self) -> dict[str, Any]:
         return {
@@ -125,7 +132,8 @@ class WindowAggregate:
                 for m, src in self.top
             ],
             "runs": orjson.Fragment(runs),
-            "source_files": [{"key": k, "etag": self.manifest[k]} for k in sorted(self.manifest)],
+            "source_files": [{"key": k, "etag": self.manifest[k], **({"records": self.records_of[k]} if k in self.records_of else {})}
+                             for k in sorted(self.manifest)],
             "merge_state": {"version": FORMAT_VERSION, "opportunity_time": self.opportunity_time.to_state(),
                             "run_time": self.run_time.to_state()},
         }
@@ -159,4 +167,5 @@ class WindowAggregate:
         agg.top = [(Match(m["id"], m.get("title"), m["score"], m.get("link")), m["source_file"]) for m in doc["top_matches"]]
         agg.runs = {r["file"]: orjson.dumps(r).decode() for r in doc["runs"]}
         agg.manifest = {f["key"]: f["etag"] for f in doc["source_files"]}
+        agg.records_of = {f["key"]: f["records"] for f in doc["source_files"] if f.get("records")}
         return agg

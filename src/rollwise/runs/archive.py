@@ -8,7 +8,6 @@ it again. Each key gets its own outcome.
 from __future__ import annotations
 
 import gzip
-import hashlib
 import logging
 import os
 import tempfile
@@ -22,6 +21,7 @@ from rollwise import objects
 from rollwise.result import Failure
 from rollwise.runs.layout import Layout
 from rollwise.runs.plan import RawFile
+from rollwise.runs.tables import files_digest
 from rollwise.threads import each
 from rollwise.windows import Window
 
@@ -52,10 +52,7 @@ class Bundle:
         self.keys[f.key] = f.e_tag
 
     def digest(self) -> str:
-        h = hashlib.sha256()
-        for k in sorted(self.keys):
-            h.update(f"{k}\0{self.keys[k]}\n".encode())
-        return h.hexdigest()[:16]
+        return files_digest(self.keys)
 
     def close(self) -> Path:
         self._file.close()

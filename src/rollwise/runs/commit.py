@@ -21,6 +21,7 @@ from rollwise.runs.layout import Layout
 from rollwise.runs.plan import RawFile
 from rollwise.runs.records import PoisonFile, parse_run_file
 from rollwise.runs.settings import MergeSettings
+from rollwise.runs.tables import RecordsFile
 from rollwise.threads import each
 from rollwise.timestamps import utc_now
 from rollwise.windows import Window
@@ -44,6 +45,7 @@ class CommitOutcome:
     gave_up: str | None = None
     aggregate: WindowAggregate | None = None
     bundle: Bundle | None = None
+    records: tuple[str, bytes] | None = None  # the records object of the files added: key, gzipped rows (written after the commit)
     attempts: int = 1
 
     def counted(self, files: Sequence[RawFile]) -> list[RawFile]:
@@ -71,6 +73,7 @@ def attempt_commit(store: objects.ObjectStore, layout: Layout, window: Window, f
             poison[f.key] = (f, _rewritten(f, key, agg.manifest[f.key]))
     fresh = [f for f in files if f.key not in agg.manifest and f.key not in poison]
     bundle = Bundle(window) if settings.archive_mode == "bundle" and fresh else None
+    records = RecordsFile() if settings.records_output and fresh else None
     added: list[RawFile] = []
     unread: list[tuple[RawFile, objects.ObjectError]] = []
 
@@ -93,11 +96,17 @@ def attempt_commit(store: objects.ObjectStore, layout: Layout, window: Window, f
                 return
             agg.add_file(f.key, f.e_tag, outcomes)
             added.append(f)
+            if records is not None:
+                records.add(window, f.key, f.e_tag, outcomes)
             if bundle:
                 bundle.add(f, got.data)
 
     try:
         each(fresh, fetch, fold, settings.concurrency)
+        named = None
+        if records is not None and len(records):
+            named = (layout.records_key(window, records.digest()), records.data())
+            agg.name_records(records.files, named[0])
         if added:
             data = agg.to_json(utc_now())
             if existing is None:
@@ -113,7 +122,7 @@ def attempt_commit(store: objects.ObjectStore, layout: Layout, window: Window, f
             bundle.discard()
         raise
     return CommitOutcome(window, key, dict(agg.manifest), tuple(added), existing is not None and bool(added), tuple(poison.values()),
-                         tuple(unread), aggregate=agg if (added or existing) else None, bundle=bundle)
+                         tuple(unread), aggregate=agg if (added or existing) else None, bundle=bundle, records=named)
 
 
 def commit_window(store: objects.ObjectStore, layout: Layout, window: Window, files: Sequence[RawFile], settings: MergeSettings,

@@ -21,6 +21,7 @@ from rollwise.result import Failure
 from rollwise.runs import archive
 from rollwise.runs.commit import CommitOutcome, commit_window
 from rollwise.runs.plan import WindowFiles, plan_windows
+from rollwise.runs.publish import publish
 from rollwise.runs.quarantine import quarantine
 from rollwise.runs.settings import MergeSettings
 from rollwise.timestamps import utc_now
@@ -159,6 +160,13 @@ class MergeJob:
         for f, error in outcome.unread:
             result.fail(Failure(f.key, "get", error), f.key)
         counted = outcome.counted(files)
+        if self.settings.records_output:
+            published = publish(self.store, self.layout, outcome, counted, self.settings)
+            if published.failed:  # the files stay under raw/: the next run completes the outputs, then archives them
+                for failure in published.failed:
+                    result.fail(failure)
+                result.failed_files.update(f.key for f in counted)
+                counted = []
         if self.settings.archive_mode == "bundle":
             archived = archive.bundle(self.store, self.layout, window, counted, outcome.bundle, self.settings.concurrency)
         else:

@@ -11,7 +11,10 @@ prefixes from here. Every prefix is empty (the bucket's root) or ends with '/'.
     <root>/archive/bundles/<stamp>-<digest>.jsonl.gz   or one bundle per window (bundle mode)
     <root>/quarantine/<name>                  files that cannot be counted
     <root>/quarantine/<name>.error.json       beside each, why
-    <root>/records/...                        (the window's records, for SQL)
+    <root>/records/dt=<YYYY-MM-DD>/<stamp>-<digest>.jsonl.gz   the records of the files a commit added (for SQL)
+    <root>/windows/dt=<YYYY-MM-DD>/<stamp>.json        one row per window: its figures (for SQL)
+
+``dt`` is the day the window starts; ``<stamp>`` is the window's end, as the aggregate's name.
 """
 
 from __future__ import annotations
@@ -60,6 +63,21 @@ class Layout:
     def records(self) -> str:
         return f"{self.root}records/"
 
+    @property
+    def windows(self) -> str:
+        return f"{self.root}windows/"
+
+    @staticmethod
+    def partition(window: Window) -> str:
+        """The Hive-style partition folder of a window's outputs: the day it starts."""
+        return f"dt={window.start:%Y-%m-%d}/"
+
+    def records_key(self, window: Window, digest: str) -> str:
+        return f"{self.records}{self.partition(window)}{window.name}-{digest}.jsonl.gz"
+
+    def window_row_key(self, window: Window) -> str:
+        return f"{self.windows}{self.partition(window)}{window.name}.json"
+
     # -- aggregates -----------------------------------------------------------------
     def aggregate_key(self, window: Window) -> str:
         return f"{self.root}{window.name}.json"
@@ -79,10 +97,10 @@ class Layout:
 
     # -- inputs ---------------------------------------------------------------------
     def is_input(self, key: str) -> bool:
-        """A producer's file: under raw/, and not an aggregate, the archive, the quarantine, the records or a hidden file."""
+        """A producer's file: under raw/, and not an aggregate, the archive, the quarantine, the SQL outputs or a hidden file."""
         if not key.startswith(self.raw):
             return False
-        if key.startswith((self.archive, self.quarantine, self.records)):
+        if key.startswith((self.archive, self.quarantine, self.records, self.windows)):
             return False
         if "/." in key or key.startswith("."):
             return False
@@ -121,10 +139,11 @@ class Layout:
         return sorted({self.raw, self.root})
 
     def object_patterns(self) -> dict[str, list[str]]:
-        """Key patterns (IAM wildcards) the job reads, writes and deletes."""
+        """Key patterns (IAM wildcards) the job reads, writes and deletes. It reads its own SQL
+        outputs back: whether a window's records exist, and its row's file count."""
         aggregates = self.root + AGGREGATE_PATTERN
         return {
-            "read": [self.raw + "*", aggregates],
-            "write": [aggregates, self.archive + "*", self.quarantine + "*", self.records + "*"],
+            "read": [self.raw + "*", aggregates, self.records + "*", self.windows + "*"],
+            "write": [aggregates, self.archive + "*", self.quarantine + "*", self.records + "*", self.windows + "*"],
             "delete": [self.raw + "*"],
         }

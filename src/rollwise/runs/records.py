@@ -15,6 +15,7 @@ from typing import Any
 import orjson
 
 from rollwise import validate
+from rollwise.timestamps import parse_timestamp, utc_text
 
 # -- the field mapping ---------------------------------------------------------
 ITEM_ID_FIELDS = ("solicitationNumber", "opportunity_id", "noticeId")
@@ -30,7 +31,7 @@ class PoisonFile(ValueError):
 class Match:
     id: str
     title: str | None
-    score: float
+    score: float | None  # None only in an item's own description, when it has no score; top matches always have one
     link: str | None = None
 
 
@@ -39,7 +40,9 @@ class Outcome:
     """What one object of a file contributes: counts, its processing time, candidate matches.
 
     ``time_ms`` is one item's processing time, or (with a ``run_id``) a whole
-    run's duration: two different things, kept apart by the aggregate.
+    run's duration: two different things, kept apart by the aggregate. The
+    remaining fields describe the object for the records output
+    (:mod:`rollwise.runs.tables`); ``source`` is the object as the producer wrote it.
     """
 
     opportunities_processed: int
@@ -49,6 +52,9 @@ class Outcome:
     time_ms: float | None
     top_matches: tuple[Match, ...]
     run_id: str | None = None
+    item: Match | None = None  # an item's id, title, score and link
+    timestamp: str | None = None
+    source: dict | None = None
 
 
 def _link(obj: dict) -> str | None:
@@ -62,21 +68,47 @@ def _ident(value: Any, name: str, where: str) -> str:
     return validate.identifier(value, name, PoisonFile, where, numbers=True)
 
 
+def _id_field(obj: dict) -> str:
+    """The first id field with a value: producers leave ``solicitationNumber`` empty when
+    an opportunity has only a ``noticeId``. When every one is blank, the first present
+    one (its validation then names the problem)."""
+    present = [f for f in ITEM_ID_FIELDS if f in obj]
+    for f in present:
+        value = obj[f]
+        if value is not None and not (isinstance(value, str) and not value.strip()):
+            return f
+    return present[0]
+
+
+def _timestamp(obj: dict, where: str) -> str | None:
+    """The item's own time, in the one UTC form when it reads as ISO 8601. Producers such as
+    the sam matcher write ``datetime.utcnow().isoformat()`` with no zone: that is UTC. A time
+    that does not parse is kept as the producer wrote it: it is descriptive, never counted."""
+    text = validate.text(obj, "timestamp", PoisonFile, where)
+    if text is None:
+        return None
+    try:
+        return utc_text(parse_timestamp(text, assume_utc=True))
+    except ValueError:
+        return text
+
+
 def item_outcome(obj: dict, where: str, threshold: float) -> Outcome:
-    id_field = next(f for f in ITEM_ID_FIELDS if f in obj)
+    id_field = _id_field(obj)
     ident = _ident(obj[id_field], id_field, where)
     title = validate.text(obj, "title", PoisonFile, where)
     score = validate.number(obj, "score", PoisonFile, where)
     matched = validate.flag(obj, "matched", PoisonFile, where)
-    validate.text(obj, "timestamp", PoisonFile, where)
+    stamp = _timestamp(obj, where)
     link = _link(obj)
     ms = validate.duration_ms(obj, "processing_time_ms", PoisonFile, where)
+    item = Match(ident, title, None if score is None else float(score), link)
     if obj.get("error"):  # a message, true, an object: the item failed; null, false or "" say it did not
-        return Outcome(1, 0, 0, 1, ms, ())
+        return Outcome(1, 0, 0, 1, ms, (), item=item, timestamp=stamp, source=obj)
     if matched is None:
         matched = score is not None and score >= threshold
-    top = (Match(ident, title, float(score), link),) if matched and score is not None else ()
-    return Outcome(1, int(matched), int(not matched), 0, ms, top)
+    top = (item,) if matched and score is not None else ()
+    return Outcome(1, int(matched), int(not matched), 0, ms, top, item=item, timestamp=stamp, source=obj)
 
 
 def run_outcome(obj: dict, where: str) -> Outcome:
@@ -103,7 +135,7 @@ def run_outcome(obj: dict, where: str) -> Outcome:
         raw_id = next((m[f] for f in ("id", *ITEM_ID_FIELDS) if f in m), None)
         ident = _ident(raw_id, "id", at)
         top.append(Match(ident, validate.text(m, "title", PoisonFile, at), float(validate.number(m, "score", PoisonFile, at, required=True)), _link(m)))
-    return Outcome(*counts, ms, tuple(top), run_id)
+    return Outcome(*counts, ms, tuple(top), run_id, source=obj)
 
 
 def parse_run_file(body: bytes, threshold: float) -> list[Outcome]:

@@ -23,6 +23,8 @@ class MergeSettings:
                                 choices=ARCHIVE_MODES)
     max_file_bytes: int = setting(5 * 1024 * 1024, "ROLLWISE_MAX_FILE_BYTES", "larger files are quarantined unread", minimum=1)
     match_threshold: float = setting(0.7, "ROLLWISE_MATCH_THRESHOLD", "an item without `matched` matches when score >= this")
+    records_output: bool = setting(True, "ROLLWISE_RECORDS_OUTPUT", "write each window's records and one row per window under "
+                                   "<root>/records/ and <root>/windows/ for SQL (Athena, DuckDB)")
     concurrency: int = setting(32, "ROLLWISE_CONCURRENCY", "requests in flight", minimum=1)
 
     def __post_init__(self) -> None:

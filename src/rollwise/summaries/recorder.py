@@ -9,6 +9,9 @@ from typing import Any, Callable, Iterable, Mapping
 import orjson
 
 from rollwise.errors import StoreError
+from rollwise.summaries.items import ItemError, changes_of
+from rollwise.summaries.mapping import Mapping as ItemMapping
+from rollwise.summaries.mapping import action_of
 from rollwise.summaries.model import RecordError, normalize_record
 from rollwise.summaries.store import SummaryStore
 
@@ -28,12 +31,23 @@ class Recorder:
         self.batch_size = batch_size
         self.now = now
         self.written = 0
+        self.forgotten = 0
         self.pending: list[dict[str, Any]] = []
 
     def record(self, raw: Mapping[str, Any]) -> None:
-        self.pending.append(normalize_record(raw))
+        self.add(normalize_record(raw))
+
+    def add(self, record: dict[str, Any]) -> None:
+        """A record already validated (:func:`normalize_record`, or a mapping's ``record``)."""
+        self.pending.append(record)
         if len(self.pending) >= self.batch_size:
             self.flush()
+
+    def forget(self, key: tuple[str, str]) -> None:
+        """Delete an execution's records (tenant, execution id), after what is pending (it may be the same one)."""
+        self.flush()
+        self.store.forget_records([key], self.now)
+        self.forgotten += 1
 
     def flush(self) -> None:
         """Write what is pending; on failure it stays pending and the error is raised."""
@@ -53,6 +67,9 @@ class Recorder:
 class IngestReport:
     stored: int = 0
     rejected: list[tuple[int, str]] = field(default_factory=list)
+    skipped: int = 0  # items the mapping does not take (not executions, child executions)
+    ignored_removes: int = 0
+    forgotten: int = 0
 
 
 class IngestFailed(StoreError):
@@ -63,10 +80,15 @@ class IngestFailed(StoreError):
         self.report, self.unstored = report, unstored
 
 
-def ingest_lines(lines: Iterable[bytes | str], recorder: Recorder, on_line: Callable[[int], None] | None = None) -> IngestReport:
-    """JSON Lines into the store: a bad line is reported by number, the rest stored."""
+def ingest_lines(lines: Iterable[bytes | str], recorder: Recorder, on_line: Callable[[int], None] | None = None,
+                 mapping: ItemMapping | None = None, on_remove: str = "ignore") -> IngestReport:
+    """JSON Lines into the store: a bad line (or record of a line) is reported by number, the rest stored.
+
+    Without a mapping each line is an execution record; with one, each line is
+    an item in any shape :func:`rollwise.summaries.items.changes_of` reads.
+    """
     report = IngestReport()
-    written_before = recorder.written
+    written_before, forgotten_before = recorder.written, recorder.forgotten
     try:
         for number, line in enumerate(lines, start=1):
             if on_line:
@@ -74,16 +96,35 @@ def ingest_lines(lines: Iterable[bytes | str], recorder: Recorder, on_line: Call
             if not line.strip():
                 continue
             try:
+                raw = orjson.loads(line)
+            except orjson.JSONDecodeError as exc:
+                report.rejected.append((number, f"invalid JSON: {exc}"))
+                continue
+            if mapping is None:
                 try:
-                    raw = orjson.loads(line)
-                except orjson.JSONDecodeError as exc:
-                    raise RecordError(f"invalid JSON: {exc}") from None
-                recorder.record(raw)
-            except RecordError as exc:
-                report.rejected.append((number, str(exc)))
+                    recorder.record(raw)
+                except RecordError as exc:
+                    report.rejected.append((number, str(exc)))
+                continue
+            for change in changes_of(raw):
+                try:
+                    if isinstance(change, ItemError):
+                        raise change
+                    action = action_of(change, mapping, on_remove)
+                except (ItemError, RecordError) as exc:
+                    report.rejected.append((number, str(exc)))
+                    continue
+                if action.kind == "store":
+                    recorder.add(action.record)
+                elif action.kind == "forget":
+                    recorder.forget(action.key)
+                elif action.kind == "skip":
+                    report.skipped += 1
+                else:
+                    report.ignored_removes += 1
         recorder.flush()
     except StoreError as exc:
-        report.stored = recorder.written - written_before
+        report.stored, report.forgotten = recorder.written - written_before, recorder.forgotten - forgotten_before
         raise IngestFailed(report, len(recorder.pending), exc) from exc
-    report.stored = recorder.written - written_before
+    report.stored, report.forgotten = recorder.written - written_before, recorder.forgotten - forgotten_before
     return report

@@ -17,3 +17,15 @@ class SummariesSettings:
     def lambda_url(self) -> str:
         """The deployed function's store: the table named by its one required setting."""
         return f"dynamodb://{required(self.table, 'DYNAMODB_TABLE_NAME', 'the name of its DynamoDB table')}"
+
+
+REMOVE_POLICIES = ("ignore", "forget")
+
+
+@dataclass(frozen=True)
+class IngestSettings:
+    """How items of another system's table become execution records (stream ingest, ``ingest --mapping``, ``import``)."""
+
+    mapping: str = setting("geek-cafe", "ROLLWISE_MAPPING", "which items are executions: a built-in mapping's name, a JSON file, or inline JSON")
+    on_remove: str = setting("ignore", "ROLLWISE_ON_REMOVE", "a removed item: ignore (TTL expiry must not erase history) or forget "
+                             "(delete its record, unless DynamoDB's TTL removed it)", choices=REMOVE_POLICIES)

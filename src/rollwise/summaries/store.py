@@ -217,12 +217,29 @@ class SummaryStore(ABC):
             self._put_invalidations([Invalidation(date.fromisoformat(d), s, uuid.uuid4().hex) for d, s in sorted(closed)])
         return sum(len(places) for places in after.values())
 
+    def forget_records(self, keys: Iterable[tuple[str, str]], now: datetime | None = None) -> int:
+        """Delete every copy of these executions' records (by tenant and execution id) and mark the
+        closed days they leave. Returns the copies deleted; an unknown execution is no error."""
+        today = utc_day(now or utc_now()).isoformat()
+        found = self._read_locators(list(dict.fromkeys(keys)))
+        if not found:
+            return 0
+        self._delete_record_items([(day, shard, key[0], key[1]) for key, places in found.items() for day, shard in sorted(places)])
+        self._delete_locators(list(found))  # after the copies: a locator always covers every copy
+        closed = {(day, shard) for places in found.values() for day, shard in places if day < today}
+        if closed:
+            self._put_invalidations([Invalidation(date.fromisoformat(d), s, uuid.uuid4().hex) for d, s in sorted(closed)])
+        return sum(len(places) for places in found.values())
+
     @abstractmethod
     def _read_locators(self, keys: list[tuple[str, str]]) -> dict[tuple[str, str], Places]:
         """The (day, shard) places of the executions that have a locator (consistent read)."""
 
     @abstractmethod
     def _put_locators(self, locators: Mapping[tuple[str, str], Places]) -> None: ...
+
+    @abstractmethod
+    def _delete_locators(self, keys: list[tuple[str, str]]) -> None: ...
 
     @abstractmethod
     def _put_record_items(self, items: list[RecordItem]) -> None: ...

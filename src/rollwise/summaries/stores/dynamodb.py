@@ -202,6 +202,16 @@ def table_definition(table_name: str) -> dict[str, Any]:
 
 
 # -- the store ------------------------------------------------------------------------------
+def dynamodb_client(aws: AwsSettings) -> Any:
+    """The low-level client every rollwise DynamoDB request goes through: adaptive retries, a pool
+    for threads, and no parameter validation (requests are built by the builders above; it only costs CPU)."""
+    import boto3
+    from botocore.config import Config
+
+    return boto3.client("dynamodb", region_name=aws.region, endpoint_url=aws.endpoint_url or None,
+                        config=Config(retries={"mode": "adaptive", "max_attempts": 10}, max_pool_connections=16, parameter_validation=False))
+
+
 class DynamoDBSummaryStore(SummaryStore):
     def __init__(self, table_name: str, shards: int = DEFAULT_SHARDS, client: Any = None, aws: AwsSettings | None = None) -> None:
         super().__init__(shards)
@@ -218,17 +228,10 @@ class DynamoDBSummaryStore(SummaryStore):
     @property
     def client(self) -> Any:
         if self._client is None:
-            import boto3
-            from botocore.config import Config
-
             from rollwise.config import resolve
 
-            aws = self._aws or resolve(AwsSettings)
-            self._aws = aws
-            # Requests are built by this module's item builders: botocore's parameter validation only costs CPU.
-            self._client = boto3.client("dynamodb", region_name=aws.region, endpoint_url=aws.endpoint_url or None,
-                                        config=Config(retries={"mode": "adaptive", "max_attempts": 10}, max_pool_connections=16,
-                                                      parameter_validation=False))
+            self._aws = self._aws or resolve(AwsSettings)
+            self._client = dynamodb_client(self._aws)
         return self._client
 
     @property
@@ -307,6 +310,9 @@ class DynamoDBSummaryStore(SummaryStore):
 
     def _put_locators(self, locators) -> None:
         self._batch_write([{"PutRequest": {"Item": locator_item(k, p)}} for k, p in locators.items()])
+
+    def _delete_locators(self, keys: list[tuple[str, str]]) -> None:
+        self._batch_write([{"DeleteRequest": {"Key": locator_key(*k)}} for k in keys])
 
     def _put_record_items(self, items: list[RecordItem]) -> None:
         self._batch_write([{"PutRequest": {"Item": record_item(i)}} for i in items])

@@ -104,6 +104,11 @@ class SQLiteSummaryStore(SummaryStore):
             db.execute("BEGIN")
             db.executemany("INSERT OR REPLACE INTO record_locators VALUES (?, ?, ?)", [(t, e, places_text(p)) for (t, e), p in locators.items()])
 
+    def _delete_locators(self, keys: list[tuple[str, str]]) -> None:
+        with self._db as db:
+            db.execute("BEGIN")
+            db.executemany("DELETE FROM record_locators WHERE tenant_id = ? AND execution_id = ?", keys)
+
     def _delete_record_items(self, keys: list[tuple[str, int, str, str]]) -> None:
         with self._db as db:
             db.execute("BEGIN")

@@ -1,0 +1,215 @@
+"""Importing a table's history: a parallel Scan of another system's table, read with a mapping, stored as records.
+
+Each segment of the Scan runs on its own thread. A segment's page is mapped,
+its records stored (which leaves invalidation markers on the closed days they
+land in, so the next run, or a backfill, computes their summaries), and only
+then is the page's last evaluated key written to the checkpoint: an import
+stopped at any point resumes from there, and a page read twice stores the
+same records again, which counts nothing twice. A read budget in capacity
+units per second keeps the import from starving the table's own traffic.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable
+
+import orjson
+
+from rollwise.errors import ConfigError, StoreError
+from rollwise.summaries.items import ItemError, item_values
+from rollwise.summaries.mapping import Mapping
+from rollwise.summaries.model import RecordError
+from rollwise.summaries.store import SummaryStore
+from rollwise.threads import each
+
+CHECKPOINT_VERSION = 1
+REASONS_KEPT = 100  # rejected items beyond these are counted, not listed
+
+
+@dataclass
+class ImportReport:
+    items: int = 0
+    stored: int = 0
+    skipped: int = 0
+    rejected: int = 0
+    reasons: list[str] = field(default_factory=list)
+    read_units: float = 0.0
+    resumed: bool = False
+    failed_segments: dict[int, str] = field(default_factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"items": self.items, "stored": self.stored, "skipped": self.skipped, "rejected": self.rejected,
+                "read_units": round(self.read_units, 1)}
+
+    def add(self, figures: dict[str, Any]) -> None:
+        self.items += figures.get("items", 0)
+        self.stored += figures.get("stored", 0)
+        self.skipped += figures.get("skipped", 0)
+        self.rejected += figures.get("rejected", 0)
+        self.read_units += figures.get("read_units", 0.0)
+
+
+class ReadBudget:
+    """At most ``units_per_second`` read units on average, over every thread: a request waits while the
+    budget is spent; what a page consumed is only known after it, so the budget may go briefly into debt."""
+
+    def __init__(self, units_per_second: float, clock: Callable[[], float] = time.monotonic, sleep: Callable[[float], None] = time.sleep) -> None:
+        if units_per_second <= 0:
+            raise ConfigError(f"the read rate must be positive, got {units_per_second}")
+        self.rate, self.clock, self.sleep = units_per_second, clock, sleep
+        self.available = units_per_second  # a second's worth to start
+        self.updated = clock()
+        self.lock = threading.Lock()
+
+    def _refill(self) -> None:
+        now = self.clock()
+        self.available = min(self.rate, self.available + (now - self.updated) * self.rate)
+        self.updated = now
+
+    def wait(self) -> None:
+        while True:
+            with self.lock:
+                self._refill()
+                if self.available >= 0:  # not in debt
+                    return
+                pause = -self.available / self.rate
+            self.sleep(pause)
+
+    def spend(self, units: float) -> None:
+        with self.lock:
+            self._refill()
+            self.available -= units
+
+
+class Checkpoint:
+    """Where each segment stands: its last evaluated key, or done. Written whole, atomically, after each stored page."""
+
+    def __init__(self, path: Path | None, table: str, segments: int, mapping: str) -> None:
+        self.path, self.table, self.segments, self.mapping = path, table, segments, mapping
+        self.positions: dict[int, Any] = {}  # segment -> last evaluated key (typed), or True when done
+        self.figures: dict[str, Any] = {}
+        self.lock = threading.Lock()
+
+    @classmethod
+    def open(cls, path: Path | None, table: str, segments: int, mapping: str, restart: bool = False) -> "Checkpoint":
+        cp = cls(path, table, segments, mapping)
+        if path is None or restart or not path.exists():
+            return cp
+        try:
+            doc = orjson.loads(path.read_bytes())
+            if doc.get("version") != CHECKPOINT_VERSION:
+                raise ValueError(f"version {doc.get('version')!r}")
+            same = (doc["table"], doc["segments"]) == (table, segments)
+            positions = {int(k): v for k, v in doc["positions"].items()}
+        except (OSError, ValueError, KeyError, TypeError, AttributeError) as exc:
+            raise ConfigError(f"checkpoint {path} cannot be read ({exc}): remove it, or pass --restart") from None
+        if not same:
+            raise ConfigError(f"checkpoint {path} is for table {doc['table']!r} in {doc['segments']} segments, not {table!r} in {segments}: "
+                              "pass the same --segments, another --checkpoint, or --restart")
+        cp.positions, cp.figures = positions, doc.get("figures", {})
+        return cp
+
+    @property
+    def resumed(self) -> bool:
+        return bool(self.positions)
+
+    def done(self, segment: int) -> bool:
+        return self.positions.get(segment) is True
+
+    def complete(self) -> bool:
+        return all(self.done(s) for s in range(self.segments))
+
+    def advance(self, segment: int, last_key: Any, figures: dict[str, Any]) -> None:
+        with self.lock:
+            self.positions[segment] = last_key if last_key else True
+            for name, value in figures.items():
+                self.figures[name] = self.figures.get(name, 0) + value
+            if self.path is not None:
+                doc = {"version": CHECKPOINT_VERSION, "table": self.table, "segments": self.segments, "mapping": self.mapping,
+                       "positions": {str(k): v for k, v in sorted(self.positions.items())}, "figures": self.figures}
+                temporary = self.path.with_name(self.path.name + ".tmp")
+                temporary.write_bytes(orjson.dumps(doc, option=orjson.OPT_INDENT_2))
+                os.replace(temporary, self.path)
+
+
+def _scan(client: Any, **kwargs: Any) -> dict[str, Any]:
+    from botocore.exceptions import BotoCoreError, ClientError
+
+    table = kwargs["TableName"]
+    try:
+        return client.scan(**kwargs)
+    except ClientError as exc:
+        code = exc.response.get("Error", {}).get("Code", "")
+        message = exc.response.get("Error", {}).get("Message", "")
+        if code == "ResourceNotFoundException":
+            raise StoreError(f"table {table!r} not found in {client.meta.region_name}") from None
+        raise StoreError(f"Scan of table {table!r} failed: {code}: {message}") from None
+    except BotoCoreError as exc:
+        raise StoreError(f"Scan of table {table!r} failed: {exc}") from None
+
+
+def import_table(client: Any, table: str, mapping: Mapping, store: SummaryStore, segments: int = 4, budget: ReadBudget | None = None,
+                 checkpoint: Checkpoint | None = None, page_size: int | None = None, on_items: Callable[[int], None] | None = None) -> ImportReport:
+    """Scan ``table`` in ``segments`` parallel segments, storing the records ``mapping`` finds.
+
+    A segment that fails (the table throttles past the client's retries, the
+    store refuses) stops; the others go on; its checkpoint position stays
+    where its last stored page left it. Returns what was read and stored.
+    """
+    if segments < 1:
+        raise ConfigError(f"segments must be at least 1, got {segments}")
+    checkpoint = checkpoint or Checkpoint(None, table, segments, mapping.name)
+    report = ImportReport(resumed=checkpoint.resumed)
+    report.add(checkpoint.figures)
+    lock = threading.Lock()
+
+    def scan_segment(segment: int) -> None:
+        start = checkpoint.positions.get(segment)
+        while start is not True:
+            request: dict[str, Any] = {"TableName": table, "Segment": segment, "TotalSegments": segments, "ReturnConsumedCapacity": "TOTAL"}
+            if start:
+                request["ExclusiveStartKey"] = start
+            if page_size:
+                request["Limit"] = page_size
+            if budget:
+                budget.wait()
+            page = _scan(client, **request)
+            units = float((page.get("ConsumedCapacity") or {}).get("CapacityUnits") or 0.0)
+            if budget:
+                budget.spend(units)
+            records, figures, reasons = [], {"items": len(page.get("Items", [])), "skipped": 0, "rejected": 0, "read_units": units}, []
+            for item in page.get("Items", []):
+                try:
+                    values = item_values(item)
+                    record = mapping.record(values)
+                except (ItemError, RecordError) as exc:
+                    figures["rejected"] += 1
+                    reasons.append(f"segment {segment}: {exc}")
+                    continue
+                if record is None:
+                    figures["skipped"] += 1
+                else:
+                    records.append(record)
+            store.put_records(records)
+            figures["stored"] = len(records)
+            start = page.get("LastEvaluatedKey") or True
+            checkpoint.advance(segment, start if start is not True else None, figures)
+            with lock:
+                report.add(figures)
+                report.reasons.extend(reasons[: max(0, REASONS_KEPT - len(report.reasons))])
+            if on_items:
+                on_items(figures["items"])
+
+    def fold(segment: int, outcome: Any) -> None:
+        if isinstance(outcome, StoreError):
+            report.failed_segments[segment] = str(outcome)
+        elif isinstance(outcome, Exception):
+            raise outcome
+
+    each([s for s in range(segments) if not checkpoint.done(s)], scan_segment, fold, segments)
+    return report
