@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gzip
 import json
 import threading
 from typing import Any
@@ -56,6 +57,10 @@ def write_small_run(url: str, valid: int = 6, poison: int = 1) -> tuple[set[str]
     return good, bad
 
 
+def records_rows(store, key: str) -> list[dict]:
+    return [orjson.loads(line) for line in gzip.decompress(objects.read(store, key).data).splitlines()]
+
+
 def check_exactly_once(url: str, good: set[str], bad: set[str]) -> dict[str, dict]:
     """Every valid file in exactly one manifest, counted once; poison quarantined; raw empty."""
     store = open_store(url)
@@ -65,6 +70,17 @@ def check_exactly_once(url: str, good: set[str], bad: set[str]) -> dict[str, dic
     assert sum(doc["stats"]["files"] for doc in docs.values()) == len(good)
     for doc in docs.values():
         assert doc["stats"]["files"] == len(doc["source_files"]) == len(doc["runs"])
+    # The SQL outputs: each file's rows in exactly one records object, the one its manifest entry names;
+    # each window's row carries its aggregate's figures.
+    named = {f["key"]: f.get("records") for doc in docs.values() for f in doc["source_files"]}
+    in_records: list[str] = []
+    for key in keys(store, "runs/records/"):
+        files = {row["source_file"] for row in records_rows(store, key)}
+        assert all(named[f] == key for f in files), f"{key} holds rows of files whose manifest names another records object"
+        in_records.extend(files)
+    assert sorted(in_records) == sorted(good), "each valid file's rows are in exactly one records object"
+    rows = {orjson.loads(objects.read(store, k).data)["aggregate"]: orjson.loads(objects.read(store, k).data) for k in keys(store, "runs/windows/")}
+    assert {k: r["files"] for k, r in rows.items()} == {k: d["stats"]["files"] for k, d in docs.items()}
     quarantined = {k for k in keys(store, "runs/quarantine") if not k.endswith(".error.json")}
     assert quarantined == {k.replace("runs/raw/", "runs/quarantine/") for k in bad}
     assert keys(store, "runs/raw") == []
@@ -131,3 +147,24 @@ class FaultyStore:
         if error is not None:
             raise error
         yield from pages
+
+
+def sam_result(i: int, score: float, at: str = "2024-01-15T13:02:11.482913", solicitation: str | None = None) -> dict:
+    """A result file as the sam matching producer writes it (billqhan/sam_ai_platform,
+    sam-sqs-generate-match-reports): no matched, error or processing time; a naive UTC
+    timestamp; ``solicitationNumber`` empty for notices that have none."""
+    notice = f"{i:032x}"
+    return {
+        "solicitationNumber": f"W91QF4-24-R-{i:04d}" if solicitation is None else solicitation,
+        "noticeId": notice,
+        "title": f"Cloud migration support services {i}",
+        "fullParentPathName": "DEPT OF DEFENSE.DEPT OF THE ARMY.AMC",
+        "score": score,
+        "rationale": "The opportunity asks for AWS migration experience, which matches the company's past performance.",
+        "enhanced_description": "Multi-line\ndescription with \"quotes\" and ünïcode.",
+        "uiLink": f"https://sam.gov/opp/{notice}/view",
+        "postedDate": "2024-01-12",
+        "responseDeadLine": "2024-02-01T17:00:00-05:00",
+        "pointOfContact": [{"fullName": "Jane Doe", "email": "jane.doe@example.mil", "type": "primary"}],
+        "timestamp": at,
+    }

@@ -196,7 +196,7 @@ class RollwiseStack(Stack):
         prefixes = layout.listed_prefixes()
         # obstore sends the folder as s3:prefix (``runs/raw/``); the bucket's root sends none, so then
         # listing cannot be narrowed.
-        conditions = None if "" in prefixes else {"StringEquals": {"s3:prefix": prefixes}}
+        conditions = None if "" in prefixes else {"StringLike": {"s3:prefix": prefixes}}
         fn.role.add_to_principal_policy(iam.PolicyStatement(
             sid="ListRawFilesAndAggregates", actions=["s3:ListBucket"], resources=[arn], conditions=conditions))
         fn.role.add_to_principal_policy(iam.PolicyStatement(

@@ -217,6 +217,42 @@ def summaries_import(
         fail(f"{report.rejected} item(s) rejected", code=1)
 
 
+@summaries_app.command("export")
+@command
+def summaries_export(
+    to: str = typer.Option(..., "--to", help="where to write: s3://BUCKET[/PREFIX] or file:///DIR"),
+    since: Optional[str] = typer.Option(None, "--since", help="first day, YYYY-MM-DD (default: yesterday)"),
+    until: Optional[str] = typer.Option(None, "--until", help="last day, YYYY-MM-DD (default: --since)"),
+    fmt: str = typer.Option("jsonl", "--format", help="jsonl or csv"),
+    at: Optional[str] = typer.Option(None, "--at", help="Reference time for the default day (default: now)."),
+    store: Optional[str] = StoreOption,
+    quiet: bool = QuietOption,
+) -> None:
+    """Write the summaries of every period overlapping the days, one file per period, under
+    period_type=.../period_start=.../ partitions (for Athena, DuckDB, Spark)."""
+    from datetime import timedelta
+
+    from rollwise.config import AwsSettings, resolve
+    from rollwise.objects import open_store
+    from rollwise.periods import utc_day
+    from rollwise.summaries.export import FORMATS, export_summaries, periods_overlapping
+
+    if fmt not in FORMATS:
+        raise ConfigError(f"--format must be one of {', '.join(FORMATS)}, got {fmt!r}")
+    yesterday = (utc_day(moment(at)) - timedelta(days=1)).isoformat()
+    first, last = day_range(since or until or yesterday, until or since or yesterday, "--since", "--until")
+    s = summary_store(store)
+    try:
+        target = open_store(to, resolve(AwsSettings), create=True)
+    except ValueError as exc:
+        raise ConfigError(f"--to: {exc}") from None
+    periods = periods_overlapping(first, last)
+    with display.progress(len(periods), "export", quiet) as advance:
+        report = export_summaries(s, target, "", periods, fmt, on_period=advance)
+    display.echo(f"{first}..{last}: {report.rows} summaries in {len(report.written)} file(s) under {to}"
+                 + (f"; removed {len(report.removed)} file(s) of periods with no summaries left" if report.removed else ""))
+
+
 @summaries_app.command("mapping")
 @command
 def summaries_mapping(name: str = typer.Argument("geek-cafe", help="a built-in mapping, a JSON file, or inline JSON")) -> None:

@@ -117,7 +117,9 @@ def test_requests_outside_each_role_are_denied(deployed):
         (summaries, Call("dynamodb:DeleteTable", table)),
         (summaries, Call("sns:Publish", alarms)),
         (summaries, Call("s3:GetObject", f"{bucket}/runs/raw/a.json")),
-        (merge, Call("s3:GetObject", f"{bucket}/runs/archive/a.json")),
+        (merge, Call("s3:GetObject", f"{bucket}/runs/quarantine/a.json")),
+        (merge, Call("s3:PutObject", f"{bucket}/runs/reports/a.json")),
+        (merge, Call("s3:ListBucket", bucket, {"s3:prefix": "runs/recordsX/"})),
         (merge, Call("s3:GetObject", f"{bucket}/other/a.json")),
         (merge, Call("s3:DeleteObject", f"{bucket}/runs/20240115t1305Z.json")),
         (merge, Call("s3:PutObject", f"{bucket}/runs/raw/a.json")),
@@ -128,6 +130,9 @@ def test_requests_outside_each_role_are_denied(deployed):
     ]
     assert [str(call) for statements, call in outside if decision(statements, call) == "Allow"] == []
     inside = [(merge, Call("s3:ListBucket", bucket, {"s3:prefix": "runs/raw/"})), (merge, Call("s3:GetObject", f"{bucket}/runs/20240115t1305Z.json")),
+              (merge, Call("s3:ListBucket", bucket, {"s3:prefix": "runs/records/dt=2024-01-15/"})),
+              (merge, Call("s3:PutObject", f"{bucket}/runs/records/dt=2024-01-15/20240115t1305Z-0123456789abcdef.jsonl.gz")),
+              (merge, Call("s3:GetObject", f"{bucket}/runs/windows/dt=2024-01-15/20240115t1305Z.json")),
               (summaries, Call("dynamodb:Query", table))]
     assert all(decision(statements, call) == "Allow" for statements, call in inside)
 

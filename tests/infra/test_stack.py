@@ -118,9 +118,12 @@ def test_merge_role_is_least_privilege(template):
     assert set(st) == {"WriteItsOwnLogs", "PublishRunResults", "ListRawFilesAndAggregates", "ReadRawFilesAndAggregates",
                        "WriteAggregatesArchiveQuarantine", "DeleteArchivedRawFiles"}
     listing = st["ListRawFilesAndAggregates"]
-    assert listing["Action"] == "s3:ListBucket" and listing["Condition"] == {"StringEquals": {"s3:prefix": ["runs/", "runs/raw/"]}}
-    assert resources(st["ReadRawFilesAndAggregates"]) == ["/runs/raw/*", "/runs/????????t????Z.json"]
-    assert resources(st["WriteAggregatesArchiveQuarantine"]) == ["/runs/????????t????Z.json", "/runs/archive/*", "/runs/quarantine/*", "/runs/records/*"]
+    assert listing["Action"] == "s3:ListBucket" and listing["Condition"] == {
+        "StringLike": {"s3:prefix": ["runs/", "runs/raw/", "runs/records/*", "runs/windows/*"]}}
+    assert resources(st["ReadRawFilesAndAggregates"]) == ["/runs/raw/*", "/runs/????????t????Z.json", "/runs/archive/*", "/runs/records/*",
+                                                          "/runs/windows/*"]
+    assert resources(st["WriteAggregatesArchiveQuarantine"]) == ["/runs/????????t????Z.json", "/runs/archive/*", "/runs/quarantine/*",
+                                                                 "/runs/records/*", "/runs/windows/*"]
     assert st["DeleteArchivedRawFiles"]["Action"] == "s3:DeleteObject" and resources(st["DeleteArchivedRawFiles"]) == ["/runs/raw/*"]
 
 
@@ -128,7 +131,7 @@ def test_a_custom_raw_prefix_and_root_reach_the_role_and_the_environment(tmp_pat
     """The layout module is the one source of the bucket's prefixes, for the job and for its role."""
     t = synth(tmp_path_factory, runs_root="results", raw_prefix="results/")
     st = statements(t, "MergeRunsRole")
-    assert st["ListRawFilesAndAggregates"]["Condition"] == {"StringEquals": {"s3:prefix": ["results/"]}}
+    assert st["ListRawFilesAndAggregates"]["Condition"] == {"StringLike": {"s3:prefix": ["results/", "results/records/*", "results/windows/*"]}}
     assert resources(st["DeleteArchivedRawFiles"]) == ["/results/*"]
     env = function(t, "rollwise.handlers.merge_runs.lambda_handler")["Environment"]["Variables"]
     assert (env["ROLLWISE_RUNS_ROOT"], env["ROLLWISE_RAW_PREFIX"]) == ("results", "results/")

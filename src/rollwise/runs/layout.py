@@ -134,16 +134,18 @@ class Layout:
 
     # -- what the job may do, for its IAM policy ----------------------------------------
     def listed_prefixes(self) -> list[str]:
-        """The folders the job lists (the ``s3:prefix`` of its ListBucket requests): the raw
-        files, and the root, where it checks whether a window's aggregate exists."""
-        return sorted({self.raw, self.root})
+        """The folders the job lists (the ``s3:prefix`` of its ListBucket requests, as IAM
+        ``StringLike`` patterns): the raw files; the root, where it checks whether a window's
+        aggregate exists; the day folders of its SQL outputs, where it checks that a window's
+        records exist (and where S3 tells a missing object from a denied one)."""
+        return sorted({self.raw, self.root, self.records + "*", self.windows + "*"})
 
     def object_patterns(self) -> dict[str, list[str]]:
-        """Key patterns (IAM wildcards) the job reads, writes and deletes. It reads its own SQL
-        outputs back: whether a window's records exist, and its row's file count."""
+        """Key patterns (IAM wildcards) the job reads, writes and deletes. It reads back its own
+        outputs: a window row's file count, and archived originals when it rebuilds lost records."""
         aggregates = self.root + AGGREGATE_PATTERN
         return {
-            "read": [self.raw + "*", aggregates, self.records + "*", self.windows + "*"],
+            "read": [self.raw + "*", aggregates, self.archive + "*", self.records + "*", self.windows + "*"],
             "write": [aggregates, self.archive + "*", self.quarantine + "*", self.records + "*", self.windows + "*"],
             "delete": [self.raw + "*"],
         }
