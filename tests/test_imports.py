@@ -20,7 +20,7 @@ LAYERS = [
     # the storage seams
     {"objects", "summaries.store", "summaries.stores", "summaries.stores.sqlite", "summaries.stores.dynamodb"},
     # the jobs
-    {"runs.archive", "runs.quarantine", "runs.commit", "runs.publish", "runs.job", "runs.read", "summaries.job", "summaries.recorder", "summaries.history", "notify"},
+    {"runs.archive", "runs.quarantine", "runs.commit", "runs.publish", "runs.job", "runs.read", "summaries.job", "summaries.recorder", "summaries.history", "summaries.export", "notify"},
     # what people and Lambda see
     {"display", "report", "report.charts", "report.collect", "report.page",
      "handlers", "handlers.common", "handlers.aggregate_summaries", "handlers.merge_runs", "handlers.ingest_stream"},

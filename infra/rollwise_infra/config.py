@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any, Mapping
 
 from rollwise.runs.settings import ARCHIVE_MODES, MergeSettings
-from rollwise.summaries.settings import SummariesSettings
+from rollwise.summaries.settings import REMOVE_POLICIES, IngestSettings, SummariesSettings
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -32,6 +32,16 @@ class StackConfig:
     # Neither job needs it for correctness: overlapping invocations are safe (docs/deploy.md).
     reserved_concurrency: int = 0
     alarm_email: str = ""
+    # SQL over the merge job's outputs: its records and window rows, and Glue tables over them (Athena).
+    records_output: bool = MergeSettings.records_output
+    sql_tables: bool = True
+    glue_database: str = ""  # default: the stack name, as Glue spells names (rollwise)
+    # Stream ingest: the ARN of an existing table's stream (NEW_AND_OLD_IMAGES) to take executions from.
+    source_stream_arn: str = ""
+    ingest_mapping: str = IngestSettings.mapping
+    ingest_on_remove: str = IngestSettings.on_remove
+    ingest_batch_size: int = 100
+    ingest_max_retries: int = 5
     asset_dir: str = ""  # default: build/lambda/<architecture>, made by `make package`
 
     def __post_init__(self) -> None:
@@ -42,8 +52,23 @@ class StackConfig:
         if self.fanout and 0 < self.reserved_concurrency < self.fanout_concurrency:
             raise ValueError(f"reserved_concurrency {self.reserved_concurrency} is below fanout_concurrency {self.fanout_concurrency}: "
                              "the fan-out's shards would be throttled")
+        if self.source_stream_arn and not (self.source_stream_arn.startswith("arn:") and ":table/" in self.source_stream_arn
+                                           and "/stream/" in self.source_stream_arn):
+            raise ValueError(f"source_stream_arn must be a DynamoDB stream ARN (arn:aws:dynamodb:REGION:ACCOUNT:table/NAME/stream/LABEL), "
+                             f"got {self.source_stream_arn!r}")
+        if self.ingest_on_remove not in REMOVE_POLICIES:
+            raise ValueError(f"ingest_on_remove must be one of {', '.join(REMOVE_POLICIES)}, got {self.ingest_on_remove!r}")
+        if not 1 <= self.ingest_batch_size <= 10000:
+            raise ValueError(f"ingest_batch_size must be from 1 to 10000, got {self.ingest_batch_size}")
+        if not -1 <= self.ingest_max_retries <= 10000:
+            raise ValueError(f"ingest_max_retries must be from -1 (retry until the record expires) to 10000, got {self.ingest_max_retries}")
         if self.archive_mode not in ARCHIVE_MODES:
             raise ValueError(f"archive_mode must be one of {', '.join(ARCHIVE_MODES)}, got {self.archive_mode!r}")
+
+    @property
+    def database(self) -> str:
+        """Glue names are lower case letters, digits and underscores."""
+        return (self.glue_database or self.stack_name).lower().replace("-", "_")
 
     @property
     def asset_path(self) -> Path:

@@ -13,12 +13,15 @@ from aws_cdk import aws_cloudwatch_actions as cw_actions
 from aws_cdk import aws_dynamodb as ddb
 from aws_cdk import aws_events as events
 from aws_cdk import aws_events_targets as targets
+from aws_cdk import aws_glue as glue
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_lambda as lambda_
+from aws_cdk import aws_lambda_event_sources as sources
 from aws_cdk import aws_logs as logs
 from aws_cdk import aws_s3 as s3
 from aws_cdk import aws_sns as sns
 from aws_cdk import aws_sns_subscriptions as subs
+from aws_cdk import aws_sqs as sqs
 from aws_cdk import aws_stepfunctions as sfn
 from aws_cdk import aws_stepfunctions_tasks as tasks
 from constructs import Construct
@@ -27,10 +30,11 @@ from rollwise_infra.config import StackConfig
 from rollwise_infra.runtime import PYTHON
 
 from rollwise.config import environment
-from rollwise.handlers import RUNS_HANDLER, RUNS_SERVICE, SUMMARIES_HANDLER
+from rollwise.handlers import INGEST_HANDLER, RUNS_HANDLER, RUNS_SERVICE, SUMMARIES_HANDLER
 from rollwise.handlers.common import HandlerSettings
 from rollwise.runs.settings import MergeSettings
-from rollwise.summaries.settings import SummariesSettings
+from rollwise.runs.tables import RECORD_COLUMNS, WINDOW_COLUMNS
+from rollwise.summaries.settings import IngestSettings, SummariesSettings
 
 METRICS_NAMESPACE = HandlerSettings().metrics_namespace
 TIMEOUT = Duration.seconds(300)
@@ -83,7 +87,8 @@ class RollwiseStack(Stack):
             env={
                 **common_env,
                 **environment(MergeSettings, bucket=self.bucket.bucket_name, root=config.runs_root,
-                              raw_prefix=config.raw_prefix or None, archive_mode=config.archive_mode),
+                              raw_prefix=config.raw_prefix or None, archive_mode=config.archive_mode,
+                              records_output=None if config.records_output else False),
                 # glibc's: few malloc arenas, or the job's I/O threads each get one, in 128 MB.
                 "MALLOC_ARENA_MAX": "2",
             },
@@ -91,6 +96,9 @@ class RollwiseStack(Stack):
         )
         self._summaries_permissions(self.summaries_fn)
         self._merge_permissions(self.merge_fn)
+        self.ingest_fn = self._ingest(code, arch, common_env) if config.source_stream_arn else None
+        if config.sql_tables and config.records_output:
+            self._sql_tables()
 
         if config.fanout:
             self.state_machine = self._fanout()
@@ -108,6 +116,9 @@ class RollwiseStack(Stack):
         CfnOutput(self, "BucketName", value=self.bucket.bucket_name)
         CfnOutput(self, "SummariesFunction", value=self.summaries_fn.function_name)
         CfnOutput(self, "MergeFunction", value=self.merge_fn.function_name)
+        if self.ingest_fn is not None:
+            CfnOutput(self, "IngestFunction", value=self.ingest_fn.function_name)
+            CfnOutput(self, "IngestFailuresQueueUrl", value=self.ingest_failures.queue_url)
         CfnOutput(self, "AlarmTopicArn", value=self.alarm_topic.topic_arn)
         CfnOutput(self, "ResultsTopicArn", value=self.results_topic.topic_arn)
 
@@ -209,6 +220,75 @@ class RollwiseStack(Stack):
             # A large bundle goes up in parts; a failed upload is aborted.
             fn.role.add_to_principal_policy(iam.PolicyStatement(
                 sid="AbortBundleUploads", actions=["s3:AbortMultipartUpload"], resources=[f"{arn}/{layout.bundles}*"]))
+
+    # -- stream ingest ---------------------------------------------------------------
+    def _ingest(self, code: lambda_.Code, arch: lambda_.Architecture, common_env: dict[str, str]) -> lambda_.Function:
+        """The ingest function on an existing table's stream: batches with partial failure
+        reporting, bisected on error, retried, then sent to a queue, never blocking the shard."""
+        config = self.config
+        fn = self._function(
+            "IngestStream", handler=INGEST_HANDLER, memory=256, code=code, arch=arch,
+            env={**common_env, **environment(SummariesSettings, table=self.table.table_name, shards=config.shards),
+                 **environment(IngestSettings, mapping=config.ingest_mapping, on_remove=config.ingest_on_remove)},
+            reserved=None,
+        )
+        self.ingest_failures = sqs.Queue(self, "IngestFailures", retention_period=Duration.days(14), enforce_ssl=True,
+                                         encryption=sqs.QueueEncryption.SQS_MANAGED)
+        fn.add_event_source_mapping(
+            "FromSourceStream", event_source_arn=config.source_stream_arn,
+            # From now on: what the table held before is read by `rollwise summaries import`.
+            starting_position=lambda_.StartingPosition.LATEST,
+            batch_size=config.ingest_batch_size, bisect_batch_on_error=True, retry_attempts=config.ingest_max_retries,
+            report_batch_item_failures=True, on_failure=sources.SqsDlq(self.ingest_failures),
+        )
+        fn.role.add_to_principal_policy(iam.PolicyStatement(
+            sid="ReadTheSourceStream",
+            actions=["dynamodb:DescribeStream", "dynamodb:GetRecords", "dynamodb:GetShardIterator", "dynamodb:ListStreams"],
+            resources=[config.source_stream_arn]))
+        from rollwise.summaries.stores.dynamodb import ingest_key_patterns
+
+        for action, keys in ingest_key_patterns().items():
+            fn.role.add_to_principal_policy(iam.PolicyStatement(
+                sid=f"{action}OnItsItems", actions=[f"dynamodb:{action}"], resources=[self.table.table_arn],
+                conditions={"ForAllValues:StringLike": {"dynamodb:LeadingKeys": keys}}))
+        self._alarm("IngestFailed", self.ingest_failures.metric_approximate_number_of_messages_visible(period=Duration.minutes(5)), 1,
+                    "rollwise ingest: stream records failed every retry and wait in the IngestFailures queue")
+        return fn
+
+    # -- SQL ---------------------------------------------------------------------------
+    def _sql_tables(self) -> None:
+        """Glue tables over the merge job's records and window rows, partitioned by day with
+        partition projection: Athena finds every day's folder with no crawler and no MSCK."""
+        layout = MergeSettings(root=self.config.runs_root, raw_prefix=self.config.raw_prefix).layout
+        database = glue.CfnDatabase(self, "SqlDatabase", catalog_id=self.account, database_input=glue.CfnDatabase.DatabaseInputProperty(
+            name=self.config.database, description="rollwise: the merge job's records and windows"))
+        for name, prefix, columns in (("records", layout.records, RECORD_COLUMNS), ("windows", layout.windows, WINDOW_COLUMNS)):
+            location = f"s3://{self.bucket.bucket_name}/{prefix}"
+            table = glue.CfnTable(self, f"{name.title()}Table", catalog_id=self.account, database_name=self.config.database,
+                                  table_input=glue.CfnTable.TableInputProperty(
+                name=name, table_type="EXTERNAL_TABLE",
+                description=f"rollwise: {'one row per object of every merged run file' if name == 'records' else 'one row per merged window'}",
+                partition_keys=[glue.CfnTable.ColumnProperty(name="dt", type="string", comment="the day the window starts (UTC)")],
+                parameters={
+                    "classification": "json",
+                    "projection.enabled": "true",
+                    "projection.dt.type": "date",
+                    "projection.dt.format": "yyyy-MM-dd",
+                    "projection.dt.range": "2020-01-01,NOW",
+                    "projection.dt.interval": "1",
+                    "projection.dt.interval.unit": "DAYS",
+                    "storage.location.template": location + "dt=${dt}/",
+                },
+                storage_descriptor=glue.CfnTable.StorageDescriptorProperty(
+                    location=location,
+                    columns=[glue.CfnTable.ColumnProperty(name=n, type=t) for n, t in columns],
+                    input_format="org.apache.hadoop.mapred.TextInputFormat",
+                    output_format="org.apache.hadoop.hive.ql.io.HiveIgnoreKeyTextOutputFormat",
+                    serde_info=glue.CfnTable.SerdeInfoProperty(serialization_library="org.openx.data.jsonserde.JsonSerDe"),
+                ),
+            ))
+            table.add_resource_dependency(database)
+        CfnOutput(self, "SqlDatabaseName", value=self.config.database)
 
     # -- fan-out -------------------------------------------------------------------
     def _fanout(self) -> sfn.StateMachine:

@@ -24,4 +24,12 @@ def deployed(moto_server, lambda_asset, tmp_path_factory) -> Deployment:
 
 @pytest.fixture(scope="session")
 def deployed_fanout(moto_server, lambda_asset, tmp_path_factory) -> Deployment:
-    return deploy(moto_server.url, lambda_asset, tmp_path_factory.mktemp("cdk.out"), fanout=True, archive_mode="bundle")
+    """The other options: the fan-out, bundles, and stream ingest from a workflow table's stream."""
+    from workflow_sdk import create_table
+
+    import boto3
+
+    client = boto3.client("dynamodb", endpoint_url=moto_server.url, region_name="us-east-1")
+    stream = create_table(client, "workflows-deployed")
+    return deploy(moto_server.url, lambda_asset, tmp_path_factory.mktemp("cdk.out"), fanout=True, archive_mode="bundle",
+                  source_stream_arn=stream)

@@ -12,13 +12,13 @@ import json
 import zipfile
 
 from rollwise.config import variable
-from rollwise.handlers import RUNS_HANDLER, SUMMARIES_HANDLER
+from rollwise.handlers import INGEST_HANDLER, RUNS_HANDLER, SUMMARIES_HANDLER
 from rollwise.handlers.common import HandlerSettings
 from rollwise.runs.settings import MergeSettings
 from rollwise.summaries.settings import SummariesSettings
 from rollwise.summaries.stores.dynamodb import table_definition
 
-NOT_CREATED_BY_MOTO = {"AWS::S3::BucketPolicy", "AWS::SNS::TopicPolicy", "AWS::CloudWatch::Alarm"}
+NOT_CREATED_BY_MOTO = {"AWS::S3::BucketPolicy", "AWS::SNS::TopicPolicy", "AWS::CloudWatch::Alarm", "AWS::Glue::Database", "AWS::Glue::Table"}
 
 
 def test_every_resource_is_created_but_those_moto_skips(deployed):
@@ -99,3 +99,16 @@ def test_with_the_fan_out_the_state_machine_drives_the_shards(deployed_fanout):
     events = deployed_fanout.client("events")
     nightly = [r for r in events.list_rules()["Rules"] if r["Name"].startswith(deployed_fanout.name) and r["ScheduleExpression"].startswith("cron")]
     assert [t["Arn"] for t in events.list_targets_by_rule(Rule=nightly[0]["Name"])["Targets"]] == [machine_arn]
+
+
+def test_the_ingest_function_is_subscribed_to_the_source_stream(deployed_fanout):
+    created = {deployed_fanout.template["Resources"][k]["Type"] for k in deployed_fanout.physical if k in deployed_fanout.template["Resources"]}
+    assert {"AWS::Lambda::EventSourceMapping", "AWS::SQS::Queue"} <= created
+    fn = deployed_fanout.function(INGEST_HANDLER)
+    assert fn["MemorySize"] == 256 and fn["Environment"]["Variables"]["ROLLWISE_MAPPING"] == "geek-cafe"
+    stream = deployed_fanout.client("dynamodb").describe_table(TableName="workflows-deployed")["Table"]["LatestStreamArn"]
+    (mapping,) = deployed_fanout.client("lambda").list_event_source_mappings(FunctionName=fn["FunctionName"])["EventSourceMappings"]
+    assert mapping["EventSourceArn"] == stream
+    queue_url = deployed_fanout.output("IngestFailuresQueueUrl")
+    queue_arn = deployed_fanout.client("sqs").get_queue_attributes(QueueUrl=queue_url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+    assert mapping["DestinationConfig"]["OnFailure"]["Destination"] == queue_arn

@@ -171,3 +171,42 @@ def test_the_merge_role_of_the_first_deploy_fails_on_its_first_run(deployed, gat
     (failure,) = failed.value.result.failed
     assert failure.key == "runs/20240116t0905Z.json" and "s3:ListBucket" in failure.error and "denied" in failure.error
     assert "s3:ListBucket on " in "\n".join(enforcer.denied())
+
+
+def test_the_ingest_role_allows_every_request_of_stream_ingest(deployed_fanout, gateway, monkeypatch):
+    """SDK items from a table's stream, through the deployed ingest function's role: records
+    stored, moved on a change of day, forgotten on removal (with ``forget``). Lambda's poller
+    reads the stream with the role (its rights are checked in the template, test_stack); the
+    events come from a twin table here, since moto hands the subscribed stream's records to
+    its own Lambda runtime."""
+    from workflow_sdk import Execution, create_table, save_all, sdk_database, stream_events
+
+    from rollwise.handlers import INGEST_HANDLER, ingest_stream
+
+    ingest_stream._setup.cache_clear()
+    t0 = datetime(2026, 3, 2, 23, tzinfo=UTC)
+    first = [Execution(f"e{i}", "tenant-0", "owner-0", "lambda", "pending", t0) for i in range(3)]
+    moved = Execution("e0", "tenant-0", "owner-0", "lambda", "succeeded", t0 + timedelta(hours=2), t0 + timedelta(hours=2),
+                      t0 + timedelta(hours=3), 3_600_000, 2)
+    source = boto3.client("dynamodb", endpoint_url=deployed_fanout.endpoint, region_name="us-east-1")
+    table = f"workflows-{uuid.uuid4().hex[:6]}"
+    arn = create_table(source, table)
+    db = sdk_database(deployed_fanout.endpoint)
+    save_all(db, table, first, stages=False)
+    save_all(db, table, [moved], stages=False)
+    source.delete_item(TableName=table, Key={"pk": {"S": "execution#e2"}, "sk": {"S": "execution"}})
+    streams = boto3.client("dynamodbstreams", endpoint_url=deployed_fanout.endpoint, region_name="us-east-1")
+    events = stream_events(streams, arn)
+    assert sum(len(e["Records"]) for e in events) == 5
+    enforcer = as_function(deployed_fanout, INGEST_HANDLER, gateway, monkeypatch, ROLLWISE_ON_REMOVE="forget")
+    try:
+        responses = [ingest_stream.lambda_handler(event, None) for event in events]
+    finally:
+        ingest_stream._setup.cache_clear()
+    assert responses == [{"batchItemFailures": []}] * len(events)
+    assert enforcer.denied() == []
+    assert {call.action for call, _ in enforcer.checks} == {"dynamodb:BatchGetItem", "dynamodb:BatchWriteItem"}
+    store = DynamoDBSummaryStore(deployed_fanout.output("TableName"), shards=8, client=dynamodb_client(deployed_fanout.endpoint))
+    shard = store.shard_of("tenant-0")
+    assert [r["execution_id"] for r in store.read_records(date(2026, 3, 2), shard)] == ["e1"]
+    assert [r["execution_id"] for r in store.read_records(date(2026, 3, 3), shard)] == ["e0"]

@@ -53,13 +53,14 @@ def test_the_handlers_run_from_the_asset_and_import_everything_it_holds(lambda_a
     script = f"""
 import json, sys
 sys.path[:0] = [{str(lambda_asset)!r}, {str(ROOT / 'build' / 'runtime-python' / 'sdk')!r}]
-from rollwise.handlers import merge_runs, aggregate_summaries
+from rollwise.handlers import merge_runs, aggregate_summaries, ingest_stream
 event = {{"time": "2024-01-15T13:20:00Z"}}
+ingested = ingest_stream.lambda_handler(json.loads({json.dumps(STREAM_EVENT)!r}), None)
 merged = merge_runs.lambda_handler(event, None)["body"]
 summed = aggregate_summaries.lambda_handler(event, None)["body"]
 used = sorted({{name.split(".")[0] for name, m in list(sys.modules.items())
                if (getattr(m, "__file__", None) or "").startswith({str(lambda_asset)!r})}})
-print(json.dumps({{"merged": merged["files_processed"], "summed": summed["errors"], "used": used, "version": list(sys.version_info[:2])}}))
+print(json.dumps({{"ingested": ingested, "merged": merged["files_processed"], "summed": summed["errors"], "used": used, "version": list(sys.version_info[:2])}}))
 """
     env = {"PATH": "/usr/bin:/bin", "AWS_ACCESS_KEY_ID": "t", "AWS_SECRET_ACCESS_KEY": "t", "AWS_REGION": "us-east-1",
            "AWS_ENDPOINT_URL": moto_server.url, "SAM_MATCHING_OUT_RUNS_BUCKET": "cold-start", "DYNAMODB_TABLE_NAME": table}
@@ -67,7 +68,20 @@ print(json.dumps({{"merged": merged["files_processed"], "summed": summed["errors
     assert done.returncode == 0, done.stderr[-3000:]
     report = json.loads(done.stdout.strip().splitlines()[-1])
     assert report["version"] == [3, 13] and report["merged"] == 1 and report["summed"] == []
+    assert report["ingested"] == {"batchItemFailures": []}
     assert set(report["used"]) == shipped(lambda_asset)
+
+
+# One SDK execution item, as its table's stream delivers it.
+STREAM_EVENT = {"Records": [{
+    "eventID": "1", "eventName": "INSERT", "eventSource": "aws:dynamodb", "awsRegion": "us-east-1",
+    "eventSourceARN": "arn:aws:dynamodb:us-east-1:123456789012:table/workflows/stream/2026-01-01T00:00:00.000",
+    "dynamodb": {"SequenceNumber": "100", "StreamViewType": "NEW_AND_OLD_IMAGES", "Keys": {"pk": {"S": "execution#e1"}, "sk": {"S": "execution"}},
+                 "NewImage": {"pk": {"S": "execution#e1"}, "sk": {"S": "execution"}, "id": {"S": "e1"}, "root_id": {"S": "e1"},
+                              "tenant_id": {"S": "acme"}, "user_id": {"S": "ann"}, "execution_type": {"S": "lambda"},
+                              "status": {"S": "succeeded"}, "created_utc": {"S": "2024-01-14T10:00:00+00:00"},
+                              "started_utc": {"S": "2024-01-14T10:00:01+00:00"}, "completed_utc": {"S": "2024-01-14T10:00:03+00:00"},
+                              "duration_ms": {"N": "2000"}, "actual_profiles": {"N": "3"}}}}]}
 
 
 def open_store_at(endpoint):

@@ -17,6 +17,10 @@ from aws_cdk.assertions import Match, Template  # noqa: E402
 from rollwise_infra.config import StackConfig  # noqa: E402
 from rollwise_infra.stack import RollwiseStack  # noqa: E402
 
+from rollwise.config import variable  # noqa: E402
+from rollwise.handlers import INGEST_HANDLER  # noqa: E402
+from rollwise.runs.tables import RECORD_COLUMNS, WINDOW_COLUMNS  # noqa: E402
+from rollwise.summaries.settings import IngestSettings, SummariesSettings  # noqa: E402
 from rollwise.summaries.stores.dynamodb import table_definition  # noqa: E402
 
 
@@ -181,13 +185,13 @@ def test_fanout_drives_the_shards_from_step_functions(fanout):
     assert resources(st["AbortBundleUploads"]) == ["/runs/archive/bundles/*"]
 
 
-def test_cfn_lint_finds_no_errors(template, fanout, tmp_path):
+def test_cfn_lint_finds_no_errors(template, fanout, ingesting, tmp_path):
     from cfnlint.api import lint_all
 
     broken = lint_all(json.dumps({"Resources": {"F": {"Type": "AWS::Lambda::Function", "Properties": {"Runtime": "python9"}}}}))
     assert any(m.rule.id.startswith("E") for m in broken)  # the linter does find errors
 
-    for i, t in enumerate((template, fanout)):
+    for i, t in enumerate((template, fanout, ingesting)):
         path = tmp_path / f"template{i}.json"
         path.write_text(json.dumps(t.to_json()))
         matches = lint_all(path.read_text())
@@ -211,3 +215,81 @@ def test_existing_table_and_bucket_are_used_not_created(tmp_path_factory):
     st = statements(t, "AggregateSummariesRole")
     assert "table/prod-executions" in json.dumps(st["ReadTheTable"]["Resource"])
     assert "sam-matching-out-runs" in json.dumps(statements(t, "MergeRunsRole")["DeleteArchivedRawFiles"]["Resource"])
+
+
+def as_list(value):
+    return value if isinstance(value, list) else [value]
+
+
+STREAM = "arn:aws:dynamodb:us-east-1:123456789012:table/workflows/stream/2026-01-01T00:00:00.000"
+
+
+@pytest.fixture(scope="module")
+def ingesting(tmp_path_factory):
+    return synth(tmp_path_factory, source_stream_arn=STREAM, ingest_batch_size=50, ingest_max_retries=3)
+
+
+def test_no_ingest_function_without_a_source_stream(template):
+    assert [fn for fn in of_type(template, "AWS::Lambda::Function").values() if fn["Properties"]["Handler"] == INGEST_HANDLER] == []
+    assert of_type(template, "AWS::Lambda::EventSourceMapping") == {} and of_type(template, "AWS::SQS::Queue") == {}
+
+
+def test_the_ingest_function_takes_the_source_stream_with_partial_batch_failures(ingesting):
+    fn = function(ingesting, INGEST_HANDLER)
+    env = fn["Environment"]["Variables"]
+    assert (fn["MemorySize"], fn["Timeout"]) == (256, 300)
+    assert (env[variable(IngestSettings, "mapping")], env[variable(IngestSettings, "on_remove")]) == ("geek-cafe", "ignore")
+    assert variable(SummariesSettings, "table") in env and env[variable(SummariesSettings, "shards")] == "8"
+    (mapping,) = [m["Properties"] for m in of_type(ingesting, "AWS::Lambda::EventSourceMapping").values()]
+    assert mapping["EventSourceArn"] == STREAM
+    assert (mapping["BatchSize"], mapping["BisectBatchOnFunctionError"], mapping["MaximumRetryAttempts"], mapping["StartingPosition"]) == (
+        50, True, 3, "LATEST")
+    assert mapping["FunctionResponseTypes"] == ["ReportBatchItemFailures"]
+    (queue,) = of_type(ingesting, "AWS::SQS::Queue")
+    assert mapping["DestinationConfig"]["OnFailure"]["Destination"] == {"Fn::GetAtt": [queue, "Arn"]}
+
+
+def test_the_ingest_role_reads_that_stream_only_and_writes_only_records_locators_and_markers(ingesting):
+    (policy,) = [r["Properties"] for r in of_type(ingesting, "AWS::IAM::Policy").values()
+                 if r["Properties"]["Roles"][0]["Ref"].startswith("IngestStreamRole")]
+    every = policy["PolicyDocument"]["Statement"]
+    st = {s["Sid"]: s for s in every if "Sid" in s}
+    stream = st["ReadTheSourceStream"]
+    assert sorted(as_list(stream["Action"])) == ["dynamodb:DescribeStream", "dynamodb:GetRecords", "dynamodb:GetShardIterator",
+                                                 "dynamodb:ListStreams"]
+    assert stream["Resource"] == STREAM
+    assert st["BatchGetItemOnItsItems"]["Condition"] == {"ForAllValues:StringLike": {"dynamodb:LeadingKeys": ["LOC#*"]}}
+    assert st["BatchWriteItemOnItsItems"]["Condition"] == {"ForAllValues:StringLike": {"dynamodb:LeadingKeys": ["REC#*", "LOC#*", "INVALIDATION"]}}
+    flat = json.dumps(every)
+    assert "dynamodb:Scan" not in flat and "dynamodb:Query" not in flat and '"*"' not in flat
+    sends = [s for s in every if "sqs:SendMessage" in as_list(s["Action"])]
+    assert len(sends) == 1 and sends[0]["Resource"]["Fn::GetAtt"][0].startswith("IngestFailures")
+
+
+def test_glue_tables_over_records_and_windows_with_partition_projection(template):
+    (db,) = of_type(template, "AWS::Glue::Database").values()
+    assert db["Properties"]["DatabaseInput"]["Name"] == "rollwise"
+    tables = {t["Properties"]["TableInput"]["Name"]: t["Properties"]["TableInput"] for t in of_type(template, "AWS::Glue::Table").values()}
+    assert set(tables) == {"records", "windows"}
+    for name, columns in (("records", RECORD_COLUMNS), ("windows", WINDOW_COLUMNS)):
+        t = tables[name]
+        assert [(c["Name"], c["Type"]) for c in t["StorageDescriptor"]["Columns"]] == list(columns)
+        assert t["PartitionKeys"] == [{"Name": "dt", "Type": "string", "Comment": "the day the window starts (UTC)"}]
+        p = t["Parameters"]
+        assert (p["projection.enabled"], p["projection.dt.type"], p["projection.dt.format"]) == ("true", "date", "yyyy-MM-dd")
+        template_text = json.dumps(p["storage.location.template"])
+        assert f"/runs/{name}/dt=${{dt}}/" in template_text
+        assert t["StorageDescriptor"]["SerdeInfo"]["SerializationLibrary"] == "org.openx.data.jsonserde.JsonSerDe"
+
+
+def test_sql_tables_can_be_left_out(tmp_path_factory):
+    t = synth(tmp_path_factory, sql_tables=False)
+    assert of_type(t, "AWS::Glue::Table") == {} and of_type(t, "AWS::Glue::Database") == {}
+    off = synth(tmp_path_factory, records_output=False)
+    assert of_type(off, "AWS::Glue::Table") == {}
+    assert function(off, "rollwise.handlers.merge_runs.lambda_handler")["Environment"]["Variables"]["ROLLWISE_RECORDS_OUTPUT"] == "false"
+
+
+def test_a_stream_arn_that_is_not_one_is_refused():
+    with pytest.raises(ValueError, match="source_stream_arn must be a DynamoDB stream ARN"):
+        StackConfig(source_stream_arn="arn:aws:dynamodb:us-east-1:123456789012:table/workflows")

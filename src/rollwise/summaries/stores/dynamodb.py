@@ -76,6 +76,12 @@ def job_key_patterns() -> dict[str, list[str]]:
     return {"BatchWriteItem": [SUMMARY_PREFIX + "*"], "PutItem": [LEASE_PREFIX + "*"], "DeleteItem": [LEASE_PREFIX + "*", MARKER_PARTITION]}
 
 
+def ingest_key_patterns() -> dict[str, list[str]]:
+    """The partition keys ingest (the Recorder, the stream handler) reads and writes: where an
+    execution's copies are, the copies, and the invalidation markers of their days."""
+    return {"BatchGetItem": [LOCATOR_PREFIX + "*"], "BatchWriteItem": [RECORD_PREFIX + "*", LOCATOR_PREFIX + "*", MARKER_PARTITION]}
+
+
 # -- execution records --------------------------------------------------------------------
 def record_partition(day: str, shard: int) -> str:
     return f"{RECORD_PREFIX}{day}#{shard:03d}"
