@@ -10,7 +10,7 @@ from rollwise.config import AwsSettings, described, environment, resolve, variab
 from rollwise.errors import ConfigError
 from rollwise.handlers.common import HandlerSettings
 from rollwise.runs.settings import MergeSettings
-from rollwise.summaries.settings import SummariesSettings
+from rollwise.summaries.settings import IngestSettings, SummariesSettings
 
 
 def test_argument_then_environment_then_default():
@@ -50,7 +50,7 @@ def test_the_deploy_takes_variable_names_from_the_fields():
 
 def test_every_setting_has_a_variable_and_help_and_the_readme_lists_it():
     readme = (Path(__file__).resolve().parent.parent / "README.md").read_text()
-    for cls in (MergeSettings, SummariesSettings, HandlerSettings, AwsSettings):
+    for cls in (MergeSettings, SummariesSettings, IngestSettings, HandlerSettings, AwsSettings):
         assert len(described(cls)) == len(fields(cls))
         for name, _, _, help_text in described(cls):
             assert help_text and f"`{name}`" in readme, name
