@@ -2,14 +2,18 @@
 
 10,000 files of about 5 KB of the first shape (one item's result) spread over
 2 windows, plus 100 of the second shape (a run summary). One line for move
-mode and one for bundle mode; requests are counted at the server (moto's
-access log); "bare" is the same GET and COPY requests issued by a plain
-obstore loop and nothing else. Each measured run is a fresh child process,
-so CPU time and peak RSS are its own.
+mode and one for bundle mode. Requests are counted at the server: every line
+of moto's access log (its colour codes stripped), by status (404s, 412s and
+5xx apart). "bare" is a plain obstore loop of the same GET and COPY per file
+and a bulk DELETE per 1,000 keys, and nothing else. Each measured run is a
+fresh child process, so its CPU time and its peak memory (VmHWM, read from
+its own /proc/self/status: ru_maxrss would include the parent's peak) are its
+own.
 
     uv run python bench/merge.py [--files 10000] [--modes move,bundle]
 
-Prints: files=... requests_per_file=... cpu_ms_per_file=... bare_cpu_ms_per_file=... peak_rss_mb=... wall_s=...
+Prints: mode=... files=... requests_per_file=... cpu_ms_per_file=... bare_cpu_ms_per_file=... cpu_ratio=...
+        peak_rss_mb=... wall_s=... requests=... bare_requests=... not_found=... precondition_failed=... server_errors=...
 """
 
 from __future__ import annotations
@@ -18,7 +22,6 @@ import argparse
 import json
 import os
 import re
-import resource
 import subprocess
 import sys
 import time
@@ -33,7 +36,9 @@ os.environ.setdefault("AWS_ACCESS_KEY_ID", "bench")
 os.environ.setdefault("AWS_SECRET_ACCESS_KEY", "bench")
 os.environ.setdefault("AWS_REGION", "us-east-1")
 REFERENCE = datetime(2024, 1, 15, 13, 20, tzinfo=timezone.utc)
-REQUEST_LINE = re.compile(rb'"(GET|PUT|POST|DELETE|HEAD) ')
+# moto's access log: `127.0.0.1 - - [date] "GET /bucket/key HTTP/1.1" 404 -`, some lines wrapped in colour codes.
+COLOUR = re.compile(rb"\x1b\[[0-9;]*m")
+REQUEST_LINE = re.compile(rb'"(GET|PUT|POST|DELETE|HEAD) [^"]*" (\d{3})')
 
 
 def open_store(url: str):
@@ -83,7 +88,15 @@ def measure_job(url: str, mode: str) -> dict:
     cpu, wall = time.process_time() - c0, time.perf_counter() - t0
     assert not result.failures(), result.failures()[:3]
     return {"files": result.files_processed, "archived": result.files_archived, "cpu_s": cpu, "wall_s": wall,
-            "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}
+            "peak_rss_mb": own_peak_mb()}
+
+
+def own_peak_mb() -> float:
+    """This process's own high-water mark of resident memory (VmHWM)."""
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) / 1024
+    raise RuntimeError("no VmHWM in /proc/self/status")
 
 
 def measure_bare(url: str) -> dict:
@@ -95,6 +108,9 @@ def measure_bare(url: str) -> dict:
     for key in keys:
         bytes(obs.get(store, key).bytes())
         obs.copy(store, key, "bare/" + key, overwrite=True)
+    copies = ["bare/" + key for key in keys]
+    for i in range(0, len(copies), 1000):  # the originals stay for the job: delete the copies, the same requests
+        obs.delete(store, copies[i : i + 1000])
     return {"files": len(keys), "cpu_s": time.process_time() - c0, "wall_s": time.perf_counter() - t0}
 
 
@@ -114,11 +130,12 @@ class ServerLog:
         self.path = path
         self.mark = 0
 
-    def since_mark(self) -> int:
+    def since_mark(self) -> dict[str, int]:
         data = self.path.read_bytes()
-        count = len(REQUEST_LINE.findall(data[self.mark :]))
+        statuses = [int(code) for _, code in REQUEST_LINE.findall(COLOUR.sub(b"", data[self.mark :]))]
         self.mark = len(data)
-        return count
+        return {"requests": len(statuses), "not_found": statuses.count(404), "precondition_failed": statuses.count(412),
+                "server_errors": sum(code >= 500 for code in statuses)}
 
 
 def main() -> None:
@@ -155,15 +172,18 @@ def main() -> None:
             boto3.client("s3", endpoint_url=endpoint).create_bucket(Bucket=bucket)
             url = f"s3://{bucket}"
             upload(url, args.files)
-            bare = child("bare", url)
             server_log.since_mark()
+            bare = child("bare", url)
+            bare_log = server_log.since_mark()
             job = child("job", url, mode)
-            requests = server_log.since_mark()
+            seen = server_log.since_mark()
             n = job["files"]
+            job_cpu, bare_cpu = job["cpu_s"] / n * 1e3, bare["cpu_s"] / bare["files"] * 1e3
             print(
-                f"mode={mode} files={n} requests_per_file={requests / n:.3f} cpu_ms_per_file={job['cpu_s'] / n * 1e3:.3f} "
-                f"bare_cpu_ms_per_file={bare['cpu_s'] / bare['files'] * 1e3:.3f} peak_rss_mb={job['peak_rss_mb']:.1f} "
-                f"wall_s={job['wall_s']:.1f} requests={requests}",
+                f"mode={mode} files={n} requests_per_file={seen['requests'] / n:.3f} cpu_ms_per_file={job_cpu:.3f} "
+                f"bare_cpu_ms_per_file={bare_cpu:.3f} cpu_ratio={job_cpu / bare_cpu:.2f} peak_rss_mb={job['peak_rss_mb']:.1f} "
+                f"wall_s={job['wall_s']:.1f} requests={seen['requests']} bare_requests={bare_log['requests']} "
+                f"not_found={seen['not_found']} precondition_failed={seen['precondition_failed']} server_errors={seen['server_errors']}",
                 flush=True,
             )
     finally:
