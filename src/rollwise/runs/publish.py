@@ -99,6 +99,8 @@ def _rebuild(store: objects.ObjectStore, layout: Layout, outcome: CommitOutcome,
 
     def fetch(key: str) -> Any:
         blob = objects.read_if_exists(store, key)
+        if blob is not None and blob.e_tag != agg.manifest[key]:
+            return f"{key} (rewritten since it was counted)"  # its rows as counted are gone
         if blob is None and settings.archive_mode == "move":
             blob = objects.read_if_exists(store, layout.archived_key(key))
         return blob
@@ -106,8 +108,8 @@ def _rebuild(store: objects.ObjectStore, layout: Layout, outcome: CommitOutcome,
     def fold(key: str, got: Any) -> None:
         if isinstance(got, BaseException):
             failed.append(Failure(key, "get", got))
-        elif got is None:
-            missing.append(key)
+        elif got is None or isinstance(got, str):
+            missing.append(got or key)
         else:
             try:
                 records.add(outcome.window, key, agg.manifest[key], parse_run_file(got.data, settings.match_threshold))
