@@ -175,8 +175,8 @@ class ObjectStore:
     @contextmanager
     def lock(self, key: str) -> Iterator[None]:
         """Exclusive between processes of this machine, freed by the kernel if one dies (local folders only)."""
-        if self.root is None:
-            raise NotImplementedError(f"{self.url} has its own conditional writes")
+        if self.root is None:  # S3 and memory stores replace with a native If-Match: replace() never asks them
+            raise RuntimeError(f"{self.url} is not a local folder: it has its own conditional writes, not a lock")
         locks = self.root / ".rollwise-locks"
         locks.mkdir(exist_ok=True)
         with open(locks / (key.replace("/", "__") + ".lock"), "a+b") as handle:

@@ -11,6 +11,7 @@ from rollwise.summaries.job import backfill_plan, run, scheduled_plan
 from rollwise.summaries.plan import plan_run
 from rollwise.summaries.model import Invalidation
 from rollwise.summaries.recorder import Recorder
+import rollwise.summaries.store as store_module
 
 
 def at(text):
@@ -273,15 +274,19 @@ def test_overlapping_runs_never_let_an_older_computation_overwrite_a_newer_one(s
     assert wide_submissions(summary_store, day) == 47 and summary_store.invalidations() == []
 
 
-def test_a_run_that_held_its_group_too_long_does_not_write(summary_store, monkeypatch):
-    import rollwise.summaries.store as store_module
-
+def five_records_and_a_clock(summary_store, monkeypatch):
+    """Five records of 2024-01-10, and the leases' clock under the test's hand."""
     day = date(2024, 1, 10)
     with Recorder(summary_store, now=datetime(2024, 1, 10, 20, tzinfo=timezone.utc)) as rec:
         for i in range(5):
             rec.record(acme(i, day))
     clock = [1_000_000.0]
     monkeypatch.setattr(store_module.time, "time", lambda: clock[0])
+    return day, clock
+
+
+def test_a_run_that_held_its_group_too_long_does_not_write(summary_store, monkeypatch):
+    day, clock = five_records_and_a_clock(summary_store, monkeypatch)
 
     def paused():
         clock[0] += store_module.LEASE_SECONDS  # the process was suspended for the whole lease
@@ -297,14 +302,7 @@ def test_a_run_that_held_its_group_too_long_does_not_write(summary_store, monkey
 
 
 def test_a_long_run_renews_its_hold_and_keeps_writing(summary_store, monkeypatch):
-    import rollwise.summaries.store as store_module
-
-    day = date(2024, 1, 10)
-    with Recorder(summary_store, now=datetime(2024, 1, 10, 20, tzinfo=timezone.utc)) as rec:
-        for i in range(5):
-            rec.record(acme(i, day))
-    clock = [1_000_000.0]
-    monkeypatch.setattr(store_module.time, "time", lambda: clock[0])
+    day, clock = five_records_and_a_clock(summary_store, monkeypatch)
 
     def slow_but_alive():
         clock[0] += store_module.LEASE_SECONDS * 0.3  # past a quarter: the hold is renewed, not lost
