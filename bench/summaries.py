@@ -3,13 +3,19 @@
 One day of executions over 100 tenants x 20 owners x 3 metric types is read
 and aggregated, first with nothing else in the table, then with 5 more days of
 the same size stored a month earlier. Each measured run happens in a fresh
-child process so its CPU time and peak RSS are its own; "bare" is the same
-Query requests issued by a plain boto3 loop that does nothing with the items.
+child process, so its CPU time and its peak memory (VmHWM, read from its own
+/proc/self/status) are its own. Every HTTP attempt the client makes is
+counted (retries apart from calls). Two bare loops of plain boto3 run beside
+the job on the same table and client settings: "bare read" issues the same
+record Queries and does nothing with the items; "bare read+write" also writes
+the same summary items the job wrote (read back from the table beforehand,
+so the same number, keys and sizes) with BatchWriteItem.
 
-    uv run python bench/summaries.py [--records 100000]
+    uv run python bench/summaries.py [--records 100000] [--history-days 5]
 
 Prints one line per run:
-records=... history_days=... items_read=... cpu_us_per_record=... bare_cpu_us_per_record=... peak_rss_mb=... wall_s=...
+records=... history_days=... items_read=... cpu_us_per_record=... bare_rw_cpu_us_per_record=... cpu_ratio=...
+bare_read_cpu_us_per_record=... read_ratio=... peak_rss_mb=... wall_s=... requests=... retries=... summaries_written=...
 """
 
 from __future__ import annotations
@@ -17,6 +23,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import base64
 import resource
 import subprocess
 import sys
@@ -44,18 +51,31 @@ def client(endpoint):
                         config=Config(retries={"mode": "adaptive", "max_attempts": 10}))
 
 
-def count_items(c):
-    seen = {"items": 0, "requests": 0, "scans": 0}
+def count_requests(c):
+    """Every HTTP attempt (``before-send``) and every API call (``after-call``): attempts beyond calls are retries."""
+    seen = {"items": 0, "calls": 0, "attempts": 0, "scans": 0}
+
+    def attempt(**_):
+        seen["attempts"] += 1
 
     def after(parsed, model, **_):
-        seen["requests"] += 1
+        seen["calls"] += 1
         if model.name == "Query":
             seen["items"] += parsed.get("Count", 0)
         if model.name == "Scan":
             seen["scans"] += 1
 
+    c.meta.events.register("before-send.dynamodb.*", attempt)
     c.meta.events.register("after-call.dynamodb.*", after)
     return seen
+
+
+def own_peak_mb() -> float:
+    """This process's own high-water mark of resident memory (VmHWM)."""
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) / 1024
+    raise RuntimeError("no VmHWM in /proc/self/status")
 
 
 def load(endpoint, table, first, days, records, seed):
@@ -72,30 +92,74 @@ def load(endpoint, table, first, days, records, seed):
                 rec.record(raw)
 
 
-def measure_job(endpoint, table):
+def job_client(endpoint):
+    """The client the job itself builds (its retry mode, pool and no parameter validation)."""
+    from rollwise.config import AwsSettings
+    from rollwise.summaries.stores.dynamodb import dynamodb_client
+
+    return dynamodb_client(AwsSettings(region="us-east-1", endpoint_url=endpoint))
+
+
+def measure_job(endpoint, table, workers):
     from rollwise.sketch import decode, encode, new_sketch
     from rollwise.summaries.job import run, scheduled_plan
     from rollwise.summaries.stores.dynamodb import DynamoDBSummaryStore
 
     decode(encode(new_sketch()))  # imports (protobuf) happen once per container, not per run: keep them out
-    c = client(endpoint)
-    seen = count_items(c)
+    c = job_client(endpoint)
+    seen = count_requests(c)
     store = DynamoDBSummaryStore(table, client=c)
     reference = datetime.combine(DAY + timedelta(days=1), dtime(2), tzinfo=timezone.utc)
+    children = resource.getrusage(resource.RUSAGE_CHILDREN)
     t0, c0 = time.perf_counter(), time.process_time()
-    result = run(store, scheduled_plan(store, reference))
+    result = run(store, scheduled_plan(store, reference), workers=workers)
     cpu, wall = time.process_time() - c0, time.perf_counter() - t0
+    done = resource.getrusage(resource.RUSAGE_CHILDREN)  # worker processes, once they have ended
+    cpu += (done.ru_utime + done.ru_stime) - (children.ru_utime + children.ru_stime)
     assert not result.errors, result.errors
     return {"records": result.metrics_processed, "items_read": seen["items"], "scans": seen["scans"], "cpu_s": cpu, "wall_s": wall,
-            "summaries": result.summaries_created + result.summaries_updated + result.summaries_unchanged,
-            "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}
+            "calls": seen["calls"], "attempts": seen["attempts"],
+            "summaries_written": result.summaries_created + result.summaries_updated, "peak_rss_mb": own_peak_mb(),
+            "worker_peak_rss_mb": done.ru_maxrss / 1024 if workers > 1 else 0.0}
 
 
-def measure_bare(endpoint, table):
+def written_summaries(endpoint, table, path):
+    """The day's summary items as the job wrote them, saved for the bare read+write loop."""
+    from rollwise.periods import period_containing
+    from rollwise.summaries.store import DEFAULT_SHARDS
+    from rollwise.summaries.stores.dynamodb import summary_partition
+
+    c, items = client(endpoint), []
+    for shard in range(DEFAULT_SHARDS):
+        kwargs = {"TableName": table, "KeyConditionExpression": "PK = :pk",
+                  "ExpressionAttributeValues": {":pk": {"S": summary_partition(period_containing("daily", DAY), shard)}}}
+        while True:
+            page = c.query(**kwargs)
+            items += page["Items"]
+            if "LastEvaluatedKey" not in page:
+                break
+            kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+    for item in items:
+        for value in item.values():
+            if "B" in value:
+                value["B"] = base64.b64encode(value["B"]).decode()
+    Path(path).write_text(json.dumps(items))
+    return len(items)
+
+
+def measure_bare(endpoint, table, summaries_file=None):
     from rollwise.summaries.store import DEFAULT_SHARDS
     from rollwise.summaries.stores.dynamodb import record_partition
 
-    c = client(endpoint)
+    puts = []
+    if summaries_file:
+        for item in json.loads(Path(summaries_file).read_text()):
+            for value in item.values():
+                if "B" in value:
+                    value["B"] = base64.b64decode(value["B"])
+            puts.append({"PutRequest": {"Item": item}})
+    c = job_client(endpoint)
+    seen = count_requests(c)
     t0, c0 = time.perf_counter(), time.process_time()
     items = 0
     for shard in range(DEFAULT_SHARDS):
@@ -107,13 +171,22 @@ def measure_bare(endpoint, table):
             if "LastEvaluatedKey" not in page:
                 break
             kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
-    return {"items": items, "cpu_s": time.process_time() - c0, "wall_s": time.perf_counter() - t0}
+    for i in range(0, len(puts), 25):
+        pending = {table: puts[i : i + 25]}
+        while pending:
+            pending = c.batch_write_item(RequestItems=pending).get("UnprocessedItems") or {}
+    return {"items": items, "written": len(puts), "cpu_s": time.process_time() - c0, "wall_s": time.perf_counter() - t0,
+            "calls": seen["calls"], "attempts": seen["attempts"]}
 
 
-def child(kind, endpoint, table):
+def child(kind, endpoint, table, *extra):
     profile = ["-m", "cProfile", "-o", f"/tmp/bench-{kind}.prof"] if os.environ.get("ROLLWISE_BENCH_PROFILE") else []
-    out = subprocess.run([sys.executable, *profile, __file__, "--child", kind, "--endpoint", endpoint, "--table", table],
-                         capture_output=True, text=True, check=True)
+    # The deployed function runs with MALLOC_ARENA_MAX=2 (see infra/): so does the measured process.
+    env = {**os.environ, "MALLOC_ARENA_MAX": os.environ.get("MALLOC_ARENA_MAX", "2")}
+    out = subprocess.run([sys.executable, *profile, __file__, "--child", kind, "--endpoint", endpoint, "--table", table, *extra],
+                         capture_output=True, text=True, env=env)
+    if out.returncode:
+        sys.exit(f"the {kind} child failed:\n{out.stderr[-3000:]}")
     return json.loads(out.stdout.strip().splitlines()[-1])
 
 
@@ -121,13 +194,17 @@ def main():
     p = argparse.ArgumentParser()
     p.add_argument("--records", type=int, default=100_000)
     p.add_argument("--history-days", type=int, default=5)
+    p.add_argument("--workers", type=int, default=1, help="worker processes of the job (CPU is then the sum over them)")
     p.add_argument("--child", choices=["job", "bare"])
     p.add_argument("--endpoint")
     p.add_argument("--table")
+    p.add_argument("--summaries-file")
     args = p.parse_args()
-    if args.child:
-        fn = measure_job if args.child == "job" else measure_bare
-        print(json.dumps(fn(args.endpoint, args.table)))
+    if args.child == "job":
+        print(json.dumps(measure_job(args.endpoint, args.table, args.workers)))
+        return
+    if args.child == "bare":
+        print(json.dumps(measure_bare(args.endpoint, args.table, args.summaries_file)))
         return
 
     from emulators import start_dynalite
@@ -139,20 +216,28 @@ def main():
         table = f"bench-{uuid.uuid4().hex[:8]}"
         DynamoDBSummaryStore(table, client=client(emu.url)).create()
         load(emu.url, table, DAY, 1, args.records, seed=1)
-        for history in (0, args.history_days):
+        for history in sorted({0, args.history_days}):
             if history:
                 load(emu.url, table, HISTORY_START, history, args.records, seed=100)
                 # a fresh run over the same day: drop its summaries so the work is the same as the first time
                 _drop_summaries(emu.url, table)
-            job = child("job", emu.url, table)
-            bare = child("bare", emu.url, table)
+            job = child("job", emu.url, table, "--workers", str(args.workers))
+            summaries_file = f"/tmp/rollwise-bench-summaries-{table}.json"
+            written = written_summaries(emu.url, table, summaries_file)
+            bare_read = child("bare", emu.url, table)
+            bare_rw = child("bare", emu.url, table, "--summaries-file", summaries_file)
+            os.unlink(summaries_file)
             assert job["scans"] == 0
+            assert written == job["summaries_written"] == bare_rw["written"], (written, job["summaries_written"])
             n = job["records"]
+            us = {name: m["cpu_s"] / n * 1e6 for name, m in (("job", job), ("read", bare_read), ("rw", bare_rw))}
             print(
-                f"records={n} history_days={history} items_read={job['items_read']} "
-                f"cpu_us_per_record={job['cpu_s'] / n * 1e6:.1f} bare_cpu_us_per_record={bare['cpu_s'] / n * 1e6:.1f} "
-                f"peak_rss_mb={job['peak_rss_mb']:.1f} wall_s={job['wall_s']:.1f} "
-                f"record_items={bare['items']} summaries={job['summaries']}",
+                f"records={n} history_days={history} workers={args.workers} items_read={job['items_read']} "
+                f"cpu_us_per_record={us['job']:.1f} bare_rw_cpu_us_per_record={us['rw']:.1f} cpu_ratio={us['job'] / us['rw']:.2f} "
+                f"bare_read_cpu_us_per_record={us['read']:.1f} read_ratio={us['job'] / us['read']:.2f} "
+                f"peak_rss_mb={job['peak_rss_mb']:.1f} worker_peak_rss_mb={job['worker_peak_rss_mb']:.1f} wall_s={job['wall_s']:.1f} requests={job['attempts']} "
+                f"retries={job['attempts'] - job['calls']} bare_rw_requests={bare_rw['attempts']} "
+                f"record_items={bare_read['items']} summaries_written={job['summaries_written']}",
                 flush=True,
             )
     finally:

@@ -165,3 +165,33 @@ def test_an_event_that_is_not_an_object_is_refused_by_name(lambda_env, event):
 def test_unknown_action_is_refused(lambda_env):
     with pytest.raises(EventError, match="'action' must be run, plan, shard or finalize"):
         aggregate_summaries.lambda_handler({"action": "explode"}, None)
+
+
+class AlmostOutOfTime:
+    """A Lambda context with less time left than the handler's safety margin."""
+
+    aws_request_id = "req-late"
+    function_name = "rollwise-summaries"
+    memory_limit_in_mb = 256
+    invoked_function_arn = "arn:aws:lambda:us-east-1:123456789012:function:rollwise-summaries"
+
+    def get_remaining_time_in_millis(self):
+        return (aggregate_summaries.SAFETY_SECONDS - 1) * 1000
+
+
+def test_a_run_with_no_time_left_starts_nothing_and_says_so(lambda_env):
+    from rollwise.summaries.job import scheduled_plan
+
+    plan = scheduled_plan(lambda_env, datetime(2024, 1, 15, 2, tzinfo=timezone.utc))
+    groups = {(p.start.isoformat(), s) for p, shards in plan.periods.items() for s in shards}
+    assert len(plan.periods) > 2 and len(groups) > len(plan.periods)  # the late days' markers, the 14th of every shard, the week
+    body = aggregate_summaries.lambda_handler(scheduled("2024-01-15T02:00:00Z"), AlmostOutOfTime())["body"]
+    assert body["errors"] == [] and body["summaries_created"] == 0 and body["metrics_processed"] == 0
+    left = sum(len(shards) for shards in plan.periods.values())
+    assert len(body["deferred"]) == left
+    assert body["message"] == f"aggregated {len(plan.periods)} period(s); {left} period shard(s) left to the next run"
+    # each period left is marked on its first day (the plan's own markers are kept, rewritten)
+    assert {(m.day.isoformat(), m.shard) for m in lambda_env.invalidations()} == groups | {(m.day.isoformat(), m.shard) for m in plan.markers}
+    nxt = aggregate_summaries.lambda_handler(scheduled("2024-01-16T02:00:00Z", "evt-2"), None)["body"]
+    assert nxt["errors"] == [] and nxt["deferred"] == [] and nxt["summaries_created"] > 0
+    assert "weekly:2024-01-08" in nxt["periods"] and lambda_env.invalidations() == []

@@ -74,6 +74,15 @@ def test_the_merge_role_allows_every_request_of_the_job(deployed, gateway, monke
     assert actions >= {"s3:ListBucket", "s3:GetObject", "s3:PutObject", "s3:DeleteObject", "sns:Publish"}
 
 
+class OutOfTime:
+    """A Lambda context with less time left than the summaries handler's safety margin."""
+
+    aws_request_id = "req-late"
+
+    def get_remaining_time_in_millis(self):
+        return 1000
+
+
 def test_the_summaries_role_allows_every_request_of_the_job(deployed, gateway, monkeypatch):
     from rollwise.handlers import aggregate_summaries
 
@@ -97,6 +106,9 @@ def test_the_summaries_role_allows_every_request_of_the_job(deployed, gateway, m
     for body in (nightly, late, backfill, final["body"]):
         assert body["errors"] == [] and body["deferred"] == []
     assert nightly["summaries_created"] > 0 and "daily:2024-01-10" in late["periods"]
+    # a run with no time left marks its periods for the next run (a write to the markers' partition)
+    cut = aggregate_summaries.lambda_handler(scheduled(datetime(2024, 1, 19, 2, tzinfo=UTC)), OutOfTime())["body"]
+    assert cut["errors"] == [] and len(cut["deferred"]) == 2 and writer.invalidations() != []
     assert enforcer.denied() == []
     actions = {call.action for call, _ in enforcer.checks}
     assert actions >= {"dynamodb:Query", "dynamodb:BatchWriteItem", "dynamodb:PutItem", "dynamodb:DeleteItem", "sns:Publish"}

@@ -309,3 +309,40 @@ def test_a_long_run_renews_its_hold_and_keeps_writing(summary_store, monkeypatch
 
     result = run(Interleaved(summary_store, day, slow_but_alive), scheduled_plan(summary_store, nightly(day)))
     assert result.deferred == [] and wide_submissions(summary_store, day) == 5
+
+
+def test_a_run_out_of_time_marks_what_it_did_not_start_and_the_next_run_finishes_it(summary_store, monkeypatch, tmp_path):
+    from rollwise.summaries import job as job_module
+    from rollwise.summaries.stores.sqlite import SQLiteSummaryStore
+
+    reference_store = SQLiteSummaryStore(tmp_path / "uninterrupted.db", shards=summary_store.shards)
+    reference_store.create()
+    for store in (summary_store, reference_store):
+        live_days(store, date(2024, 1, 8), 7, per_day=30)  # the night of Sunday the 14th: its day and its week
+    # The same data, nights included, on both stores; now recompute the 14th and its week from scratch on the
+    # store under test, with a clock that runs out after the first period.
+    for shard in range(summary_store.shards):
+        for period in (period_containing("daily", date(2024, 1, 14)), period_containing("weekly", date(2024, 1, 8))):
+            summary_store.write_summaries(period, shard, [], list(summary_store.read_summaries(period, shard)))
+    clock = [0.0]
+    monkeypatch.setattr(job_module, "monotonic", lambda: clock[0])
+
+    def one_period_then_out_of_time():
+        clock[0] = 100.0
+
+    cut = run(summary_store, scheduled_plan(summary_store, nightly(date(2024, 1, 14))), on_period=one_period_then_out_of_time, deadline=10.0)
+    assert cut.errors == []
+    left = [entry.split(":", 2)[0] + ":" + entry.split(":", 2)[1] for entry in cut.deferred]
+    assert left == ["weekly:2024-01-08 shard 0"] + [f"{p} shard {s}" for s in range(1, summary_store.shards)
+                                                  for p in ("daily:2024-01-14", "weekly:2024-01-08")]
+    assert all(entry.endswith("out of time before it started; marked for the next run") for entry in cut.deferred)
+    assert "left to the next run" in cut.body()["message"]
+    assert sorted((m.day, m.shard) for m in summary_store.invalidations()) == sorted(
+        [(date(2024, 1, 8), 0)] + [(d, s) for s in range(1, summary_store.shards) for d in (date(2024, 1, 8), date(2024, 1, 14))])
+    assert dump(summary_store) != dump(reference_store)  # the week is missing, and most of the 14th
+
+    nxt = run(summary_store, scheduled_plan(summary_store, nightly(date(2024, 1, 15))))
+    assert nxt.errors == [] and nxt.deferred == [] and summary_store.invalidations() == []
+    assert "weekly:2024-01-08" in nxt.periods and "daily:2024-01-14" in nxt.periods
+    run(reference_store, scheduled_plan(reference_store, nightly(date(2024, 1, 15))))
+    assert dump(summary_store) == dump(reference_store)

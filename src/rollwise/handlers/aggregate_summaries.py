@@ -9,6 +9,7 @@ from rollwise.handlers import SUMMARIES_SERVICE
 from rollwise.handlers.common import (
     EventError,
     HandlerSettings,
+    deadline,
     event_object,
     finish,
     job_metrics,
@@ -19,6 +20,8 @@ from rollwise.handlers.common import (
 from rollwise.timestamps import parse_date
 
 SERVICE = SUMMARIES_SERVICE
+# Start no period in the last 60 s: a period of a large shard (a month merges its ~30 days) needs time to finish and answer.
+SAFETY_SECONDS = 60
 ACTIONS = ("run", "plan", "shard", "finalize")
 logger = structured_logger(SERVICE)
 
@@ -57,7 +60,8 @@ def lambda_handler(event: Any, context: Any) -> dict[str, Any]:
     store = open_summary_store(settings.lambda_url(), settings.shards, resolve(AwsSettings))
     if action == "shard":
         shard = int(event["shard"])
-        return {"shard": shard, "result": run_shard(store, Plan.from_json(event["plan"]), shard).to_json()}
+        done = run_shard(store, Plan.from_json(event["plan"]), shard, deadline=deadline(context, SAFETY_SECONDS))
+        return {"shard": shard, "result": done.to_json()}
     handler_settings = resolve(HandlerSettings)
     metrics = job_metrics(SERVICE, handler_settings)
     if action == "finalize":
@@ -72,5 +76,6 @@ def lambda_handler(event: Any, context: Any) -> dict[str, Any]:
     logger.info("plan", extra={"reference": reference.isoformat(), "periods": plan.describe(), "backfill": bool(backfill)})
     if action == "plan":
         return {"plan": plan.to_json(), "shards": plan.shards}
-    result = finish_plan(store, plan, [(s, run_shard(store, plan, s)) for s in plan.shards])
+    until = deadline(context, SAFETY_SECONDS)
+    result = finish_plan(store, plan, [(s, run_shard(store, plan, s, deadline=until)) for s in plan.shards])
     return finish(result, logger, metrics, handler_settings)

@@ -8,6 +8,7 @@ process, over worker processes, or as Step Functions branches: the same
 from __future__ import annotations
 
 import logging
+from time import monotonic
 from dataclasses import asdict, dataclass, field
 from datetime import date, datetime
 from typing import Any, Callable, Iterable
@@ -33,7 +34,8 @@ class RunResult:
     summaries_unchanged: int = 0
     summaries_removed: int = 0
     errors: list[str] = field(default_factory=list)
-    # Periods of shards another run was computing (or this one lost): left, markers kept, to the next run.
+    # Periods left to the next run: their shard was being computed by another run (or this one lost
+    # its lease), markers kept; or the run ran out of time before starting them, markers written.
     deferred: list[str] = field(default_factory=list)
 
     def to_json(self) -> dict:
@@ -54,9 +56,10 @@ class RunResult:
 
     # -- the result protocol ------------------------------------------------------------
     def body(self) -> dict[str, Any]:
-        failed = len(self.errors)
+        failed, left = len(self.errors), len(self.deferred)
         return {
-            "message": f"aggregated {len(self.periods)} period(s)" + (f" with {failed} failure(s)" if failed else ""),
+            "message": f"aggregated {len(self.periods)} period(s)" + (f" with {failed} failure(s)" if failed else "")
+            + (f"; {left} period shard(s) left to the next run" if left else ""),
             "periods": self.periods,
             "metrics_processed": self.metrics_processed,
             "summaries_created": self.summaries_created,
@@ -113,29 +116,51 @@ def compute_period(store: SummaryStore, period: Period, shard: int, still_held: 
     return result
 
 
-def run_shard(store: SummaryStore, plan: Plan, shard: int, on_period: Callable[[], None] | None = None) -> RunResult:
+def run_shard(store: SummaryStore, plan: Plan, shard: int, on_period: Callable[[], None] | None = None,
+              deadline: float | None = None) -> RunResult:
     """Every period of the plan in one shard, under the shard's lease; a failed period fails the
-    longer ones above it, and a shard another run holds is left whole to the next run."""
+    longer ones above it, and a shard another run holds is left whole to the next run. Past
+    ``deadline`` (a ``time.monotonic()`` value) no period is started: the rest are marked for the next run."""
     result = RunResult()
     periods = plan.for_shard(shard)
     finished: list[Period] = []
-    try:
-        with store.holding(shard) as hold:
-            _periods(store, periods, shard, hold, result, finished, on_period)
-    except GroupBusy as busy:
-        for period in periods[len(finished):]:
-            result.deferred.append(f"{period.label()} shard {shard}: {busy}")
-            if on_period:
-                on_period()
-        log.warning("shard left to the next run", extra={"shard": shard, "reason": str(busy)})
+    if not _out_of_time(deadline):
+        try:
+            with store.holding(shard) as hold:
+                _periods(store, periods, shard, hold, result, finished, on_period, deadline)
+        except GroupBusy as busy:
+            _defer(periods[len(finished):], shard, str(busy), result, on_period)
+            log.warning("shard left to the next run", extra={"shard": shard, "reason": str(busy)})
+            return result
+    left = periods[len(finished):]
+    if left:
+        try:
+            store.leave_for_next_run(left, shard)
+        except Exception as exc:  # noqa: BLE001 - said in the result; the shard's plan markers are kept
+            result.errors.append(f"shard {shard}: out of time, and {len(left)} period(s) could not be marked for the next run: {exc}")
+        _defer(left, shard, "out of time before it started; marked for the next run", result, on_period)
+        log.warning("out of time: periods left to the next run", extra={"shard": shard, "periods": [p.label() for p in left]})
     return result
 
 
+def _out_of_time(deadline: float | None) -> bool:
+    return deadline is not None and monotonic() > deadline
+
+
+def _defer(periods: list[Period], shard: int, reason: str, result: RunResult, on_period: Callable[[], None] | None) -> None:
+    for period in periods:
+        result.deferred.append(f"{period.label()} shard {shard}: {reason}")
+        if on_period:
+            on_period()
+
+
 def _periods(store: SummaryStore, periods: list[Period], shard: int, hold, result: RunResult, finished: list[Period],
-             on_period: Callable[[], None] | None) -> None:
-    """The shard's periods in order; each one done or failed is appended to ``finished``."""
+             on_period: Callable[[], None] | None, deadline: float | None = None) -> None:
+    """The shard's periods in order, until ``deadline``; each one done or failed is appended to ``finished``."""
     failed: list[Period] = []
     for period in periods:
+        if _out_of_time(deadline):
+            return
         broken = [f for f in failed if f.start <= period.end and period.start <= f.end]
         try:
             if broken:
@@ -174,11 +199,12 @@ def finish(store: SummaryStore, plan: Plan, parts: Iterable[tuple[int, RunResult
     return total
 
 
-def run(store: SummaryStore, plan: Plan, on_period: Callable[[], None] | None = None, workers: int = 1) -> RunResult:
+def run(store: SummaryStore, plan: Plan, on_period: Callable[[], None] | None = None, workers: int = 1,
+        deadline: float | None = None) -> RunResult:
     """Run a plan shard by shard: in this process, or over ``workers`` processes (the
-    local form of the Step Functions fan-out, with the same results)."""
+    local form of the Step Functions fan-out, with the same results). ``deadline``: see :func:`run_shard`."""
     if workers <= 1 or len(plan.shards) <= 1:
-        return finish(store, plan, ((s, run_shard(store, plan, s, on_period)) for s in plan.shards))
+        return finish(store, plan, ((s, run_shard(store, plan, s, on_period, deadline)) for s in plan.shards))
     from concurrent.futures import ProcessPoolExecutor  # multiprocessing: not on a Lambda cold start
 
     with ProcessPoolExecutor(max_workers=workers) as pool:

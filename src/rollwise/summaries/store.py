@@ -252,6 +252,13 @@ class SummaryStore(ABC):
     def _put_invalidations(self, markers: list[Invalidation]) -> None: ...
 
     # -- job side -----------------------------------------------------------
+    def leave_for_next_run(self, periods: Iterable[Period], shard: int) -> None:
+        """Mark periods a run did not get to (out of time): the next run recomputes each
+        (a marker on a period's first day brings its day and every closed period containing it)."""
+        days = sorted({p.start for p in periods})
+        if days:
+            self._put_invalidations([Invalidation(day, shard, uuid.uuid4().hex) for day in days])
+
     @contextmanager
     def holding(self, shard: int) -> Iterator[Hold]:
         """Hold the shard's lease while computing its periods (:class:`GroupBusy` if another run has it)."""

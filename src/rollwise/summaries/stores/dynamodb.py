@@ -73,7 +73,9 @@ RECORD_PREFIX, LOCATOR_PREFIX, MARKER_PARTITION, LEASE_PREFIX, SUMMARY_PREFIX = 
 
 def job_key_patterns() -> dict[str, list[str]]:
     """The partition keys the summaries job writes or deletes, by request (IAM wildcards)."""
-    return {"BatchWriteItem": [SUMMARY_PREFIX + "*"], "PutItem": [LEASE_PREFIX + "*"], "DeleteItem": [LEASE_PREFIX + "*", MARKER_PARTITION]}
+    # Markers are written too: for periods a run had no time left to start.
+    return {"BatchWriteItem": [SUMMARY_PREFIX + "*", MARKER_PARTITION], "PutItem": [LEASE_PREFIX + "*"],
+            "DeleteItem": [LEASE_PREFIX + "*", MARKER_PARTITION]}
 
 
 def ingest_key_patterns() -> dict[str, list[str]]:
