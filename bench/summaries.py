@@ -5,17 +5,19 @@ and aggregated, first with nothing else in the table, then with 5 more days of
 the same size stored a month earlier. Each measured run happens in a fresh
 child process, so its CPU time and its peak memory (VmHWM, read from its own
 /proc/self/status) are its own. Every HTTP attempt the client makes is
-counted (retries apart from calls). Two bare loops of plain boto3 run beside
-the job on the same table and client settings: "bare read" issues the same
+counted (retries apart from calls). Two bare loops of plain boto3 (a default
+client) run beside the job on the same table: "bare read" issues the same
 record Queries and does nothing with the items; "bare read+write" also writes
 the same summary items the job wrote (read back from the table beforehand,
 so the same number, keys and sizes) with BatchWriteItem.
 
-    uv run python bench/summaries.py [--records 100000] [--history-days 5]
+    uv run python bench/summaries.py [--records 100000] [--history-days 5] [--repeat 3] [--workers 1]
 
 Prints one line per run:
-records=... history_days=... items_read=... cpu_us_per_record=... bare_rw_cpu_us_per_record=... cpu_ratio=...
-bare_read_cpu_us_per_record=... read_ratio=... peak_rss_mb=... wall_s=... requests=... retries=... summaries_written=...
+records=... history_days=... workers=... repeat=... items_read=... cpu_us_per_record=... bare_rw_cpu_us_per_record=...
+cpu_ratio=... bare_read_cpu_us_per_record=... read_ratio=... peak_rss_mb=... worker_peak_rss_mb=... wall_s=... requests=...
+retries=... bare_rw_requests=... summaries_written=...
+(CPU figures and ratios are medians over --repeat runs; the peak is the highest.)
 """
 
 from __future__ import annotations
@@ -25,6 +27,7 @@ import json
 import os
 import base64
 import resource
+import statistics
 import subprocess
 import sys
 import time
@@ -158,7 +161,9 @@ def measure_bare(endpoint, table, summaries_file=None):
                 if "B" in value:
                     value["B"] = base64.b64decode(value["B"])
             puts.append({"PutRequest": {"Item": item}})
-    c = job_client(endpoint)
+    import boto3
+
+    c = boto3.client("dynamodb", endpoint_url=endpoint, region_name="us-east-1")  # plain boto3, its defaults
     seen = count_requests(c)
     t0, c0 = time.perf_counter(), time.process_time()
     items = 0
@@ -190,10 +195,26 @@ def child(kind, endpoint, table, *extra):
     return json.loads(out.stdout.strip().splitlines()[-1])
 
 
+def measure_once(endpoint, table, workers):
+    """The job, then the two bare loops, each in its own process; CPU in µs per record."""
+    job = child("job", endpoint, table, "--workers", str(workers))
+    summaries_file = f"/tmp/rollwise-bench-summaries-{table}.json"
+    written = written_summaries(endpoint, table, summaries_file)
+    bare_read = child("bare", endpoint, table)
+    bare_rw = child("bare", endpoint, table, "--summaries-file", summaries_file)
+    os.unlink(summaries_file)
+    assert job["scans"] == 0
+    assert written == job["summaries_written"] == bare_rw["written"], (written, job["summaries_written"])
+    assert job["items_read"] >= bare_read["items"] == job["records"], (job["items_read"], bare_read["items"])
+    n = job["records"]
+    return job, {name: m["cpu_s"] / n * 1e6 for name, m in (("job", job), ("read", bare_read), ("rw", bare_rw))}, bare_rw["attempts"]
+
+
 def main():
     p = argparse.ArgumentParser()
     p.add_argument("--records", type=int, default=100_000)
     p.add_argument("--history-days", type=int, default=5)
+    p.add_argument("--repeat", type=int, default=3, help="measure this many times; medians are printed")
     p.add_argument("--workers", type=int, default=1, help="worker processes of the job (CPU is then the sum over them)")
     p.add_argument("--child", choices=["job", "bare"])
     p.add_argument("--endpoint")
@@ -221,23 +242,22 @@ def main():
                 load(emu.url, table, HISTORY_START, history, args.records, seed=100)
                 # a fresh run over the same day: drop its summaries so the work is the same as the first time
                 _drop_summaries(emu.url, table)
-            job = child("job", emu.url, table, "--workers", str(args.workers))
-            summaries_file = f"/tmp/rollwise-bench-summaries-{table}.json"
-            written = written_summaries(emu.url, table, summaries_file)
-            bare_read = child("bare", emu.url, table)
-            bare_rw = child("bare", emu.url, table, "--summaries-file", summaries_file)
-            os.unlink(summaries_file)
-            assert job["scans"] == 0
-            assert written == job["summaries_written"] == bare_rw["written"], (written, job["summaries_written"])
-            n = job["records"]
-            us = {name: m["cpu_s"] / n * 1e6 for name, m in (("job", job), ("read", bare_read), ("rw", bare_rw))}
+            runs = []
+            for repeat in range(args.repeat):
+                if repeat:
+                    _drop_summaries(emu.url, table)
+                runs.append(measure_once(emu.url, table, args.workers))
+            job, us = runs[0][0], {name: statistics.median(r[1][name] for r in runs) for name in runs[0][1]}
+            ratio = statistics.median(r[1]["job"] / r[1]["rw"] for r in runs)
+            read_ratio = statistics.median(r[1]["job"] / r[1]["read"] for r in runs)
             print(
-                f"records={n} history_days={history} workers={args.workers} items_read={job['items_read']} "
-                f"cpu_us_per_record={us['job']:.1f} bare_rw_cpu_us_per_record={us['rw']:.1f} cpu_ratio={us['job'] / us['rw']:.2f} "
-                f"bare_read_cpu_us_per_record={us['read']:.1f} read_ratio={us['job'] / us['read']:.2f} "
-                f"peak_rss_mb={job['peak_rss_mb']:.1f} worker_peak_rss_mb={job['worker_peak_rss_mb']:.1f} wall_s={job['wall_s']:.1f} requests={job['attempts']} "
-                f"retries={job['attempts'] - job['calls']} bare_rw_requests={bare_rw['attempts']} "
-                f"record_items={bare_read['items']} summaries_written={job['summaries_written']}",
+                f"records={job['records']} history_days={history} workers={args.workers} repeat={args.repeat} "
+                f"items_read={job['items_read']} cpu_us_per_record={us['job']:.1f} bare_rw_cpu_us_per_record={us['rw']:.1f} "
+                f"cpu_ratio={ratio:.2f} bare_read_cpu_us_per_record={us['read']:.1f} read_ratio={read_ratio:.2f} "
+                f"peak_rss_mb={max(r[0]['peak_rss_mb'] for r in runs):.1f} worker_peak_rss_mb={job['worker_peak_rss_mb']:.1f} "
+                f"wall_s={statistics.median(r[0]['wall_s'] for r in runs):.1f} requests={job['attempts']} "
+                f"retries={sum(r[0]['attempts'] - r[0]['calls'] for r in runs)} bare_rw_requests={runs[0][2]} "
+                f"summaries_written={job['summaries_written']}",
                 flush=True,
             )
     finally:

@@ -57,3 +57,49 @@ def test_a_weighted_value_counts_as_many():
     d.add(5.0)
     assert d.figures() == {"count": 121, "total": 48005, "min": 5.0, "max": 400.0, "avg": 396.736, "p50": d.quantiles([0.5])[0], "p95": d.quantiles([0.95])[0]}
     assert abs(d.quantiles([0.5])[0] - 400) <= 4
+
+
+@given(values, values)
+def test_adding_many_at_once_is_exactly_adding_them_one_by_one(before, xs):
+    from rollwise.sketch import Distribution
+
+    one_by_one, at_once = Distribution(), Distribution()
+    for x in before:
+        one_by_one.add(x)
+        at_once.add(x)
+    for x in xs:
+        one_by_one.add(x)
+    at_once.add_many(xs)
+    assert encode(at_once.sketch) == encode(one_by_one.sketch)
+    assert at_once.to_state() == one_by_one.to_state() and at_once.figures() == one_by_one.figures()
+    assert (at_once.sketch.count, at_once.sketch.sum) == (one_by_one.sketch.count, one_by_one.sketch.sum)
+
+
+@given(st.lists(st.floats(-1e6, 1e6, allow_nan=False), max_size=100))
+def test_adding_many_handles_zero_and_negative_values_as_ddsketch_does(xs):
+    from rollwise.sketch import Distribution
+
+    one_by_one, at_once = Distribution(), Distribution()
+    for x in xs:
+        one_by_one.add(x)
+    at_once.add_many(xs)
+    assert encode(at_once.sketch) == encode(one_by_one.sketch)
+    assert at_once.figures() == one_by_one.figures()
+
+
+@given(st.lists(st.floats(-1e6, 1e6, allow_nan=False), max_size=60), st.lists(st.floats(-1e6, 1e6, allow_nan=False), max_size=60))
+def test_a_distribution_merges_its_sketch_as_ddsketch_does(xs, ys):
+    from rollwise.sketch import Distribution
+
+    a, b = Distribution(), Distribution()
+    for x in xs:
+        a.add(x)
+    for y in ys:
+        b.add(y)
+    theirs = decode(encode(a.sketch))
+    theirs.merge(decode(encode(b.sketch)))  # ddsketch's own merge
+    a.merge(b)
+    assert encode(a.sketch) == encode(theirs)
+    assert (a.sketch.count, a.sketch._zero_count) == (theirs.count, theirs._zero_count)
+    for q in QS:
+        assert a.sketch.get_quantile_value(q) == theirs.get_quantile_value(q)

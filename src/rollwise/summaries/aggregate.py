@@ -23,6 +23,7 @@ def aggregate_day(records: Iterable[Mapping[str, Any]], day: date) -> tuple[dict
     period = period_containing("daily", day)
     iso = day.isoformat()
     groups: dict[SummaryKey, Summary] = {}
+    durations: dict[SummaryKey, list] = {}  # added to each sketch at once: one bin update per distinct key
     seen = 0
     for r in records:
         seen += 1
@@ -39,7 +40,9 @@ def aggregate_day(records: Iterable[Mapping[str, Any]], day: date) -> tuple[dict
             setattr(s, TERMINAL[r["status"]], getattr(s, TERMINAL[r["status"]]) + 1)
             s.total_profiles += r["profiles"]
             if r["duration_ms"] is not None:
-                s.durations.add(r["duration_ms"])
+                durations.setdefault(key, []).append(r["duration_ms"])
+    for key, values in durations.items():
+        groups[key].durations.add_many(values)
     for key in [k for k, s in groups.items() if _empty(s)]:
         del groups[key]
     return with_tenant_wide(groups.values(), period), seen
