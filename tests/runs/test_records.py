@@ -75,3 +75,28 @@ def test_bad_input_is_poison_with_a_reason(name):
     doc, reason = BAD[name]
     with pytest.raises(PoisonFile, match=reason.replace("[", r"\[").replace("]", r"\]")):
         parse(doc)
+
+
+def _timestamp_by_parsing(text):
+    from rollwise.timestamps import parse_timestamp, utc_text
+
+    try:
+        return utc_text(parse_timestamp(text, assume_utc=True))
+    except ValueError:
+        return text
+
+
+def test_a_timestamp_already_in_the_utc_form_is_kept_as_parsing_would_keep_it():
+    from hypothesis import given, settings, strategies as st
+
+    from rollwise.runs.records import UTC_FORM, _timestamp
+
+    @settings(max_examples=500)
+    @given(st.one_of(st.from_regex(UTC_FORM, fullmatch=True), st.text(max_size=40),
+                     st.datetimes().map(lambda d: d.isoformat() + "Z"), st.datetimes().map(lambda d: d.isoformat())))
+    def same(text):
+        assert _timestamp({"timestamp": text}, "f.json") == _timestamp_by_parsing(text)
+
+    same()
+    assert _timestamp({"timestamp": "2024-01-15T13:05:00.000000Z"}, "f.json") == "2024-01-15T13:05:00Z"  # parsed: no zero fraction
+    assert _timestamp({"timestamp": "2024-02-30T13:05:00Z"}, "f.json") == "2024-02-30T13:05:00Z"  # no such day: kept as written

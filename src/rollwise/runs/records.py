@@ -9,6 +9,7 @@ quarantines it.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from typing import Any
 
@@ -18,6 +19,9 @@ from rollwise import validate
 from rollwise.timestamps import parse_timestamp, utc_text
 
 # -- the field mapping ---------------------------------------------------------
+# The one UTC form utc_text writes. A timestamp already in it comes out of _timestamp unchanged
+# whether it parses or not, so it is kept without a parse (most producers write this form).
+UTC_FORM = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}(?:\.(?!000000)[0-9]{6})?Z")
 ITEM_ID_FIELDS = ("solicitationNumber", "opportunity_id", "noticeId")
 ITEM_LINK_FIELDS = ("link", "url", "uiLink")
 RUN_COUNT_FIELDS = ("opportunities_processed", "matches", "no_matches", "errors")
@@ -85,8 +89,8 @@ def _timestamp(obj: dict, where: str) -> str | None:
     the sam matcher write ``datetime.utcnow().isoformat()`` with no zone: that is UTC. A time
     that does not parse is kept as the producer wrote it: it is descriptive, never counted."""
     text = validate.text(obj, "timestamp", PoisonFile, where)
-    if text is None:
-        return None
+    if text is None or UTC_FORM.fullmatch(text):
+        return text
     try:
         return utc_text(parse_timestamp(text, assume_utc=True))
     except ValueError:

@@ -21,6 +21,7 @@ from __future__ import annotations
 import gzip
 import hashlib
 import io
+from functools import lru_cache
 from typing import Any, Iterable, Sequence
 
 import orjson
@@ -47,9 +48,15 @@ WINDOW_COLUMNS: tuple[tuple[str, str], ...] = (
 )
 
 
+@lru_cache(maxsize=256)
+def window_texts(window: Window) -> tuple[str, str]:
+    """A window's start and end as stored (once per window, not once per file)."""
+    return utc_text(window.start), utc_text(window.end)
+
+
 def record_rows(window: Window, source_file: str, outcomes: Iterable[Outcome]) -> list[dict[str, Any]]:
     """One row per object of a counted file."""
-    start, end = utc_text(window.start), utc_text(window.end)
+    start, end = window_texts(window)
     rows = []
     for o in outcomes:
         item = o.item
@@ -77,9 +84,10 @@ def record_rows(window: Window, source_file: str, outcomes: Iterable[Outcome]) -
 
 def window_row(window: Window, aggregate_key: str, stats: dict[str, Any], generated_at: str) -> dict[str, Any]:
     """A window's aggregate figures as one flat row."""
+    start, end = window_texts(window)
     row: dict[str, Any] = {
-        "window_start": utc_text(window.start),
-        "window_end": utc_text(window.end),
+        "window_start": start,
+        "window_end": end,
         "generated_at": generated_at,
         "aggregate": aggregate_key,
         **{name: stats[name] for name in ("files", "opportunities_processed", "matches", "no_matches", "errors")},
