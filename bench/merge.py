@@ -1,7 +1,7 @@
 """Benchmark of the merge-and-archive job against moto server (not a test).
 
 10,000 files of about 5 KB of the first shape (one item's result) spread over
-2 windows, plus 100 of the second shape (a run summary). One line for move
+2 windows (--windows), plus 100 of the second shape (a run summary). One line for move
 mode and one for bundle mode. Requests are counted at the server: every line
 of moto's access log (its colour codes stripped), by status (404s, 412s and
 5xx apart). "bare" is a plain obstore loop of the same GET and COPY per file
@@ -10,7 +10,7 @@ fresh child process, so its CPU time and its peak memory (VmHWM, read from
 its own /proc/self/status: ru_maxrss would include the parent's peak) are its
 own.
 
-    uv run python bench/merge.py [--files 10000] [--modes move,bundle]
+    uv run python bench/merge.py [--files 10000] [--windows 2] [--modes move,bundle]
 
 Prints: mode=... files=... requests_per_file=... cpu_ms_per_file=... bare_cpu_ms_per_file=... cpu_ratio=...
         peak_rss_mb=... wall_s=... requests=... bare_requests=... not_found=... precondition_failed=... server_errors=...
@@ -48,14 +48,16 @@ def open_store(url: str):
     return objects.open_store(url, resolve(AwsSettings))
 
 
-def upload(url: str, files: int) -> list[str]:
+def upload(url: str, files: int, windows: int = 2) -> list[str]:
     from rollwise import objects
 
     store = open_store(url)
     pad = "x" * 4700
 
     def body(i: int) -> tuple[str, bytes]:
-        minute = 1 if i % 2 else 6  # two windows: 13:00-13:05 and 13:05-13:10
+        # spread over the last `windows` 5-minute windows closed at REFERENCE (13:20; the last one 13:10-13:15)
+        start = 13 * 60 + 15 - 5 * windows + 5 * (i % windows) + 1
+        hour, minute = divmod(start, 60)
         if i < 100:
             doc = {"run_id": f"run-{i}", "opportunities_processed": 50, "matches": 5, "no_matches": 44, "errors": 1,
                    "processing_time_ms": 30000 + i, "top_matches": [{"id": f"R{i}-{j}", "title": "t", "score": 0.8 + j / 100} for j in range(3)],
@@ -63,7 +65,7 @@ def upload(url: str, files: int) -> list[str]:
         else:
             doc = {"solicitationNumber": f"SOL-{i:06d}", "title": f"Opportunity {i}", "score": (i % 1000) / 1000,
                    "processing_time_ms": 200 + i % 700, "timestamp": "2024-01-15T13:01:00Z", "description": pad}
-        return f"runs/raw/20240115t13{minute:02d}Z_{i:06d}.json", json.dumps(doc).encode()
+        return f"runs/raw/20240115t{hour:02d}{minute:02d}Z_{i:06d}.json", json.dumps(doc).encode()
 
     def put(i: int) -> str:
         key, data = body(i)
@@ -141,6 +143,7 @@ class ServerLog:
 def main() -> None:
     p = argparse.ArgumentParser()
     p.add_argument("--files", type=int, default=10_000)
+    p.add_argument("--windows", type=int, default=2, help="the files are spread over this many windows")
     p.add_argument("--modes", default="move,bundle")
     p.add_argument("--child", choices=["job", "bare"])
     p.add_argument("--url")
@@ -171,7 +174,7 @@ def main() -> None:
             bucket = f"bench-{uuid.uuid4().hex[:10]}"
             boto3.client("s3", endpoint_url=endpoint).create_bucket(Bucket=bucket)
             url = f"s3://{bucket}"
-            upload(url, args.files)
+            upload(url, args.files, args.windows)
             server_log.since_mark()
             bare = child("bare", url)
             bare_log = server_log.since_mark()
@@ -180,7 +183,7 @@ def main() -> None:
             n = job["files"]
             job_cpu, bare_cpu = job["cpu_s"] / n * 1e3, bare["cpu_s"] / bare["files"] * 1e3
             print(
-                f"mode={mode} files={n} requests_per_file={seen['requests'] / n:.3f} cpu_ms_per_file={job_cpu:.3f} "
+                f"mode={mode} files={n} windows={args.windows} requests_per_file={seen['requests'] / n:.3f} cpu_ms_per_file={job_cpu:.3f} "
                 f"bare_cpu_ms_per_file={bare_cpu:.3f} cpu_ratio={job_cpu / bare_cpu:.2f} peak_rss_mb={job['peak_rss_mb']:.1f} "
                 f"wall_s={job['wall_s']:.1f} requests={seen['requests']} bare_requests={bare_log['requests']} "
                 f"not_found={seen['not_found']} precondition_failed={seen['precondition_failed']} server_errors={seen['server_errors']}",

@@ -159,18 +159,23 @@ def test_out_of_range_numbers_are_rejected_by_line_and_their_batch_is_stored(sto
 
 
 def all_commands():
-    import click
     import typer.main
 
     root = typer.main.get_command(app)
 
     def walk(cmd, path):
         yield path
-        if isinstance(cmd, click.Group):
-            for name, sub in sorted(cmd.commands.items()):
-                yield from walk(sub, path + [name])
+        # a group has subcommands (typer vendors its own click: no isinstance on click's classes)
+        for name, sub in sorted((getattr(cmd, "commands", None) or {}).items()):
+            yield from walk(sub, path + [name])
 
     return list(walk(root, []))
+
+
+def test_the_help_walk_reaches_every_command():
+    paths = all_commands()
+    assert ["summaries", "reshard"] in paths and ["runs", "merge"] in paths and ["deploy", "invoke-backfill"] in paths
+    assert len(paths) > 15  # every group and command, not only the root
 
 
 @pytest.mark.parametrize("path", all_commands(), ids=lambda p: " ".join(p) or "rollwise")
@@ -209,8 +214,8 @@ def test_invoke_backfill_uses_the_configured_region(moto_server, monkeypatch):
 
 def test_init_on_a_new_sqlite_file_says_created(tmp_path):
     url = f"sqlite:///{tmp_path / 'new.db'}"
-    assert runner.invoke(app, ["summaries", "init", "--store", url]).output.strip().endswith(": created")
-    assert runner.invoke(app, ["summaries", "init", "--store", url]).output.strip().endswith(": already exists")
+    assert runner.invoke(app, ["summaries", "init", "--store", url]).output.strip().endswith(": created, 8 shard(s)")
+    assert runner.invoke(app, ["summaries", "init", "--store", url]).output.strip().endswith(": already exists, 8 shard(s)")
 
 
 def test_read_only_commands_never_create_a_store(tmp_path, monkeypatch):
@@ -359,3 +364,27 @@ def test_import_reads_a_table_then_resumes_or_says_it_is_done(moto_server, monke
 
     missing = runner.invoke(app, ["summaries", "import", "--table", "nope", "--store", url, "--checkpoint", str(tmp_path / "n.json")])
     assert missing.exit_code == 1 and "table 'nope' not found in us-east-1" in missing.output
+
+
+def test_shards_are_chosen_by_the_rule_kept_by_init_and_changed_by_a_reshard(tmp_path):
+    rule = runner.invoke(app, ["summaries", "shards", "--executions-per-day", "10000000"])
+    assert rule.exit_code == 0 and rule.output.startswith("8 shard(s) for 10,000,000 executions a day at 256 MB")
+    small = orjson.loads(runner.invoke(app, ["summaries", "shards", "--executions-per-day", "50000", "--json"]).output)
+    assert small["shards"] == 1 and small["fits"] is True
+
+    old, new = f"sqlite:///{tmp_path / 'old.db'}", f"sqlite:///{tmp_path / 'new.db'}"
+    init = runner.invoke(app, ["summaries", "init", "--store", old, "--shards", "2"])
+    assert init.exit_code == 0 and init.output.strip().endswith("created, 2 shard(s)")
+    again = runner.invoke(app, ["summaries", "init", "--store", old, "--shards", "4"])
+    assert "already exists, 2 shard(s) (it holds 2, not 4: to change it, see summaries reshard)" in again.output
+    lines = "\n".join(orjson.dumps(r).decode() for r in sample_executions(date(2024, 1, 8), 3, per_day=25))
+    (tmp_path / "in.jsonl").write_text(lines + "\n")
+    assert runner.invoke(app, ["summaries", "ingest", str(tmp_path / "in.jsonl"), "--store", old]).exit_code == 0
+    moved = runner.invoke(app, ["summaries", "reshard", "--store", old, "--into", new, "--shards", "3", "--at", "2024-01-12T02:00:00Z",
+                                "--json"])
+    assert moved.exit_code == 0, moved.output
+    report = orjson.loads(moved.output)
+    assert (report["source_shards"], report["target_shards"], report["records"]) == (2, 3, 75)
+    assert (report["first_day"], report["backfill"]["errors"]) == ("2024-01-08", [])
+    shown = runner.invoke(app, ["summaries", "init", "--store", new])
+    assert "already exists, 3 shard(s)" in shown.output

@@ -16,11 +16,12 @@ LAYERS = [
     {"errors", "timestamps", "periods", "windows", "sketch", "validate", "result", "threads", "config", "samples"},
     # domain models, settings and pure plans
     {"runs.layout", "runs.records", "runs.tables", "runs.aggregate", "runs.plan", "runs.settings",
-     "summaries.model", "summaries.aggregate", "summaries.settings", "summaries.plan", "summaries.items", "summaries.mapping"},
+     "summaries.model", "summaries.aggregate", "summaries.settings", "summaries.plan", "summaries.items", "summaries.mapping",
+     "summaries.capacity"},
     # the storage seams
     {"objects", "summaries.store", "summaries.stores", "summaries.stores.sqlite", "summaries.stores.dynamodb"},
     # the jobs
-    {"runs.archive", "runs.quarantine", "runs.commit", "runs.publish", "runs.job", "runs.read", "summaries.job", "summaries.recorder", "summaries.history", "summaries.export", "notify"},
+    {"runs.archive", "runs.quarantine", "runs.commit", "runs.publish", "runs.job", "runs.read", "summaries.job", "summaries.recorder", "summaries.history", "summaries.export", "summaries.reshard", "notify"},
     # what people and Lambda see
     {"display", "report", "report.charts", "report.collect", "report.page",
      "handlers", "handlers.common", "handlers.aggregate_summaries", "handlers.merge_runs", "handlers.ingest_stream"},

@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any, Mapping
 
 from rollwise.runs.settings import ARCHIVE_MODES, MergeSettings
+from rollwise.summaries.capacity import SUMMARIES_MEMORY_MB, VOLUME, shards_for
 from rollwise.summaries.settings import REMOVE_POLICIES, IngestSettings, SummariesSettings
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -24,7 +25,10 @@ class StackConfig:
     runs_root: str = MergeSettings.root
     raw_prefix: str = MergeSettings.raw_prefix  # empty: <runs_root>/raw/
     archive_mode: str = MergeSettings.archive_mode
-    shards: int = SummariesSettings.shards
+    # The summaries job is sized for this many executions a day: the shard count follows the capacity rule
+    # (rollwise.summaries.capacity) unless `shards` is set. A table keeps the count it was first used with.
+    executions_per_day: int = VOLUME
+    shards: int = 0
     fanout: bool = False
     fanout_concurrency: int = 4
     # 0: no reservation (the default). Reserving takes capacity from the account's unreserved pool,
@@ -47,6 +51,8 @@ class StackConfig:
     def __post_init__(self) -> None:
         if self.architecture not in ("x86_64", "arm64"):
             raise ValueError(f"architecture must be x86_64 or arm64, got {self.architecture!r}")
+        if self.shards < 0 or self.executions_per_day < 0:
+            raise ValueError(f"shards ({self.shards}) and executions_per_day ({self.executions_per_day}) must be 0 or more")
         if self.reserved_concurrency < 0:
             raise ValueError(f"reserved_concurrency must be 0 (none) or more, got {self.reserved_concurrency}")
         if self.fanout and 0 < self.reserved_concurrency < self.fanout_concurrency:
@@ -64,6 +70,11 @@ class StackConfig:
             raise ValueError(f"ingest_max_retries must be from -1 (retry until the record expires) to 10000, got {self.ingest_max_retries}")
         if self.archive_mode not in ARCHIVE_MODES:
             raise ValueError(f"archive_mode must be one of {', '.join(ARCHIVE_MODES)}, got {self.archive_mode!r}")
+
+    @property
+    def summary_shards(self) -> int:
+        """The shard count the functions are configured with: ``shards``, or the capacity rule's."""
+        return self.shards or shards_for(self.executions_per_day, SUMMARIES_MEMORY_MB)
 
     @property
     def database(self) -> str:

@@ -34,10 +34,11 @@ from rollwise.handlers import INGEST_HANDLER, RUNS_HANDLER, RUNS_SERVICE, SUMMAR
 from rollwise.handlers.common import HandlerSettings
 from rollwise.runs.settings import MergeSettings
 from rollwise.runs.tables import RECORD_COLUMNS, WINDOW_COLUMNS
+from rollwise.summaries.capacity import SUMMARIES_MEMORY_MB, TIMEOUT_SECONDS
 from rollwise.summaries.settings import IngestSettings, SummariesSettings
 
 METRICS_NAMESPACE = HandlerSettings().metrics_namespace
-TIMEOUT = Duration.seconds(300)
+TIMEOUT = Duration.seconds(TIMEOUT_SECONDS)
 SUMMARIES_SCHEDULE = "cron(0 2 * * ? *)"
 MERGE_SCHEDULE = "rate(5 minutes)"
 
@@ -70,10 +71,10 @@ class RollwiseStack(Stack):
         self.summaries_fn = self._function(
             "AggregateSummaries",
             handler=SUMMARIES_HANDLER,
-            memory=256,
+            memory=SUMMARIES_MEMORY_MB,
             code=code,
             arch=arch,
-            env={**common_env, **environment(SummariesSettings, table=self.table.table_name, shards=config.shards)},
+            env={**common_env, **environment(SummariesSettings, table=self.table.table_name, shards=config.summary_shards)},
             # The fan-out runs shards side by side; without it, one run at a time.
             reserved=config.reserved_concurrency or None,
         )
@@ -227,8 +228,8 @@ class RollwiseStack(Stack):
         reporting, bisected on error, retried, then sent to a queue, never blocking the shard."""
         config = self.config
         fn = self._function(
-            "IngestStream", handler=INGEST_HANDLER, memory=256, code=code, arch=arch,
-            env={**common_env, **environment(SummariesSettings, table=self.table.table_name, shards=config.shards),
+            "IngestStream", handler=INGEST_HANDLER, memory=SUMMARIES_MEMORY_MB, code=code, arch=arch,
+            env={**common_env, **environment(SummariesSettings, table=self.table.table_name, shards=config.summary_shards),
                  **environment(IngestSettings, mapping=config.ingest_mapping, on_remove=config.ingest_on_remove)},
             reserved=None,
         )

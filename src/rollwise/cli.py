@@ -82,12 +82,12 @@ def day_range(start: str, end: str, first_name: str, last_name: str) -> tuple[da
     return first, last
 
 
-def summary_store(url: Optional[str], create: bool = False, check: bool = True):
+def summary_store(url: Optional[str], create: bool = False, check: bool = True, shards: Optional[int] = None):
     from rollwise.config import AwsSettings, resolve
     from rollwise.summaries.settings import SummariesSettings
     from rollwise.summaries.stores import open_summary_store
 
-    settings = resolve(SummariesSettings, {"store": url})
+    settings = resolve(SummariesSettings, {"store": url, "shards": shards})
     return open_summary_store(settings.store, settings.shards, resolve(AwsSettings), create=create, check=check)
 
 
@@ -108,10 +108,60 @@ def merge_job(url: Optional[str], archive_mode: Optional[str] = None, on_file=No
 # -- summaries --------------------------------------------------------------------------------
 @summaries_app.command("init")
 @command
-def summaries_init(store: Optional[str] = StoreOption) -> None:
-    """Create the table and its indexes if missing (for development)."""
-    s = summary_store(store, check=False)
-    display.echo(f"{s.describe()}: {'created' if s.create() else 'already exists'}")
+def summaries_init(
+    store: Optional[str] = StoreOption,
+    shards: Optional[int] = typer.Option(None, "--shards", min=1, help="shard count of a new store (env ROLLWISE_SHARDS; default: "
+                                         "the capacity rule's for 10 million executions a day). A store keeps the count it has."),
+) -> None:
+    """Create the table and its indexes if missing, and keep its shard count in it."""
+    s = summary_store(store, check=False, shards=shards)
+    created = s.create()
+    held = s.shards
+    note = "" if held == s.configured_shards else f" (it holds {held}, not {s.configured_shards}: to change it, see summaries reshard)"
+    display.echo(f"{s.describe()}: {'created' if created else 'already exists'}, {held} shard(s){note}")
+
+
+@summaries_app.command("shards")
+@command
+def summaries_shards(
+    executions_per_day: int = typer.Option(..., "--executions-per-day", min=0, help="expected executions a day"),
+    memory: int = typer.Option(None, "--memory", min=128, help="the summaries function's memory in MB (default: the stack's)"),
+    as_json: bool = JsonOption,
+) -> None:
+    """How many shards a volume needs, by the capacity rule (docs/benchmarks.md)."""
+    from dataclasses import asdict
+
+    from rollwise.summaries.capacity import SUMMARIES_MEMORY_MB, capacity
+
+    row = capacity(executions_per_day, memory or SUMMARIES_MEMORY_MB)
+    if as_json:
+        display.json_document({**asdict(row), "fits": row.fits})
+        return
+    display.echo(f"{row.shards} shard(s) for {executions_per_day:,} executions a day at {row.memory_mb} MB: "
+                 f"about {row.cpu_seconds_per_shard} s of CPU, {row.seconds_per_shard} s per shard's nightly run")
+
+
+@summaries_app.command("reshard")
+@command
+def summaries_reshard(
+    into: str = typer.Option(..., "--into", help="the new store (sqlite:///PATH or dynamodb://TABLE, made first with summaries init)"),
+    shards: int = typer.Option(..., "--shards", min=1, help="its shard count"),
+    store: Optional[str] = StoreOption,
+    at: Optional[str] = typer.Option(None, "--at", help="Reference time (default: now): periods closed by then are computed."),
+    as_json: bool = JsonOption,
+    quiet: bool = QuietOption,
+    workers: int = WorkersOption,
+) -> None:
+    """Copy every record into a new store with another shard count and compute its summaries there."""
+    from rollwise.summaries.reshard import reshard
+
+    reference = moment(at)
+    source, target = summary_store(store), summary_store(into, create=True, shards=shards)
+    with display.progress(None, "copy records", quiet or as_json) as advance:
+        report = reshard(source, target, reference, workers, on_records=lambda n: advance(n))
+    display.result(report.to_dict(), as_json)
+    if report.backfill.failures():
+        raise typer.Exit(1)
 
 
 def item_mapping(spec: Optional[str]):

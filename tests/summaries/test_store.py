@@ -94,3 +94,28 @@ def test_summaries_round_trip_and_are_queried_by_tenant_owner_and_metric(summary
 
     summary_store.write_summaries(period_containing("daily", days[0]), summary_store.shard_of("t1"), [], [("t1", "u1", "ocr")])
     assert ("t1", "u1", "ocr") not in summary_store.read_summaries(period_containing("daily", days[0]), summary_store.shard_of("t1"))
+
+
+def _same_store(summary_store, shards):
+    """Another process's view of the same store (the same connection), configured with another shard count."""
+    other = type(summary_store).__new__(type(summary_store))
+    other.__dict__.update(summary_store.__dict__)
+    other.configured_shards, other._shards = shards, None
+    return other
+
+
+def test_the_shard_count_is_kept_in_the_store_and_every_writer_follows_it(summary_store):
+    assert summary_store._read_shards() is None  # a new store holds none until first used
+    assert summary_store.shards == summary_store.configured_shards == 4 and summary_store._read_shards() == 4
+    writer = _same_store(summary_store, 16)  # a writer deployed with another setting
+    assert writer.shards == 4
+    records = [rec(i, tenant=f"tenant-{i}") for i in range(40)]
+    writer.put_records(records, NOW)
+    found = {r["execution_id"] for shard in range(4) for r in summary_store.read_records(date(2024, 1, 14), shard)}
+    assert found == {r["execution_id"] for r in records}  # every record where the job looks
+
+
+def test_the_first_process_to_store_a_shard_count_wins(summary_store):
+    first, second = _same_store(summary_store, 2), _same_store(summary_store, 32)
+    assert second._keep_shards(32) == 32
+    assert first._keep_shards(2) == 32 and first.shards == 32

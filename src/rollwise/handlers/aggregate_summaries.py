@@ -17,11 +17,12 @@ from rollwise.handlers.common import (
     start_invocation,
     structured_logger,
 )
+from rollwise.summaries.capacity import DEADLINE_MARGIN_SECONDS
 from rollwise.timestamps import parse_date
 
 SERVICE = SUMMARIES_SERVICE
-# Start no period in the last 60 s: a period of a large shard (a month merges its ~30 days) needs time to finish and answer.
-SAFETY_SECONDS = 60
+# Start no period in the last minute: a period of a large shard (a month merges its ~30 days) needs time to finish.
+SAFETY_SECONDS = DEADLINE_MARGIN_SECONDS
 ACTIONS = ("run", "plan", "shard", "finalize")
 logger = structured_logger(SERVICE)
 

@@ -5,13 +5,15 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from rollwise.config import required, setting
+from rollwise.summaries.capacity import VOLUME, shards_for
 
 
 @dataclass(frozen=True)
 class SummariesSettings:
     store: str = setting("sqlite:///rollwise.db", "ROLLWISE_STORE", "the store: sqlite:///PATH or dynamodb://TABLE")
     table: str = setting("", "DYNAMODB_TABLE_NAME", "the table (required by the deployed function)")
-    shards: int = setting(8, "ROLLWISE_SHARDS", "partitions a day is spread over; writers and the job must agree", minimum=1)
+    shards: int = setting(shards_for(VOLUME), "ROLLWISE_SHARDS", "partitions a day is spread over, for a new store (a store keeps "
+                          "its own count, which every writer and the job follow); see `rollwise summaries shards`", minimum=1)
     lateness_days: int = setting(0, "ROLLWISE_LATENESS_DAYS", "also re-read the last N days every night", minimum=0)
 
     def lambda_url(self) -> str:

@@ -180,7 +180,29 @@ class SummaryStore(ABC):
     def __init__(self, shards: int = DEFAULT_SHARDS) -> None:
         if shards < 1:
             raise ValueError(f"shards must be at least 1, got {shards}")
-        self.shards = shards
+        self.configured_shards = shards
+        self._shards: int | None = None
+
+    @property
+    def shards(self) -> int:
+        """The store's shard count, kept in the store itself so that every writer and the job
+        read the same one (a mismatch would put records where the job never looks). A store
+        without one takes the configured count, written if absent: the first process wins,
+        and every later one, whatever it was configured with, follows the store."""
+        if self._shards is None:
+            stored = self._read_shards()
+            if stored is None:
+                stored = self._keep_shards(self.configured_shards)
+            self._shards = stored
+        return self._shards
+
+    @abstractmethod
+    def _read_shards(self) -> int | None:
+        """The shard count the store holds, or None."""
+
+    @abstractmethod
+    def _keep_shards(self, shards: int) -> int:
+        """Store ``shards`` unless a count is already stored; return the stored count."""
 
     def shard_of(self, tenant_id: str) -> int:
         """A tenant's shard: all its records and summaries live in one, so a
@@ -286,6 +308,17 @@ class SummaryStore(ABC):
     @abstractmethod
     def read_records(self, day: date, shard: int) -> Iterator[Mapping[str, Any]]:
         """Every stored record with an event on ``day`` in ``shard``."""
+
+    def every_record(self) -> Iterator[Mapping[str, Any]]:
+        """Every stored record once (its copy on its first event day), whatever the day or shard: for
+        moving a store's records into another (resharding). On DynamoDB this is a Scan: never used by a run."""
+        for day, record in self._record_copies():
+            if day == min(record_days(record)):
+                yield record
+
+    @abstractmethod
+    def _record_copies(self) -> Iterator[tuple[str, Mapping[str, Any]]]:
+        """Every stored copy of every record, with its day."""
 
     @abstractmethod
     def invalidations(self) -> list[Invalidation]: ...

@@ -8,6 +8,7 @@ item               PK                               SK
 execution record   ``REC#<day>#<shard>``            ``<tenant>#<execution id>``
 record locator     ``LOC#<tenant>#<execution id>``  ``LOC``
 invalidation       ``INVALIDATION``                 ``<day>#<shard>``
+store settings     ``SETTINGS``                     ``SHARDS``
 shard lease        ``LEASE#<shard>``                ``LEASE``
 summary            ``SUM#<type>#<start>#<shard>``   ``<tenant>#<owner>#<metric>``
 =================  ===============================  ==============================
@@ -69,19 +70,22 @@ class ConditionFailed(Exception):
 # The partition-key prefix of each item type: the keys below, and the deploy's IAM conditions
 # (dynamodb:LeadingKeys), are made from these.
 RECORD_PREFIX, LOCATOR_PREFIX, MARKER_PARTITION, LEASE_PREFIX, SUMMARY_PREFIX = "REC#", "LOC#", "INVALIDATION", "LEASE#", "SUM#"
+SETTINGS_PARTITION = "SETTINGS"
 
 
 def job_key_patterns() -> dict[str, list[str]]:
     """The partition keys the summaries job writes or deletes, by request (IAM wildcards)."""
-    # Markers are written too: for periods a run had no time left to start.
-    return {"BatchWriteItem": [SUMMARY_PREFIX + "*", MARKER_PARTITION], "PutItem": [LEASE_PREFIX + "*"],
-            "DeleteItem": [LEASE_PREFIX + "*", MARKER_PARTITION]}
+    # Markers are written too: for periods a run had no time left to start. The shard count is read,
+    # and written by the first process when the table has none.
+    return {"BatchWriteItem": [SUMMARY_PREFIX + "*", MARKER_PARTITION], "PutItem": [LEASE_PREFIX + "*", SETTINGS_PARTITION],
+            "DeleteItem": [LEASE_PREFIX + "*", MARKER_PARTITION], "GetItem": [SETTINGS_PARTITION]}
 
 
 def ingest_key_patterns() -> dict[str, list[str]]:
     """The partition keys ingest (the Recorder, the stream handler) reads and writes: where an
     execution's copies are, the copies, and the invalidation markers of their days."""
-    return {"BatchGetItem": [LOCATOR_PREFIX + "*"], "BatchWriteItem": [RECORD_PREFIX + "*", LOCATOR_PREFIX + "*", MARKER_PARTITION]}
+    return {"BatchGetItem": [LOCATOR_PREFIX + "*"], "BatchWriteItem": [RECORD_PREFIX + "*", LOCATOR_PREFIX + "*", MARKER_PARTITION],
+            "GetItem": [SETTINGS_PARTITION], "PutItem": [SETTINGS_PARTITION]}
 
 
 # -- execution records --------------------------------------------------------------------
@@ -128,6 +132,19 @@ def marker_item(marker: Invalidation) -> Item:
 def parse_marker(item: Mapping[str, Any]) -> Invalidation:
     day, shard = item["SK"]["S"].split("#")
     return Invalidation(date.fromisoformat(day), int(shard), item["token"]["S"])
+
+
+# -- store settings ---------------------------------------------------------------------------
+def shards_key() -> Item:
+    return {"PK": {"S": SETTINGS_PARTITION}, "SK": {"S": "SHARDS"}}
+
+
+def shards_item(shards: int) -> Item:
+    return {**shards_key(), "shards": {"N": str(shards)}}
+
+
+def parse_shards(item: Mapping[str, Any]) -> int:
+    return int(item["shards"]["N"])
 
 
 # -- shard leases -----------------------------------------------------------------------------
@@ -231,7 +248,8 @@ class DynamoDBSummaryStore(SummaryStore):
 
     def __getstate__(self) -> dict:
         # A boto3 client does not cross processes: another process builds its own.
-        return {"table_name": self.table_name, "shards": self.shards, "_client": None, "_aws": self._aws}
+        return {"table_name": self.table_name, "configured_shards": self.configured_shards, "_shards": self._shards,
+                "_client": None, "_aws": self._aws}
 
     @property
     def client(self) -> Any:
@@ -348,6 +366,17 @@ class DynamoDBSummaryStore(SummaryStore):
             kwargs["ProjectionExpression"] = projection
         return self._query(**kwargs)
 
+    def _read_shards(self) -> int | None:
+        item = self._call("get_item", TableName=self.table_name, Key=shards_key(), ConsistentRead=True).get("Item")
+        return parse_shards(item) if item else None
+
+    def _keep_shards(self, shards: int) -> int:
+        try:
+            self._call("put_item", TableName=self.table_name, Item=shards_item(shards), ConditionExpression="attribute_not_exists(PK)")
+            return shards
+        except ConditionFailed:  # another process stored one first: follow it
+            return self._read_shards() or shards
+
     def _acquire_lease(self, shard: int, owner: str, now: float) -> bool:
         try:
             self._call("put_item", TableName=self.table_name, Item=lease_item(shard, owner, now + LEASE_SECONDS),
@@ -376,6 +405,17 @@ class DynamoDBSummaryStore(SummaryStore):
     def read_records(self, day: date, shard: int) -> Iterator[Mapping[str, Any]]:
         for item in self._partition(record_partition(day.isoformat(), shard), "r"):
             yield parse_record(item)
+
+    def _record_copies(self) -> Iterator[tuple[str, Mapping[str, Any]]]:
+        kwargs: dict[str, Any] = {"TableName": self.table_name, "FilterExpression": "begins_with(PK, :rec)",
+                                  "ExpressionAttributeValues": {":rec": {"S": RECORD_PREFIX}}, "ProjectionExpression": "PK, r"}
+        while True:
+            page = self._call("scan", **kwargs)
+            for item in page["Items"]:
+                yield item["PK"]["S"][len(RECORD_PREFIX):].split("#")[0], parse_record(item)
+            if not page.get("LastEvaluatedKey"):
+                return
+            kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
 
     def invalidations(self) -> list[Invalidation]:
         return [parse_marker(item) for item in self._partition(MARKER_PARTITION)]

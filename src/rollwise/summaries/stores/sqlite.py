@@ -44,6 +44,9 @@ CREATE TABLE IF NOT EXISTS summaries (
     figures BLOB NOT NULL, sketch BLOB NOT NULL,
     PRIMARY KEY (period_type, period_start, shard, tenant_id, owner_id, metric_type)
 ) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS store_settings (
+    name TEXT NOT NULL PRIMARY KEY, value TEXT NOT NULL
+);
 CREATE TABLE IF NOT EXISTS shard_leases (
     shard INTEGER NOT NULL PRIMARY KEY, owner TEXT NOT NULL, expires_at REAL NOT NULL
 );
@@ -64,10 +67,10 @@ class SQLiteSummaryStore(SummaryStore):
 
     def __getstate__(self) -> dict:
         # A connection belongs to its process: another process opens its own.
-        return {"path": self.path, "shards": self.shards}
+        return {"path": self.path, "configured_shards": self.configured_shards, "_shards": self._shards}
 
     def __setstate__(self, state: dict) -> None:
-        self.path, self.shards = state["path"], state["shards"]
+        self.path, self.configured_shards, self._shards = state["path"], state["configured_shards"], state["_shards"]
         self._local = threading.local()
 
     @property
@@ -90,6 +93,20 @@ class SQLiteSummaryStore(SummaryStore):
 
     def describe(self) -> str:
         return f"sqlite:///{self.path}"
+
+    def _read_shards(self) -> int | None:
+        try:
+            row = self._db.execute("SELECT value FROM store_settings WHERE name = 'shards'").fetchone()
+        except sqlite3.OperationalError:  # a database made before the setting was kept: none stored
+            return None
+        return int(row[0]) if row else None
+
+    def _keep_shards(self, shards: int) -> int:
+        with self._db as db:
+            db.execute("BEGIN IMMEDIATE")
+            db.execute("CREATE TABLE IF NOT EXISTS store_settings (name TEXT NOT NULL PRIMARY KEY, value TEXT NOT NULL)")
+            db.execute("INSERT OR IGNORE INTO store_settings VALUES ('shards', ?)", (str(shards),))
+            return int(db.execute("SELECT value FROM store_settings WHERE name = 'shards'").fetchone()[0])
 
     def _read_locators(self, keys: list[tuple[str, str]]) -> dict[tuple[str, str], Places]:
         db, out = self._db, {}
@@ -147,6 +164,11 @@ class SQLiteSummaryStore(SummaryStore):
         with self._db as db:
             db.execute("BEGIN")
             db.execute("DELETE FROM shard_leases WHERE shard = ? AND owner = ?", (shard, owner))
+
+    def _record_copies(self) -> Iterator[tuple[str, Mapping[str, Any]]]:
+        loads = orjson.loads
+        for day, blob in self._db.execute("SELECT day, record FROM execution_records ORDER BY day, shard, tenant_id, execution_id"):
+            yield day, loads(blob)
 
     def read_records(self, day: date, shard: int) -> Iterator[Mapping[str, Any]]:
         cursor = self._db.execute(
