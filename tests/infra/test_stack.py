@@ -100,11 +100,15 @@ def statements(t, role_prefix):
 
 def test_summaries_role_is_least_privilege(template):
     st = statements(template, "AggregateSummariesRole")
-    assert set(st) == {"WriteItsOwnLogs", "PublishRunResults", "ReadTheTable", "BatchWriteItemOnItsItems", "PutItemOnItsItems", "DeleteItemOnItsItems"}
+    assert set(st) == {"WriteItsOwnLogs", "PublishRunResults", "ReadTheTable", "BatchWriteItemOnItsItems", "PutItemOnItsItems", "DeleteItemOnItsItems",
+                       "GetItemOnItsItems"}
     assert st["ReadTheTable"]["Action"] == "dynamodb:Query" and "Condition" not in st["ReadTheTable"]
     writes = {sid: (s["Action"], s["Condition"]["ForAllValues:StringLike"]["dynamodb:LeadingKeys"]) for sid, s in st.items() if sid.endswith("OnItsItems")}
-    assert writes == {"BatchWriteItemOnItsItems": ("dynamodb:BatchWriteItem", ["SUM#*"]), "PutItemOnItsItems": ("dynamodb:PutItem", ["LEASE#*"]),
-                      "DeleteItemOnItsItems": ("dynamodb:DeleteItem", ["LEASE#*", "INVALIDATION"])}
+    # summaries, and markers for periods left out of time; leases, and the table's shard count (read, or stored when it has none)
+    assert writes == {"BatchWriteItemOnItsItems": ("dynamodb:BatchWriteItem", ["SUM#*", "INVALIDATION"]),
+                      "PutItemOnItsItems": ("dynamodb:PutItem", ["LEASE#*", "SETTINGS"]),
+                      "DeleteItemOnItsItems": ("dynamodb:DeleteItem", ["LEASE#*", "INVALIDATION"]),
+                      "GetItemOnItsItems": ("dynamodb:GetItem", ["SETTINGS"])}
     for sid in writes:
         assert st[sid]["Resource"]["Fn::GetAtt"][1] == "Arn" and st[sid]["Resource"]["Fn::GetAtt"][0].startswith("Table")
     assert st["WriteItsOwnLogs"]["Action"] == ["logs:CreateLogStream", "logs:PutLogEvents"]
@@ -260,6 +264,10 @@ def test_the_ingest_role_reads_that_stream_only_and_writes_only_records_locators
     assert stream["Resource"] == STREAM
     assert st["BatchGetItemOnItsItems"]["Condition"] == {"ForAllValues:StringLike": {"dynamodb:LeadingKeys": ["LOC#*"]}}
     assert st["BatchWriteItemOnItsItems"]["Condition"] == {"ForAllValues:StringLike": {"dynamodb:LeadingKeys": ["REC#*", "LOC#*", "INVALIDATION"]}}
+    for sid in ("GetItemOnItsItems", "PutItemOnItsItems"):  # the table's shard count only
+        assert st[sid]["Condition"] == {"ForAllValues:StringLike": {"dynamodb:LeadingKeys": ["SETTINGS"]}}
+    assert {sid for sid in st if sid.endswith("OnItsItems")} == {"BatchGetItemOnItsItems", "BatchWriteItemOnItsItems", "GetItemOnItsItems",
+                                                                 "PutItemOnItsItems"}
     flat = json.dumps(every)
     assert "dynamodb:Scan" not in flat and "dynamodb:Query" not in flat and '"*"' not in flat
     sends = [s for s in every if "sqs:SendMessage" in as_list(s["Action"])]
