@@ -95,12 +95,17 @@ def load(endpoint, table, first, days, records, seed):
                 rec.record(raw)
 
 
+def job_aws(endpoint):
+    from rollwise.config import AwsSettings
+
+    return AwsSettings(region="us-east-1", endpoint_url=endpoint)
+
+
 def job_client(endpoint):
     """The client the job itself builds (its retry mode, pool and no parameter validation)."""
-    from rollwise.config import AwsSettings
     from rollwise.summaries.stores.dynamodb import dynamodb_client
 
-    return dynamodb_client(AwsSettings(region="us-east-1", endpoint_url=endpoint))
+    return dynamodb_client(job_aws(endpoint))
 
 
 def measure_job(endpoint, table, workers):
@@ -111,7 +116,7 @@ def measure_job(endpoint, table, workers):
     decode(encode(new_sketch()))  # imports (protobuf) happen once per container, not per run: keep them out
     c = job_client(endpoint)
     seen = count_requests(c)
-    store = DynamoDBSummaryStore(table, client=c)
+    store = DynamoDBSummaryStore(table, client=c, aws=job_aws(endpoint))  # worker processes build their own client from aws
     reference = datetime.combine(DAY + timedelta(days=1), dtime(2), tzinfo=timezone.utc)
     children = resource.getrusage(resource.RUSAGE_CHILDREN)
     t0, c0 = time.perf_counter(), time.process_time()
@@ -205,7 +210,9 @@ def measure_once(endpoint, table, workers):
     os.unlink(summaries_file)
     assert job["scans"] == 0
     assert written == job["summaries_written"] == bare_rw["written"], (written, job["summaries_written"])
-    assert job["items_read"] >= bare_read["items"] == job["records"], (job["items_read"], bare_read["items"])
+    assert bare_read["items"] == job["records"], (job["records"], bare_read["items"])
+    if workers == 1:  # worker processes make their own requests: this process counts them only without workers
+        assert job["items_read"] >= bare_read["items"], (job["items_read"], bare_read["items"])
     n = job["records"]
     return job, {name: m["cpu_s"] / n * 1e6 for name, m in (("job", job), ("read", bare_read), ("rw", bare_rw))}, bare_rw["attempts"]
 
@@ -215,14 +222,14 @@ def main():
     p.add_argument("--records", type=int, default=100_000)
     p.add_argument("--history-days", type=int, default=5)
     p.add_argument("--repeat", type=int, default=3, help="measure this many times; medians are printed")
-    p.add_argument("--workers", type=int, default=1, help="worker processes of the job (CPU is then the sum over them)")
+    p.add_argument("--workers", default="1", help="worker processes of the job, or a list (1,2): one line each (CPU is the sum over them)")
     p.add_argument("--child", choices=["job", "bare"])
     p.add_argument("--endpoint")
     p.add_argument("--table")
     p.add_argument("--summaries-file")
     args = p.parse_args()
     if args.child == "job":
-        print(json.dumps(measure_job(args.endpoint, args.table, args.workers)))
+        print(json.dumps(measure_job(args.endpoint, args.table, int(args.workers))))
         return
     if args.child == "bare":
         print(json.dumps(measure_bare(args.endpoint, args.table, args.summaries_file)))
@@ -237,29 +244,31 @@ def main():
         table = f"bench-{uuid.uuid4().hex[:8]}"
         DynamoDBSummaryStore(table, client=client(emu.url)).create()
         load(emu.url, table, DAY, 1, args.records, seed=1)
+        first_workers = int(args.workers.split(",")[0])
         for history in sorted({0, args.history_days}):
             if history:
                 load(emu.url, table, HISTORY_START, history, args.records, seed=100)
                 # a fresh run over the same day: drop its summaries so the work is the same as the first time
                 _drop_summaries(emu.url, table)
-            runs = []
-            for repeat in range(args.repeat):
-                if repeat:
-                    _drop_summaries(emu.url, table)
-                runs.append(measure_once(emu.url, table, args.workers))
-            job, us = runs[0][0], {name: statistics.median(r[1][name] for r in runs) for name in runs[0][1]}
-            ratio = statistics.median(r[1]["job"] / r[1]["rw"] for r in runs)
-            read_ratio = statistics.median(r[1]["job"] / r[1]["read"] for r in runs)
-            print(
-                f"records={job['records']} history_days={history} workers={args.workers} repeat={args.repeat} "
-                f"items_read={job['items_read']} cpu_us_per_record={us['job']:.1f} bare_rw_cpu_us_per_record={us['rw']:.1f} "
-                f"cpu_ratio={ratio:.2f} bare_read_cpu_us_per_record={us['read']:.1f} read_ratio={read_ratio:.2f} "
-                f"peak_rss_mb={max(r[0]['peak_rss_mb'] for r in runs):.1f} worker_peak_rss_mb={job['worker_peak_rss_mb']:.1f} "
-                f"wall_s={statistics.median(r[0]['wall_s'] for r in runs):.1f} requests={job['attempts']} "
-                f"retries={sum(r[0]['attempts'] - r[0]['calls'] for r in runs)} bare_rw_requests={runs[0][2]} "
-                f"summaries_written={job['summaries_written']}",
-                flush=True,
-            )
+            for workers in [int(w) for w in args.workers.split(",")]:
+                runs = []
+                for _ in range(args.repeat):
+                    if runs or workers != first_workers:  # the job writes the day's summaries: drop them, the same work again
+                        _drop_summaries(emu.url, table)
+                    runs.append(measure_once(emu.url, table, workers))
+                job, us = runs[0][0], {name: statistics.median(r[1][name] for r in runs) for name in runs[0][1]}
+                ratio = statistics.median(r[1]["job"] / r[1]["rw"] for r in runs)
+                read_ratio = statistics.median(r[1]["job"] / r[1]["read"] for r in runs)
+                print(
+                    f"records={job['records']} history_days={history} workers={workers} repeat={args.repeat} "
+                    f"items_read={job['items_read'] if workers == 1 else 'n/a'} cpu_us_per_record={us['job']:.1f} bare_rw_cpu_us_per_record={us['rw']:.1f} "
+                    f"cpu_ratio={ratio:.2f} bare_read_cpu_us_per_record={us['read']:.1f} read_ratio={read_ratio:.2f} "
+                    f"peak_rss_mb={max(r[0]['peak_rss_mb'] for r in runs):.1f} worker_peak_rss_mb={job['worker_peak_rss_mb']:.1f} "
+                    f"wall_s={statistics.median(r[0]['wall_s'] for r in runs):.1f} requests={job['attempts'] if workers == 1 else 'n/a'} "
+                    f"retries={sum(r[0]['attempts'] - r[0]['calls'] for r in runs)} bare_rw_requests={runs[0][2]} "
+                    f"summaries_written={job['summaries_written']}",
+                    flush=True,
+                )
     finally:
         emu.stop()
 
