@@ -116,7 +116,7 @@ def summaries_init(
     """Create the table and its indexes if missing, and keep its shard count in it."""
     s = summary_store(store, check=False, shards=shards)
     created = s.create()
-    held = s.shards
+    held = s.settle_shards()
     note = "" if held == s.configured_shards else f" (it holds {held}, not {s.configured_shards}: to change it, see summaries reshard)"
     display.echo(f"{s.describe()}: {'created' if created else 'already exists'}, {held} shard(s){note}")
 

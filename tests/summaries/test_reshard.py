@@ -38,7 +38,7 @@ def test_a_reshard_gives_the_same_summaries_and_writers_follow_the_new_count(kin
     before = wide_week(target, date(2024, 1, 29))
     writer = type(target).__new__(type(target))
     writer.__dict__.update(target.__dict__)
-    writer.configured_shards, writer._shards = 4, None
+    writer.configured_shards, writer._shards, writer._unsettled = 4, None, None
     with Recorder(writer, now=datetime(2024, 2, 6, 12, tzinfo=timezone.utc)) as rec:
         rec.record({"tenant_id": "tenant-001", "owner_id": "user-000", "metric_type": "document_ocr", "execution_id": "late-1",
                     "status": "queued", "submitted_at": "2024-01-30T10:00:00Z"})
@@ -52,7 +52,7 @@ def test_a_store_holding_another_count_is_refused(request, tmp_path):
 
     source = make_summary_store("sqlite", request, tmp_path / "source", shards=4)
     target = make_summary_store("sqlite", request, tmp_path / "target", shards=2)
-    assert target.shards == 2
+    assert target.settle_shards() == 2
     target.configured_shards = 16
     with pytest.raises(ConfigError, match="already holds 2 shards, not 16"):
         reshard(source, target, nightly(date(2024, 2, 5)))

@@ -100,13 +100,14 @@ def _same_store(summary_store, shards):
     """Another process's view of the same store (the same connection), configured with another shard count."""
     other = type(summary_store).__new__(type(summary_store))
     other.__dict__.update(summary_store.__dict__)
-    other.configured_shards, other._shards = shards, None
+    other.configured_shards, other._shards, other._unsettled = shards, None, None
     return other
 
 
 def test_the_shard_count_is_kept_in_the_store_and_every_writer_follows_it(summary_store):
-    assert summary_store._read_shards() is None  # a new store holds none until first used
-    assert summary_store.shards == summary_store.configured_shards == 4 and summary_store._read_shards() == 4
+    assert summary_store._read_shards() is None  # a new store holds none until first written
+    assert summary_store.shards == summary_store.configured_shards == 4 and summary_store._read_shards() is None  # reading stores nothing
+    assert summary_store.settle_shards() == 4 and summary_store._read_shards() == 4
     writer = _same_store(summary_store, 16)  # a writer deployed with another setting
     assert writer.shards == 4
     records = [rec(i, tenant=f"tenant-{i}") for i in range(40)]

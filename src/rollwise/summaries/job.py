@@ -8,9 +8,9 @@ process, over worker processes, or as Step Functions branches: the same
 from __future__ import annotations
 
 import logging
-from time import monotonic
 from dataclasses import asdict, dataclass, field
 from datetime import date, datetime
+from time import monotonic
 from typing import Any, Callable, Iterable
 
 from rollwise.periods import Period, period_containing
@@ -223,8 +223,8 @@ def _run_shard_elsewhere(store: SummaryStore, plan: dict, shard: int) -> dict:
 
 
 def scheduled_plan(store: SummaryStore, reference: datetime, lateness_days: int = 0) -> Plan:
-    return plan_run(reference, store.shards, store.invalidations(), lateness_days)
+    return plan_run(reference, store.settle_shards(), store.invalidations(), lateness_days)
 
 
 def backfill_plan(store: SummaryStore, start: date, end: date, reference: datetime) -> Plan:
-    return plan_run(reference, store.shards, backfill=(start, end))
+    return plan_run(reference, store.settle_shards(), backfill=(start, end))

@@ -45,7 +45,7 @@ def reshard(source: SummaryStore, target: SummaryStore, reference: datetime, wor
     shards, or none yet), then compute every period closed at ``reference`` over the copied days."""
     if source.describe() == target.describe():
         raise ConfigError(f"{source.describe()}: a store cannot be resharded into itself; give a new store")
-    if target.shards != target.configured_shards:
+    if target.settle_shards() != target.configured_shards:
         raise ConfigError(f"{target.describe()} already holds {target.shards} shards, not {target.configured_shards}: "
                           "give a new store, or its own count")
     report = ReshardReport(source.shards, target.shards)

@@ -181,19 +181,30 @@ class SummaryStore(ABC):
         if shards < 1:
             raise ValueError(f"shards must be at least 1, got {shards}")
         self.configured_shards = shards
-        self._shards: int | None = None
+        self._shards: int | None = None  # as stored (settled)
+        self._unsettled: int | None = None  # nothing stored yet: the configured count, for readers only
 
     @property
     def shards(self) -> int:
         """The store's shard count, kept in the store itself so that every writer and the job
-        read the same one (a mismatch would put records where the job never looks). A store
-        without one takes the configured count, written if absent: the first process wins,
-        and every later one, whatever it was configured with, follows the store."""
-        if self._shards is None:
+        read the same one (a mismatch would put records where the job never looks). Reading
+        stores nothing: a store without a count is read with the configured one."""
+        if self._shards is not None:
+            return self._shards
+        if self._unsettled is None:
             stored = self._read_shards()
-            if stored is None:
-                stored = self._keep_shards(self.configured_shards)
-            self._shards = stored
+            if stored is not None:
+                self._shards = stored
+                return stored
+            self._unsettled = self.configured_shards
+        return self._unsettled
+
+    def settle_shards(self) -> int:
+        """For writers and the job, before they place anything: the stored count, or the configured
+        one stored if none is (the first process wins; every later one follows the store)."""
+        if self._shards is None:
+            self._shards = self._read_shards() or self._keep_shards(self.configured_shards)
+            self._unsettled = None
         return self._shards
 
     @abstractmethod
@@ -217,6 +228,7 @@ class SummaryStore(ABC):
         A write costs a consistent read of each execution's locator, a write of it when
         the record's days change, and a delete of each copy it leaves.
         """
+        self.settle_shards()
         today = utc_day(now or utc_now()).isoformat()
         latest: dict[tuple[str, str], Mapping[str, Any]] = {}
         for r in records:
@@ -242,6 +254,7 @@ class SummaryStore(ABC):
     def forget_records(self, keys: Iterable[tuple[str, str]], now: datetime | None = None) -> int:
         """Delete every copy of these executions' records (by tenant and execution id) and mark the
         closed days they leave. Returns the copies deleted; an unknown execution is no error."""
+        self.settle_shards()
         today = utc_day(now or utc_now()).isoformat()
         found = self._read_locators(list(dict.fromkeys(keys)))
         if not found:

@@ -249,7 +249,7 @@ class DynamoDBSummaryStore(SummaryStore):
     def __getstate__(self) -> dict:
         # A boto3 client does not cross processes: another process builds its own.
         return {"table_name": self.table_name, "configured_shards": self.configured_shards, "_shards": self._shards,
-                "_client": None, "_aws": self._aws}
+                "_unsettled": self._unsettled, "_client": None, "_aws": self._aws}
 
     @property
     def client(self) -> Any:

@@ -67,10 +67,10 @@ class SQLiteSummaryStore(SummaryStore):
 
     def __getstate__(self) -> dict:
         # A connection belongs to its process: another process opens its own.
-        return {"path": self.path, "configured_shards": self.configured_shards, "_shards": self._shards}
+        return {"path": self.path, "configured_shards": self.configured_shards, "_shards": self._shards, "_unsettled": self._unsettled}
 
     def __setstate__(self, state: dict) -> None:
-        self.path, self.configured_shards, self._shards = state["path"], state["configured_shards"], state["_shards"]
+        self.__dict__.update(state)
         self._local = threading.local()
 
     @property
