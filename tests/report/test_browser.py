@@ -1,0 +1,96 @@
+"""The demo's report opened in headless Chromium (Debian's, installed by scripts/setup.sh), read through WebDriver."""
+
+import base64
+import shutil
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from rollwise.cli import app
+
+ROOT = Path(__file__).resolve().parents[2]
+ARTEFACTS = ROOT / "build" / "test-artefacts"
+WIDTH = 1280
+
+
+@pytest.fixture(scope="module")
+def demo(tmp_path_factory):
+    directory = tmp_path_factory.mktemp("demo")
+    result = CliRunner().invoke(app, ["demo", "--dir", str(directory), "--quiet"])
+    assert result.exit_code == 0, result.output
+    return directory
+
+
+@pytest.fixture(scope="module")
+def browser():
+    from selenium import webdriver
+    from selenium.webdriver.chrome.service import Service
+
+    chromium, driver_path = shutil.which("chromium"), shutil.which("chromedriver")
+    if not (chromium and driver_path):
+        pytest.fail("chromium and chromedriver are missing: scripts/setup.sh installs them (Debian's chromium, chromium-driver)")
+    options = webdriver.ChromeOptions()
+    options.binary_location = chromium
+    for arg in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", f"--window-size={WIDTH},1000"):
+        options.add_argument(arg)
+    driver = webdriver.Chrome(service=Service(driver_path), options=options)
+    yield driver
+    driver.quit()
+
+
+@pytest.fixture(scope="module")
+def page(demo, browser):
+    browser.get((demo / "report.html").as_uri())
+    assert browser.title.startswith("rollwise report")
+    return browser
+
+
+def stored_run_totals(directory):
+    """The figures of every window aggregate the demo's merge job stored, read through the job's own read path."""
+    from rollwise import objects
+    from rollwise.demo import DEMO_DAYS, DEMO_MONTH
+    from rollwise.periods import days_between
+    from rollwise.runs.layout import Layout
+    from rollwise.runs.read import aggregates_of_day
+
+    store = objects.open_store((directory / "runs-bucket").as_uri())
+    layout = Layout.under()  # the demo's: the default root
+    docs = [d for day in days_between(DEMO_MONTH, DEMO_MONTH + timedelta(days=DEMO_DAYS - 1)) for d in aggregates_of_day(store, layout, day)]
+    return {k: sum(d["stats"][k] for d in docs) for k in ("files", "opportunities_processed", "matches", "no_matches", "errors")}
+
+
+def test_the_run_totals_shown_are_those_stored(page, demo):
+    from selenium.webdriver.common.by import By
+
+    (totals,) = page.find_elements(By.CSS_SELECTOR, "table.totals")
+    names = [th.text for th in totals.find_elements(By.TAG_NAME, "th")]
+    shown = [int(td.text.replace(",", "")) for td in totals.find_elements(By.TAG_NAME, "td")]
+    expected = stored_run_totals(demo)
+    assert dict(zip(names, shown)) == {k.replace("_", " "): v for k, v in expected.items()}
+    assert expected["files"] > 400  # the demo's files, counted once each
+
+
+def test_every_chart_has_marks(page):
+    charts = page.execute_script("""
+        return Array.from(document.querySelectorAll('svg')).map(svg => ({
+            bars: svg.querySelectorAll('rect').length,
+            lines: svg.querySelectorAll('polyline, circle').length,
+            height: svg.getBoundingClientRect().height}));""")
+    assert len(charts) >= 4
+    for i, chart in enumerate(charts):
+        assert chart["bars"] + chart["lines"] > 0, f"chart {i} has no marks"
+        assert chart["height"] > 100, f"chart {i} is not laid out"
+
+
+def test_the_page_fits_1280_pixels_without_scrolling_sideways_and_is_kept_as_a_screenshot(page):
+    assert page.execute_script("return window.innerWidth") == WIDTH
+    assert page.execute_script("return document.documentElement.scrollWidth") <= WIDTH
+    height = page.execute_script("return document.documentElement.scrollHeight")
+    shot = page.execute_cdp_cmd("Page.captureScreenshot", {"format": "png", "captureBeyondViewport": True,
+                                                          "clip": {"x": 0, "y": 0, "width": WIDTH, "height": height, "scale": 1}})
+    ARTEFACTS.mkdir(parents=True, exist_ok=True)
+    png = base64.b64decode(shot["data"])
+    (ARTEFACTS / "demo-report.png").write_bytes(png)
+    assert png[:8] == b"\x89PNG\r\n\x1a\n" and len(png) > 50_000
