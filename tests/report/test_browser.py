@@ -94,3 +94,50 @@ def test_the_page_fits_1280_pixels_without_scrolling_sideways_and_is_kept_as_a_s
     png = base64.b64decode(shot["data"])
     (ARTEFACTS / "demo-report.png").write_bytes(png)
     assert png[:8] == b"\x89PNG\r\n\x1a\n" and len(png) > 50_000
+
+
+def test_the_health_section_comes_first_and_shows_a_failing_window_a_raw_backlog_and_a_waiting_day(tmp_path, browser):
+    import json
+    from datetime import datetime, timezone
+
+    from selenium.webdriver.common.by import By
+
+    from rollwise.summaries.recorder import Recorder
+    from rollwise.summaries.stores.sqlite import SQLiteSummaryStore
+
+    runner = CliRunner()
+    assert runner.invoke(app, ["demo", "--dir", str(tmp_path), "--quiet"]).exit_code == 0
+    bucket = tmp_path / "runs-bucket" / "runs"
+    # A window whose merge fails on every run (its stored aggregate cannot be read), with 3 files waiting under raw/.
+    (bucket / "20261031t1505Z.json").write_text("{ not an aggregate")
+    for i in range(3):
+        (bucket / "raw" / f"20261031t1501Z_health-{i}.json").write_text(json.dumps({"solicitationNumber": f"H-{i}", "score": 0.9}))
+    merged = runner.invoke(app, ["runs", "merge", "--bucket", (tmp_path / "runs-bucket").as_uri(), "--json"])
+    assert merged.exit_code == 1 and "20261031t1505Z.json" in merged.output  # it fails, and the files stay
+    assert len(list((bucket / "raw").iterdir())) == 3
+    # A late execution of Oct 30: that day waits for the next summaries run.
+    store = SQLiteSummaryStore(tmp_path / "summaries.db")
+    with Recorder(store, now=datetime(2026, 11, 2, tzinfo=timezone.utc)) as rec:
+        rec.record({"tenant_id": "tenant-000", "owner_id": "user-000", "metric_type": "document_ocr", "execution_id": "late-health",
+                    "status": "queued", "submitted_at": "2026-10-30T10:00:00Z"})
+    out = tmp_path / "health.html"
+    made = runner.invoke(app, ["report", "--out", str(out), "--since", "2026-10-01", "--until", "2026-10-31", "--quiet",
+                               "--store", f"sqlite:///{tmp_path / 'summaries.db'}", "--bucket", (tmp_path / "runs-bucket").as_uri()])
+    assert made.exit_code == 0, made.output
+
+    browser.get(out.as_uri())
+    first_section = browser.find_element(By.TAG_NAME, "h2")
+    assert first_section.text == "Health"
+    rows = {tr.find_elements(By.TAG_NAME, "td")[0].text: [td.text for td in tr.find_elements(By.TAG_NAME, "td")[1:]]
+            for tr in browser.find_elements(By.CSS_SELECTOR, "table.health tr") if tr.find_elements(By.TAG_NAME, "td")}
+    state, detail = rows["merge: aggregates that cannot be read"]  # the report reads on, and says which
+    assert state == "attention" and detail.startswith("runs/20261031t1505Z.json: not a window aggregate")
+    state, detail = rows["merge: closed windows not aggregated"]
+    assert state == "attention" and detail.startswith("1, the oldest closed") and "2026-10-31 15:00-15:05 (3 files)" in detail
+    state, detail = rows["merge: files under raw/"]
+    assert state == "attention" and detail.startswith("3, the oldest from 2026-10-31 15:01 UTC")
+    assert rows["merge: quarantined files"][0] == "attention" and rows["merge: quarantined files"][1].startswith("4 ")
+    state, detail = rows["summaries: days waiting for the next run"]
+    assert state == "attention" and detail == "1: 2026-10-30 (1 shard)"
+    assert rows["summaries: last day aggregated"] == ["ok", "2026-10-31"]
+    assert browser.execute_script("return document.documentElement.scrollWidth") <= WIDTH

@@ -6,21 +6,23 @@
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any, Callable
 
-from rollwise.report.collect import read_runs, read_summaries
-from rollwise.report.page import render_page, render_runs, render_summaries
+from rollwise.report.collect import read_health, read_runs, read_summaries
+from rollwise.report.page import render_health, render_page, render_runs, render_summaries
 from rollwise.timestamps import utc_now
 
 
 def build_report(store: Any, job: Any, first: date, last: date, tenant: str | None = None,
-                 advance: Callable[[], None] = lambda: None) -> str:
+                 advance: Callable[[], None] = lambda: None, now: datetime | None = None) -> str:
     if first > last:
         raise ValueError(f"the range starts {first} after it ends {last}")
+    health = read_health(store, job, now or utc_now())
     runs = read_runs(job, first, last, advance)
     summaries = read_summaries(store, first, last, tenant, advance)
-    return render_page(first, last, tenant, render_runs(runs), render_summaries(store, summaries, first, last))
+    return render_page(first, last, tenant, render_runs(runs), render_summaries(store, summaries, first, last),
+                       render_health(health, runs, summaries, last))
 
 
 def default_range(today: date | None = None) -> tuple[date, date]:

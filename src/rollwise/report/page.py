@@ -7,8 +7,8 @@ from typing import Any
 
 from rollwise.periods import days_between
 from rollwise.report.charts import Markup, esc, legend, lines, no_data, stacked_bars, table
-from rollwise.report.collect import RunsData, daily_percentiles, latest, per_day
-from rollwise.timestamps import utc_now
+from rollwise.report.collect import Health, RunsData, daily_percentiles, latest, per_day
+from rollwise.timestamps import parse_timestamp, utc_now
 
 OUTCOMES = (("success_count", "succeeded", "#2e7d32"), ("failure_count", "failed", "#c62828"),
             ("cancelled_count", "cancelled", "#9e9e9e"), ("timeout_count", "timed out", "#ef6c00"))
@@ -20,7 +20,65 @@ table{border-collapse:collapse;margin:.5rem 0 1.5rem}td,th{padding:.25rem .6rem;
 td:first-child,th:first-child{text-align:left}.totals td{font-size:1.3rem;font-weight:600}
 .legend span{display:inline-block;margin-right:1rem}.legend i{display:inline-block;width:.8rem;height:.8rem;margin-right:.3rem}
 svg{display:block;margin:.5rem 0 1rem}svg text{font-size:11px;fill:#444}
+.health td:nth-child(2){text-align:left;font-weight:600}.health td:last-child{text-align:left}
+.ok{color:#2e7d32}.attention{color:#b71c1c}td.when{white-space:nowrap}
 """
+
+
+def _when(moment) -> str:
+    return moment.strftime("%Y-%m-%d %H:%M UTC")
+
+
+def _age(seconds: float) -> str:
+    minutes = int(seconds // 60)
+    if minutes < 120:
+        return f"{minutes} min"
+    hours = minutes // 60
+    return f"{hours} h" if hours < 48 else f"{hours // 24} days"
+
+
+def _state(ok: bool) -> Markup:
+    return Markup('<span class="ok">ok</span>' if ok else '<span class="attention">attention</span>')
+
+
+def render_health(health: Health, runs: RunsData, by_tenant: dict[str, list], last: date) -> str:
+    """First on the page: work not done yet, which a chart of what was done cannot show."""
+    now = health.checked_at
+    rows = []
+    if runs.unreadable:
+        rows.append(("merge: aggregates that cannot be read", _state(False),
+                     "; ".join(f"{key}: {why}" for key, why in runs.unreadable[:5])
+                     + (f" and {len(runs.unreadable) - 5} more" if len(runs.unreadable) > 5 else "")))
+    if health.waiting_windows:
+        oldest = health.waiting_windows[0][0]
+        listed = ", ".join(f"{w.start:%Y-%m-%d %H:%M}-{w.end:%H:%M} ({n} files)" for w, n in health.waiting_windows[:5])
+        more = f" and {len(health.waiting_windows) - 5} more" if len(health.waiting_windows) > 5 else ""
+        rows.append(("merge: closed windows not aggregated", _state(False),
+                     f"{len(health.waiting_windows)}, the oldest closed {_age((now - oldest.end).total_seconds())} ago: {listed}{more}"))
+    else:
+        rows.append(("merge: closed windows not aggregated", _state(True), "none"))
+    if health.raw_files:
+        rows.append(("merge: files under raw/", _state(not health.waiting_windows),
+                     f"{health.raw_files:,}, the oldest from {_when(health.oldest_raw)} ({_age((now - health.oldest_raw).total_seconds())} old)"))
+    else:
+        rows.append(("merge: files under raw/", _state(True), "none"))
+    rows.append(("merge: quarantined files", _state(not health.quarantined),
+                 f"{health.quarantined:,} (listed below for this range)" if health.quarantined else "none"))
+    if health.open_days:
+        days = ", ".join(f"{d.isoformat()} ({n} shard{'s' if n > 1 else ''})" for d, n in health.open_days[:7])
+        more = f" and {len(health.open_days) - 7} more" if len(health.open_days) > 7 else ""
+        rows.append(("summaries: days waiting for the next run", _state(False), f"{len(health.open_days)}: {days}{more}"))
+    else:
+        rows.append(("summaries: days waiting for the next run", _state(True), "none"))
+    aggregated = max((s.period.start for rows_ in by_tenant.values() for s in rows_), default=None)
+    if aggregated is None:
+        rows.append(("summaries: last day aggregated", _state(False), "no daily summaries in this range"))
+    else:
+        behind = (last - aggregated).days
+        rows.append(("summaries: last day aggregated", _state(behind == 0),
+                     aggregated.isoformat() + ("" if behind == 0 else f": {behind} day(s) before the end of the range")))
+    return (f'<h2>Health</h2><p class="muted">as of {_when(now)}</p>'
+            + table(["", "state", "detail"], rows).replace("<table>", '<table class="health">', 1))
 
 
 def render_runs(data: RunsData) -> str:
@@ -48,9 +106,17 @@ def render_runs(data: RunsData) -> str:
                          [(m["id"], m.get("title"), m["score"], Markup(f'<a href="{esc(m["link"])}">{esc(m["link"])}</a>') if m.get("link") else "",
                            m.get("source_file")) for m in top]) if top else no_data("no matches in this range"))
     out.append("<h3>Quarantined files</h3>")
-    out.append(table(["file", "reason", "quarantined at"], [(q.get("key"), q.get("reason"), q.get("quarantined_at")) for q in data.quarantined])
+    out.append(table(["file", "reason", "quarantined at"], [(q.get("key"), q.get("reason"), _moment_text(q.get("quarantined_at")))
+                                                           for q in data.quarantined])
                if data.quarantined else '<p class="muted">None.</p>')
     return "".join(out)
+
+
+def _moment_text(text) -> str | None:
+    try:
+        return _when(parse_timestamp(text))
+    except ValueError:
+        return text
 
 
 def render_summaries(store: Any, by_tenant: dict[str, list], first: date, last: date) -> str:
@@ -88,10 +154,10 @@ def render_summaries(store: Any, by_tenant: dict[str, list], first: date, last: 
     return "".join(out)
 
 
-def render_page(first: date, last: date, tenant: str | None, runs_html: str, summaries_html: str) -> str:
+def render_page(first: date, last: date, tenant: str | None, runs_html: str, summaries_html: str, health_html: str = "") -> str:
     span = first.isoformat() if first == last else f"{first.isoformat()} to {last.isoformat()}"
     generated = utc_now().strftime("%Y-%m-%d %H:%M UTC")
     scope = f" · tenant {esc(tenant)}" if tenant else ""
     return (f'<!doctype html><html lang="en"><head><meta charset="utf-8"><title>rollwise report {esc(span)}</title>'
             f"<style>{CSS}</style></head><body><h1>rollwise report</h1>"
-            f'<p class="muted">{esc(span)}{scope} · generated {generated}</p>{runs_html}{summaries_html}</body></html>')
+            f'<p class="muted">{esc(span)}{scope} · generated {generated}</p>{health_html}{runs_html}{summaries_html}</body></html>')

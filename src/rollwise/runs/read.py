@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import date
-from typing import Any, Iterator
+from typing import Any, Callable, Iterator
 
 import orjson
 
@@ -25,13 +25,27 @@ def read_aggregate(store: objects.ObjectStore, layout: Layout, stamp: str) -> di
     return _public(orjson.loads(blob.data))
 
 
-def aggregates_of_day(store: objects.ObjectStore, layout: Layout, day: date) -> Iterator[dict[str, Any]]:
+def aggregates_of_day(store: objects.ObjectStore, layout: Layout, day: date,
+                      unreadable: Callable[[str, str], None] | None = None) -> Iterator[dict[str, Any]]:
     """Aggregates whose window ends on ``day``, in time order. Aggregates sit side by side
-    under the root, so this lists the root one level deep (not the archive)."""
+    under the root, so this lists the root one level deep (not the archive). One that is not
+    a window aggregate (edited by hand?) is handed to ``unreadable(key, reason)`` and skipped,
+    or, without it, is a ValueError naming it."""
     name = day.strftime("%Y%m%d")
     keys = sorted(m.key for m in objects.list_children(store, layout.root)
                   if layout.is_aggregate(m.key) and m.key[len(layout.root):].startswith(name))
     for key in keys:
         blob = objects.read_if_exists(store, key)
-        if blob is not None:
-            yield _public(orjson.loads(blob.data))
+        if blob is None:
+            continue
+        try:
+            doc = orjson.loads(blob.data)
+            if not isinstance(doc, dict) or not isinstance(doc.get("stats"), dict):
+                raise ValueError("it has no stats")
+        except ValueError as exc:  # orjson's decode error is a ValueError
+            reason = f"not a window aggregate: {exc}"
+            if unreadable is None:
+                raise ValueError(f"{key}: {reason}") from None
+            unreadable(key, reason)
+            continue
+        yield _public(doc)
