@@ -42,7 +42,7 @@ marks["first"] = time.process_time() - start
 HANDLER = """
 from rollwise.handlers import {module} as handler
 marks = {{"import": time.process_time() - start}}
-body = handler.lambda_handler({{"time": "2024-01-15T13:20:00Z"}}, None)["body"]
+body = handler.lambda_handler({{"time": "{at}"}}, None)["body"]
 marks["first"] = time.process_time() - start
 assert not body.get("errors") and not body.get("failed_operations"), body
 """
@@ -58,6 +58,8 @@ def measure(python: str, paths: list[str], code: str, env: dict) -> dict:
 def main() -> None:
     p = argparse.ArgumentParser()
     p.add_argument("--repeat", type=int, default=7)
+    p.add_argument("--at", default="2024-01-15T13:20:00Z", help="the event's time: a Monday by default (the summaries run "
+                   "covers the day and its week); 2024-01-16T13:20:00Z is an ordinary night (the day alone)")
     args = p.parse_args()
 
     import boto3
@@ -80,8 +82,8 @@ def main() -> None:
         runs: dict[str, list[dict]] = {"boto3": [], "summaries": [], "merge": []}
         for _ in range(args.repeat):
             runs["boto3"].append(measure(python, [sdk], BASELINE, env))
-            runs["summaries"].append(measure(python, [str(asset), sdk], HANDLER.format(module="aggregate_summaries"), env))
-            runs["merge"].append(measure(python, [str(asset), sdk], HANDLER.format(module="merge_runs"), env))
+            runs["summaries"].append(measure(python, [str(asset), sdk], HANDLER.format(module="aggregate_summaries", at=args.at), env))
+            runs["merge"].append(measure(python, [str(asset), sdk], HANDLER.format(module="merge_runs", at=args.at), env))
     finally:
         emu.stop()
     median = {k: {m: statistics.median(r[m] for r in v) * 1000 for m in ("import", "first")} for k, v in runs.items()}
