@@ -1,6 +1,7 @@
 """The demo's report opened in headless Chromium (Debian's, installed by scripts/setup.sh), read through WebDriver."""
 
 import base64
+import math
 import shutil
 from datetime import timedelta
 from pathlib import Path
@@ -141,3 +142,39 @@ def test_the_health_section_comes_first_and_shows_a_failing_window_a_raw_backlog
     assert state == "attention" and detail == "1: 2026-10-30 (1 shard)"
     assert rows["summaries: last day aggregated"] == ["ok", "2026-10-31"]
     assert browser.execute_script("return document.documentElement.scrollWidth") <= WIDTH
+
+
+def test_each_tenants_headline_figures_are_those_stored(page, demo):
+    from selenium.webdriver.common.by import By
+
+    from rollwise.demo import DEMO_DAYS, DEMO_MONTH
+    from rollwise.summaries.stores.sqlite import SQLiteSummaryStore
+
+    store = SQLiteSummaryStore(demo / "summaries.db")
+    last = DEMO_MONTH + timedelta(days=DEMO_DAYS - 1)
+    headlines = page.find_elements(By.CSS_SELECTOR, "table.headline")
+    tenants = [h.text.removeprefix("Tenant ") for h in page.find_elements(By.TAG_NAME, "h3") if h.text.startswith("Tenant ")]
+    assert len(headlines) == len(tenants) == 3
+    for tenant, table in zip(tenants, headlines):
+        names = [th.text for th in table.find_elements(By.TAG_NAME, "th")]
+        shown = dict(zip(names, (td.text for td in table.find_elements(By.TAG_NAME, "td"))))
+        # read another way than the report does: the tenant's index, not the day partitions
+        days = list(store.query_summaries(tenant, "daily", since=DEMO_MONTH, until=last, owner_id="__tenant__"))
+        for name, field in (("executions", "submission_count"), ("throttled", "throttled_count"), ("rejected", "rejected_count")):
+            assert shown[name].split(" ")[0] == f"{sum(d.figures[field] for d in days):,}", (tenant, name)
+        finished = sum(d.figures[f] for d in days for f in ("success_count", "failure_count", "cancelled_count", "timeout_count"))
+        assert shown["success rate %"].split(" ")[0] == f"{100 * sum(d.figures['success_count'] for d in days) / finished:,.1f}"
+        assert float(shown["p95 duration ms"].split(" ")[0].replace(",", "")) > 0
+
+
+def test_value_axes_have_round_ticks(page):
+    ticks = page.execute_script("""
+        return Array.from(document.querySelectorAll('svg')).map(svg =>
+            Array.from(svg.querySelectorAll('text[text-anchor="end"]')).map(t => t.textContent));""")
+    for labels in ticks:
+        values = [float(v[:-1]) * 1000 if v.endswith("k") else float(v[:-1]) * 1e6 if v.endswith("M") else float(v) for v in labels]
+        steps = {round(b - a, 9) for a, b in zip(values, values[1:])}
+        assert values[0] == 0 and len(steps) == 1, labels
+        step = steps.pop()
+        mantissa = step / 10 ** math.floor(math.log10(step) + 1e-9)
+        assert any(abs(mantissa - m) < 1e-6 for m in (1, 2, 2.5, 5, 10)), labels

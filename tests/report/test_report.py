@@ -133,3 +133,21 @@ def test_on_dynamodb_and_s3(moto_server, monkeypatch, tmp_path):
     self_contained(page)
     assert "Tenant tenant-002" in page and "Latest weekly: 2024-01-08" in page
     assert re.findall(r"<td>([\d,]+)</td>", re.search(r'<table class="totals">.*?</table>', page).group(0)) == ["4", "4", "4", "0", "0"]
+
+
+def test_headline_figures_come_with_their_change_against_the_previous_period(stores):
+    summaries, job = stores
+    page = build_report(summaries, job, date(2024, 1, 10), date(2024, 1, 12))
+    (table,) = re.findall(r'<h3>Tenant tenant-001</h3><table class="headline">(.*?)</table>', page)
+    cells = dict(zip(re.findall(r"<th>(.*?)</th>", table), re.findall(r"<td>(.*?)</td>", table)))
+
+    def submitted(first, last):
+        return sum(s.figures["submission_count"] for s in summaries.query_summaries("tenant-001", "daily", since=first, until=last,
+                                                                                   owner_id="__tenant__"))
+
+    now, before = submitted(date(2024, 1, 10), date(2024, 1, 12)), submitted(date(2024, 1, 7), date(2024, 1, 9))
+    assert now and before
+    assert cells["executions"] == f"{now:,} ({100 * (now - before) / before:+.1f}%)"
+    assert re.fullmatch(r"[\d.]+ \([+-]\d+\.\d pt\)", cells["success rate %"])  # a rate changes by points
+    assert "change against the previous 3 day(s)" in page
+    assert "Latest weekly: 2024-01-08 to 2024-01-14 (it covers days outside this range)" in page

@@ -21,7 +21,9 @@ def build_report(store: Any, job: Any, first: date, last: date, tenant: str | No
     health = read_health(store, job, now or utc_now())
     runs = read_runs(job, first, last, advance)
     summaries = read_summaries(store, first, last, tenant, advance)
-    return render_page(first, last, tenant, render_runs(runs), render_summaries(store, summaries, first, last),
+    days = (last - first).days + 1  # the previous period of the same length, for the headline figures' change
+    before = read_summaries(store, first - timedelta(days=days), first - timedelta(days=1), tenant)
+    return render_page(first, last, tenant, render_runs(runs), render_summaries(store, summaries, first, last, before),
                        render_health(health, runs, summaries, last))
 
 

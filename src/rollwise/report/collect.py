@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections import Counter
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from typing import Any, Callable
 
 import orjson
@@ -13,7 +13,9 @@ from rollwise import objects
 from rollwise.periods import days_between, period_containing
 from rollwise.runs.plan import plan_windows
 from rollwise.runs.read import aggregates_of_day
+from rollwise.sketch import Distribution
 from rollwise.summaries.model import TENANT_WIDE
+from rollwise.timestamps import parse_timestamp
 from rollwise.windows import stamp_in_name
 
 
@@ -53,7 +55,8 @@ def read_runs(job: Any, first: date, last: date, advance: Callable[[], None] = l
     """The range's aggregates (by day), and the notes of files quarantined in it."""
     data = RunsData()
     for day in days_between(first, last):
-        data.aggregates.extend(aggregates_of_day(job.store, job.layout, day, lambda key, why: data.unreadable.append((key, why))))
+        data.aggregates.extend(aggregates_of_day(job.store, job.layout, day, lambda key, why: data.unreadable.append((key, why)),
+                                                 keep_state=True))
         advance()
     for meta in objects.list_objects(job.store, job.layout.quarantine):
         if not job.layout.is_note(meta.key):
@@ -114,3 +117,50 @@ def per_day(rows: list, days: list[date], name: str) -> list[float]:
     for s in rows:
         totals[s.period.start] += s.figures[name] or 0
     return [totals[d] for d in days]
+
+
+def time_buckets(docs: list[dict]) -> tuple[timedelta, datetime, datetime]:
+    """How finely to draw windows over time: each window while they span half a day at most,
+    hours up to four days, days beyond; and the axis's start and end, whole buckets."""
+    starts = [parse_timestamp(d["window_start"]) for d in docs]
+    ends = [parse_timestamp(d["window_end"]) for d in docs]
+    span = max(ends) - min(starts)
+    if span <= timedelta(hours=12):
+        bucket = min(e - s for s, e in zip(starts, ends))
+    elif span <= timedelta(days=4):
+        bucket = timedelta(hours=1)
+    else:
+        bucket = timedelta(days=1)
+    midnight = min(starts).replace(hour=0, minute=0, second=0, microsecond=0)
+    first = midnight + bucket * ((min(starts) - midnight) // bucket)
+    last = midnight + bucket * -((midnight - max(ends)) // bucket)
+    return bucket, first, last
+
+
+def per_bucket(docs: list[dict], bucket: timedelta, origin: datetime) -> dict[datetime, dict[str, Any]]:
+    """Windows summed per bucket (by where they start): counts added, processing-time sketches merged."""
+    out: dict[datetime, dict[str, Any]] = {}
+    for d in docs:
+        start = parse_timestamp(d["window_start"])
+        t = origin + bucket * ((start - origin) // bucket)
+        b = out.setdefault(t, {"matches": 0, "no_matches": 0, "errors": 0, "files": 0, "time": Distribution()})
+        for name in ("matches", "no_matches", "errors", "files"):
+            b[name] += d["stats"][name]
+        state = (d.get("merge_state") or {}).get("opportunity_time")
+        if state and state.get("sketch"):
+            b["time"].merge(Distribution.from_state(state))
+    return out
+
+
+def headline(rows: list) -> dict[str, float | None]:
+    """A tenant's figures over a range, from its tenant-wide daily summaries: executions submitted,
+    success rate of those finished, p95 duration (sketches merged), throttled and rejected."""
+    total = {name: sum(s.figures[name] or 0 for s in rows) for name in
+             ("submission_count", "success_count", "failure_count", "cancelled_count", "timeout_count", "throttled_count", "rejected_count")}
+    finished = total["success_count"] + total["failure_count"] + total["cancelled_count"] + total["timeout_count"]
+    durations = Distribution()
+    for s in rows:
+        durations.merge(s.summary().durations)
+    return {"executions": total["submission_count"], "success rate %": 100 * total["success_count"] / finished if finished else None,
+            "p95 duration ms": durations.quantiles((0.95,))[0] if durations.count else None,
+            "throttled": total["throttled_count"], "rejected": total["rejected_count"]}

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, timedelta
 from typing import Any
 
-from rollwise.periods import days_between
-from rollwise.report.charts import Markup, esc, legend, lines, no_data, stacked_bars, table
-from rollwise.report.collect import Health, RunsData, daily_percentiles, latest, per_day
+from rollwise.periods import days_between, period_containing
+from rollwise.report.charts import Markup, esc, legend, lines, no_data, stacked_bars, table, time_bars, time_lines
+from rollwise.report.collect import Health, RunsData, daily_percentiles, headline, latest, per_bucket, per_day, time_buckets
 from rollwise.timestamps import parse_timestamp, utc_now
 
 OUTCOMES = (("success_count", "succeeded", "#2e7d32"), ("failure_count", "failed", "#c62828"),
@@ -20,8 +20,8 @@ table{border-collapse:collapse;margin:.5rem 0 1.5rem}td,th{padding:.25rem .6rem;
 td:first-child,th:first-child{text-align:left}.totals td{font-size:1.3rem;font-weight:600}
 .legend span{display:inline-block;margin-right:1rem}.legend i{display:inline-block;width:.8rem;height:.8rem;margin-right:.3rem}
 svg{display:block;margin:.5rem 0 1rem}svg text{font-size:11px;fill:#444}
-.health td:nth-child(2){text-align:left;font-weight:600}.health td:last-child{text-align:left}
-.ok{color:#2e7d32}.attention{color:#b71c1c}td.when{white-space:nowrap}
+.health td:nth-child(2),.health th{text-align:left}.health td:nth-child(2){font-weight:600}.health td:last-child{text-align:left}
+.headline td{font-size:1.15rem;font-weight:600}.ok{color:#2e7d32}.attention{color:#b71c1c}td.when{white-space:nowrap}
 """
 
 
@@ -90,16 +90,19 @@ def render_runs(data: RunsData) -> str:
         totals = {k: sum(d["stats"][k] for d in docs) for k in ("files", "opportunities_processed", "matches", "no_matches", "errors")}
         out.append('<table class="totals"><tr>' + "".join(f"<th>{esc(k.replace('_', ' '))}</th>" for k in totals) + "</tr><tr>"
                    + "".join(f"<td>{v:,}</td>" for v in totals.values()) + "</tr></table>")
-        labels = [d["window_end"][11:16] if len({x["window_end"][:10] for x in docs}) == 1 else d["window_end"][5:16].replace("T", " ") for d in docs]
-        out.append("<h3>Matches per window</h3>" + legend([("matches", "#1565c0"), ("no matches", "#90caf9"), ("errors", "#c62828")]))
-        out.append(stacked_bars(labels, [("matches", "#1565c0", [d["stats"]["matches"] for d in docs]),
-                                         ("no matches", "#90caf9", [d["stats"]["no_matches"] for d in docs]),
-                                         ("errors", "#c62828", [d["stats"]["errors"] for d in docs])]))
-        p50 = [d["stats"]["opportunity_time_ms"]["p50"] for d in docs]
-        p95 = [d["stats"]["opportunity_time_ms"]["p95"] for d in docs]
-        out.append("<h3>Processing time per opportunity (ms)</h3>" + legend([("p50", "#6a1b9a"), ("p95", "#ef6c00")]))
-        out.append(lines(labels, [("p50", "#6a1b9a", p50), ("p95", "#ef6c00", p95)]) if any(v is not None for v in p95)
-                   else no_data("no processing times were reported"))
+        bucket, start, end = time_buckets(docs)
+        buckets = per_bucket(docs, bucket, start)
+        unit = "window" if bucket < timedelta(hours=1) else ("hour" if bucket == timedelta(hours=1) else "day")
+        out.append(f"<h3>Matches per {unit}</h3>" + legend([("matches", "#1565c0"), ("no matches", "#90caf9"), ("errors", "#c62828")]))
+        out.append(time_bars(start, end, bucket, [(label, colour, {t: b[name] for t, b in buckets.items()})
+                                                  for name, label, colour in (("matches", "matches", "#1565c0"),
+                                                                              ("no_matches", "no matches", "#90caf9"),
+                                                                              ("errors", "errors", "#c62828"))]))
+        times = {t: b["time"].quantiles((0.5, 0.95)) for t, b in buckets.items() if b["time"].count}
+        out.append(f"<h3>Processing time per opportunity (ms), per {unit}</h3>" + legend([("p50", "#6a1b9a"), ("p95", "#ef6c00")]))
+        out.append(time_lines(start, end, bucket, [("p50", "#6a1b9a", {t: q[0] for t, q in times.items()}),
+                                                   ("p95", "#ef6c00", {t: q[1] for t, q in times.items()})])
+                   if times else no_data("no processing times were reported"))
         top = sorted((m for d in docs for m in d["top_matches"]), key=lambda m: (-m["score"], m["id"]))[:10]
         out.append("<h3>Top opportunities</h3>")
         out.append(table(["id", "title", "score", "link", "source file"],
@@ -119,7 +122,29 @@ def _moment_text(text) -> str | None:
         return text
 
 
-def render_summaries(store: Any, by_tenant: dict[str, list], first: date, last: date) -> str:
+def _change(now: float | None, before: float | None, points: bool) -> str:
+    if now is None or before is None:
+        return ""
+    if points:  # a rate: the change in percentage points
+        return f" ({now - before:+.1f} pt)"
+    if before == 0:
+        return " (new)" if now else " (=)"
+    return f" ({100 * (now - before) / before:+.1f}%)"
+
+
+def render_headline(rows: list, previous: list, first: date, last: date) -> str:
+    """The tenant's figures over the range, each with its change against the previous period of the same length."""
+    now, before = headline(rows), headline(previous) if previous else {}
+    days = (last - first).days + 1
+    cells = []
+    for name, value in now.items():
+        shown = "–" if value is None else (f"{value:,.1f}" if isinstance(value, float) else f"{value:,}")
+        cells.append(shown + _change(value, before.get(name), name.endswith("%")))
+    compared = (f"change against the previous {days} day(s)" if previous else "no summaries in the previous period to compare with")
+    return (table(list(now), [cells]).replace("<table>", '<table class="headline">', 1) + f'<p class="muted">{esc(compared)}</p>')
+
+
+def render_summaries(store: Any, by_tenant: dict[str, list], first: date, last: date, before: dict[str, list] | None = None) -> str:
     out = ["<h2>Period summaries</h2>"]
     if not by_tenant:
         return "".join(out) + no_data("no daily summaries in this range")
@@ -131,6 +156,7 @@ def render_summaries(store: Any, by_tenant: dict[str, list], first: date, last: 
         if not rows:
             out.append(no_data(f"tenant {tenant} has no summaries in this range"))
             continue
+        out.append(render_headline(rows, (before or {}).get(tenant, []), first, last))
         out.append(legend([(label, colour) for _, label, colour in OUTCOMES]))
         out.append(stacked_bars(labels, [(label, colour, per_day(rows, days, name)) for name, label, colour in OUTCOMES]))
         ok, done = per_day(rows, days, "success_count"), [sum(v) for v in zip(*(per_day(rows, days, n) for n, _, _ in OUTCOMES))]
@@ -145,7 +171,9 @@ def render_summaries(store: Any, by_tenant: dict[str, list], first: date, last: 
             if start is None:
                 out.append(f"<h4>Latest {kind}</h4>" + no_data(f"no closed {kind} period yet"))
                 continue
-            out.append(f"<h4>Latest {kind}: {start.isoformat()}</h4>" + table(
+            end = period_containing(kind, start).end
+            outside = " (it covers days outside this range)" if start < first or end > last else ""
+            out.append(f"<h4>Latest {kind}: {start.isoformat()} to {end.isoformat()}{outside}</h4>" + table(
                 ["metric type", "submitted", "succeeded", "failed", "cancelled", "timed out", "throttled", "rejected", "profiles",
                  "p50 ms", "p95 ms"],
                 [(r.metric_type, r.figures["submission_count"], r.figures["success_count"], r.figures["failure_count"],

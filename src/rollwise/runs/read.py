@@ -26,11 +26,11 @@ def read_aggregate(store: objects.ObjectStore, layout: Layout, stamp: str) -> di
 
 
 def aggregates_of_day(store: objects.ObjectStore, layout: Layout, day: date,
-                      unreadable: Callable[[str, str], None] | None = None) -> Iterator[dict[str, Any]]:
+                      unreadable: Callable[[str, str], None] | None = None, keep_state: bool = False) -> Iterator[dict[str, Any]]:
     """Aggregates whose window ends on ``day``, in time order. Aggregates sit side by side
     under the root, so this lists the root one level deep (not the archive). One that is not
     a window aggregate (edited by hand?) is handed to ``unreadable(key, reason)`` and skipped,
-    or, without it, is a ValueError naming it."""
+    or, without it, is a ValueError naming it. ``keep_state`` keeps the sketches (``merge_state``), for merging windows."""
     name = day.strftime("%Y%m%d")
     keys = sorted(m.key for m in objects.list_children(store, layout.root)
                   if layout.is_aggregate(m.key) and m.key[len(layout.root):].startswith(name))
@@ -48,4 +48,4 @@ def aggregates_of_day(store: objects.ObjectStore, layout: Layout, day: date,
                 raise ValueError(f"{key}: {reason}") from None
             unreadable(key, reason)
             continue
-        yield _public(doc)
+        yield doc if keep_state else _public(doc)
