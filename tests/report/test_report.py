@@ -151,3 +151,37 @@ def test_headline_figures_come_with_their_change_against_the_previous_period(sto
     assert re.fullmatch(r"[\d.]+ \([+-]\d+\.\d pt\)", cells["success rate %"])  # a rate changes by points
     assert "change against the previous 3 day(s)" in page
     assert "Latest weekly: 2024-01-08 to 2024-01-14 (it covers days outside this range)" in page
+
+
+def _window_doc(start, matches, times):
+    from datetime import timedelta
+
+    from rollwise.sketch import Distribution
+    from rollwise.timestamps import utc_text
+
+    d = Distribution()
+    d.add_many(times)
+    return {"window_start": utc_text(start), "window_end": utc_text(start + timedelta(minutes=5)),
+            "stats": {"matches": matches, "no_matches": 1, "errors": 0, "files": 2}, "merge_state": {"opportunity_time": d.to_state()}}
+
+
+def test_long_ranges_are_grouped_per_hour_or_day_with_sketches_merged():
+    from datetime import timedelta
+
+    from rollwise.report.collect import per_bucket, time_buckets
+
+    t0 = datetime(2024, 1, 10, 13, 5, tzinfo=UTC)
+    short = [_window_doc(t0, 1, [10]), _window_doc(t0 + timedelta(minutes=55), 2, [20])]
+    assert time_buckets(short) == (timedelta(minutes=5), t0, t0 + timedelta(minutes=60))
+    two_days = short + [_window_doc(t0 + timedelta(days=1, minutes=2 * 5), 4, [1000] * 10)]
+    bucket, start, end = time_buckets(two_days)
+    assert (bucket, start, end) == (timedelta(hours=1), datetime(2024, 1, 10, 13, tzinfo=UTC), datetime(2024, 1, 11, 14, tzinfo=UTC))
+    grouped = per_bucket(two_days, bucket, start)
+    assert sorted(grouped) == [datetime(2024, 1, 10, 13, tzinfo=UTC), datetime(2024, 1, 10, 14, tzinfo=UTC), datetime(2024, 1, 11, 13, tzinfo=UTC)]
+    assert [grouped[t]["matches"] for t in sorted(grouped)] == [1, 2, 4]
+    ten_days = two_days + [_window_doc(t0 + timedelta(days=9), 8, [30])]
+    bucket, start, _ = time_buckets(ten_days)
+    assert bucket == timedelta(days=1) and start == datetime(2024, 1, 10, tzinfo=UTC)
+    day = per_bucket(ten_days, bucket, start)[start]
+    assert day["matches"] == 3 and day["time"].count == 2  # the two windows of the first day, their sketches merged
+    assert day["time"].quantiles((0.5, 1.0)) == pytest.approx([10, 20], rel=0.01)
