@@ -5,7 +5,8 @@ and aggregated, first with nothing else in the table, then with 5 more days of
 the same size stored a month earlier. Each measured run happens in a fresh
 child process, so its CPU time and its peak memory (VmHWM, read from its own
 /proc/self/status) are its own. Every HTTP attempt the client makes is
-counted (retries apart from calls). Two bare loops of plain boto3 (a default
+counted (retries apart from calls; answers that were errors counted by kind: failed conditions,
+throttling, other). Two bare loops of plain boto3 (a default
 client) run beside the job on the same table: "bare read" issues the same
 record Queries and does nothing with the items; "bare read+write" also writes
 the same summary items the job wrote (read back from the table beforehand,
@@ -16,7 +17,7 @@ so the same number, keys and sizes) with BatchWriteItem.
 Prints one line per run:
 records=... history_days=... workers=... repeat=... items_read=... cpu_us_per_record=... bare_rw_cpu_us_per_record=...
 cpu_ratio=... bare_read_cpu_us_per_record=... read_ratio=... peak_rss_mb=... worker_peak_rss_mb=... wall_s=... requests=...
-retries=... bare_rw_requests=... summaries_written=...
+retries=... conditional_failed=... throttled=... other_errors=... bare_rw_requests=... summaries_written=...
 (CPU figures and ratios are medians over --repeat runs; the peak is the highest.)
 """
 
@@ -56,13 +57,20 @@ def client(endpoint):
 
 def count_requests(c):
     """Every HTTP attempt (``before-send``) and every API call (``after-call``): attempts beyond calls are retries."""
-    seen = {"items": 0, "calls": 0, "attempts": 0, "scans": 0}
+    seen = {"items": 0, "calls": 0, "attempts": 0, "scans": 0, "conditional_failed": 0, "throttled": 0, "other_errors": 0}
 
     def attempt(**_):
         seen["attempts"] += 1
 
-    def after(parsed, model, **_):
+    def after(parsed, model, http_response=None, **_):
         seen["calls"] += 1
+        code = (parsed.get("Error") or {}).get("Code", "") if http_response is not None and http_response.status_code >= 300 else ""
+        if code == "ConditionalCheckFailedException":
+            seen["conditional_failed"] += 1
+        elif "Throttl" in code or code == "ProvisionedThroughputExceededException":
+            seen["throttled"] += 1
+        elif code:
+            seen["other_errors"] += 1
         if model.name == "Query":
             seen["items"] += parsed.get("Count", 0)
         if model.name == "Scan":
@@ -126,7 +134,8 @@ def measure_job(endpoint, table, workers):
     cpu += (done.ru_utime + done.ru_stime) - (children.ru_utime + children.ru_stime)
     assert not result.errors, result.errors
     return {"records": result.metrics_processed, "items_read": seen["items"], "scans": seen["scans"], "cpu_s": cpu, "wall_s": wall,
-            "calls": seen["calls"], "attempts": seen["attempts"],
+            "calls": seen["calls"], "attempts": seen["attempts"], "conditional_failed": seen["conditional_failed"],
+            "throttled": seen["throttled"], "other_errors": seen["other_errors"],
             "summaries_written": result.summaries_created + result.summaries_updated, "peak_rss_mb": own_peak_mb(),
             "worker_peak_rss_mb": done.ru_maxrss / 1024 if workers > 1 else 0.0}
 
@@ -265,7 +274,8 @@ def main():
                     f"cpu_ratio={ratio:.2f} bare_read_cpu_us_per_record={us['read']:.1f} read_ratio={read_ratio:.2f} "
                     f"peak_rss_mb={max(r[0]['peak_rss_mb'] for r in runs):.1f} worker_peak_rss_mb={job['worker_peak_rss_mb']:.1f} "
                     f"wall_s={statistics.median(r[0]['wall_s'] for r in runs):.1f} requests={job['attempts'] if workers == 1 else 'n/a'} "
-                    f"retries={sum(r[0]['attempts'] - r[0]['calls'] for r in runs)} bare_rw_requests={runs[0][2]} "
+                    f"retries={sum(r[0]['attempts'] - r[0]['calls'] for r in runs)} conditional_failed={job['conditional_failed']} "
+                    f"throttled={job['throttled']} other_errors={job['other_errors']} bare_rw_requests={runs[0][2]} "
                     f"summaries_written={job['summaries_written']}",
                     flush=True,
                 )
