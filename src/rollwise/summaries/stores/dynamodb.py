@@ -74,7 +74,7 @@ SETTINGS_PARTITION = "SETTINGS"
 
 
 def job_key_patterns() -> dict[str, list[str]]:
-    """The partition keys the summaries job writes or deletes, by request (IAM wildcards)."""
+    """The partition keys the summaries job gets, writes or deletes, by request (IAM wildcards)."""
     # Markers are written too: for periods a run had no time left to start. The shard count is read,
     # and written by the first process when the table has none.
     return {"BatchWriteItem": [SUMMARY_PREFIX + "*", MARKER_PARTITION], "PutItem": [LEASE_PREFIX + "*", SETTINGS_PARTITION],
@@ -83,7 +83,7 @@ def job_key_patterns() -> dict[str, list[str]]:
 
 def ingest_key_patterns() -> dict[str, list[str]]:
     """The partition keys ingest (the Recorder, the stream handler) reads and writes: where an
-    execution's copies are, the copies, and the invalidation markers of their days."""
+    execution's copies are, the copies, the invalidation markers of their days, and the table's shard count."""
     return {"BatchGetItem": [LOCATOR_PREFIX + "*"], "BatchWriteItem": [RECORD_PREFIX + "*", LOCATOR_PREFIX + "*", MARKER_PARTITION],
             "GetItem": [SETTINGS_PARTITION], "PutItem": [SETTINGS_PARTITION]}
 
