@@ -142,14 +142,14 @@ def measure_job(endpoint, table, workers):
 
 def written_summaries(endpoint, table, path):
     """The day's summary items as the job wrote them, saved for the bare read+write loop."""
-    from rollwise.periods import period_containing
     from rollwise.summaries.store import DEFAULT_SHARDS
-    from rollwise.summaries.stores.dynamodb import summary_partition
+    from rollwise.summaries.stores.dynamodb import summary_ranges
 
     c, items = client(endpoint), []
     for shard in range(DEFAULT_SHARDS):
-        kwargs = {"TableName": table, "KeyConditionExpression": "PK = :pk",
-                  "ExpressionAttributeValues": {":pk": {"S": summary_partition(period_containing("daily", DAY), shard)}}}
+        (pk, low, high), = summary_ranges("daily", DAY, DAY, shard)
+        kwargs = {"TableName": table, "KeyConditionExpression": "PK = :pk AND SK BETWEEN :low AND :high",
+                  "ExpressionAttributeValues": {":pk": {"S": pk}, ":low": {"S": low}, ":high": {"S": high}}}
         while True:
             page = c.query(**kwargs)
             items += page["Items"]

@@ -1,6 +1,6 @@
 """Each store, over the same contract; DynamoDB through moto server and dynalite over HTTP."""
 
-from datetime import date, datetime, timezone
+from datetime import date, datetime, timedelta, timezone
 
 from rollwise.periods import period_containing
 from rollwise.summaries.model import Summary, normalize_record
@@ -94,6 +94,41 @@ def test_summaries_round_trip_and_are_queried_by_tenant_owner_and_metric(summary
 
     summary_store.write_summaries(period_containing("daily", days[0]), summary_store.shard_of("t1"), [], [("t1", "u1", "ocr")])
     assert ("t1", "u1", "ocr") not in summary_store.read_summaries(period_containing("daily", days[0]), summary_store.shard_of("t1"))
+
+
+def test_a_longer_periods_parts_are_read_together_and_nothing_outside_it(summary_store):
+    """A week across two months, a month and a year: each of its parts once, a neighbour never, and on
+    DynamoDB one Query per month the days reach (per year for months), not one per day."""
+    from helpers import WriteLog
+
+    shard = summary_store.shard_of("t1")
+    days = [date(2024, 1, 27) + timedelta(days=i) for i in range(10)]  # Sat 27 Jan .. Mon 5 Feb
+    for i, d in enumerate(days):
+        rows = [StoredSummary.of(summary("t1", o, "ocr", d, i + 1)) for o in ("u1", "u2")]
+        summary_store.write_summaries(period_containing("daily", d), shard, rows, [])
+        summary_store.write_summaries(period_containing("daily", d), shard + 1, [StoredSummary.of(summary("t9", "u", "ocr", d, 1))], [])
+    for month in (1, 2, 12):
+        p = period_containing("monthly", date(2024, month, 1))
+        summary_store.write_summaries(p, shard, [StoredSummary.of(summary("t1", "u1", "ocr", date(2024, month, 1), month))], [])
+    summary_store.write_summaries(period_containing("monthly", date(2023, 12, 1)), shard, [StoredSummary.of(summary("t1", "u1", "ocr", date(2023, 12, 1), 1))], [])
+    log = WriteLog(summary_store)
+
+    def within(kind, period):
+        log.reset()
+        found = list(summary_store.summaries_within(kind, period, shard))
+        if log.requests:
+            reached = {(d.year, d.month if kind == "daily" else 0) for d in (period.start, period.end)}
+            assert dict(log.requests.operations) == {"Query": len(reached)}
+        return sorted((s.period.start, s.owner_id, s.figures["submission_count"]) for s in found)
+
+    week = period_containing("weekly", date(2024, 1, 29))  # Mon 29 Jan .. Sun 4 Feb
+    assert within("daily", week) == sorted((d, o, i + 1) for i, d in enumerate(days) if week.start <= d <= week.end for o in ("u1", "u2"))
+    assert within("daily", period_containing("monthly", date(2024, 2, 1))) == sorted(
+        (d, o, i + 1) for i, d in enumerate(days) if d.month == 2 for o in ("u1", "u2"))
+    assert within("monthly", period_containing("yearly", date(2024, 1, 1))) == [
+        (date(2024, 1, 1), "u1", 1), (date(2024, 2, 1), "u1", 2), (date(2024, 12, 1), "u1", 12)]
+    assert within("daily", period_containing("weekly", date(2024, 3, 4))) == []
+    assert sorted(summary_store.read_summaries(period_containing("daily", date(2024, 2, 4)), shard)) == [("t1", "u1", "ocr"), ("t1", "u2", "ocr")]
 
 
 def _same_store(summary_store, shards):

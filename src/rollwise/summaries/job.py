@@ -13,7 +13,7 @@ from datetime import date, datetime
 from time import monotonic
 from typing import Any, Callable, Iterable
 
-from rollwise.periods import Period, period_containing
+from rollwise.periods import Period
 from rollwise.sketch import encode
 from rollwise.summaries.aggregate import aggregate_day, merge_summaries
 from rollwise.summaries.model import Summary, SummaryKey
@@ -79,12 +79,8 @@ class RunResult:
 
 
 def _inputs(store: SummaryStore, period: Period, shard: int) -> Iterable[Summary]:
-    below = "monthly" if period.kind == "yearly" else "daily"
-    part = period_containing(below, period.start)
-    while part.start <= period.end:
-        for stored in store.read_summaries(part, shard).values():
-            yield stored.summary()
-        part = period_containing(below, part.next_start)
+    for stored in store.summaries_within("monthly" if period.kind == "yearly" else "daily", period, shard):
+        yield stored.summary()
 
 
 def compute_period(store: SummaryStore, period: Period, shard: int, still_held: Callable[[], None] = lambda: None) -> RunResult:

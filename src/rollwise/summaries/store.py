@@ -18,6 +18,8 @@ Layout, the same in every backend:
   what changed;
 * summaries are kept under ``(period type, period start, shard)`` with
   ``(tenant, owner, metric type)`` inside, and indexed by tenant for reading;
+  the parts a longer period merges (its days, or a year's months) are read
+  together, as a range;
 * a run computes a shard only while holding the shard's lease, so two
   overlapping runs never interleave their reads and writes of one shard: the
   second leaves the shard (and its markers) to the next run, and a run that
@@ -343,6 +345,11 @@ class SummaryStore(ABC):
 
     @abstractmethod
     def read_summaries(self, period: Period, shard: int) -> dict[SummaryKey, StoredSummary]: ...
+
+    @abstractmethod
+    def summaries_within(self, kind: str, within: Period, shard: int) -> Iterator[StoredSummary]:
+        """Every ``kind`` summary of the shard whose period starts inside ``within`` (a week's or a
+        month's days, a year's months), streamed: a longer period merges them in a few reads, not one per part."""
 
     @abstractmethod
     def write_summaries(self, period: Period, shard: int, puts: list[StoredSummary], deletes: list[SummaryKey]) -> None: ...

@@ -24,8 +24,8 @@ def test_each_item_type_round_trips_through_its_builder_and_parser():
     s.durations.add(120.0)
     stored = StoredSummary.of(s)
     item = ddb.summary_item(period, 2, stored)
-    assert item["PK"]["S"] == "SUM#weekly#2024-01-15#002" and item["GSI2PK"]["S"] == "t#weekly#O#u"
-    assert ddb.parse_summary(item, period=period) == stored == ddb.parse_summary(item, "weekly")
+    assert (item["PK"]["S"], item["SK"]["S"]) == ("SUM#weekly#2024-01-01#002", "2024-01-15#t#u#m") and item["GSI2PK"]["S"] == "t#weekly#O#u"
+    assert ddb.parse_summary(item, "weekly", period) == stored == ddb.parse_summary(item, "weekly")
 
 
 class Throttling:

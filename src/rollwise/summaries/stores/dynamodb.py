@@ -10,8 +10,13 @@ record locator     ``LOC#<tenant>#<execution id>``  ``LOC``
 invalidation       ``INVALIDATION``                 ``<day>#<shard>``
 store settings     ``SETTINGS``                     ``SHARDS``
 shard lease        ``LEASE#<shard>``                ``LEASE``
-summary            ``SUM#<type>#<start>#<shard>``   ``<tenant>#<owner>#<metric>``
+summary            ``SUM#<type>#<span>#<shard>``    ``<start>#<tenant>#<owner>#<metric>``
 =================  ===============================  ==============================
+
+A summary's partition holds every period of its type that starts in one span
+(:data:`SPAN_OF`): a shard's daily summaries of a month, its weekly and
+monthly ones of a year. A week's or a month's days and a year's months are
+then one Query (two for a week across months), not one per day.
 
 Each item type has one key builder, one item builder and one parser, below;
 nothing else in the store makes or reads a key. A summary keeps its figures
@@ -157,12 +162,28 @@ def lease_item(shard: int, owner: str, expires_at: float) -> Item:
 
 
 # -- summaries ------------------------------------------------------------------------------
-def summary_partition(period: Period, shard: int) -> str:
-    return f"{SUMMARY_PREFIX}{period.kind}#{period.start.isoformat()}#{shard:03d}"
+# The span one summary partition covers, by period type: the periods merged into a longer one
+# (a week's or a month's days, a year's months) sit in one partition.
+SPAN_OF = {"daily": "monthly", "weekly": "yearly", "monthly": "yearly", "yearly": "yearly"}
+
+
+def summary_partition(kind: str, start: date, shard: int) -> str:
+    """The partition of the ``kind`` summaries of a shard whose period starts on ``start``."""
+    return f"{SUMMARY_PREFIX}{kind}#{period_containing(SPAN_OF[kind], start).start.isoformat()}#{shard:03d}"
 
 
 def summary_key(period: Period, shard: int, key: SummaryKey) -> Item:
-    return {"PK": {"S": summary_partition(period, shard)}, "SK": {"S": "#".join(key)}}
+    return {"PK": {"S": summary_partition(period.kind, period.start, shard)}, "SK": {"S": "#".join((period.start.isoformat(), *key))}}
+
+
+def summary_ranges(kind: str, first: date, last: date, shard: int) -> Iterator[tuple[str, str, str]]:
+    """(partition, lowest SK, highest SK) of each Query that reads the ``kind`` summaries of a
+    shard whose periods start from ``first`` to ``last``: one per span they reach."""
+    span = period_containing(SPAN_OF[kind], first)
+    while span.start <= last:
+        low, high = max(first, span.start), min(last, span.end)
+        yield summary_partition(kind, span.start, shard), f"{low.isoformat()}#", f"{high.isoformat()}#\uffff"
+        span = period_containing(SPAN_OF[kind], span.next_start)
 
 
 def summary_index(tenant_id: str, period_type: str, owner_id: str | None = None, metric_type: str | None = None) -> tuple[str, str]:
@@ -195,16 +216,16 @@ def summary_item(period: Period, shard: int, s: StoredSummary) -> Item:
     }
 
 
-def parse_summary(item: Mapping[str, Any], period_type: str | None = None, period: Period | None = None) -> StoredSummary:
-    tenant_id, owner_id, metric_type = item["SK"]["S"].split("#")
+def parse_summary(item: Mapping[str, Any], period_type: str, period: Period | None = None) -> StoredSummary:
+    start, tenant_id, owner_id, metric_type = item["SK"]["S"].split("#")
     if period is None:
-        period = period_containing(period_type, date.fromisoformat(item["period_start"]["S"]))
+        period = period_containing(period_type, date.fromisoformat(start))
     figures = orjson.loads(item["figures"]["S"])
     figures["sketch"] = item["sketch"]["B"]
     return StoredSummary.load(tenant_id, owner_id, metric_type, period, figures)
 
 
-SUMMARY_PROJECTION = "SK, period_start, figures, sketch"
+SUMMARY_PROJECTION = "SK, figures, sketch"
 
 
 def table_definition(table_name: str) -> dict[str, Any]:
@@ -430,10 +451,20 @@ class DynamoDBSummaryStore(SummaryStore):
 
     def read_summaries(self, period: Period, shard: int) -> dict[SummaryKey, StoredSummary]:
         out = {}
-        for item in self._partition(summary_partition(period, shard), SUMMARY_PROJECTION):
-            s = parse_summary(item, period=period)
+        for item in self._summary_range(period.kind, period.start, period.start, shard):
+            s = parse_summary(item, period.kind, period)
             out[s.key] = s
         return out
+
+    def summaries_within(self, kind: str, within: Period, shard: int) -> Iterator[StoredSummary]:
+        for item in self._summary_range(kind, within.start, within.end, shard):
+            yield parse_summary(item, kind)
+
+    def _summary_range(self, kind: str, first: date, last: date, shard: int) -> Iterator[Item]:
+        for pk, low, high in summary_ranges(kind, first, last, shard):
+            yield from self._query(KeyConditionExpression="PK = :pk AND SK BETWEEN :low AND :high", ConsistentRead=True,
+                                   ExpressionAttributeValues={":pk": {"S": pk}, ":low": {"S": low}, ":high": {"S": high}},
+                                   ProjectionExpression=SUMMARY_PROJECTION)
 
     def write_summaries(self, period: Period, shard: int, puts: list[StoredSummary], deletes: list[SummaryKey]) -> None:
         requests: list[dict[str, Any]] = [{"PutRequest": {"Item": summary_item(period, shard, s)}} for s in puts]

@@ -199,6 +199,15 @@ class SQLiteSummaryStore(SummaryStore):
         )
         return {(t, o, m): _summary(t, o, m, period, f, sk) for t, o, m, f, sk in rows}
 
+    def summaries_within(self, kind: str, within: Period, shard: int) -> Iterator[StoredSummary]:
+        rows = self._db.execute(
+            "SELECT period_start, tenant_id, owner_id, metric_type, figures, sketch FROM summaries"
+            " WHERE period_type = ? AND period_start BETWEEN ? AND ? AND shard = ? ORDER BY period_start, tenant_id, owner_id, metric_type",
+            (kind, within.start.isoformat(), within.end.isoformat(), shard),
+        )
+        for start, t, o, m, f, sk in rows:
+            yield _summary(t, o, m, period_containing(kind, date.fromisoformat(start)), f, sk)
+
     def write_summaries(self, period: Period, shard: int, puts: list[StoredSummary], deletes: list[SummaryKey]) -> None:
         rows = []
         for s in puts:
