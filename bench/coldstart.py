@@ -6,9 +6,17 @@ of the process is read after the interpreter started, after the import, and afte
 invocation against moto server. The yardstick is `import boto3` plus creating one client, the
 least any Python Lambda that talks to AWS pays. Medians of --repeat runs.
 
+The summaries function is measured as the stack deploys it: for a volume one invocation gets
+through, one shard and the whole night in one invocation (`run`); at the default volume, the
+fan-out, whose invocations are `plan` and one `shard` per shard. Each on an ordinary night, a
+Monday (the day and its week) and a New Year's Day (day, week, month and year), on an empty
+table. `run8` is one invocation over 8 shards, which the stack no longer deploys at the volume
+that needs 8 (docs/deploy.md): shown for comparison.
+
     uv run python bench/coldstart.py [--repeat 7]
 
-Prints: boto3_client_ms=... summaries_import_ms=... summaries_first_ms=... summaries_ratio=... merge_import_ms=... merge_first_ms=... merge_ratio=...
+Prints: boto3_client_ms=... merge_import_ms=... merge_first_ms=... merge_ratio=... then for each
+summaries case <case>_first_ms=... <case>_requests=... <case>_ratio=...
 """
 
 from __future__ import annotations
@@ -20,12 +28,14 @@ import statistics
 import subprocess
 import sys
 import uuid
+from datetime import datetime, timedelta
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "tests"))
 sys.path.insert(0, str(ROOT / "scripts"))
 
+NIGHTS = {"ordinary": "2024-01-17T02:00:00Z", "monday": "2024-01-15T02:00:00Z", "newyear": "2024-01-01T02:00:00Z"}
 CHILD = """
 import json, sys, time
 start = time.process_time()
@@ -42,9 +52,19 @@ marks["first"] = time.process_time() - start
 HANDLER = """
 from rollwise.handlers import {module} as handler
 marks = {{"import": time.process_time() - start}}
-body = handler.lambda_handler({{"time": "{at}"}}, None)["body"]
+import botocore.endpoint
+sent = [0]
+_send = botocore.endpoint.Endpoint._send
+def counted(self, request):
+    sent[0] += 1
+    return _send(self, request)
+botocore.endpoint.Endpoint._send = counted  # counts: costs nothing measurable
+out = handler.lambda_handler({event}, None)
 marks["first"] = time.process_time() - start
-assert not body.get("errors") and not body.get("failed_operations"), body
+marks["requests"] = sent[0]
+body = out.get("body") or out.get("result") or {{}}
+assert not body.get("errors") and not body.get("failed_operations") and not body.get("deferred"), body
+assert body.get("files_processed", 1) == 1, body  # merge: the one file put before
 """
 
 
@@ -58,13 +78,18 @@ def measure(python: str, paths: list[str], code: str, env: dict) -> dict:
 def main() -> None:
     p = argparse.ArgumentParser()
     p.add_argument("--repeat", type=int, default=7)
-    p.add_argument("--at", default="2024-01-15T13:20:00Z", help="the event's time: a Monday by default (the summaries run "
-                   "covers the day and its week); 2024-01-16T13:20:00Z is an ordinary night (the day alone)")
     args = p.parse_args()
 
     import boto3
     import package
     from emulators import start_moto
+
+    from rollwise.config import variable
+    from rollwise.runs.layout import Layout
+    from rollwise.samples import sample_run_files
+    from rollwise.summaries.plan import plan_run
+    from rollwise.summaries.settings import SummariesSettings
+    from rollwise.summaries.stores.dynamodb import DynamoDBSummaryStore
 
     asset = package.build("x86_64" if os.uname().machine == "x86_64" else "arm64")
     python = package.runtime_python()
@@ -72,26 +97,48 @@ def main() -> None:
     emu = start_moto()
     try:
         kw = {"endpoint_url": emu.url, "region_name": "us-east-1", "aws_access_key_id": "t", "aws_secret_access_key": "t"}
-        bucket, table = f"cold-{uuid.uuid4().hex[:8]}", f"cold-{uuid.uuid4().hex[:8]}"
+        bucket = f"cold-{uuid.uuid4().hex[:8]}"
         boto3.client("s3", **kw).create_bucket(Bucket=bucket)
-        from rollwise.summaries.stores.dynamodb import DynamoDBSummaryStore
+        base_env = {"PATH": "/usr/bin:/bin", "AWS_ACCESS_KEY_ID": "t", "AWS_SECRET_ACCESS_KEY": "t", "AWS_REGION": "us-east-1",
+                    "AWS_ENDPOINT_URL": emu.url, "SAM_MATCHING_OUT_RUNS_BUCKET": bucket}
 
-        DynamoDBSummaryStore(table, client=boto3.client("dynamodb", **kw)).create()
-        env = {"PATH": "/usr/bin:/bin", "AWS_ACCESS_KEY_ID": "t", "AWS_SECRET_ACCESS_KEY": "t", "AWS_REGION": "us-east-1",
-               "AWS_ENDPOINT_URL": emu.url, "SAM_MATCHING_OUT_RUNS_BUCKET": bucket, "DYNAMODB_TABLE_NAME": table}
-        runs: dict[str, list[dict]] = {"boto3": [], "summaries": [], "merge": []}
-        for _ in range(args.repeat):
-            runs["boto3"].append(measure(python, [sdk], BASELINE, env))
-            runs["summaries"].append(measure(python, [str(asset), sdk], HANDLER.format(module="aggregate_summaries", at=args.at), env))
-            runs["merge"].append(measure(python, [str(asset), sdk], HANDLER.format(module="merge_runs", at=args.at), env))
+        def summaries_env(shards: int) -> dict:
+            table = f"cold-{uuid.uuid4().hex[:8]}"
+            DynamoDBSummaryStore(table, client=boto3.client("dynamodb", **kw)).create()
+            return {**base_env, variable(SummariesSettings, "table"): table, variable(SummariesSettings, "shards"): str(shards)}
+
+        cases: dict[str, tuple[str, dict]] = {}  # name: (handler code, environment)
+        handler = lambda module, event: HANDLER.format(module=module, event=repr(event))  # noqa: E731
+        for night, at in NIGHTS.items():
+            cases[f"run1_{night}"] = (handler("aggregate_summaries", {"time": at}), summaries_env(1))
+        cases["plan"] = (handler("aggregate_summaries", {"action": "plan", "time": NIGHTS["newyear"]}), summaries_env(8))
+        for night, at in NIGHTS.items():
+            plan = plan_run(datetime.fromisoformat(at.replace("Z", "+00:00")), 8)
+            event = {"action": "shard", "plan": plan.to_json(), "shard": 0}
+            cases[f"shard_{night}"] = (handler("aggregate_summaries", event), summaries_env(8))
+        for night in ("ordinary", "monday"):
+            cases[f"run8_{night}"] = (handler("aggregate_summaries", {"time": NIGHTS[night]}), summaries_env(8))
+        cases["merge"] = (handler("merge_runs", {"time": NIGHTS["monday"]}), base_env)
+
+        runs: dict[str, list[dict]] = {"boto3": [], **{name: [] for name in cases}}
+        s3, monday = boto3.client("s3", **kw), datetime.fromisoformat(NIGHTS["monday"].replace("Z", "+00:00"))
+        for i in range(args.repeat):
+            runs["boto3"].append(measure(python, [sdk], BASELINE, base_env))
+            # the merge job's first run: one raw file in a closed window of its own
+            ((name, body),) = sample_run_files(monday - timedelta(hours=1, minutes=5 * i), 1, 1, seed=i)
+            s3.put_object(Bucket=bucket, Key=Layout.under().raw + name, Body=body)
+            for name, (code, env) in cases.items():
+                runs[name].append(measure(python, [str(asset), sdk], code, env))
     finally:
         emu.stop()
-    median = {k: {m: statistics.median(r[m] for r in v) * 1000 for m in ("import", "first")} for k, v in runs.items()}
+    median = {k: {m: statistics.median(r[m] for r in v) for m in v[0]} for k, v in runs.items()}
     base = median["boto3"]["first"]
-    print(f"boto3_client_ms={base:.1f} "
-          + " ".join(f"{k}_import_ms={median[k]['import']:.1f} {k}_first_ms={median[k]['first']:.1f} {k}_ratio={median[k]['first'] / base:.2f}"
-                     for k in ("summaries", "merge"))
-          + f" repeat={args.repeat} python={python.rsplit('python', 1)[-1]}", flush=True)
+    figures = [f"boto3_client_ms={base * 1000:.1f}"]
+    for name in ("merge", *(n for n in cases if n != "merge")):
+        m = median[name]
+        figures.append(f"{name}_import_ms={m['import'] * 1000:.1f} {name}_first_ms={m['first'] * 1000:.1f} "
+                       f"{name}_requests={m['requests']:.0f} {name}_ratio={m['first'] / base:.2f}")
+    print(" ".join(figures) + f" repeat={args.repeat} python={python.rsplit('python', 1)[-1]}", flush=True)
 
 
 if __name__ == "__main__":

@@ -369,8 +369,9 @@ def test_import_reads_a_table_then_resumes_or_says_it_is_done(moto_server, monke
 def test_shards_are_chosen_by_the_rule_kept_by_init_and_changed_by_a_reshard(tmp_path):
     rule = runner.invoke(app, ["summaries", "shards", "--executions-per-day", "10000000"])
     assert rule.exit_code == 0 and rule.output.startswith("8 shard(s) for 10,000,000 executions a day at 256 MB")
+    assert rule.output.strip().endswith("one invocation per shard: deploy with the fan-out")
     small = orjson.loads(runner.invoke(app, ["summaries", "shards", "--executions-per-day", "50000", "--json"]).output)
-    assert small["shards"] == 1 and small["fits"] is True
+    assert small["shards"] == 1 and small["fits"] is True and small["fanout"] is False
 
     old, new = f"sqlite:///{tmp_path / 'old.db'}", f"sqlite:///{tmp_path / 'new.db'}"
     init = runner.invoke(app, ["summaries", "init", "--store", old, "--shards", "2"])

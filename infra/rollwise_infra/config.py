@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any, Mapping
 
 from rollwise.runs.settings import ARCHIVE_MODES, MergeSettings
-from rollwise.summaries.capacity import SUMMARIES_MEMORY_MB, VOLUME, shards_for
+from rollwise.summaries.capacity import HEADROOM, SUMMARIES_MEMORY_MB, VOLUME, one_run_fits, records_per_run, shards_for
 from rollwise.summaries.settings import REMOVE_POLICIES, IngestSettings, SummariesSettings
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -29,7 +29,9 @@ class StackConfig:
     # (rollwise.summaries.capacity) unless `shards` is set. A table keeps the count it was first used with.
     executions_per_day: int = VOLUME
     shards: int = 0
-    fanout: bool = False
+    # Unset: the fan-out is on exactly when one invocation cannot get through the volume's night
+    # (the capacity rule: above about 1.28 million executions a day at 256 MB).
+    fanout: bool | None = None
     fanout_concurrency: int = 4
     # 0: no reservation (the default). Reserving takes capacity from the account's unreserved pool,
     # which must keep 10; on a new account (often 10 in all) CloudFormation refuses any reservation.
@@ -55,7 +57,11 @@ class StackConfig:
             raise ValueError(f"shards ({self.shards}) and executions_per_day ({self.executions_per_day}) must be 0 or more")
         if self.reserved_concurrency < 0:
             raise ValueError(f"reserved_concurrency must be 0 (none) or more, got {self.reserved_concurrency}")
-        if self.fanout and 0 < self.reserved_concurrency < self.fanout_concurrency:
+        if self.fanout is False and not one_run_fits(self.executions_per_day, SUMMARIES_MEMORY_MB):
+            raise ValueError(f"executions_per_day {self.executions_per_day:,} needs the fan-out: one run of the summaries job gets "
+                             f"through about {int(records_per_run(SUMMARIES_MEMORY_MB) / HEADROOM):,} executions a night with room "
+                             "to spare; set fanout true (or leave it unset), or lower executions_per_day")
+        if self.summary_fanout and 0 < self.reserved_concurrency < self.fanout_concurrency:
             raise ValueError(f"reserved_concurrency {self.reserved_concurrency} is below fanout_concurrency {self.fanout_concurrency}: "
                              "the fan-out's shards would be throttled")
         if self.source_stream_arn and not (self.source_stream_arn.startswith("arn:") and ":table/" in self.source_stream_arn
@@ -75,6 +81,11 @@ class StackConfig:
     def summary_shards(self) -> int:
         """The shard count the functions are configured with: ``shards``, or the capacity rule's."""
         return self.shards or shards_for(self.executions_per_day, SUMMARIES_MEMORY_MB)
+
+    @property
+    def summary_fanout(self) -> bool:
+        """Whether the summaries job runs as the fan-out: ``fanout``, or what the volume needs."""
+        return self.fanout if self.fanout is not None else not one_run_fits(self.executions_per_day, SUMMARIES_MEMORY_MB)
 
     @property
     def database(self) -> str:
@@ -102,7 +113,9 @@ class StackConfig:
 
 
 def _coerce(value: Any, default: Any) -> Any:
-    """Context values arrive as strings (`-c fanout=true`)."""
+    """Context values arrive as strings (`-c fanout=true`); `fanout` may also be unset (`auto`)."""
+    if default is None and isinstance(value, str):  # fanout
+        return None if value.lower() in ("", "auto") else value.lower() in ("1", "true", "yes")
     if isinstance(default, bool) and isinstance(value, str):
         return value.lower() in ("1", "true", "yes")
     if isinstance(default, int) and not isinstance(default, bool) and isinstance(value, str):

@@ -101,7 +101,7 @@ class RollwiseStack(Stack):
         if config.sql_tables and config.records_output:
             self._sql_tables()
 
-        if config.fanout:
+        if config.summary_fanout:
             self.state_machine = self._fanout()
             target: events.IRuleTarget = targets.SfnStateMachine(self.state_machine)
         else:

@@ -135,10 +135,11 @@ def summaries_shards(
 
     row = capacity(executions_per_day, memory or SUMMARIES_MEMORY_MB)
     if as_json:
-        display.json_document({**asdict(row), "fits": row.fits})
+        display.json_document({**asdict(row), "fits": row.fits, "fanout": row.fanout})
         return
     display.echo(f"{row.shards} shard(s) for {executions_per_day:,} executions a day at {row.memory_mb} MB: "
-                 f"about {row.cpu_seconds_per_shard} s of CPU, {row.seconds_per_shard} s per shard's nightly run")
+                 f"about {row.cpu_seconds_per_shard} s of CPU, {row.seconds_per_shard} s per shard's nightly run"
+                 + ("; one invocation per shard: deploy with the fan-out" if row.fanout else "; one invocation runs the night"))
 
 
 @summaries_app.command("reshard")

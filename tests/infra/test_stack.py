@@ -63,7 +63,7 @@ def test_functions(template):
 
 
 def test_reserved_concurrency_is_a_setting(tmp_path_factory):
-    t = synth(tmp_path_factory, reserved_concurrency=2)
+    t = synth(tmp_path_factory, reserved_concurrency=2, executions_per_day=1_000_000)
     assert [function(t, h).get("ReservedConcurrentExecutions") for h in (
         "rollwise.handlers.aggregate_summaries.lambda_handler", "rollwise.handlers.merge_runs.lambda_handler")] == [2, 2]
     with pytest.raises(ValueError, match="below fanout_concurrency 4"):
@@ -189,6 +189,24 @@ def test_fanout_drives_the_shards_from_step_functions(fanout):
     assert resources(st["AbortBundleUploads"]) == ["/runs/archive/bundles/*"]
 
 
+def test_the_fan_out_follows_the_volume_unless_set(template, tmp_path_factory):
+    """The default volume (10 million a day) is more than one run gets through: the nightly rule starts the fan-out."""
+    def nightly_target(t):
+        (rule,) = [r["Properties"] for r in of_type(t, "AWS::Events::Rule").values() if r["Properties"]["ScheduleExpression"].startswith("cron")]
+        return rule["Targets"][0]["Arn"]
+
+    assert nightly_target(template)["Ref"].startswith("SummariesFanOut") and len(of_type(template, "AWS::StepFunctions::StateMachine")) == 1
+    small = synth(tmp_path_factory, executions_per_day=1_000_000)
+    assert "Fn::GetAtt" in nightly_target(small) and of_type(small, "AWS::StepFunctions::StateMachine") == {}
+    assert function(small, "rollwise.handlers.aggregate_summaries.lambda_handler")["Environment"]["Variables"]["ROLLWISE_SHARDS"] == "1"
+    from rollwise.summaries.capacity import HEADROOM, records_per_run
+
+    with pytest.raises(ValueError, match=f"executions_per_day 10,000,000 needs the fan-out: one run of the summaries job gets through about "
+                                         f"{int(records_per_run(256) / HEADROOM):,} executions"):
+        StackConfig(fanout=False)
+    assert StackConfig.load(tmp_path_factory.mktemp("c") / "none.json", {"fanout": "auto", "executions_per_day": "2000000"}).summary_fanout
+
+
 def test_cfn_lint_finds_no_errors(template, fanout, ingesting, tmp_path):
     from cfnlint.api import lint_all
 
@@ -204,7 +222,7 @@ def test_cfn_lint_finds_no_errors(template, fanout, ingesting, tmp_path):
 
 
 def test_config_file_and_context(tmp_path):
-    (tmp_path / "c.json").write_text(json.dumps({"table_name": "existing", "fanout": False}))
+    (tmp_path / "c.json").write_text(json.dumps({"table_name": "existing", "fanout": False, "executions_per_day": 100_000}))
     config = StackConfig.load(tmp_path / "c.json", {"fanout": "true", "shards": "16"})
     assert (config.table_name, config.fanout, config.shards) == ("existing", True, 16)
     with pytest.raises(ValueError, match="unknown stack settings: tabel"):

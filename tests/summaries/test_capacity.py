@@ -28,3 +28,10 @@ def test_the_arithmetic_of_one_run():
     assert c.vcpu_share(3008) == 1.0  # one thread gets no more than one core
     with pytest.raises(ValueError, match="0 or more"):
         c.shards_for(-1)
+
+
+def test_one_run_gets_through_a_night_only_when_the_whole_volume_is_one_shards_share():
+    limit = int(c.records_per_run(256) / c.HEADROOM)  # about 1.28 million at the measured figures
+    assert c.one_run_fits(limit) and not c.one_run_fits(limit + 1)
+    assert c.capacity(limit).fanout is False and c.capacity(c.VOLUME).fanout is True  # the default volume needs the fan-out
+    assert c.one_run_fits(0) and c.one_run_fits(c.VOLUME, memory_mb=3008) is (c.shards_for(c.VOLUME, 3008) == 1)

@@ -46,6 +46,12 @@ def shards_for(executions_per_day: int, memory_mb: int = SUMMARIES_MEMORY_MB, ti
     return max(1, ceil(executions_per_day / per_shard))
 
 
+def one_run_fits(executions_per_day: int, memory_mb: int = SUMMARIES_MEMORY_MB, timeout_seconds: int = TIMEOUT_SECONDS) -> bool:
+    """Whether one invocation gets through a whole night (every shard, one after the other) with the
+    rule's headroom; if not, each shard needs its own invocation: the fan-out."""
+    return shards_for(executions_per_day, memory_mb, timeout_seconds) == 1
+
+
 @dataclass(frozen=True)
 class Capacity:
     """One row of the capacity table: a volume, its shards, and what a shard's nightly run costs."""
@@ -59,6 +65,11 @@ class Capacity:
     @property
     def fits(self) -> bool:
         return self.seconds_per_shard <= TIMEOUT_SECONDS - DEADLINE_MARGIN_SECONDS
+
+    @property
+    def fanout(self) -> bool:
+        """Whether the night needs one invocation per shard (see :func:`one_run_fits`)."""
+        return not one_run_fits(self.executions_per_day, self.memory_mb)
 
 
 def capacity(executions_per_day: int, memory_mb: int = SUMMARIES_MEMORY_MB, shards: int | None = None) -> Capacity:
