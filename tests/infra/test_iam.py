@@ -122,8 +122,8 @@ def test_requests_outside_each_role_are_denied(deployed):
     summaries, merge = deployed.role_statements(SUMMARIES_HANDLER), deployed.role_statements(RUNS_HANDLER)
     outside = [
         (summaries, Call("dynamodb:Scan", table)),
-        (summaries, Call("dynamodb:BatchWriteItem", table, {"dynamodb:LeadingKeys": ["SUM#daily#2024-01-08#000", "REC#2024-01-08#000"]})),
-        (summaries, Call("dynamodb:PutItem", table, {"dynamodb:LeadingKeys": ["SUM#daily#2024-01-08#000"]})),
+        (summaries, Call("dynamodb:BatchWriteItem", table, {"dynamodb:LeadingKeys": ["SUM#daily#2024-01-01#000", "REC#2024-01-08#000"]})),
+        (summaries, Call("dynamodb:PutItem", table, {"dynamodb:LeadingKeys": ["SUM#daily#2024-01-01#000"]})),
         (summaries, Call("dynamodb:DeleteItem", table, {"dynamodb:LeadingKeys": ["LOC#acme#ex-1"]})),
         (summaries, Call("dynamodb:PutItem", f"arn:aws:dynamodb:{region}:{account}:table/someone-elses")),
         (summaries, Call("dynamodb:DeleteTable", table)),
