@@ -131,6 +131,19 @@ def test_a_longer_periods_parts_are_read_together_and_nothing_outside_it(summary
     assert sorted(summary_store.read_summaries(period_containing("daily", date(2024, 2, 4)), shard)) == [("t1", "u1", "ocr"), ("t1", "u2", "ocr")]
 
 
+def test_ids_beyond_the_basic_plane_are_read_like_any_other(summary_store):
+    """A key range must not end at U+FFFF: in DynamoDB's byte order (and in code points) an id
+    starting with an emoji sorts above it, and its summaries would silently drop out of every read."""
+    tenant, owner = "\U0001F600corp", "\U0001F9D1"
+    day = date(2024, 1, 10)
+    shard = summary_store.shard_of(tenant)
+    summary_store.write_summaries(period_containing("daily", day), shard, [StoredSummary.of(summary(tenant, owner, "ocr", day, 3))], [])
+    assert list(summary_store.read_summaries(period_containing("daily", day), shard)) == [(tenant, owner, "ocr")]
+    assert [s.owner_id for s in summary_store.summaries_within("daily", period_containing("weekly", day), shard)] == [owner]
+    assert [(s.owner_id, s.figures["submission_count"]) for s in summary_store.query_summaries(tenant, "daily", until=day)] == [(owner, 3)]
+    assert [s.owner_id for s in summary_store.query_summaries(tenant, "daily", owner_id=owner, until=day)] == [owner]
+
+
 def _same_store(summary_store, shards):
     """Another process's view of the same store (the same connection), configured with another shard count."""
     other = type(summary_store).__new__(type(summary_store))

@@ -176,13 +176,19 @@ def summary_key(period: Period, shard: int, key: SummaryKey) -> Item:
     return {"PK": {"S": summary_partition(period.kind, period.start, shard)}, "SK": {"S": "#".join((period.start.isoformat(), *key))}}
 
 
+def after_every(prefix: str) -> str:
+    """The lowest key above every key that starts with ``prefix + "#"`` (``$`` follows ``#``):
+    a range ending at ``prefix#\uffff`` would leave out ids that start beyond U+FFFF, an emoji."""
+    return prefix + "$"
+
+
 def summary_ranges(kind: str, first: date, last: date, shard: int) -> Iterator[tuple[str, str, str]]:
     """(partition, lowest SK, highest SK) of each Query that reads the ``kind`` summaries of a
     shard whose periods start from ``first`` to ``last``: one per span they reach."""
     span = period_containing(SPAN_OF[kind], first)
     while span.start <= last:
         low, high = max(first, span.start), min(last, span.end)
-        yield summary_partition(kind, span.start, shard), f"{low.isoformat()}#", f"{high.isoformat()}#\uffff"
+        yield summary_partition(kind, span.start, shard), f"{low.isoformat()}#", after_every(high.isoformat())
         span = period_containing(SPAN_OF[kind], span.next_start)
 
 
@@ -475,7 +481,7 @@ class DynamoDBSummaryStore(SummaryStore):
         index, pk = summary_index(tenant_id, period_type, owner_id, metric_type)
         pk_name, sk_name = INDEXES[index]
         low = period_containing(period_type, since).start.isoformat() if since else "0000"
-        high = (until.isoformat() if until else "9999") + "#\uffff"
+        high = after_every(until.isoformat() if until else "9999")
         rows = []
         for item in self._query(
             IndexName=index,
