@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any, Mapping
 
 from rollwise.runs.settings import ARCHIVE_MODES, MergeSettings
-from rollwise.summaries.capacity import HEADROOM, SUMMARIES_MEMORY_MB, VOLUME, one_run_fits, records_per_run, shards_for
+from rollwise.summaries.capacity import SUMMARIES_MEMORY_MB, VOLUME, one_run_fits, records_per_shard, shards_for
 from rollwise.summaries.settings import REMOVE_POLICIES, IngestSettings, SummariesSettings
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -59,7 +59,7 @@ class StackConfig:
             raise ValueError(f"reserved_concurrency must be 0 (none) or more, got {self.reserved_concurrency}")
         if self.fanout is False and not one_run_fits(self.executions_per_day, SUMMARIES_MEMORY_MB):
             raise ValueError(f"executions_per_day {self.executions_per_day:,} needs the fan-out: one run of the summaries job gets "
-                             f"through about {int(records_per_run(SUMMARIES_MEMORY_MB) / HEADROOM):,} executions a night with room "
+                             f"through about {int(records_per_shard(SUMMARIES_MEMORY_MB)):,} executions a night with room "
                              "to spare; set fanout true (or leave it unset), or lower executions_per_day")
         if self.summary_fanout and 0 < self.reserved_concurrency < self.fanout_concurrency:
             raise ValueError(f"reserved_concurrency {self.reserved_concurrency} is below fanout_concurrency {self.fanout_concurrency}: "

@@ -199,10 +199,10 @@ def test_the_fan_out_follows_the_volume_unless_set(template, tmp_path_factory):
     small = synth(tmp_path_factory, executions_per_day=1_000_000)
     assert "Fn::GetAtt" in nightly_target(small) and of_type(small, "AWS::StepFunctions::StateMachine") == {}
     assert function(small, "rollwise.handlers.aggregate_summaries.lambda_handler")["Environment"]["Variables"]["ROLLWISE_SHARDS"] == "1"
-    from rollwise.summaries.capacity import HEADROOM, records_per_run
+    from rollwise.summaries.capacity import records_per_shard
 
     with pytest.raises(ValueError, match=f"executions_per_day 10,000,000 needs the fan-out: one run of the summaries job gets through about "
-                                         f"{int(records_per_run(256) / HEADROOM):,} executions"):
+                                         f"{int(records_per_shard(256)):,} executions"):
         StackConfig(fanout=False)
     assert StackConfig.load(tmp_path_factory.mktemp("c") / "none.json", {"fanout": "auto", "executions_per_day": "2000000"}).summary_fanout
 

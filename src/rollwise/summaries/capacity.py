@@ -38,12 +38,16 @@ def records_per_run(memory_mb: int = SUMMARIES_MEMORY_MB, timeout_seconds: int =
     return int((timeout_seconds - margin_seconds) * vcpu_share(memory_mb) / (CPU_US_PER_RECORD / 1e6))
 
 
+def records_per_shard(memory_mb: int = SUMMARIES_MEMORY_MB, timeout_seconds: int = TIMEOUT_SECONDS) -> float:
+    """The most records a shard's day may hold: 1/HEADROOM of what one run gets through."""
+    return records_per_run(memory_mb, timeout_seconds) / HEADROOM
+
+
 def shards_for(executions_per_day: int, memory_mb: int = SUMMARIES_MEMORY_MB, timeout_seconds: int = TIMEOUT_SECONDS) -> int:
-    """The rule: the fewest shards that keep each shard's day at 1/HEADROOM of what one run gets through."""
+    """The rule: the fewest shards that keep each shard's day within :func:`records_per_shard`."""
     if executions_per_day < 0:
         raise ValueError(f"executions a day must be 0 or more, got {executions_per_day}")
-    per_shard = records_per_run(memory_mb, timeout_seconds) / HEADROOM
-    return max(1, ceil(executions_per_day / per_shard))
+    return max(1, ceil(executions_per_day / records_per_shard(memory_mb, timeout_seconds)))
 
 
 def one_run_fits(executions_per_day: int, memory_mb: int = SUMMARIES_MEMORY_MB, timeout_seconds: int = TIMEOUT_SECONDS) -> bool:
