@@ -21,6 +21,13 @@ os.environ.setdefault("POWERTOOLS_METRICS_NAMESPACE", "rollwise-tests")
 from emulators import start_dynalite, start_moto  # noqa: E402
 
 
+@pytest.fixture(autouse=True)
+def state_dir(tmp_path, monkeypatch):
+    """Import checkpoints in the test's own folder, never in the user's ~/.local/state."""
+    monkeypatch.setenv("ROLLWISE_STATE_DIR", str(tmp_path / "state"))
+    return tmp_path / "state"
+
+
 @pytest.fixture(scope="session")
 def moto_server():
     emu = start_moto()

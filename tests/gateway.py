@@ -1,15 +1,19 @@
 """A recording HTTP gateway in front of an emulator, on 127.0.0.1: what reaches AWS, and what AWS answers.
 
 Every request passes through ``decide(request)``, which returns None to let
-it through to the emulator, or a :class:`Reply` to answer instead (a 403, a
-body cut in the middle); ``after(request, status)`` may replace the emulator's
-answer (S3's 403 for a missing key). Requests are recorded with what was
-decided, so a test can check each one against a policy.
+it through to the emulator, or a :class:`Reply`: an answer of its own (a 403,
+a throttle), or the emulator's answer changed on the way (a body cut in the
+middle, the connection dropped after the request took effect, another body
+forwarded and the answer rewritten: a batch answered in part).
+``after(request, status)`` may replace the emulator's answer (S3's 403 for a
+missing key). Requests are recorded with what was decided, so a test can
+check each one against a policy.
 """
 
 from __future__ import annotations
 
 import http.client
+import socket
 import threading
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -33,11 +37,20 @@ class Request:
 
 @dataclass
 class Reply:
-    status: int
+    status: int = 200
     body: bytes = b""
     headers: dict[str, str] = field(default_factory=dict)
     cut_after: int | None = None  # send the emulator's own answer, but stop after this many body bytes
     note: str = ""
+    drop: bool = False  # forward the request, then close the connection unanswered: it took effect, its answer is lost
+    reset: bool = False  # close the connection without forwarding: the request never reached the emulator
+    forward_body: bytes | None = None  # forward this body instead of the request's
+    rewrite: Callable[[int, bytes], "Reply"] | None = None  # answer with what this makes of the emulator's status and body
+
+    @property
+    def forwards(self) -> bool:
+        """Whether the request still reaches the emulator."""
+        return self.cut_after is not None or self.drop or self.forward_body is not None or self.rewrite is not None
 
 
 def access_denied(message: str = "Access Denied") -> Reply:
@@ -69,12 +82,32 @@ class Gateway:
                 with gateway.lock:
                     gateway.requests.append(request)
                 reply = gateway.decide(request)
-                if reply is not None and reply.cut_after is None:
+                if reply is not None and reply.reset:
+                    request.note = reply.note or "reset"
+                    self.close_connection = True
+                    self.connection.shutdown(socket.SHUT_RDWR)
+                    return
+                if reply is not None and not reply.forwards:
                     request.status, request.note = reply.status, reply.note
                     self._send(reply.status, reply.headers, reply.body)
                     return
-                status, headers, answer = gateway._forward(self.command, self.path, dict(self.headers.items()), body)
+                forwarded = reply.forward_body if reply is not None and reply.forward_body is not None else body
+                headers_out = dict(self.headers.items())
+                if forwarded is not body:
+                    headers_out = {k: v for k, v in headers_out.items() if k.lower() != "content-length"}
+                    headers_out["Content-Length"] = str(len(forwarded))
+                status, headers, answer = gateway._forward(self.command, self.path, headers_out, forwarded)
                 request.status = status
+                if reply is not None and reply.drop:
+                    request.note = reply.note or "answer dropped"
+                    self.close_connection = True
+                    self.connection.shutdown(socket.SHUT_RDWR)
+                    return
+                if reply is not None and reply.rewrite is not None:
+                    rewritten = reply.rewrite(status, answer)
+                    request.status, request.note = rewritten.status, reply.note or rewritten.note
+                    self._send(rewritten.status, rewritten.headers, rewritten.body)
+                    return
                 replaced = gateway.after(request, status) if reply is None else None
                 if replaced is not None:
                     request.status, request.note = replaced.status, replaced.note

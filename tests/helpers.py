@@ -97,3 +97,67 @@ def live_days(store, first: date, days: int, per_day: int, tenants: int = 3, see
 def dump(store, tenants=("tenant-000", "tenant-001", "tenant-002")) -> list[dict]:
     """Every summary of the given tenants, in a stable order."""
     return [s.to_dict() for t in tenants for kind in PERIOD_TYPES for s in store.query_summaries(t, kind)]
+
+
+# -- the truth, from the records alone ------------------------------------------------------------------
+TRUE_FIGURES = ("submission_count", "success_count", "failure_count", "cancelled_count", "timeout_count", "total_profiles",
+                "throttled_count", "rejected_count", "duration_count", "total_duration_ms", "min_duration_ms", "max_duration_ms")
+OUTCOME_OF = {"succeeded": "success_count", "failed": "failure_count", "cancelled": "cancelled_count", "timed_out": "timeout_count"}
+
+
+def true_summaries(raw_records, period_type: str, today: date) -> dict[tuple, dict]:
+    """Expected figures per (tenant, owner, metric type, period start) of every ``period_type`` period closed
+    before ``today`` (owner rows and tenant-wide ones), computed here from the records without rollwise's
+    aggregation: a submission counts on the UTC day of ``submitted_at``, an outcome on that of ``completed_at``.
+    A record given twice (same tenant and execution) counts as its last version."""
+    from rollwise.periods import period_containing
+    from rollwise.summaries.model import normalize_record
+
+    latest = {}
+    for raw in raw_records:
+        r = normalize_record(raw)
+        latest[(r["tenant_id"], r["execution_id"])] = r
+    out: dict[tuple, dict] = {}
+
+    def add(r, moment: str, owner: str):
+        day = date.fromisoformat(moment[:10])
+        period = period_containing(period_type, day)
+        if period.end >= today:
+            return None
+        return out.setdefault((r["tenant_id"], owner, r["metric_type"], period.start.isoformat()),
+                              {f: 0 for f in TRUE_FIGURES} | {"min_duration_ms": None, "max_duration_ms": None})
+
+    for r in latest.values():
+        for owner in (r["owner_id"], "__tenant__"):
+            c = add(r, r["submitted_at"], owner)
+            if c is not None:
+                c["submission_count"] += 1
+                c["throttled_count"] += r["throttled"]
+                c["rejected_count"] += int(r["rejected"])
+            if r["completed_at"] and r["status"] in OUTCOME_OF:
+                c = add(r, r["completed_at"], owner)
+                if c is not None:
+                    c[OUTCOME_OF[r["status"]]] += 1
+                    c["total_profiles"] += r["profiles"]
+                    if r["duration_ms"] is not None:
+                        d = r["duration_ms"]
+                        c["duration_count"] += 1
+                        c["total_duration_ms"] += d
+                        c["min_duration_ms"] = d if c["min_duration_ms"] is None else min(c["min_duration_ms"], d)
+                        c["max_duration_ms"] = d if c["max_duration_ms"] is None else max(c["max_duration_ms"], d)
+    for c in out.values():
+        c["total_duration_ms"] = round(c["total_duration_ms"], 3)
+    return {k: v for k, v in out.items() if v["submission_count"] or any(v[f] for f in OUTCOME_OF.values())}
+
+
+def stored_summaries(store, tenants, period_type: str) -> dict[tuple, dict]:
+    """What a store holds, in the shape of :func:`true_summaries`."""
+    return {(s.tenant_id, s.owner_id, s.metric_type, s.period.start.isoformat()): {f: s.figures[f] for f in TRUE_FIGURES}
+            for t in tenants for s in store.query_summaries(t, period_type)}
+
+
+def assert_summaries_are_true(store, raw_records, today: date, kinds=("daily", "weekly", "monthly", "yearly")) -> None:
+    tenants = sorted({r["tenant_id"] for r in raw_records})
+    for kind in kinds:
+        want = true_summaries(raw_records, kind, today)
+        assert stored_summaries(store, tenants, kind) == want, kind

@@ -13,7 +13,7 @@ SRC = Path(__file__).resolve().parent.parent / "src"
 # Lower layers never import higher ones. Within a layer, imports are allowed but must not cycle.
 LAYERS = [
     # the pure core: no I/O
-    {"errors", "timestamps", "periods", "windows", "sketch", "validate", "result", "threads", "config", "samples"},
+    {"errors", "retry", "timestamps", "periods", "windows", "sketch", "validate", "result", "threads", "config", "samples"},
     # domain models, settings and pure plans
     {"runs.layout", "runs.records", "runs.tables", "runs.aggregate", "runs.plan", "runs.settings",
      "summaries.model", "summaries.aggregate", "summaries.settings", "summaries.plan", "summaries.items", "summaries.mapping",

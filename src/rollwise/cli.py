@@ -32,6 +32,8 @@ BucketOption = typer.Option(None, "--bucket", help="s3://BUCKET[/PREFIX], file:/
 QuietOption = typer.Option(False, "--quiet", "-q", help="No progress bar.")
 JsonOption = typer.Option(False, "--json", help="Print the result as JSON.")
 WorkersOption = typer.Option(1, "--workers", min=1, help="Aggregate shards in N processes (the local form of the Step Functions fan-out).")
+RetryOption = typer.Option(None, "--retry-seconds", min=0, help="How long to keep retrying a throttled table, in all, before leaving "
+                           "what is unwritten to the next run (env ROLLWISE_RETRY_SECONDS; default 300).")
 
 
 def fail(message: str, code: int = 2) -> None:
@@ -82,13 +84,17 @@ def day_range(start: str, end: str, first_name: str, last_name: str) -> tuple[da
     return first, last
 
 
-def summary_store(url: Optional[str], create: bool = False, check: bool = True, shards: Optional[int] = None):
+def summary_store(url: Optional[str], create: bool = False, check: bool = True, shards: Optional[int] = None,
+                  retry_seconds: Optional[int] = None):
     from rollwise.config import AwsSettings, resolve
+    from rollwise.retry import Patience
     from rollwise.summaries.settings import SummariesSettings
     from rollwise.summaries.stores import open_summary_store
 
-    settings = resolve(SummariesSettings, {"store": url, "shards": shards})
-    return open_summary_store(settings.store, settings.shards, resolve(AwsSettings), create=create, check=check)
+    settings = resolve(SummariesSettings, {"store": url, "shards": shards, "retry_seconds": retry_seconds})
+    store = open_summary_store(settings.store, settings.shards, resolve(AwsSettings), create=create, check=check)
+    store.patience = Patience.for_seconds(settings.retry_seconds)
+    return store
 
 
 def merge_job(url: Optional[str], archive_mode: Optional[str] = None, on_file=None, create: bool = True):
@@ -182,6 +188,7 @@ def summaries_ingest(
     mapping: Optional[str] = typer.Option(None, "--mapping", help="the lines are items of another table, read with this mapping: a built-in "
                                           "one (geek-cafe), a JSON file, or inline JSON"),
     on_remove: Optional[str] = typer.Option(None, "--on-remove", help="REMOVE stream records: ignore or forget (env ROLLWISE_ON_REMOVE; default ignore)"),
+    retry_seconds: Optional[int] = RetryOption,
     quiet: bool = QuietOption,
 ) -> None:
     """Validate and store execution records; bad lines are reported, good ones kept."""
@@ -191,7 +198,7 @@ def summaries_ingest(
 
     removes = resolve(IngestSettings, {"on_remove": on_remove}).on_remove
     chosen = item_mapping(mapping) if mapping is not None else None
-    s = summary_store(store, create=True)
+    s = summary_store(store, create=True, retry_seconds=retry_seconds)
     if str(file) == "-":
         source, size = sys.stdin.buffer, None
     else:
@@ -227,38 +234,35 @@ def summaries_import(
     segments: int = typer.Option(4, "--segments", min=1, max=1000, help="parallel Scan segments (one thread each)"),
     read_units: Optional[float] = typer.Option(None, "--read-units", min=0.1, help="at most this many read capacity units a second, on average"),
     page_size: Optional[int] = typer.Option(None, "--page-size", min=1, help="items a Scan page holds at most (default: 1 MB pages)"),
-    checkpoint: Optional[Path] = typer.Option(None, "--checkpoint", help="where progress is kept (default rollwise-import-TABLE.json); "
-                                              "an import run again resumes from it"),
+    checkpoint: Optional[Path] = typer.Option(None, "--checkpoint", help="where progress is kept (default: imports/<table>-<digest>.json "
+                                              "under ROLLWISE_STATE_DIR, ~/.local/state/rollwise); an import run again resumes from it"),
     restart: bool = typer.Option(False, "--restart", help="ignore the checkpoint and read the whole table again"),
+    retry_seconds: Optional[int] = RetryOption,
     quiet: bool = QuietOption,
 ) -> None:
     """Import a table's history: its executions stored as records, marked for the next run (or a backfill) to summarize."""
     from rollwise.config import AwsSettings, resolve
-    from rollwise.summaries.history import Checkpoint, ReadBudget, import_table
+    from rollwise.summaries.history import Checkpoint, ReadBudget, default_checkpoint, describe_source, import_table
+    from rollwise.summaries.settings import IngestSettings
     from rollwise.summaries.stores.dynamodb import dynamodb_client
 
     chosen = item_mapping(mapping)
-    s = summary_store(store, create=True)
-    path = checkpoint or Path(f"rollwise-import-{table}.json")
-    progress = Checkpoint.open(path, table, segments, chosen.name, restart)
+    s = summary_store(store, create=True, retry_seconds=retry_seconds)
+    client = dynamodb_client(resolve(AwsSettings))
+    source = describe_source(client, table, s.patience)
+    path = checkpoint or default_checkpoint(source, resolve(IngestSettings).checkpoints())
+    progress = Checkpoint.open(path, source, segments, chosen.name, restart)
     if progress.complete():
         display.echo(f"{table}: already imported (checkpoint {path}); pass --restart to import it again")
         return
-    client = dynamodb_client(resolve(AwsSettings))
-    total = None
-    if not quiet:
-        try:
-            total = client.describe_table(TableName=table)["Table"].get("ItemCount")  # updated by AWS every few hours: a guide
-        except Exception:  # noqa: BLE001 - the progress bar's total only; the Scan reports a missing table
-            total = None
-    with display.progress(total, f"import {table}", quiet) as advance:
+    with display.progress(source.items, f"import {table}", quiet) as advance:
         report = import_table(client, table, chosen, s, segments, ReadBudget(read_units) if read_units else None, progress, page_size,
                               on_items=advance)
     for reason in report.reasons:
         display.warning(reason)
     resumed = " (resumed)" if report.resumed else ""
     display.echo(f"read {report.items} item(s){resumed}: stored {report.stored} record(s), skipped {report.skipped}, rejected {report.rejected}; "
-                 f"{report.read_units:.1f} read units")
+                 f"{report.read_units:.1f} read units; checkpoint {path}")
     if report.failed_segments:
         for segment, error in sorted(report.failed_segments.items()):
             display.warning(f"segment {segment}: {error}")
@@ -331,6 +335,7 @@ def summaries_run(
     as_json: bool = JsonOption,
     quiet: bool = QuietOption,
     workers: int = WorkersOption,
+    retry_seconds: Optional[int] = RetryOption,
 ) -> None:
     """Do what the nightly Lambda does."""
     from rollwise.config import resolve
@@ -339,7 +344,7 @@ def summaries_run(
 
     reference = moment(at)
     settings = resolve(SummariesSettings, {"store": store, "lateness_days": lateness_days})
-    s = summary_store(store)
+    s = summary_store(store, retry_seconds=retry_seconds)
     _run_plan(s, scheduled_plan(s, reference, settings.lateness_days), quiet, as_json, workers)
 
 
@@ -354,13 +359,14 @@ def summaries_backfill(
     as_json: bool = JsonOption,
     quiet: bool = QuietOption,
     workers: int = WorkersOption,
+    retry_seconds: Optional[int] = RetryOption,
 ) -> None:
     """Recompute every closed period overlapping START..END."""
     from rollwise.summaries.job import backfill_plan
 
     first, last = day_range(start, end, "START", "END")
     reference = moment(at)
-    s = summary_store(store)
+    s = summary_store(store, retry_seconds=retry_seconds)
     plan = backfill_plan(s, first, last, reference)
     if dry_run:
         if as_json:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass, field, fields
+from pathlib import Path
 from typing import Any, Mapping, TypeVar
 
 from rollwise.errors import ConfigError
@@ -102,6 +103,12 @@ def _coerce(raw: Any, f: Any, source: str) -> Any:
     if choices and value not in choices:
         raise ConfigError(f"{source} must be one of {', '.join(choices)}, got {value!r}")
     return value
+
+
+def state_home() -> Path:
+    """Where a user's programs keep state between runs (the XDG base directory spec): ``$XDG_STATE_HOME``,
+    else ``~/.local/state``."""
+    return Path(os.environ.get("XDG_STATE_HOME", "").strip() or Path.home() / ".local" / "state")
 
 
 def required(value: str, variable_name: str, what: str) -> str:

@@ -17,3 +17,8 @@ class ConfigError(RollwiseError, ValueError):
 
 class StoreError(RollwiseError):
     """A storage backend refused or failed a request; the message names the store and the key."""
+
+
+class OutOfRetryTime(StoreError):
+    """A store kept throttling or failing a request until the run's time for retries was spent: not a
+    failure of the work, which is left to the next run, like work the run had no time for."""

@@ -139,7 +139,7 @@ def test_a_failed_group_fails_what_depends_on_it_and_nothing_else(summary_store)
     result = run(flaky, plan)
     assert sorted(result.errors) == sorted([
         f"daily:2024-01-14 shard {bad_shard}: simulated outage",
-        f"weekly:2024-01-08 shard {bad_shard}: depends on failed daily:2024-01-14",
+        f"weekly:2024-01-08 shard {bad_shard}: depends on daily:2024-01-14, which failed: simulated outage",
     ])
     # the other shards were done, and the failed shard's marker is kept for the retry
     assert result.summaries_created > 0

@@ -7,7 +7,8 @@ import pytest
 from botocore.exceptions import ClientError
 from conftest import dynamodb_client
 
-from rollwise.errors import StoreError
+from rollwise.errors import OutOfRetryTime
+from rollwise.retry import Patience
 from rollwise.samples import sample_executions
 from rollwise.summaries.model import RecordError
 from rollwise.summaries.recorder import IngestFailed, Recorder, ingest_lines
@@ -34,6 +35,7 @@ class ThrottledClient:
 def throttled_store(moto_server):
     client = ThrottledClient(dynamodb_client(moto_server.url))
     store = DynamoDBSummaryStore(f"rec-{uuid.uuid4().hex[:8]}", shards=2, client=client)
+    store.patience = Patience.for_seconds(0.2)  # a throttled table outlasts the writer's time for retries
     client.throttled = False
     store.create()
     client.throttled = True
@@ -50,7 +52,7 @@ def test_a_failed_write_keeps_the_records_for_a_retry(throttled_store):
     recorder = Recorder(store, batch_size=100, now=datetime(2024, 1, 9, 23, tzinfo=timezone.utc))
     for raw in records:
         recorder.record(raw)
-    with pytest.raises(StoreError, match="ProvisionedThroughputExceededException"):
+    with pytest.raises(OutOfRetryTime, match="still answered ProvisionedThroughputExceededException after 0 s of retries"):
         recorder.flush()
     assert len(recorder.pending) == 50 and recorder.written == 0
     client.throttled = False  # the table recovers

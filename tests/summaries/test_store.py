@@ -4,7 +4,7 @@ from datetime import date, datetime, timedelta, timezone
 
 from rollwise.periods import period_containing
 from rollwise.summaries.model import Summary, normalize_record
-from rollwise.summaries.store import StoredSummary
+from rollwise.summaries.store import LEASE_SECONDS, StoredSummary
 
 
 def rec(i, tenant="t1", owner="u1", metric="ocr", submitted="2024-01-14T10:00:00Z", completed="2024-01-15T00:00:01Z", status="succeeded"):
@@ -168,3 +168,23 @@ def test_the_first_process_to_store_a_shard_count_wins(summary_store):
     first, second = _same_store(summary_store, 2), _same_store(summary_store, 32)
     assert second._keep_shards(32) == 32
     assert first._keep_shards(2) == 32 and first.shards == 32
+
+
+def test_taking_renewing_and_giving_back_a_lease_can_each_be_repeated(summary_store):
+    """What a request sent again after its answer was lost meets: the run's own lease is its own, a renewal
+    repeats, a lease given back is given back; another run's lease is neither taken nor given back."""
+    now = 1_000_000.0
+    assert summary_store._acquire_lease(2, "run-a", now)
+    assert summary_store._acquire_lease(2, "run-a", now + 1)  # the same request again: still run A's
+    assert not summary_store._acquire_lease(2, "run-b", now + 2)
+    assert summary_store._renew_lease(2, "run-a", now + 3) and summary_store._renew_lease(2, "run-a", now + 3)
+    assert not summary_store._renew_lease(2, "run-b", now + 4)
+    summary_store._release_lease(2, "run-b")  # not B's to give back
+    assert not summary_store._acquire_lease(2, "run-b", now + 5)
+    summary_store._release_lease(2, "run-a")
+    summary_store._release_lease(2, "run-a")  # given back already: nothing to do, no error
+    assert not summary_store._renew_lease(2, "run-a", now + 6)  # a lease given back is not renewed
+    assert summary_store._acquire_lease(2, "run-b", now + 7)
+    # an expired lease is anyone's
+    assert summary_store._acquire_lease(2, "run-c", now + 7 + LEASE_SECONDS + 1)
+

@@ -13,6 +13,7 @@ from rollwise.handlers.common import (
     event_object,
     finish,
     job_metrics,
+    patience,
     reference_time,
     start_invocation,
     structured_logger,
@@ -59,6 +60,8 @@ def lambda_handler(event: Any, context: Any) -> dict[str, Any]:
         raise EventError(f"event field 'action' must be run, plan, shard or finalize, got {action!r}")
     settings = resolve(SummariesSettings)
     store = open_summary_store(settings.lambda_url(), settings.shards, resolve(AwsSettings))
+    # A throttled table is retried until the deadline; what is left then goes to the next run.
+    store.patience = patience(context, SAFETY_SECONDS, settings.retry_seconds)
     if action == "shard":
         shard = int(event["shard"])
         done = run_shard(store, Plan.from_json(event["plan"]), shard, deadline=deadline(context, SAFETY_SECONDS))

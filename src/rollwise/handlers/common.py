@@ -71,11 +71,27 @@ def reference_time(event: Mapping[str, Any]) -> datetime:
         raise EventError(f"event field 'time': {exc}") from None
 
 
+# Closing writes (markers of what a run leaves, leases given back) stop this long before the Lambda's timeout.
+CLOSING_MARGIN_SECONDS = 10
+
+
 def deadline(context: Any, margin_seconds: float) -> float | None:
     """A ``time.monotonic()`` after which no new unit of work starts, ``margin_seconds`` before the Lambda's timeout."""
     if context is None or not hasattr(context, "get_remaining_time_in_millis"):
         return None
     return time.monotonic() + context.get_remaining_time_in_millis() / 1000 - margin_seconds
+
+
+def patience(context: Any, margin_seconds: float, seconds: float):
+    """How long a throttled store is retried: until the invocation's deadline (its remaining time less
+    ``margin_seconds``), closing writes until CLOSING_MARGIN_SECONDS before its timeout; without a Lambda
+    context (a local call), ``seconds`` in all."""
+    from rollwise.retry import Patience
+
+    until = deadline(context, margin_seconds)
+    if until is None:
+        return Patience.for_seconds(seconds)
+    return Patience.until_deadline(until, until + margin_seconds - CLOSING_MARGIN_SECONDS)
 
 
 def emit(metrics, figures: Mapping[str, float]) -> None:

@@ -19,7 +19,16 @@ from typing import Any
 from rollwise.config import AwsSettings, resolve
 from rollwise.errors import StoreError
 from rollwise.handlers import INGEST_SERVICE
-from rollwise.handlers.common import HandlerSettings, emit, event_object, job_metrics, start_invocation, structured_logger
+from rollwise.handlers.common import (
+    CLOSING_MARGIN_SECONDS,
+    HandlerSettings,
+    emit,
+    event_object,
+    job_metrics,
+    patience,
+    start_invocation,
+    structured_logger,
+)
 
 SERVICE = INGEST_SERVICE
 logger = structured_logger(SERVICE)
@@ -123,7 +132,10 @@ def lambda_handler(event: Any, context: Any) -> dict[str, Any]:
     event = event_object(event)
     start_invocation(logger, event, context)
     ingest = resolve(IngestSettings)
-    store, mapping = _setup(resolve(SummariesSettings), ingest, resolve(AwsSettings))
+    summaries = resolve(SummariesSettings)
+    store, mapping = _setup(summaries, ingest, resolve(AwsSettings))
+    # A throttled table is retried until shortly before the timeout; what is not stored then is reported failed, and retried.
+    store.patience = patience(context, CLOSING_MARGIN_SECONDS, summaries.retry_seconds)
     processor = _processor_class()(store, mapping, ingest.on_remove)
     try:
         response = process_partial_response(event=dict(event), record_handler=processor.handle, processor=processor, context=context)

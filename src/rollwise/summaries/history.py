@@ -11,6 +11,7 @@ units per second keeps the import from starving the table's own traffic.
 
 from __future__ import annotations
 
+import hashlib
 import os
 import threading
 import time
@@ -21,13 +22,15 @@ from typing import Any, Callable
 import orjson
 
 from rollwise.errors import ConfigError, StoreError
+from rollwise.retry import Patience
 from rollwise.summaries.items import ItemError, item_values
 from rollwise.summaries.mapping import Mapping
 from rollwise.summaries.model import RecordError
 from rollwise.summaries.store import SummaryStore
 from rollwise.threads import each
 
-CHECKPOINT_VERSION = 1
+# 2: a checkpoint names its table's ARN and creation time (1 named the table by name only).
+CHECKPOINT_VERSION = 2
 REASONS_KEPT = 100  # rejected items beyond these are counted, not listed
 
 
@@ -86,31 +89,81 @@ class ReadBudget:
             self.available -= units
 
 
-class Checkpoint:
-    """Where each segment stands: its last evaluated key, or done. Written whole, atomically, after each stored page."""
+@dataclass(frozen=True)
+class SourceTable:
+    """The table an import reads, as DynamoDB tells one table from another: a table deleted and created
+    again under the same name (or another account's of that name) has another ARN or creation time."""
 
-    def __init__(self, path: Path | None, table: str, segments: int, mapping: str) -> None:
-        self.path, self.table, self.segments, self.mapping = path, table, segments, mapping
+    name: str
+    arn: str
+    created: str  # DescribeTable's CreationDateTime, ISO 8601
+    items: int | None = None  # DescribeTable's ItemCount: updated every few hours, a guide for the progress bar
+
+    def describe(self) -> str:
+        return f"{self.arn} (created {self.created})"
+
+    def checkpoint_name(self) -> str:
+        """The default checkpoint's file name: the table's name and a digest of what tells it from another of that name."""
+        digest = hashlib.sha256(f"{self.arn}\n{self.created}".encode()).hexdigest()[:12]
+        return f"{self.name}-{digest}.json"
+
+
+def describe_source(client: Any, table: str, patience: Patience | None = None) -> SourceTable:
+    """The table's ARN, creation time and item count (one DescribeTable)."""
+    from botocore.exceptions import BotoCoreError, ClientError
+
+    from rollwise.summaries.stores.dynamodb import retried
+
+    try:
+        found = retried(lambda: client.describe_table(TableName=table), lambda: patience or Patience.for_seconds(60), "DescribeTable",
+                        table)["Table"]
+    except ClientError as exc:
+        if exc.response.get("Error", {}).get("Code") == "ResourceNotFoundException":
+            raise StoreError(f"table {table!r} not found in {client.meta.region_name}") from None
+        raise StoreError(f"DescribeTable of table {table!r} failed: {exc}") from None
+    except BotoCoreError as exc:
+        raise StoreError(f"DescribeTable of table {table!r} failed: {exc}") from None
+    created = found["CreationDateTime"]
+    return SourceTable(table, found["TableArn"], created.isoformat() if hasattr(created, "isoformat") else str(created), found.get("ItemCount"))
+
+
+def default_checkpoint(source: SourceTable, folder: Path) -> Path:
+    """Where an import keeps its progress unless told: ``<folder>/<table>-<digest>.json`` (the folder:
+    :meth:`~rollwise.summaries.settings.IngestSettings.checkpoints`)."""
+    return folder / source.checkpoint_name()
+
+
+class Checkpoint:
+    """Where each segment of one table's import stands: its last evaluated key, or done. Written whole,
+    atomically, after each stored page; it names the table's ARN and creation time, so it is never
+    taken for another table's."""
+
+    def __init__(self, path: Path | None, source: SourceTable, segments: int, mapping: str) -> None:
+        self.path, self.source, self.segments, self.mapping = path, source, segments, mapping
         self.positions: dict[int, Any] = {}  # segment -> last evaluated key (typed), or True when done
         self.figures: dict[str, Any] = {}
         self.lock = threading.Lock()
 
     @classmethod
-    def open(cls, path: Path | None, table: str, segments: int, mapping: str, restart: bool = False) -> "Checkpoint":
-        cp = cls(path, table, segments, mapping)
+    def open(cls, path: Path | None, source: SourceTable, segments: int, mapping: str, restart: bool = False) -> "Checkpoint":
+        cp = cls(path, source, segments, mapping)
         if path is None or restart or not path.exists():
             return cp
+        start_over = "pass --restart to import this table from the start (the checkpoint is replaced), or another --checkpoint"
         try:
             doc = orjson.loads(path.read_bytes())
             if doc.get("version") != CHECKPOINT_VERSION:
-                raise ValueError(f"version {doc.get('version')!r}")
-            same = (doc["table"], doc["segments"]) == (table, segments)
+                raise ValueError(f"it is of version {doc.get('version')!r}, written by another rollwise; this one reads {CHECKPOINT_VERSION}")
+            theirs = SourceTable(doc["table"], doc["table_arn"], doc["created"])
             positions = {int(k): v for k, v in doc["positions"].items()}
+            segments_then = int(doc["segments"])
         except (OSError, ValueError, KeyError, TypeError, AttributeError) as exc:
-            raise ConfigError(f"checkpoint {path} cannot be read ({exc}): remove it, or pass --restart") from None
-        if not same:
-            raise ConfigError(f"checkpoint {path} is for table {doc['table']!r} in {doc['segments']} segments, not {table!r} in {segments}: "
-                              "pass the same --segments, another --checkpoint, or --restart")
+            raise ConfigError(f"checkpoint {path} cannot be read ({exc}): {start_over}") from None
+        if (theirs.arn, theirs.created) != (source.arn, source.created):
+            raise ConfigError(f"checkpoint {path} is of table {theirs.describe()}, not of {source.describe()}: {start_over}")
+        if segments_then != segments:
+            raise ConfigError(f"checkpoint {path} is of an import in {segments_then} segments, not {segments}: pass --segments "
+                              f"{segments_then} to resume it, or {start_over}")
         cp.positions, cp.figures = positions, doc.get("figures", {})
         return cp
 
@@ -130,19 +183,23 @@ class Checkpoint:
             for name, value in figures.items():
                 self.figures[name] = self.figures.get(name, 0) + value
             if self.path is not None:
-                doc = {"version": CHECKPOINT_VERSION, "table": self.table, "segments": self.segments, "mapping": self.mapping,
+                doc = {"version": CHECKPOINT_VERSION, "table": self.source.name, "table_arn": self.source.arn, "created": self.source.created,
+                       "segments": self.segments, "mapping": self.mapping,
                        "positions": {str(k): v for k, v in sorted(self.positions.items())}, "figures": self.figures}
+                self.path.parent.mkdir(parents=True, exist_ok=True)
                 temporary = self.path.with_name(self.path.name + ".tmp")
                 temporary.write_bytes(orjson.dumps(doc, option=orjson.OPT_INDENT_2))
                 os.replace(temporary, self.path)
 
 
-def _scan(client: Any, **kwargs: Any) -> dict[str, Any]:
+def _scan(client: Any, patience: Patience, **kwargs: Any) -> dict[str, Any]:
     from botocore.exceptions import BotoCoreError, ClientError
+
+    from rollwise.summaries.stores.dynamodb import retried
 
     table = kwargs["TableName"]
     try:
-        return client.scan(**kwargs)
+        return retried(lambda: client.scan(**kwargs), lambda: patience, "Scan", table)
     except ClientError as exc:
         code = exc.response.get("Error", {}).get("Code", "")
         message = exc.response.get("Error", {}).get("Message", "")
@@ -157,13 +214,13 @@ def import_table(client: Any, table: str, mapping: Mapping, store: SummaryStore,
                  checkpoint: Checkpoint | None = None, page_size: int | None = None, on_items: Callable[[int], None] | None = None) -> ImportReport:
     """Scan ``table`` in ``segments`` parallel segments, storing the records ``mapping`` finds.
 
-    A segment that fails (the table throttles past the client's retries, the
+    A segment that fails (a table throttles past the store's retry time, the
     store refuses) stops; the others go on; its checkpoint position stays
     where its last stored page left it. Returns what was read and stored.
     """
     if segments < 1:
         raise ConfigError(f"segments must be at least 1, got {segments}")
-    checkpoint = checkpoint or Checkpoint(None, table, segments, mapping.name)
+    checkpoint = checkpoint or Checkpoint(None, SourceTable(table, "", ""), segments, mapping.name)
     report = ImportReport(resumed=checkpoint.resumed)
     report.add(checkpoint.figures)
     lock = threading.Lock()
@@ -178,7 +235,7 @@ def import_table(client: Any, table: str, mapping: Mapping, store: SummaryStore,
                 request["Limit"] = page_size
             if budget:
                 budget.wait()
-            page = _scan(client, **request)
+            page = _scan(client, store.patience, **request)
             units = float((page.get("ConsumedCapacity") or {}).get("CapacityUnits") or 0.0)
             if budget:
                 budget.spend(units)

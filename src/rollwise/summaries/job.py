@@ -13,6 +13,7 @@ from datetime import date, datetime
 from time import monotonic
 from typing import Any, Callable, Iterable
 
+from rollwise.errors import OutOfRetryTime, StoreError
 from rollwise.periods import Period
 from rollwise.sketch import encode
 from rollwise.summaries.aggregate import aggregate_day, merge_summaries
@@ -112,14 +113,27 @@ def compute_period(store: SummaryStore, period: Period, shard: int, still_held: 
     return result
 
 
+OUT_OF_TIME = "out of time before it started; marked for the next run"
+
+
+class DependencyFailed(RuntimeError):
+    """A longer period not computed because a period inside it failed; names that failure's root cause."""
+
+    def __init__(self, period: Period, why: str) -> None:
+        super().__init__(f"depends on {period.label()}, which failed: {why}")
+        self.why = why
+
+
 def run_shard(store: SummaryStore, plan: Plan, shard: int, on_period: Callable[[], None] | None = None,
               deadline: float | None = None) -> RunResult:
     """Every period of the plan in one shard, under the shard's lease; a failed period fails the
     longer ones above it, and a shard another run holds is left whole to the next run. Past
-    ``deadline`` (a ``time.monotonic()`` value) no period is started: the rest are marked for the next run."""
+    ``deadline`` (a ``time.monotonic()`` value) no period is started, and once the store's retry
+    time is spent (a throttled table) none is finished: the rest are marked for the next run."""
     result = RunResult()
     periods = plan.for_shard(shard)
     finished: list[Period] = []
+    reason = OUT_OF_TIME
     if not _out_of_time(deadline):
         try:
             with store.holding(shard) as hold:
@@ -128,14 +142,24 @@ def run_shard(store: SummaryStore, plan: Plan, shard: int, on_period: Callable[[
             _defer(periods[len(finished):], shard, str(busy), result, on_period)
             log.warning("shard left to the next run", extra={"shard": shard, "reason": str(busy)})
             return result
+        except OutOfRetryTime as spent:
+            reason = f"the table throttled it until the run's retry time was spent ({spent}); marked for the next run"
+        except StoreError as exc:  # the lease itself could not be taken: the shard's periods fail, its markers stay
+            for period in periods[len(finished):]:
+                result.errors.append(f"{period.label()} shard {shard}: {exc}")
+                if on_period:
+                    on_period()
+            log.error("shard failed", extra={"shard": shard, "error": str(exc)})
+            return result
     left = periods[len(finished):]
     if left:
         try:
             store.leave_for_next_run(left, shard)
         except Exception as exc:  # noqa: BLE001 - said in the result; the shard's plan markers are kept
-            result.errors.append(f"shard {shard}: out of time, and {len(left)} period(s) could not be marked for the next run: {exc}")
-        _defer(left, shard, "out of time before it started; marked for the next run", result, on_period)
-        log.warning("out of time: periods left to the next run", extra={"shard": shard, "periods": [p.label() for p in left]})
+            result.errors.append(f"shard {shard}: {len(left)} period(s) left to the next run could not be marked for it "
+                                 f"(run again, or backfill them): {exc}")
+        _defer(left, shard, reason, result, on_period)
+        log.warning("periods left to the next run", extra={"shard": shard, "periods": [p.label() for p in left], "reason": reason})
     return result
 
 
@@ -152,15 +176,16 @@ def _defer(periods: list[Period], shard: int, reason: str, result: RunResult, on
 
 def _periods(store: SummaryStore, periods: list[Period], shard: int, hold, result: RunResult, finished: list[Period],
              on_period: Callable[[], None] | None, deadline: float | None = None) -> None:
-    """The shard's periods in order, until ``deadline``; each one done or failed is appended to ``finished``."""
-    failed: list[Period] = []
+    """The shard's periods in order, until ``deadline``; each one done or failed is appended to ``finished``.
+    :class:`OutOfRetryTime` stops the shard: the period under way and the rest are left to the next run."""
+    failed: dict[Period, str] = {}  # each failed period, and the root cause of its failure
     for period in periods:
         if _out_of_time(deadline):
             return
-        broken = [f for f in failed if f.start <= period.end and period.start <= f.end]
+        broken = [(f, why) for f, why in failed.items() if f.start <= period.end and period.start <= f.end]
         try:
             if broken:
-                raise RuntimeError(f"depends on failed {broken[0].label()}")
+                raise DependencyFailed(*broken[0])
             part = compute_period(store, period, shard, hold.check)
             result.absorb(part)
             log.info(
@@ -169,10 +194,10 @@ def _periods(store: SummaryStore, periods: list[Period], shard: int, hold, resul
                        "summaries_created": part.summaries_created, "summaries_updated": part.summaries_updated,
                        "summaries_unchanged": part.summaries_unchanged},
             )
-        except GroupBusy:
-            raise  # the hold is gone: nothing more is written in this shard
+        except (GroupBusy, OutOfRetryTime):
+            raise  # the hold is gone, or the table will not take more now: nothing more is written in this shard
         except Exception as exc:  # noqa: BLE001 - one group failing must not stop the others
-            failed.append(period)
+            failed[period] = exc.why if isinstance(exc, DependencyFailed) else str(exc)
             result.errors.append(f"{period.label()} shard {shard}: {exc}")
             log.exception("period failed", extra={"period": period.label(), "shard": shard})
         finished.append(period)
@@ -191,7 +216,11 @@ def finish(store: SummaryStore, plan: Plan, parts: Iterable[tuple[int, RunResult
             succeeded.add(shard)
     done = [m for m in plan.markers if m.shard in succeeded]
     if done:
-        store.clear_invalidations(done)
+        try:
+            with store.closing():
+                store.clear_invalidations(done)
+        except StoreError as exc:  # the markers stay: the next run recomputes their days, and writes nothing new
+            log.warning("markers not cleared: the next run recomputes their days", extra={"markers": len(done), "error": str(exc)})
     return total
 
 

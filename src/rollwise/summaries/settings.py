@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 
-from rollwise.config import required, setting
+from rollwise.config import required, setting, state_home
 from rollwise.summaries.capacity import VOLUME, shards_for
 
 
@@ -15,6 +16,9 @@ class SummariesSettings:
     shards: int = setting(shards_for(VOLUME), "ROLLWISE_SHARDS", "partitions a day is spread over, for a new store (a store keeps "
                           "its own count, which every writer and the job follow); see `rollwise summaries shards`", minimum=1)
     lateness_days: int = setting(0, "ROLLWISE_LATENESS_DAYS", "also re-read the last N days every night", minimum=0)
+    retry_seconds: int = setting(300, "ROLLWISE_RETRY_SECONDS", "how long a command keeps retrying a throttled or failing table, "
+                                 "in all, before it leaves what is unwritten to the next run (the Lambda retries until its deadline)",
+                                 minimum=0)
 
     def lambda_url(self) -> str:
         """The deployed function's store: the table named by its one required setting."""
@@ -31,3 +35,9 @@ class IngestSettings:
     mapping: str = setting("geek-cafe", "ROLLWISE_MAPPING", "which items are executions: a built-in mapping's name, a JSON file, or inline JSON")
     on_remove: str = setting("ignore", "ROLLWISE_ON_REMOVE", "a removed item: ignore (TTL expiry must not erase history) or forget "
                              "(delete its record, unless DynamoDB's TTL removed it)", choices=REMOVE_POLICIES)
+    state_dir: str = setting("", "ROLLWISE_STATE_DIR", "where `summaries import` keeps its checkpoints (under imports/); default "
+                             "$XDG_STATE_HOME/rollwise, that is ~/.local/state/rollwise")
+
+    def checkpoints(self) -> Path:
+        """The folder of import checkpoints."""
+        return (Path(self.state_dir).expanduser() if self.state_dir else state_home() / "rollwise") / "imports"

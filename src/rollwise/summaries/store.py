@@ -28,6 +28,7 @@ Layout, the same in every backend:
 
 from __future__ import annotations
 
+import logging
 import time
 import uuid
 import zlib
@@ -39,6 +40,7 @@ from typing import Any, Iterable, Iterator, Mapping
 
 from rollwise.periods import Period, utc_day
 from rollwise.errors import StoreError
+from rollwise.retry import Patience
 from rollwise.sketch import Distribution, plain
 from rollwise.summaries.model import (
     COUNTERS,
@@ -53,7 +55,9 @@ from rollwise.summaries.model import (
 from rollwise.summaries.settings import SummariesSettings
 from rollwise.timestamps import utc_now
 
+log = logging.getLogger(__name__)
 DEFAULT_SHARDS: int = SummariesSettings.shards  # the settings field's default
+DEFAULT_RETRY_SECONDS: int = SummariesSettings.retry_seconds
 
 
 # How long a run's hold on a shard lasts unless renewed: a run renews it after a quarter, and writes
@@ -185,6 +189,28 @@ class SummaryStore(ABC):
         self.configured_shards = shards
         self._shards: int | None = None  # as stored (settled)
         self._unsettled: int | None = None  # nothing stored yet: the configured count, for readers only
+        # How long a throttled or failing request is retried (the CLI's total; the Lambda sets its deadline).
+        self.patience = Patience.for_seconds(DEFAULT_RETRY_SECONDS)
+        self._closing = False
+
+    def __getstate__(self) -> dict:
+        """What another process needs (a worker of ``--workers``): the settings, never a connection."""
+        return {"configured_shards": self.configured_shards, "_shards": self._shards, "_unsettled": self._unsettled,
+                "patience": self.patience, "_closing": False}
+
+    def patience_now(self) -> Patience:
+        """The patience of the request under way: the run's, or the closing writes' within :meth:`closing`."""
+        return self.patience.closing() if self._closing else self.patience
+
+    @contextmanager
+    def closing(self) -> Iterator[None]:
+        """Writes that put things in order after the work (markers of what is left, leases given back):
+        retried on their own time, which is still there once the run's retry time is spent."""
+        before, self._closing = self._closing, True
+        try:
+            yield
+        finally:
+            self._closing = before
 
     @property
     def shards(self) -> int:
@@ -294,22 +320,33 @@ class SummaryStore(ABC):
         (a marker on a period's first day brings its day and every closed period containing it)."""
         days = sorted({p.start for p in periods})
         if days:
-            self._put_invalidations([Invalidation(day, shard, uuid.uuid4().hex) for day in days])
+            with self.closing():
+                self._put_invalidations([Invalidation(day, shard, uuid.uuid4().hex) for day in days])
 
     @contextmanager
     def holding(self, shard: int) -> Iterator[Hold]:
-        """Hold the shard's lease while computing its periods (:class:`GroupBusy` if another run has it)."""
+        """Hold the shard's lease while computing its periods (:class:`GroupBusy` if another run has it).
+
+        Taking, renewing and giving back are each safe to repeat (a retry of a request whose answer
+        was lost): the run's own lease is its own, and a lease already given back is given back.
+        A lease that cannot be given back expires after LEASE_SECONDS."""
         hold = Hold(self, shard, uuid.uuid4().hex)
         if not self._acquire_lease(shard, hold.owner, hold.renewed):
             raise GroupBusy("being computed by another run; left to the next run")
         try:
             yield hold
         finally:
-            self._release_lease(shard, hold.owner)
+            try:
+                with self.closing():
+                    self._release_lease(shard, hold.owner)
+            except StoreError as exc:
+                log.warning("lease not given back: it expires by itself", extra={"shard": shard, "seconds": LEASE_SECONDS,
+                                                                                  "error": str(exc)})
 
     @abstractmethod
     def _acquire_lease(self, shard: int, owner: str, now: float) -> bool:
-        """Take the shard's lease until ``now + LEASE_SECONDS`` if nobody holds an unexpired one (one conditional write)."""
+        """Take the shard's lease until ``now + LEASE_SECONDS`` if nobody else holds an unexpired one
+        (one conditional write; ``owner`` holding it already is success)."""
 
     @abstractmethod
     def _renew_lease(self, shard: int, owner: str, now: float) -> bool:

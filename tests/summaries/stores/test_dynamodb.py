@@ -1,4 +1,4 @@
-"""The DynamoDB store's own behaviour: its items, its errors, its bounded retries."""
+"""The DynamoDB store's own behaviour: its items, its errors, its retries bounded by time."""
 
 import uuid
 from datetime import date
@@ -6,7 +6,8 @@ from datetime import date
 import pytest
 from conftest import dynamodb_client
 
-from rollwise.errors import StoreError
+from rollwise.errors import OutOfRetryTime, StoreError
+from rollwise.retry import Patience
 from rollwise.periods import period_containing
 from rollwise.summaries.model import Invalidation, Summary
 from rollwise.summaries.store import RecordItem, StoredSummary
@@ -40,13 +41,28 @@ class Throttling:
         return {"UnprocessedItems": RequestItems}
 
 
-def test_unprocessed_items_are_retried_a_bounded_number_of_times(moto_server, monkeypatch):
-    monkeypatch.setattr(ddb.time, "sleep", lambda s: None)
+class Clock:
+    """A monotonic clock the test moves; sleeping moves it."""
+
+    def __init__(self) -> None:
+        self.now, self.sleeps = 0.0, []
+
+    def sleep(self, seconds: float) -> None:
+        self.sleeps.append(seconds)
+        self.now += seconds
+
+
+def test_unprocessed_items_are_retried_with_backoff_until_the_retry_time_is_spent(moto_server):
+    clock = Clock()
     client = Throttling(dynamodb_client(moto_server.url))
     store = ddb.DynamoDBSummaryStore("anything", client=client)
-    with pytest.raises(StoreError, match=r"table 'anything' left 1 write\(s\) unprocessed after 8 attempts"):
+    store.patience = Patience(seconds=30, clock=lambda: clock.now, sleep=clock.sleep, jitter=lambda: 1.0)
+    with pytest.raises(OutOfRetryTime, match=r"BatchWriteItem on table 'anything': 1 write\(s\) still unprocessed after 30 s of "
+                                             r"retries: .*raise its capacity or switch it to on-demand, then run again"):
         store._put_invalidations([Invalidation(date(2024, 1, 1), 0, "x")])
-    assert client.calls == ddb.UNPROCESSED_ATTEMPTS
+    # 0.05, 0.1, 0.2 ... doubling up to the 5 s cap, the last wait cut to what was left of the 30 s
+    assert clock.sleeps[:7] == [0.05, 0.1, 0.2, 0.4, 0.8, 1.6, 3.2] and set(clock.sleeps[7:-1]) == {5.0}
+    assert sum(clock.sleeps) == pytest.approx(30) and client.calls == len(clock.sleeps) + 1
 
 
 def test_a_missing_table_is_named_with_its_region_and_the_fix(moto_server):

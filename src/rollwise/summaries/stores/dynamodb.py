@@ -28,14 +28,14 @@ owner, GSI3 by tenant and metric type. Every read is a Query; nothing scans.
 
 from __future__ import annotations
 
-import time
 from datetime import date
-from typing import Any, Iterable, Iterator, Mapping
+from typing import Any, Callable, Iterable, Iterator, Mapping, TypeVar
 
 import orjson
 
 from rollwise.config import AwsSettings
-from rollwise.errors import StoreError
+from rollwise.errors import OutOfRetryTime, StoreError
+from rollwise.retry import Patience
 from rollwise.periods import Period, period_containing
 from rollwise.summaries.model import SummaryKey
 from rollwise.summaries.model import Invalidation
@@ -58,10 +58,15 @@ INDEXES = {
 }
 BATCH_WRITE_LIMIT = 25
 BATCH_GET_LIMIT = 100
-# UnprocessedItems (and UnprocessedKeys) are retried with backoff (50 ms doubling to 2 s), this many times in all,
-# then the request fails.
-UNPROCESSED_ATTEMPTS = 8
+# Answers worth another try (the same request may succeed later), by error code: throttling, and the
+# service's own failures. A request whose answer never came (a reset, a timeout) is one too.
+THROTTLING = frozenset({"ProvisionedThroughputExceededException", "ThrottlingException", "RequestLimitExceeded"})
+TRANSIENT = THROTTLING | {"InternalServerError", "ServiceUnavailable", "InternalFailure"}
+# botocore's own quick retries (a dropped connection, one throttle) before the store's patience takes over;
+# few, so that a request never waits past the run's deadline on botocore's backoff.
+CLIENT_ATTEMPTS = 3
 Item = dict[str, Any]
+T = TypeVar("T")
 
 
 class TableNotFound(StoreNotFound):
@@ -255,13 +260,63 @@ def table_definition(table_name: str) -> dict[str, Any]:
 
 # -- the store ------------------------------------------------------------------------------
 def dynamodb_client(aws: AwsSettings) -> Any:
-    """The low-level client every rollwise DynamoDB request goes through: adaptive retries, a pool
-    for threads, and no parameter validation (requests are built by the builders above; it only costs CPU)."""
+    """The low-level client every rollwise DynamoDB request goes through: botocore's few quick retries
+    (the store's patience does the long ones), a pool for threads, and no parameter validation
+    (requests are built by the builders above; it only costs CPU)."""
     import boto3
     from botocore.config import Config
 
     return boto3.client("dynamodb", region_name=aws.region, endpoint_url=aws.endpoint_url or None,
-                        config=Config(retries={"mode": "adaptive", "max_attempts": 10}, max_pool_connections=16, parameter_validation=False))
+                        config=Config(retries={"mode": "standard", "max_attempts": CLIENT_ATTEMPTS}, max_pool_connections=16,
+                                      parameter_validation=False))
+
+
+def transient(exc: BaseException) -> tuple[str, str] | None:
+    """(code, message) of a botocore error worth retrying, or None."""
+    from botocore.exceptions import ClientError, ConnectionError, HTTPClientError
+
+    if isinstance(exc, ClientError):
+        error = exc.response.get("Error", {})
+        code = error.get("Code", "")
+        status = exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode") or 0
+        if code in TRANSIENT or status >= 500:
+            return code or str(status), error.get("Message", "")
+        return None
+    if isinstance(exc, (ConnectionError, HTTPClientError)):
+        return type(exc).__name__, str(exc)
+    return None
+
+
+def retried(call: Callable[[], T], patience: Callable[[], Patience], operation: str, table: str) -> T:
+    """``call()``, again after a backoff while it is throttled or unanswered, until ``patience()`` is spent
+    (:class:`OutOfRetryTime`). Every request rollwise makes is safe to repeat: a retry of one that took
+    effect changes nothing."""
+    from botocore.exceptions import BotoCoreError, ClientError
+
+    attempt = 0
+    while True:
+        try:
+            return call()
+        except (ClientError, BotoCoreError) as exc:
+            busy = transient(exc)
+            if busy is None:
+                raise
+            waiting = patience()
+            if not waiting.wait(attempt):
+                raise out_of_retry_time(operation, table, waiting.waited, f"still answered {busy[0]}") from None
+            attempt += 1
+
+
+def api_name(method: str) -> str:
+    """The API's name of a boto3 method: ``batch_write_item`` is BatchWriteItem."""
+    return "".join(part.title() for part in method.split("_"))
+
+
+def out_of_retry_time(operation: str, table: str, waited: float, what: str) -> OutOfRetryTime:
+    """The error a user sees when the table throttled past the run's patience: the table, the request, the fix."""
+    return OutOfRetryTime(f"{operation} on table {table!r}: {what} after {waited:.0f} s of retries: the table is throttled "
+                          "or unavailable; raise its capacity or switch it to on-demand, then run again (what is left is "
+                          "marked for the next run)")
 
 
 class DynamoDBSummaryStore(SummaryStore):
@@ -275,8 +330,9 @@ class DynamoDBSummaryStore(SummaryStore):
 
     def __getstate__(self) -> dict:
         # A boto3 client does not cross processes: another process builds its own.
-        return {"table_name": self.table_name, "configured_shards": self.configured_shards, "_shards": self._shards,
-                "_unsettled": self._unsettled, "_client": None, "_aws": self._aws}
+        state = super().__getstate__()
+        state.update({"table_name": self.table_name, "_client": None, "_aws": self._aws})
+        return state
 
     @property
     def client(self) -> Any:
@@ -295,13 +351,15 @@ class DynamoDBSummaryStore(SummaryStore):
         return f"dynamodb://{self.table_name}"
 
     def _call(self, operation: str, **kwargs: Any) -> dict[str, Any]:
-        """One request; AWS errors become StoreError naming the table and, where known, the fix."""
+        """One request, :func:`retried` on the run's patience; AWS errors become StoreError naming the table and the fix."""
         from botocore.exceptions import BotoCoreError, ClientError
 
+        method = getattr(self.client, operation)
         try:
-            return getattr(self.client, operation)(**kwargs)
-        except ClientError as exc:
-            operation = "".join(part.title() for part in operation.split("_"))  # the API's name: BatchWriteItem
+            return retried(lambda: method(**kwargs), self.patience_now, api_name(operation), self.table_name)
+        except (ClientError, BotoCoreError) as exc:
+            if isinstance(exc, BotoCoreError):
+                raise StoreError(f"{api_name(operation)} on table {self.table_name!r} failed: {exc}") from None
             code = exc.response.get("Error", {}).get("Code", "")
             message = exc.response.get("Error", {}).get("Message", "")
             if code == "ConditionalCheckFailedException":
@@ -310,11 +368,8 @@ class DynamoDBSummaryStore(SummaryStore):
                 raise TableNotFound(f"table {self.table_name!r} not found in {self.region}: create it with "
                                     f"rollwise summaries init --store dynamodb://{self.table_name}") from None
             if code in ("AccessDeniedException", "UnrecognizedClientException"):
-                raise StoreError(f"{operation} on table {self.table_name!r} was denied: {message}") from None
-            raise StoreError(f"{operation} on table {self.table_name!r} failed: {code}: {message}") from None
-        except BotoCoreError as exc:
-            operation = "".join(part.title() for part in operation.split("_"))
-            raise StoreError(f"{operation} on table {self.table_name!r} failed: {exc}") from None
+                raise StoreError(f"{api_name(operation)} on table {self.table_name!r} was denied: {message}") from None
+            raise StoreError(f"{api_name(operation)} on table {self.table_name!r} failed: {code}: {message}") from None
 
     def create(self) -> bool:
         try:
@@ -328,35 +383,35 @@ class DynamoDBSummaryStore(SummaryStore):
 
     # -- batched writes -----------------------------------------------------------------
     def _batch_write(self, requests: list[dict[str, Any]]) -> None:
+        """In batches of 25; what a batch leaves unprocessed (throttled) is sent again after a backoff,
+        until it is written or the run's patience is spent."""
         for i in range(0, len(requests), BATCH_WRITE_LIMIT):
             pending = {self.table_name: requests[i : i + BATCH_WRITE_LIMIT]}
-            delay = 0.05
-            for attempt in range(1, UNPROCESSED_ATTEMPTS + 1):
+            attempt = 0
+            while pending:
                 pending = self._call("batch_write_item", RequestItems=pending).get("UnprocessedItems") or {}
-                if not pending:
+                if pending and not self._backoff(attempt, "BatchWriteItem", f"{sum(len(v) for v in pending.values())} write(s) still unprocessed"):
                     break
-                if attempt == UNPROCESSED_ATTEMPTS:
-                    left = sum(len(v) for v in pending.values())
-                    raise StoreError(f"table {self.table_name!r} left {left} write(s) unprocessed after {UNPROCESSED_ATTEMPTS} attempts "
-                                     f"(throttled: raise its capacity, or retry later)")
-                time.sleep(delay)
-                delay = min(delay * 2, 2.0)
+                attempt += 1
 
     def _batch_get(self, keys: list[Item], projection: str) -> Iterator[Item]:
         for i in range(0, len(keys), BATCH_GET_LIMIT):
             pending = {self.table_name: {"Keys": keys[i : i + BATCH_GET_LIMIT], "ConsistentRead": True, "ProjectionExpression": projection}}
-            delay = 0.05
-            for attempt in range(1, UNPROCESSED_ATTEMPTS + 1):
+            attempt = 0
+            while pending:
                 response = self._call("batch_get_item", RequestItems=pending)
                 yield from response.get("Responses", {}).get(self.table_name, [])
                 pending = response.get("UnprocessedKeys") or {}
-                if not pending:
+                if pending and not self._backoff(attempt, "BatchGetItem", f"{len(pending[self.table_name]['Keys'])} read(s) still unprocessed"):
                     break
-                if attempt == UNPROCESSED_ATTEMPTS:
-                    raise StoreError(f"table {self.table_name!r} left {len(pending[self.table_name]['Keys'])} read(s) unprocessed after "
-                                     f"{UNPROCESSED_ATTEMPTS} attempts (throttled: raise its capacity, or retry later)")
-                time.sleep(delay)
-                delay = min(delay * 2, 2.0)
+                attempt += 1
+
+    def _backoff(self, attempt: int, operation: str, what: str) -> bool:
+        """Wait before sending a batch's unprocessed part again; :class:`OutOfRetryTime` once the patience is spent."""
+        patience = self.patience_now()
+        if not patience.wait(attempt):
+            raise out_of_retry_time(operation, self.table_name, patience.waited, what)
+        return True
 
     def _read_locators(self, keys: list[tuple[str, str]]) -> dict[tuple[str, str], Places]:
         return dict(parse_locator(item) for item in self._batch_get([locator_key(*k) for k in keys], "PK, places"))
@@ -405,16 +460,19 @@ class DynamoDBSummaryStore(SummaryStore):
             return self._read_shards() or shards
 
     def _acquire_lease(self, shard: int, owner: str, now: float) -> bool:
+        # The run's own lease is its own: a retry of an acquire whose answer was lost must succeed.
         try:
             self._call("put_item", TableName=self.table_name, Item=lease_item(shard, owner, now + LEASE_SECONDS),
-                       ConditionExpression="attribute_not_exists(PK) OR expires_at < :now",
-                       ExpressionAttributeValues={":now": {"N": f"{now:.3f}"}})
+                       ConditionExpression="attribute_not_exists(PK) OR expires_at < :now OR #owner = :owner",
+                       ExpressionAttributeNames={"#owner": "owner"},
+                       ExpressionAttributeValues={":now": {"N": f"{now:.3f}"}, ":owner": {"S": owner}})
             return True
         except ConditionFailed:
             return False
 
     def _renew_lease(self, shard: int, owner: str, now: float) -> bool:
         try:
+            # Repeating a renewal that took effect renews again: the condition still holds.
             self._call("put_item", TableName=self.table_name, Item=lease_item(shard, owner, now + LEASE_SECONDS),
                        ConditionExpression="#owner = :owner", ExpressionAttributeNames={"#owner": "owner"},
                        ExpressionAttributeValues={":owner": {"S": owner}})
@@ -427,7 +485,7 @@ class DynamoDBSummaryStore(SummaryStore):
             self._call("delete_item", TableName=self.table_name, Key=lease_key(shard), ConditionExpression="#owner = :owner",
                        ExpressionAttributeNames={"#owner": "owner"}, ExpressionAttributeValues={":owner": {"S": owner}})
         except ConditionFailed:
-            pass  # expired and taken by another run: not ours to give back
+            pass  # already given back (a retry of a release whose answer was lost), or expired and taken by another run
 
     def read_records(self, day: date, shard: int) -> Iterator[Mapping[str, Any]]:
         for item in self._partition(record_partition(day.isoformat(), shard), "r"):

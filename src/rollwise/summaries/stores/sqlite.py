@@ -67,7 +67,7 @@ class SQLiteSummaryStore(SummaryStore):
 
     def __getstate__(self) -> dict:
         # A connection belongs to its process: another process opens its own.
-        return {"path": self.path, "configured_shards": self.configured_shards, "_shards": self._shards, "_unsettled": self._unsettled}
+        return {**super().__getstate__(), "path": self.path}
 
     def __setstate__(self, state: dict) -> None:
         self.__dict__.update(state)
@@ -150,7 +150,8 @@ class SQLiteSummaryStore(SummaryStore):
             db.execute("BEGIN IMMEDIATE")
             cursor = db.execute(
                 "INSERT INTO shard_leases VALUES (?, ?, ?) ON CONFLICT (shard)"
-                " DO UPDATE SET owner = excluded.owner, expires_at = excluded.expires_at WHERE shard_leases.expires_at < ?",
+                " DO UPDATE SET owner = excluded.owner, expires_at = excluded.expires_at"
+                " WHERE shard_leases.expires_at < ? OR shard_leases.owner = excluded.owner",
                 (shard, owner, now + LEASE_SECONDS, now),
             )
             return cursor.rowcount == 1
