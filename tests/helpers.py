@@ -161,3 +161,77 @@ def assert_summaries_are_true(store, raw_records, today: date, kinds=("daily", "
     for kind in kinds:
         want = true_summaries(raw_records, kind, today)
         assert stored_summaries(store, tenants, kind) == want, kind
+
+
+def local_truth(raw_records, period_type: str, zones: dict, now: datetime, delay_hours: int = 2,
+                default_zone: str = "UTC") -> dict[tuple, dict]:
+    """Expected figures per (tenant, owner, metric type, period start, zone), each tenant in its zone
+    (``zones``, else ``default_zone``), of every period that ended ``delay_hours`` before ``now``: computed
+    here with zoneinfo from the records alone, without rollwise's periods or aggregation."""
+    from zoneinfo import ZoneInfo
+
+    from rollwise.summaries.model import normalize_record
+
+    latest = {}
+    for raw in raw_records:
+        r = normalize_record(raw)
+        latest[(r["tenant_id"], r["execution_id"])] = r
+
+    def first_day(day: date) -> date:
+        if period_type == "daily":
+            return day
+        if period_type == "weekly":
+            return day - timedelta(days=day.weekday())
+        if period_type == "monthly":
+            return day.replace(day=1)
+        return day.replace(month=1, day=1)
+
+    def last_day(start: date) -> date:
+        if period_type == "daily":
+            return start
+        if period_type == "weekly":
+            return start + timedelta(days=6)
+        if period_type == "monthly":
+            return (start.replace(day=28) + timedelta(days=4)).replace(day=1) - timedelta(days=1)
+        return start.replace(month=12, day=31)
+
+    out: dict[tuple, dict] = {}
+
+    def add(r, moment: str, owner: str):
+        zone = zones.get(r["tenant_id"], default_zone)
+        tz = ZoneInfo(zone)
+        local = datetime.fromisoformat(moment.replace("Z", "+00:00")).astimezone(tz).date()
+        start = first_day(local)
+        cutoff = (now - timedelta(hours=delay_hours)).astimezone(tz).date()  # the first local day not over by then
+        if last_day(start) >= cutoff:
+            return None
+        return out.setdefault((r["tenant_id"], owner, r["metric_type"], start.isoformat(), zone),
+                              {f: 0 for f in TRUE_FIGURES} | {"min_duration_ms": None, "max_duration_ms": None})
+
+    for r in latest.values():
+        for owner in (r["owner_id"], "__tenant__"):
+            c = add(r, r["submitted_at"], owner)
+            if c is not None:
+                c["submission_count"] += 1
+                c["throttled_count"] += r["throttled"]
+                c["rejected_count"] += int(r["rejected"])
+            if r["completed_at"] and r["status"] in OUTCOME_OF:
+                c = add(r, r["completed_at"], owner)
+                if c is not None:
+                    c[OUTCOME_OF[r["status"]]] += 1
+                    c["total_profiles"] += r["profiles"]
+                    if r["duration_ms"] is not None:
+                        d = r["duration_ms"]
+                        c["duration_count"] += 1
+                        c["total_duration_ms"] += d
+                        c["min_duration_ms"] = d if c["min_duration_ms"] is None else min(c["min_duration_ms"], d)
+                        c["max_duration_ms"] = d if c["max_duration_ms"] is None else max(c["max_duration_ms"], d)
+    for c in out.values():
+        c["total_duration_ms"] = round(c["total_duration_ms"], 3)
+    return {k: v for k, v in out.items() if v["submission_count"] or any(v[f] for f in OUTCOME_OF.values())}
+
+
+def stored_local(store, tenants, period_type: str) -> dict[tuple, dict]:
+    """What a store holds, in the shape of :func:`local_truth`."""
+    return {(s.tenant_id, s.owner_id, s.metric_type, s.period.start.isoformat(), s.period.zone): {f: s.figures[f] for f in TRUE_FIGURES}
+            for t in tenants for s in store.query_summaries(t, period_type)}

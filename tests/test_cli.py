@@ -59,9 +59,12 @@ def test_ingest_keeps_good_lines_and_names_bad_ones(store_url, tmp_path):
     expected_fields = {"tenant_id", "owner_id", "metric_type", "period_type", "period_start", "period_end", "submission_count",
                        "success_count", "failure_count", "cancelled_count", "timeout_count", "total_profiles", "throttled_count",
                        "rejected_count", "duration_count", "total_duration_ms", "min_duration_ms", "max_duration_ms",
-                       "avg_duration_ms", "p50_duration_ms", "p90_duration_ms", "p95_duration_ms", "p99_duration_ms"}
+                       "avg_duration_ms", "p50_duration_ms", "p90_duration_ms", "p95_duration_ms", "p99_duration_ms",
+                       "zone", "starts_at", "ends_at", "frozen"}
     assert set(lines[0]) == expected_fields
     assert lines[0]["period_start"] == "2024-01-08" and lines[0]["period_end"] == "2024-01-14"
+    assert (lines[0]["zone"], lines[0]["starts_at"], lines[0]["ends_at"], lines[0]["frozen"]) == (
+        "UTC", "2024-01-08T00:00:00Z", "2024-01-15T00:00:00Z", False)
     tenant0 = [g for g in good if g["tenant_id"] == "tenant-000"]
     assert sum(line["submission_count"] for line in lines) == len(tenant0)
 
@@ -73,12 +76,12 @@ def test_backfill_dry_run_writes_nothing(store_url, tmp_path):
     records = list(sample_executions(date(2024, 1, 8), 3, per_day=10))
     write_jsonl(tmp_path / "in.jsonl", records)
     assert runner.invoke(app, ["summaries", "ingest", str(tmp_path / "in.jsonl"), "--store", store_url]).exit_code == 0
-    dry = runner.invoke(app, ["summaries", "backfill", "2024-01-08", "2024-01-10", "--dry-run", "--at", "2024-02-01T00:00:00Z", "--store", store_url])
+    dry = runner.invoke(app, ["summaries", "backfill", "2024-01-08", "2024-01-10", "--dry-run", "--at", "2024-02-01T02:00:00Z", "--store", store_url])
     assert dry.exit_code == 0
     assert "daily:2024-01-08" in dry.output and "weekly:2024-01-08" in dry.output and "monthly:2024-01-01" in dry.output
     shown = runner.invoke(app, ["summaries", "show", "--tenant", "tenant-000", "--period", "daily", "--json", "--store", store_url])
     assert shown.output.strip() == ""
-    real = runner.invoke(app, ["summaries", "backfill", "2024-01-08", "2024-01-10", "--at", "2024-02-01T00:00:00Z", "--json", "--store", store_url])
+    real = runner.invoke(app, ["summaries", "backfill", "2024-01-08", "2024-01-10", "--at", "2024-02-01T02:00:00Z", "--json", "--store", store_url])
     assert real.exit_code == 0 and orjson.loads(real.output)["summaries_created"] > 0
     shown = runner.invoke(app, ["summaries", "show", "--tenant", "tenant-000", "--period", "monthly", "--owner", "__tenant__",
                                 "--json", "--store", store_url])
@@ -269,7 +272,8 @@ def test_the_summaries_table_shows_throttles_and_rejections(store_url, tmp_path)
     header = next(line for line in table.splitlines() if "submitted" in line)
     assert "throttled" in header and "rejected" in header
     row = next(line for line in table.splitlines() if "2024-01-09" in line)
-    assert [c.strip() for c in row.strip("│ ").split("│")][3:10] == ["3", "0", "0", "0", "0", "6", "1"]
+    assert [c.strip() for c in row.strip("│ ").split("│")][1] == "UTC"
+    assert [c.strip() for c in row.strip("│ ").split("│")][4:11] == ["3", "0", "0", "0", "0", "6", "1"]
 
 
 def test_a_store_error_while_listing_is_a_result_and_an_exit_code_not_a_traceback(gateway, monkeypatch):
@@ -389,3 +393,28 @@ def test_shards_are_chosen_by_the_rule_kept_by_init_and_changed_by_a_reshard(tmp
     assert (report["first_day"], report["backfill"]["errors"]) == ("2024-01-08", [])
     shown = runner.invoke(app, ["summaries", "init", "--store", new])
     assert "already exists, 3 shard(s)" in shown.output
+
+
+def test_tenants_set_and_list_a_zone_and_refuse_an_unknown_one(store_url, tmp_path):
+    rows = list(sample_executions(date(2024, 1, 8), 7, 30, tenants=2))
+    assert ingest(rows, store_url, tmp_path).exit_code == 0
+    assert runner.invoke(app, ["summaries", "backfill", "2024-01-08", "2024-01-14", "--at", "2024-01-16T03:00:00Z", "--store", store_url,
+                               "--quiet"]).exit_code == 0
+    bad = runner.invoke(app, ["tenants", "set", "tenant-000", "--zone", "Asia/Kolkatta", "--store", store_url])
+    assert bad.exit_code == 2 and "--zone: unknown time zone 'Asia/Kolkatta'" in bad.output
+    dry = runner.invoke(app, ["tenants", "set", "tenant-000", "--zone", "Asia/Kolkata", "--at", "2024-01-16T03:00:00Z", "--dry-run",
+                              "--json", "--store", store_url])
+    plan = orjson.loads(dry.output)
+    moved = sum(1 for r in rows if r["tenant_id"] == "tenant-000")
+    assert dry.exit_code == 0 and plan["records_moved"] == moved and "weekly:2024-01-08@Asia/Kolkata" in plan["periods"]
+    listed = orjson.loads(runner.invoke(app, ["tenants", "list", "--json", "--store", store_url]).output)
+    assert listed == {"default_zone": "UTC", "tenants": []}  # a dry run writes nothing
+    done = runner.invoke(app, ["tenants", "set", "tenant-000", "--zone", "Asia/Kolkata", "--at", "2024-01-16T03:00:00Z", "--store", store_url])
+    assert done.exit_code == 0 and f"moved tenant-000 from UTC to Asia/Kolkata: {moved} record(s)" in done.output, done.output
+    listed = orjson.loads(runner.invoke(app, ["tenants", "list", "--json", "--store", store_url]).output)
+    assert listed["tenants"] == [{"tenant_id": "tenant-000", "zone": "Asia/Kolkata"}]
+    shown = [orjson.loads(line) for line in runner.invoke(app, ["summaries", "show", "--tenant", "tenant-000", "--period", "weekly",
+                                                                 "--store", store_url, "--json"]).output.splitlines()]
+    assert shown and {(r["zone"], r["starts_at"]) for r in shown} == {("Asia/Kolkata", "2024-01-07T18:30:00Z")}
+    again = runner.invoke(app, ["tenants", "set", "tenant-000", "--zone", "Asia/Kolkata", "--store", store_url])
+    assert again.exit_code == 0 and "already" in again.output

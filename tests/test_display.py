@@ -2,7 +2,7 @@ from rollwise import display
 
 
 def test_missing_figures_are_a_dash_not_none(capsys):
-    display.summary_table([{"period_start": "2024-01-01", "owner_id": "__tenant__", "metric_type": "m", "submission_count": 2, "success_count": 0,
+    display.summary_table([{"period_start": "2024-01-01", "zone": "UTC", "owner_id": "__tenant__", "metric_type": "m", "submission_count": 2, "success_count": 0,
                             "failure_count": 0, "cancelled_count": 0, "timeout_count": 0, "throttled_count": 0, "rejected_count": 0, "total_profiles": 0,
                             "p50_duration_ms": None, "p95_duration_ms": None}], "t daily")
     out = capsys.readouterr().out

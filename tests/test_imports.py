@@ -17,11 +17,11 @@ LAYERS = [
     # domain models, settings and pure plans
     {"runs.layout", "runs.records", "runs.tables", "runs.aggregate", "runs.plan", "runs.settings",
      "summaries.model", "summaries.aggregate", "summaries.settings", "summaries.plan", "summaries.items", "summaries.mapping",
-     "summaries.capacity"},
+     "summaries.capacity", "summaries.retention"},
     # the storage seams
     {"objects", "summaries.store", "summaries.stores", "summaries.stores.sqlite", "summaries.stores.dynamodb"},
     # the jobs
-    {"runs.archive", "runs.quarantine", "runs.commit", "runs.publish", "runs.job", "runs.read", "summaries.job", "summaries.recorder", "summaries.history", "summaries.export", "summaries.reshard", "notify"},
+    {"runs.archive", "runs.quarantine", "runs.commit", "runs.publish", "runs.job", "runs.read", "summaries.job", "summaries.zones", "summaries.recorder", "summaries.history", "summaries.export", "summaries.reshard", "notify"},
     # what people and Lambda see
     {"display", "report", "report.charts", "report.collect", "report.page",
      "handlers", "handlers.common", "handlers.aggregate_summaries", "handlers.merge_runs", "handlers.ingest_stream"},

@@ -66,3 +66,67 @@ def test_closed_periods_containing():
     assert found == {"daily:2023-12-31", "weekly:2023-12-25", "monthly:2023-12-01", "yearly:2023-01-01"}
     found = {p.label() for p in closed_periods_containing([date(2024, 1, 9)], date(2024, 1, 10))}
     assert found == {"daily:2024-01-09"}
+
+
+# -- local periods ----------------------------------------------------------------------------------
+from zoneinfo import ZoneInfo  # noqa: E402
+
+from rollwise.periods import UnknownZone, day_key, local_day, parse_day_key, parse_label, zone_info  # noqa: E402
+
+UTC = timezone.utc
+
+
+def test_a_kolkata_day_is_the_utc_instants_of_its_midnights():
+    day = Period("daily", date(2024, 3, 10), "Asia/Kolkata")
+    assert (day.starts_at, day.ends_at) == (datetime(2024, 3, 9, 18, 30, tzinfo=UTC), datetime(2024, 3, 10, 18, 30, tzinfo=UTC))
+    assert day.label() == "daily:2024-03-10@Asia/Kolkata" and parse_label(day.label()) == day
+    assert Period("daily", date(2024, 3, 10)).label() == "daily:2024-03-10"  # UTC keys as before zones
+
+
+@pytest.mark.parametrize("zone,day,hours", [
+    ("Europe/London", date(2024, 3, 31), 23),  # clocks forward
+    ("Europe/London", date(2024, 10, 27), 25),  # clocks back
+    ("Australia/Lord_Howe", date(2024, 4, 7), 24.5),  # a half-hour change
+    ("America/St_Johns", date(2024, 3, 10), 23),
+    ("Pacific/Apia", date(2011, 12, 30), 0),  # skipped: Samoa went from the 29th to the 31st
+    ("Pacific/Kiritimati", date(2024, 1, 1), 24),
+])
+def test_a_local_day_lasts_from_midnight_to_midnight(zone, day, hours):
+    p = Period("daily", day, zone)
+    assert (p.ends_at - p.starts_at).total_seconds() == hours * 3600
+
+
+def test_weeks_months_and_years_are_local():
+    week = period_containing("weekly", date(2024, 3, 13), "Pacific/Kiritimati")
+    assert week.start == date(2024, 3, 11) and week.starts_at == datetime(2024, 3, 10, 10, tzinfo=UTC)  # UTC+14
+    year = period_containing("yearly", date(2024, 6, 1), "Pacific/Niue")
+    assert year.starts_at == datetime(2024, 1, 1, 11, tzinfo=UTC) and year.ends_at == datetime(2025, 1, 1, 11, tzinfo=UTC)  # UTC-11
+
+
+zones = st.sampled_from(["UTC", "Asia/Kolkata", "Asia/Kathmandu", "Australia/Lord_Howe", "America/St_Johns", "Pacific/Kiritimati",
+                         "Pacific/Niue", "Europe/London", "Pacific/Apia", "America/Los_Angeles"])
+instants = st.datetimes(min_value=datetime(2000, 1, 1), max_value=datetime(2040, 1, 1), timezones=st.just(UTC))
+
+
+@given(instants, zones)
+def test_an_instant_lies_in_its_local_day_and_that_is_its_wall_clock_date(moment, zone):
+    day = local_day(moment, zone)
+    p = Period("daily", day, zone)
+    assert p.starts_at <= moment < p.ends_at
+    assert day == moment.astimezone(ZoneInfo(zone)).date()
+
+
+@given(days, zones)
+def test_local_days_tile_time(day, zone):
+    assert Period("daily", day, zone).ends_at == Period("daily", day + timedelta(days=1), zone).starts_at
+
+
+def test_day_keys_round_trip():
+    assert day_key(date(2024, 3, 10), "UTC") == "2024-03-10"
+    assert parse_day_key(day_key(date(2024, 3, 10), "America/Argentina/Buenos_Aires")) == (date(2024, 3, 10), "America/Argentina/Buenos_Aires")
+
+
+@pytest.mark.parametrize("name", ["Asia/Kolkatta", "", "../../etc/passwd", "Mars/Olympus_Mons"])
+def test_an_unknown_zone_is_refused_naming_it(name):
+    with pytest.raises(UnknownZone, match=f"unknown time zone {name!r}"):
+        zone_info(name)

@@ -38,6 +38,10 @@ class StackConfig:
     # Neither job needs it for correctness: overlapping invocations are safe (docs/deploy.md).
     reserved_concurrency: int = 0
     alarm_email: str = ""
+    # Tenants' clocks and records' lifetime: the summaries job's own defaults.
+    default_zone: str = SummariesSettings.default_zone
+    delay_hours: int = SummariesSettings.delay_hours
+    record_retention_days: int = SummariesSettings.record_retention_days  # 0: records kept forever
     # SQL over the merge job's outputs: its records and window rows, and Glue tables over them (Athena).
     records_output: bool = MergeSettings.records_output
     sql_tables: bool = True
@@ -74,6 +78,10 @@ class StackConfig:
             raise ValueError(f"ingest_batch_size must be from 1 to 10000, got {self.ingest_batch_size}")
         if not -1 <= self.ingest_max_retries <= 10000:
             raise ValueError(f"ingest_max_retries must be from -1 (retry until the record expires) to 10000, got {self.ingest_max_retries}")
+        SummariesSettings(default_zone=self.default_zone, delay_hours=self.delay_hours,
+                          record_retention_days=self.record_retention_days)  # the job's own checks (an unknown zone)
+        if self.delay_hours < 0 or self.record_retention_days < 0:
+            raise ValueError(f"delay_hours ({self.delay_hours}) and record_retention_days ({self.record_retention_days}) must be 0 or more")
         if self.archive_mode not in ARCHIVE_MODES:
             raise ValueError(f"archive_mode must be one of {', '.join(ARCHIVE_MODES)}, got {self.archive_mode!r}")
 

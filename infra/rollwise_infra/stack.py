@@ -39,7 +39,8 @@ from rollwise.summaries.settings import IngestSettings, SummariesSettings
 
 METRICS_NAMESPACE = HandlerSettings().metrics_namespace
 TIMEOUT = Duration.seconds(TIMEOUT_SECONDS)
-SUMMARIES_SCHEDULE = "cron(0 2 * * ? *)"
+# Every hour: each zone's day is aggregated by the first run delay_hours after it ends (02:00 for UTC tenants).
+SUMMARIES_SCHEDULE = "cron(0 * * * ? *)"
 MERGE_SCHEDULE = "rate(5 minutes)"
 
 
@@ -74,7 +75,7 @@ class RollwiseStack(Stack):
             memory=SUMMARIES_MEMORY_MB,
             code=code,
             arch=arch,
-            env={**common_env, **environment(SummariesSettings, table=self.table.table_name, shards=config.summary_shards)},
+            env={**common_env, **self._summaries_env()},
             # The fan-out runs shards side by side; without it, one run at a time.
             reserved=config.reserved_concurrency or None,
         )
@@ -107,7 +108,7 @@ class RollwiseStack(Stack):
         else:
             self.state_machine = None
             target = targets.LambdaFunction(self.summaries_fn, retry_attempts=2)
-        events.Rule(self, "NightlySummaries", description="rollwise: period summaries, every night at 02:00 UTC",
+        events.Rule(self, "HourlySummaries", description="rollwise: period summaries, every hour: each zone's days once they are due",
                     schedule=events.Schedule.expression(SUMMARIES_SCHEDULE), targets=[target])
         events.Rule(self, "MergeEveryFiveMinutes", description="rollwise: merge and archive run files",
                     schedule=events.Schedule.expression(MERGE_SCHEDULE), targets=[targets.LambdaFunction(self.merge_fn, retry_attempts=0)])
@@ -123,10 +124,19 @@ class RollwiseStack(Stack):
         CfnOutput(self, "AlarmTopicArn", value=self.alarm_topic.topic_arn)
         CfnOutput(self, "ResultsTopicArn", value=self.results_topic.topic_arn)
 
+    def _summaries_env(self) -> dict[str, str]:
+        config = self.config
+        # Set only when not the job's default: the functions' defaults are the settings class's.
+        chosen = {name: getattr(config, name) for name in ("default_zone", "delay_hours", "record_retention_days")
+                  if getattr(config, name) != getattr(SummariesSettings, name)}
+        return environment(SummariesSettings, table=self.table.table_name, shards=config.summary_shards, **chosen)
+
     # -- storage ------------------------------------------------------------------
     def _table(self) -> ddb.ITable:
         if self.config.table_name:
             return ddb.Table.from_table_name(self, "Table", self.config.table_name)
+        from rollwise.summaries.stores.dynamodb import TTL_ATTRIBUTE
+
         base, indexes = table_keys()
         table = ddb.Table(
             self,
@@ -136,6 +146,8 @@ class RollwiseStack(Stack):
             billing_mode=ddb.BillingMode.PAY_PER_REQUEST,
             point_in_time_recovery_specification=ddb.PointInTimeRecoverySpecification(point_in_time_recovery_enabled=True),
             removal_policy=RemovalPolicy.RETAIN,
+            # Records and locators carry their expiry there when ROLLWISE_RECORD_RETENTION_DAYS is set; summaries never do.
+            time_to_live_attribute=TTL_ATTRIBUTE,
         )
         for name, (pk, sk) in indexes.items():
             table.add_global_secondary_index(
@@ -229,7 +241,7 @@ class RollwiseStack(Stack):
         config = self.config
         fn = self._function(
             "IngestStream", handler=INGEST_HANDLER, memory=SUMMARIES_MEMORY_MB, code=code, arch=arch,
-            env={**common_env, **environment(SummariesSettings, table=self.table.table_name, shards=config.summary_shards),
+            env={**common_env, **self._summaries_env(),
                  **environment(IngestSettings, mapping=config.ingest_mapping, on_remove=config.ingest_on_remove)},
             reserved=None,
         )

@@ -26,6 +26,9 @@ runs_app = typer.Typer(help="Merge run result files into window aggregates and a
 app.add_typer(runs_app, name="runs")
 deploy_app = typer.Typer(help="Work with a deployed stack.", no_args_is_help=True, rich_markup_mode=None)
 app.add_typer(deploy_app, name="deploy")
+tenants_app = typer.Typer(help="Tenants' time zones: their days, weeks, months and years are local.", no_args_is_help=True,
+                          rich_markup_mode=None)
+app.add_typer(tenants_app, name="tenants")
 
 StoreOption = typer.Option(None, "--store", help="sqlite:///PATH or dynamodb://TABLE (env ROLLWISE_STORE; default sqlite:///rollwise.db)")
 BucketOption = typer.Option(None, "--bucket", help="s3://BUCKET[/PREFIX], file:///DIR or memory:// (env ROLLWISE_RUNS_URL; default file://rollwise-data)")
@@ -94,6 +97,8 @@ def summary_store(url: Optional[str], create: bool = False, check: bool = True, 
     settings = resolve(SummariesSettings, {"store": url, "shards": shards, "retry_seconds": retry_seconds})
     store = open_summary_store(settings.store, settings.shards, resolve(AwsSettings), create=create, check=check)
     store.patience = Patience.for_seconds(settings.retry_seconds)
+    store.default_zone = settings.default_zone
+    store.retention_days = settings.record_retention_days
     return store
 
 
@@ -122,6 +127,8 @@ def summaries_init(
     """Create the table and its indexes if missing, and keep its shard count in it."""
     s = summary_store(store, check=False, shards=shards)
     created = s.create()
+    if s.retention_days:
+        s.enable_expiry()  # records and locators carry their expiry: DynamoDB's TTL deletes them
     held = s.settle_shards()
     note = "" if held == s.configured_shards else f" (it holds {held}, not {s.configured_shards}: to change it, see summaries reshard)"
     display.echo(f"{s.describe()}: {'created' if created else 'already exists'}, {held} shard(s){note}")
@@ -329,7 +336,7 @@ def _run_plan(s, plan, quiet: bool, as_json: bool, workers: int = 1) -> None:
 @summaries_app.command("run")
 @command
 def summaries_run(
-    at: Optional[str] = typer.Option(None, "--at", help="Reference time, ISO 8601 (default: now). The run covers the day before."),
+    at: Optional[str] = typer.Option(None, "--at", help="Reference time, ISO 8601 (default: now). The run covers each zone's days due by then."),
     lateness_days: Optional[int] = typer.Option(None, "--lateness-days", min=0, help="Also re-read the last N days (env ROLLWISE_LATENESS_DAYS)."),
     store: Optional[str] = StoreOption,
     as_json: bool = JsonOption,
@@ -337,7 +344,7 @@ def summaries_run(
     workers: int = WorkersOption,
     retry_seconds: Optional[int] = RetryOption,
 ) -> None:
-    """Do what the nightly Lambda does."""
+    """Do what the hourly Lambda does: every zone's days due by then (ended ROLLWISE_DELAY_HOURS ago) and not yet aggregated."""
     from rollwise.config import resolve
     from rollwise.summaries.job import scheduled_plan
     from rollwise.summaries.settings import SummariesSettings
@@ -345,7 +352,7 @@ def summaries_run(
     reference = moment(at)
     settings = resolve(SummariesSettings, {"store": store, "lateness_days": lateness_days})
     s = summary_store(store, retry_seconds=retry_seconds)
-    _run_plan(s, scheduled_plan(s, reference, settings.lateness_days), quiet, as_json, workers)
+    _run_plan(s, scheduled_plan(s, reference, settings.lateness_days, settings.delay_hours), quiet, as_json, workers)
 
 
 @summaries_app.command("backfill")
@@ -364,10 +371,13 @@ def summaries_backfill(
     """Recompute every closed period overlapping START..END."""
     from rollwise.summaries.job import backfill_plan
 
+    from rollwise.config import resolve
+    from rollwise.summaries.settings import SummariesSettings
+
     first, last = day_range(start, end, "START", "END")
     reference = moment(at)
     s = summary_store(store, retry_seconds=retry_seconds)
-    plan = backfill_plan(s, first, last, reference)
+    plan = backfill_plan(s, first, last, reference, resolve(SummariesSettings, {"store": store}).delay_hours)
     if dry_run:
         if as_json:
             display.json_document({"dry_run": True, "periods": plan.describe()})
@@ -400,12 +410,78 @@ def summaries_show(
     last = day(until, "--until") if until else None
     if first and last and first > last:
         raise ConfigError(f"--since {first} is after --until {last}")
+    from rollwise.summaries.retention import is_frozen
+    from rollwise.timestamps import utc_now
+
     s = summary_store(store)
-    rows = (x.to_dict() for x in s.query_summaries(tenant, period, first, last, owner, metric_type))
+    now = utc_now()
+    # A period with a day below the retention floor is frozen: its records may be gone, it is never recomputed.
+    rows = ({**x.to_dict(), "frozen": is_frozen(x.period.start, x.period.zone, now, s.retention_days)}
+            for x in s.query_summaries(tenant, period, first, last, owner, metric_type))
     if as_json:
         display.json_lines(rows)
         return
     display.summary_table(list(rows), f"{tenant} {period}")
+
+
+# -- tenants ------------------------------------------------------------------------------------
+@tenants_app.command("set")
+@command
+def tenants_set(
+    tenant: str = typer.Argument(..., help="The tenant id."),
+    zone: str = typer.Option(..., "--zone", help="An IANA time zone, e.g. Asia/Kolkata, America/Los_Angeles, UTC."),
+    at: Optional[str] = typer.Option(None, "--at", help="Reference time (default: now): which periods are closed."),
+    dry_run: bool = typer.Option(False, "--dry-run", help="Say how many periods would be recomputed; write nothing."),
+    store: Optional[str] = StoreOption,
+    as_json: bool = JsonOption,
+    quiet: bool = QuietOption,
+    retry_seconds: Optional[int] = RetryOption,
+) -> None:
+    """Set a tenant's zone. With history, its records move to its new local days, its closed periods are
+    recomputed in the new zone and the old zone's summaries removed (run it again to finish an interrupted change)."""
+    from rollwise.config import resolve
+    from rollwise.periods import UnknownZone, zone_info
+    from rollwise.summaries.settings import SummariesSettings
+    from rollwise.summaries.zones import change_zone
+
+    try:
+        zone_info(zone)
+    except UnknownZone as exc:
+        raise ConfigError(f"--zone: {exc}") from None
+    settings = resolve(SummariesSettings, {"store": store})
+    s = summary_store(store, retry_seconds=retry_seconds)
+    with display.progress(None, "move history", quiet or as_json) as advance:
+        change = change_zone(s, tenant, zone, moment(at), settings.delay_hours, dry_run=dry_run,
+                             on_day=lambda total: advance(), on_period=advance)
+    if as_json:
+        display.json_document(change.to_json())
+    elif change.old_zone == zone:
+        display.echo(f"{tenant} is in {zone} already")
+    elif dry_run:
+        display.echo(f"would move {tenant} from {change.old_zone} to {zone}: {change.records_moved} record(s), "
+                     f"{len(change.periods)} period(s) recomputed, {change.summaries_removed} summaries of {change.old_zone} removed")
+    else:
+        display.echo(f"moved {tenant} from {change.old_zone} to {zone}: {change.records_moved} record(s), "
+                     f"{len(change.periods)} period(s) recomputed, {change.summaries_removed} summaries of {change.old_zone} removed")
+    if change.failures() or change.run.get("deferred"):
+        display.echo("not finished: run the same command again to finish it")
+        raise typer.Exit(1)
+
+
+@tenants_app.command("list")
+@command
+def tenants_list(store: Optional[str] = StoreOption, as_json: bool = JsonOption) -> None:
+    """Every tenant with a zone set (the others are in ROLLWISE_DEFAULT_ZONE, default UTC)."""
+    from rollwise.summaries.zones import tenant_zone_rows
+
+    s = summary_store(store)
+    rows = tenant_zone_rows(s)
+    if as_json:
+        display.json_document({"default_zone": s.default_zone, "tenants": rows})
+        return
+    display.echo(f"default zone: {s.default_zone}")
+    for row in rows:
+        display.echo(f"{row['tenant_id']}\t{row['zone']}" + (f"\t(moving from {row['moving_from']})" if "moving_from" in row else ""))
 
 
 # -- runs ---------------------------------------------------------------------------------------

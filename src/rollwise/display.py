@@ -83,7 +83,7 @@ def _table(title: str, columns: Sequence[tuple[str, str]], rows: Iterable[Sequen
     _console().print(table)
 
 
-SUMMARY_COLUMNS = [("period_start", "start"), ("owner_id", "owner"), ("metric_type", "metric"), ("submission_count", "submitted"),
+SUMMARY_COLUMNS = [("period_start", "start"), ("zone", "zone"), ("owner_id", "owner"), ("metric_type", "metric"), ("submission_count", "submitted"),
                    ("success_count", "ok"), ("failure_count", "failed"), ("cancelled_count", "cancelled"), ("timeout_count", "timed out"),
                    ("throttled_count", "throttled"), ("rejected_count", "rejected"), ("total_profiles", "profiles"),
                    ("p50_duration_ms", "p50 ms"), ("p95_duration_ms", "p95 ms")]
@@ -93,7 +93,7 @@ def summary_table(rows: list[Mapping[str, Any]], title: str) -> None:
     if not rows:
         _console().print(f"[yellow]no summaries for {title}[/yellow]", markup=True, highlight=False)
         return
-    _table(title, SUMMARY_COLUMNS, ([row[k] for k, _ in SUMMARY_COLUMNS] for row in rows), {"start", "owner", "metric"})
+    _table(title, SUMMARY_COLUMNS, ([row[k] for k, _ in SUMMARY_COLUMNS] for row in rows), {"start", "zone", "owner", "metric"})
 
 
 def aggregate_table(docs: list[Mapping[str, Any]]) -> None:

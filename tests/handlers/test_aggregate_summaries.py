@@ -69,7 +69,7 @@ def test_scheduled_event_uses_the_event_time(lambda_env):
     assert lines[-1]["message"] == "summaries run finished" and lines[-1]["result"] == body
     (metrics,) = emf  # CloudWatch embedded metric format: one line, every figure
     names = {m["Name"] for m in metrics["_aws"]["CloudWatchMetrics"][0]["Metrics"]}
-    assert names == {"RecordsAggregated", "SummariesWritten", "SummaryFailures", "SummariesDeferred"}
+    assert names == {"RecordsAggregated", "SummariesWritten", "SummaryFailures", "SummariesDeferred", "ExpiredDays"}
     assert metrics["_aws"]["CloudWatchMetrics"][0]["Namespace"] == "rollwise-tests"
     assert metrics["RecordsAggregated"] == [body["metrics_processed"]]  # Powertools writes values as lists
     assert metrics["SummariesWritten"] == [body["summaries_created"] + body["summaries_updated"]]
@@ -105,10 +105,10 @@ def test_a_failed_group_raises_after_the_others_finish(lambda_env, monkeypatch):
     bad = lambda_env.shard_of("tenant-000")
     real = DynamoDBSummaryStore.read_records
 
-    def flaky(self, day, shard):
+    def flaky(self, day, shard, zone="UTC"):
         if shard == bad:
             raise ConnectionError("throttled for good")
-        return real(self, day, shard)
+        return real(self, day, shard, zone)
 
     monkeypatch.setattr(DynamoDBSummaryStore, "read_records", flaky)
     with pytest.raises(JobFailed, match="summaries: 8 failure\\(s\\): daily:2024-01-08 shard") as info:

@@ -16,7 +16,7 @@ from rollwise.handlers import INGEST_HANDLER, RUNS_HANDLER, SUMMARIES_HANDLER
 from rollwise.handlers.common import HandlerSettings
 from rollwise.runs.settings import MergeSettings
 from rollwise.summaries.settings import SummariesSettings
-from rollwise.summaries.stores.dynamodb import table_definition
+from rollwise.summaries.stores.dynamodb import TTL_ATTRIBUTE, table_definition
 
 NOT_CREATED_BY_MOTO = {"AWS::S3::BucketPolicy", "AWS::SNS::TopicPolicy", "AWS::CloudWatch::Alarm", "AWS::Glue::Database", "AWS::Glue::Table"}
 
@@ -56,9 +56,9 @@ def test_the_two_schedules_target_their_functions(deployed):
     events = deployed.client("events")
     rules = {r["Name"]: r for r in events.list_rules()["Rules"] if r["Name"].startswith(deployed.name)}
     by_expression = {r["ScheduleExpression"]: r for r in rules.values()}
-    assert set(by_expression) == {"cron(0 2 * * ? *)", "rate(5 minutes)"}
+    assert set(by_expression) == {"cron(0 * * * ? *)", "rate(5 minutes)"}
     targets = {e: [t["Arn"] for t in events.list_targets_by_rule(Rule=r["Name"])["Targets"]] for e, r in by_expression.items()}
-    assert targets["cron(0 2 * * ? *)"] == [deployed.function(SUMMARIES_HANDLER)["FunctionArn"]]
+    assert targets["cron(0 * * * ? *)"] == [deployed.function(SUMMARIES_HANDLER)["FunctionArn"]]
     assert targets["rate(5 minutes)"] == [deployed.function(RUNS_HANDLER)["FunctionArn"]]
     assert all(r["State"] == "ENABLED" for r in rules.values())
 
@@ -71,6 +71,12 @@ def test_the_table_has_the_stores_keys_and_indexes(deployed):
     assert sorted((i["IndexName"], json.dumps(i["KeySchema"]), i["Projection"]["ProjectionType"]) for i in table["GlobalSecondaryIndexes"]) == \
         sorted((i["IndexName"], json.dumps(i["KeySchema"]), i["Projection"]["ProjectionType"]) for i in want["GlobalSecondaryIndexes"])
     assert table["BillingModeSummary"]["BillingMode"] == "PAY_PER_REQUEST"
+    # moto's CloudFormation creates the table without applying TimeToLiveSpecification (AWS applies it): the
+    # deployed stack's own template is what says TTL is on, on the attribute records and locators carry
+    body = deployed.client("cloudformation").get_template(StackName=deployed.name)["TemplateBody"]
+    body = json.loads(body) if isinstance(body, str) else body
+    (spec,) = [r["Properties"]["TimeToLiveSpecification"] for r in body["Resources"].values() if r["Type"] == "AWS::DynamoDB::Table"]
+    assert spec == {"AttributeName": TTL_ATTRIBUTE, "Enabled": True}
 
 
 def test_the_topics_and_the_bucket(deployed):

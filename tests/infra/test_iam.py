@@ -217,9 +217,10 @@ def test_the_ingest_role_allows_every_request_of_stream_ingest(deployed_fanout, 
         ingest_stream._setup.cache_clear()
     assert responses == [{"batchItemFailures": []}] * len(events)
     assert enforcer.denied() == []
-    # the records and locators; and the table's shard count, read (and stored, the table being new) on first use
+    # the records and locators; the table's settings (its tenants' zones, a Query) and its shard count, read
+    # (and stored, the table being new) on first use
     assert {call.action for call, _ in enforcer.checks} == {"dynamodb:BatchGetItem", "dynamodb:BatchWriteItem", "dynamodb:GetItem",
-                                                            "dynamodb:PutItem"}
+                                                            "dynamodb:PutItem", "dynamodb:Query"}
     store = DynamoDBSummaryStore(deployed_fanout.output("TableName"), shards=8, client=dynamodb_client(deployed_fanout.endpoint))
     shard = store.shard_of("tenant-0")
     assert [r["execution_id"] for r in store.read_records(date(2026, 3, 2), shard)] == ["e1"]

@@ -21,7 +21,7 @@ from rollwise.config import variable  # noqa: E402
 from rollwise.handlers import INGEST_HANDLER  # noqa: E402
 from rollwise.runs.tables import RECORD_COLUMNS, WINDOW_COLUMNS  # noqa: E402
 from rollwise.summaries.settings import IngestSettings, SummariesSettings  # noqa: E402
-from rollwise.summaries.stores.dynamodb import table_definition  # noqa: E402
+from rollwise.summaries.stores.dynamodb import TTL_ATTRIBUTE, table_definition  # noqa: E402
 
 
 def synth(tmp_path_factory, **settings):
@@ -72,7 +72,7 @@ def test_reserved_concurrency_is_a_setting(tmp_path_factory):
 
 def test_schedules(template):
     rules = sorted(r["Properties"]["ScheduleExpression"] for r in of_type(template, "AWS::Events::Rule").values())
-    assert rules == ["cron(0 2 * * ? *)", "rate(5 minutes)"]
+    assert rules == ["cron(0 * * * ? *)", "rate(5 minutes)"]
 
 
 def test_the_table_has_exactly_the_keys_the_store_needs(template):
@@ -82,6 +82,18 @@ def test_the_table_has_exactly_the_keys_the_store_needs(template):
     assert p["KeySchema"] == want["KeySchema"] and p["BillingMode"] == "PAY_PER_REQUEST"
     assert sorted(p["AttributeDefinitions"], key=str) == sorted(want["AttributeDefinitions"], key=str)
     assert sorted(p["GlobalSecondaryIndexes"], key=str) == sorted(want["GlobalSecondaryIndexes"], key=str)
+    # records and locators carry their expiry there when records expire; summaries never do
+    assert p["TimeToLiveSpecification"] == {"AttributeName": TTL_ATTRIBUTE, "Enabled": True}
+
+
+def test_zones_delay_and_retention_reach_both_summaries_functions(tmp_path_factory):
+    t = synth(tmp_path_factory, default_zone="Asia/Kolkata", delay_hours=3, record_retention_days=400,
+              source_stream_arn=STREAM)
+    for handler in ("rollwise.handlers.aggregate_summaries.lambda_handler", "rollwise.handlers.ingest_stream.lambda_handler"):
+        env = function(t, handler)["Environment"]["Variables"]
+        assert (env["ROLLWISE_DEFAULT_ZONE"], env["ROLLWISE_DELAY_HOURS"], env["ROLLWISE_RECORD_RETENTION_DAYS"]) == ("Asia/Kolkata", "3", "400")
+    with pytest.raises(ValueError, match="unknown time zone 'Asia/Kolkatta'"):
+        StackConfig(default_zone="Asia/Kolkatta")
 
 
 def test_the_bucket_is_private_encrypted_and_tls_only(template):
@@ -282,12 +294,13 @@ def test_the_ingest_role_reads_that_stream_only_and_writes_only_records_locators
     assert stream["Resource"] == STREAM
     assert st["BatchGetItemOnItsItems"]["Condition"] == {"ForAllValues:StringLike": {"dynamodb:LeadingKeys": ["LOC#*"]}}
     assert st["BatchWriteItemOnItsItems"]["Condition"] == {"ForAllValues:StringLike": {"dynamodb:LeadingKeys": ["REC#*", "LOC#*", "INVALIDATION"]}}
-    for sid in ("GetItemOnItsItems", "PutItemOnItsItems"):  # the table's shard count only
+    for sid in ("GetItemOnItsItems", "PutItemOnItsItems", "QueryOnItsItems"):  # the table's settings only: shard count, zones
         assert st[sid]["Condition"] == {"ForAllValues:StringLike": {"dynamodb:LeadingKeys": ["SETTINGS"]}}
     assert {sid for sid in st if sid.endswith("OnItsItems")} == {"BatchGetItemOnItsItems", "BatchWriteItemOnItsItems", "GetItemOnItsItems",
-                                                                 "PutItemOnItsItems"}
+                                                                 "PutItemOnItsItems", "QueryOnItsItems"}
     flat = json.dumps(every)
-    assert "dynamodb:Scan" not in flat and "dynamodb:Query" not in flat and '"*"' not in flat
+    assert "dynamodb:Scan" not in flat and '"*"' not in flat
+    assert [s["Sid"] for s in every if "dynamodb:Query" in as_list(s["Action"])] == ["QueryOnItsItems"]
     sends = [s for s in every if "sqs:SendMessage" in as_list(s["Action"])]
     assert len(sends) == 1 and sends[0]["Resource"]["Fn::GetAtt"][0].startswith("IngestFailures")
 

@@ -122,10 +122,10 @@ class Flaky:
     def __getattr__(self, name):
         return getattr(self.inner, name)
 
-    def read_records(self, day, shard):
+    def read_records(self, day, shard, zone="UTC"):
         if (day, shard) == (self.day, self.shard):
             raise ConnectionError("simulated outage")
-        return self.inner.read_records(day, shard)
+        return self.inner.read_records(day, shard, zone)
 
 
 def test_a_failed_group_fails_what_depends_on_it_and_nothing_else(summary_store):
@@ -233,8 +233,8 @@ class Interleaved:
     def __getattr__(self, name):
         return getattr(self.inner, name)
 
-    def read_records(self, day, shard):
-        yield from self.inner.read_records(day, shard)
+    def read_records(self, day, shard, zone="UTC"):
+        yield from self.inner.read_records(day, shard, zone)
         if (day, shard) == (self.day, self.shard) and not self.done:
             self.done = True
             self.meanwhile()

@@ -20,7 +20,7 @@ def at(text):
         ("2024-01-15T02:00", ["daily:2024-01-14", "weekly:2024-01-08"]),  # a Monday
         ("2024-02-01T02:00", ["daily:2024-01-31", "monthly:2024-01-01"]),  # the 1st
         ("2024-01-01T02:00", ["daily:2023-12-31", "weekly:2023-12-25", "monthly:2023-12-01", "yearly:2023-01-01"]),
-        ("2024-01-16T00:00:00.5", ["daily:2024-01-15"]),  # a retry just after midnight still covers one day
+        ("2024-01-16T00:00:00.5", ["daily:2024-01-14", "weekly:2024-01-08"]),  # the 15th is due at 02:00, not before
     ],
 )
 def test_the_calendar(reference, expected):

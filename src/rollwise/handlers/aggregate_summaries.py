@@ -62,6 +62,8 @@ def lambda_handler(event: Any, context: Any) -> dict[str, Any]:
     store = open_summary_store(settings.lambda_url(), settings.shards, resolve(AwsSettings))
     # A throttled table is retried until the deadline; what is left then goes to the next run.
     store.patience = patience(context, SAFETY_SECONDS, settings.retry_seconds)
+    store.default_zone = settings.default_zone
+    store.retention_days = settings.record_retention_days
     if action == "shard":
         shard = int(event["shard"])
         done = run_shard(store, Plan.from_json(event["plan"]), shard, deadline=deadline(context, SAFETY_SECONDS))
@@ -74,9 +76,9 @@ def lambda_handler(event: Any, context: Any) -> dict[str, Any]:
         return finish(finish_plan(store, plan, parts), logger, metrics, handler_settings)
     reference, backfill = parse_event(event)
     if backfill:
-        plan = backfill_plan(store, backfill[0], backfill[1], reference)
+        plan = backfill_plan(store, backfill[0], backfill[1], reference, settings.delay_hours)
     else:
-        plan = scheduled_plan(store, reference, settings.lateness_days)
+        plan = scheduled_plan(store, reference, settings.lateness_days, settings.delay_hours)
     logger.info("plan", extra={"reference": reference.isoformat(), "periods": plan.describe(), "backfill": bool(backfill)})
     if action == "plan":
         return {"plan": plan.to_json(), "shards": plan.shards}

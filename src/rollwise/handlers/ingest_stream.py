@@ -115,6 +115,10 @@ def _processor_class():
     return StreamIngest
 
 
+# How long a warm function keeps the tenants' zones before reading them again (one Query).
+ZONES_MAX_AGE_SECONDS = 60
+
+
 @functools.lru_cache(maxsize=4)
 def _setup(summaries, ingest, aws):
     """The store and the mapping, kept across warm invocations (a boto3 client costs ~100 ms to build)."""
@@ -136,6 +140,9 @@ def lambda_handler(event: Any, context: Any) -> dict[str, Any]:
     store, mapping = _setup(summaries, ingest, resolve(AwsSettings))
     # A throttled table is retried until shortly before the timeout; what is not stored then is reported failed, and retried.
     store.patience = patience(context, CLOSING_MARGIN_SECONDS, summaries.retry_seconds)
+    store.default_zone = summaries.default_zone
+    store.retention_days = summaries.record_retention_days
+    store.forget_zones(older_than=ZONES_MAX_AGE_SECONDS)  # a tenant's new zone is followed within a minute
     processor = _processor_class()(store, mapping, ingest.on_remove)
     try:
         response = process_partial_response(event=dict(event), record_handler=processor.handle, processor=processor, context=context)

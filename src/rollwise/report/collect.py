@@ -73,13 +73,15 @@ def read_runs(job: Any, first: date, last: date, advance: Callable[[], None] = l
 def read_summaries(store: Any, first: date, last: date, tenant: str | None, advance: Callable[[], None] = lambda: None) -> dict[str, list]:
     """Tenant-wide daily summaries per tenant, read by period partition (no scan, no tenant list needed)."""
     by_tenant: dict[str, list] = {}
+    zones = [store.zone_of(tenant)] if tenant else sorted(store.zones())  # each tenant's days are its zone's local days
     for day in days_between(first, last):
-        period = period_containing("daily", day)
         shards = [store.shard_of(tenant)] if tenant else range(store.shards)
-        for shard in shards:
-            for s in store.read_summaries(period, shard).values():
-                if s.owner_id == TENANT_WIDE and (tenant is None or s.tenant_id == tenant):
-                    by_tenant.setdefault(s.tenant_id, []).append(s)
+        for zone in zones:
+            period = period_containing("daily", day, zone)
+            for shard in shards:
+                for s in store.read_summaries(period, shard).values():
+                    if s.owner_id == TENANT_WIDE and (tenant is None or s.tenant_id == tenant):
+                        by_tenant.setdefault(s.tenant_id, []).append(s)
         advance()
     if tenant and tenant not in by_tenant:
         by_tenant[tenant] = []

@@ -152,7 +152,8 @@ def render_summaries(store: Any, by_tenant: dict[str, list], first: date, last: 
     labels = [d.strftime("%m-%d") for d in days]
     for tenant in sorted(by_tenant):
         rows = by_tenant[tenant]
-        out.append(f"<h3>Tenant {esc(tenant)}</h3>")
+        zone = rows[0].period.zone if rows else store.zone_of(tenant)
+        out.append(f"<h3>Tenant {esc(tenant)} <small>(days in {esc(zone)})</small></h3>")
         if not rows:
             out.append(no_data(f"tenant {tenant} has no summaries in this range"))
             continue

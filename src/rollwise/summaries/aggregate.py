@@ -10,18 +10,22 @@ from datetime import date
 from typing import Any, Iterable, Mapping
 
 from rollwise.periods import Period, period_containing
+from rollwise.timestamps import utc_text
 from rollwise.summaries.model import TENANT_WIDE, TERMINAL, Summary, SummaryKey
 
 
-def aggregate_day(records: Iterable[Mapping[str, Any]], day: date) -> tuple[dict[SummaryKey, Summary], int]:
-    """Daily summaries of one day from stored records, and how many records were read.
+def aggregate_day(records: Iterable[Mapping[str, Any]], day: date | Period) -> tuple[dict[SummaryKey, Summary], int]:
+    """Daily summaries of one local day (a UTC date, or a daily period of any zone) from stored
+    records, and how many records were read.
 
     A submission (with its throttles and rejection) counts on the day of
     ``submitted_at``; an outcome, its profiles and its duration on the day of
-    ``completed_at``. Records without an event on ``day`` are ignored.
+    ``completed_at``. Records without an event on the day are ignored.
+    Stored timestamps are UTC text of one layout, so an instant is inside the
+    day when its text to the second lies between the day's two midnights'.
     """
-    period = period_containing("daily", day)
-    iso = day.isoformat()
+    period = day if isinstance(day, Period) else period_containing("daily", day)
+    first, after = utc_text(period.starts_at)[:19], utc_text(period.ends_at)[:19]
     groups: dict[SummaryKey, Summary] = {}
     durations: dict[SummaryKey, list] = {}  # added to each sketch at once: one bin update per distinct key
     seen = 0
@@ -31,12 +35,12 @@ def aggregate_day(records: Iterable[Mapping[str, Any]], day: date) -> tuple[dict
         s = groups.get(key)
         if s is None:
             s = groups[key] = Summary(key[0], key[1], key[2], period)
-        if r["submitted_at"].startswith(iso):
+        if first <= r["submitted_at"][:19] < after:
             s.submission_count += 1
             s.throttled_count += r["throttled"]
             s.rejected_count += r["rejected"]
         completed = r["completed_at"]
-        if completed is not None and completed.startswith(iso):
+        if completed is not None and first <= completed[:19] < after:
             setattr(s, TERMINAL[r["status"]], getattr(s, TERMINAL[r["status"]]) + 1)
             s.total_profiles += r["profiles"]
             if r["duration_ms"] is not None:
@@ -73,7 +77,7 @@ def merge_summaries(parts: Iterable[Summary], period: Period) -> dict[SummaryKey
     """
     out: dict[SummaryKey, Summary] = {}
     for part in parts:
-        if not (period.start <= part.period.start and part.period.end <= period.end):
+        if part.period.zone != period.zone or not (period.start <= part.period.start and part.period.end <= period.end):
             raise ValueError(f"{part.period} does not lie inside {period}")
         s = out.get(part.key)
         if s is None:

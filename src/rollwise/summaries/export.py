@@ -5,7 +5,9 @@
     <prefix>period_type=<daily|weekly|monthly|yearly>/period_start=<YYYY-MM-DD>/summaries.<jsonl|csv>
 
 Each object holds every summary of one period, all tenants, one row each (the
-columns of ``summaries show --json``). Exporting a period again replaces its
+columns of ``summaries show --json``): a period is named by its local dates, so
+the object of 2024-03-10 holds every zone's 2024-03-10, each row with its zone
+and the UTC instants it starts and ends at. Exporting a period again replaces its
 object, so a nightly export after the nightly run keeps the files equal to the
 store; a period whose summaries are all gone loses its object.
 """
@@ -26,7 +28,8 @@ from rollwise.summaries.model import COUNTERS, DURATION_FIELDS
 from rollwise.summaries.store import SummaryStore
 
 FORMATS = ("jsonl", "csv")
-COLUMNS = ("tenant_id", "owner_id", "metric_type", "period_type", "period_start", "period_end", *COUNTERS, *DURATION_FIELDS)
+COLUMNS = ("tenant_id", "owner_id", "metric_type", "period_type", "period_start", "period_end", "zone", "starts_at", "ends_at",
+           *COUNTERS, *DURATION_FIELDS)
 
 
 def export_key(prefix: str, period: Period, fmt: str) -> str:
@@ -74,8 +77,9 @@ def export_summaries(store: SummaryStore, target: objects.ObjectStore, prefix: s
     report = ExportReport()
     for period in periods:
         found = {}
-        for shard in range(store.shards):
-            found.update(store.read_summaries(period, shard))
+        for zone in sorted(store.zones()):
+            for shard in range(store.shards):
+                found.update(store.read_summaries(period.in_zone(zone), shard))
         rows = [found[k].to_dict() for k in sorted(found)]
         key = export_key(prefix, period, fmt)
         if rows:

@@ -14,14 +14,16 @@ from time import monotonic
 from typing import Any, Callable, Iterable
 
 from rollwise.errors import OutOfRetryTime, StoreError
-from rollwise.periods import Period
+from rollwise.periods import Period, day_key
 from rollwise.sketch import encode
 from rollwise.summaries.aggregate import aggregate_day, merge_summaries
 from rollwise.summaries.model import Summary, SummaryKey
 from rollwise.summaries.plan import Plan, plan_run
+from rollwise.summaries.settings import SummariesSettings
 from rollwise.summaries.store import GroupBusy, StoredSummary, SummaryStore, identity
 
 log = logging.getLogger(__name__)
+DEFAULT_DELAY_HOURS: int = SummariesSettings.delay_hours
 
 
 @dataclass
@@ -38,6 +40,9 @@ class RunResult:
     # Periods left to the next run: their shard was being computed by another run (or this one lost
     # its lease), markers kept; or the run ran out of time before starting them, markers written.
     deferred: list[str] = field(default_factory=list)
+    # Days below the retention floor that received data (a writer sending very old records): their
+    # summaries are kept as they are, since their other records may be gone; the markers are cleared.
+    expired_days: list[str] = field(default_factory=list)
 
     def to_json(self) -> dict:
         return asdict(self)
@@ -54,6 +59,7 @@ class RunResult:
         self.summaries_removed += other.summaries_removed
         self.errors.extend(other.errors)
         self.deferred.extend(other.deferred)
+        self.expired_days.extend(other.expired_days)
 
     # -- the result protocol ------------------------------------------------------------
     def body(self) -> dict[str, Any]:
@@ -69,6 +75,7 @@ class RunResult:
             "summaries_removed": self.summaries_removed,
             "errors": self.errors,
             "deferred": self.deferred,
+            "expired_days": self.expired_days,
         }
 
     def failures(self) -> list[str]:
@@ -76,7 +83,8 @@ class RunResult:
 
     def metrics(self) -> dict[str, float]:
         return {"RecordsAggregated": self.metrics_processed, "SummariesWritten": self.summaries_created + self.summaries_updated,
-                "SummaryFailures": len(self.errors), "SummariesDeferred": len(self.deferred)}
+                "SummaryFailures": len(self.errors), "SummariesDeferred": len(self.deferred),
+                "ExpiredDays": len(self.expired_days)}
 
 
 def _inputs(store: SummaryStore, period: Period, shard: int) -> Iterable[Summary]:
@@ -89,7 +97,7 @@ def compute_period(store: SummaryStore, period: Period, shard: int, still_held: 
     right before writing (the shard's :class:`~rollwise.summaries.store.Hold`)."""
     result = RunResult()
     if period.kind == "daily":
-        fresh, result.metrics_processed = aggregate_day(store.read_records(period.start, shard), period.start)
+        fresh, result.metrics_processed = aggregate_day(store.read_records(period.start, shard, period.zone), period)
     else:
         fresh = merge_summaries(_inputs(store, period, shard), period)
     existing = store.read_summaries(period, shard)
@@ -182,7 +190,7 @@ def _periods(store: SummaryStore, periods: list[Period], shard: int, hold, resul
     for period in periods:
         if _out_of_time(deadline):
             return
-        broken = [(f, why) for f, why in failed.items() if f.start <= period.end and period.start <= f.end]
+        broken = [(f, why) for f, why in failed.items() if f.zone == period.zone and f.start <= period.end and period.start <= f.end]
         try:
             if broken:
                 raise DependencyFailed(*broken[0])
@@ -214,13 +222,20 @@ def finish(store: SummaryStore, plan: Plan, parts: Iterable[tuple[int, RunResult
         total.absorb(part)
         if not part.errors and not part.deferred:
             succeeded.add(shard)
-    done = [m for m in plan.markers if m.shard in succeeded]
-    if done:
-        try:
-            with store.closing():
+    done = [m for m in plan.markers if m.shard in succeeded] + plan.expired
+    total.expired_days = sorted({day_key(m.day, m.zone) for m in plan.expired})
+    if total.expired_days:
+        log.warning("data arrived for days below the retention floor: their summaries are kept as they are",
+                    extra={"expired_days": total.expired_days})
+    try:
+        with store.closing():
+            if done:
                 store.clear_invalidations(done)
-        except StoreError as exc:  # the markers stay: the next run recomputes their days, and writes nothing new
-            log.warning("markers not cleared: the next run recomputes their days", extra={"markers": len(done), "error": str(exc)})
+            # Each zone's days are taken: a period that failed is reported (and its shard's markers kept),
+            # one left to the next run is marked for it, so the schedule moves on either way.
+            store.mark_done(plan.done)
+    except StoreError as exc:  # the markers stay: the next run recomputes their days, and writes nothing new
+        log.warning("markers not cleared: the next run recomputes their days", extra={"markers": len(done), "error": str(exc)})
     return total
 
 
@@ -247,9 +262,16 @@ def _run_shard_elsewhere(store: SummaryStore, plan: dict, shard: int) -> dict:
     return run_shard(store, Plan.from_json(plan), shard).to_json()
 
 
-def scheduled_plan(store: SummaryStore, reference: datetime, lateness_days: int = 0) -> Plan:
-    return plan_run(reference, store.settle_shards(), store.invalidations(), lateness_days)
+def scheduled_plan(store: SummaryStore, reference: datetime, lateness_days: int = 0, delay_hours: int = DEFAULT_DELAY_HOURS) -> Plan:
+    """The plan of the hourly run at ``reference``: two reads (the settings with the zones, the markers)."""
+    schedule = store.schedule()
+    store.expire_records(reference)
+    return plan_run(reference, store.settle_shards(), store.invalidations(), lateness_days, schedule=schedule, delay_hours=delay_hours,
+                    retention_days=store.retention_days)
 
 
-def backfill_plan(store: SummaryStore, start: date, end: date, reference: datetime) -> Plan:
-    return plan_run(reference, store.settle_shards(), backfill=(start, end))
+def backfill_plan(store: SummaryStore, start: date, end: date, reference: datetime, delay_hours: int = DEFAULT_DELAY_HOURS) -> Plan:
+    """Every closed period overlapping ``start..end`` in every zone (:class:`~rollwise.summaries.plan.BelowRetentionFloor`
+    when the range reaches days whose records may have expired)."""
+    return plan_run(reference, store.settle_shards(), backfill=(start, end), schedule=dict.fromkeys(store.zones()), delay_hours=delay_hours,
+                    retention_days=store.retention_days)

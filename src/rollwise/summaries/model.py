@@ -12,9 +12,9 @@ from datetime import date
 from typing import Any, Mapping
 
 from rollwise import validate
-from rollwise.periods import Period
+from rollwise.periods import UTC_ZONE, Period, local_day
 from rollwise.sketch import Distribution, plain
-from rollwise.timestamps import utc_text
+from rollwise.timestamps import parse_timestamp, utc_text
 
 TENANT_WIDE = "__tenant__"
 STATUSES = ("queued", "running", "succeeded", "failed", "cancelled", "timed_out")
@@ -95,11 +95,16 @@ def normalize_record(raw: Any) -> dict[str, Any]:
     return out
 
 
-def record_days(record: Mapping[str, Any]) -> set[str]:
-    """The UTC days (ISO) in which a stored record has an event to count."""
-    days = {record["submitted_at"][:10]}
+def record_days(record: Mapping[str, Any], zone: str = UTC_ZONE) -> set[str]:
+    """The local days (ISO) of ``zone`` in which a stored record has an event to count."""
+    if zone == UTC_ZONE:  # stored timestamps are UTC text: the day is its first ten characters
+        days = {record["submitted_at"][:10]}
+        if record["completed_at"]:
+            days.add(record["completed_at"][:10])
+        return days
+    days = {local_day(parse_timestamp(record["submitted_at"]), zone).isoformat()}
     if record["completed_at"]:
-        days.add(record["completed_at"][:10])
+        days.add(local_day(parse_timestamp(record["completed_at"]), zone).isoformat())
     return days
 
 
@@ -114,6 +119,7 @@ class Invalidation:
     day: date
     shard: int
     token: str
+    zone: str = UTC_ZONE  # ``day`` is a local date of this zone
 
 
 @dataclass
@@ -173,5 +179,8 @@ def summary_row(tenant_id: str, owner_id: str, metric_type: str, period: Period,
         "period_type": period.kind,
         "period_start": period.start.isoformat(),
         "period_end": period.end.isoformat(),
+        "zone": period.zone,
+        "starts_at": utc_text(period.starts_at),
+        "ends_at": utc_text(period.ends_at),
         **{name: figures[name] for name in COUNTERS + DURATION_FIELDS},
     }

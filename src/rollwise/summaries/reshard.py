@@ -18,6 +18,7 @@ from rollwise.errors import ConfigError
 from rollwise.periods import utc_day
 from rollwise.summaries.job import RunResult, backfill_plan, run
 from rollwise.summaries.model import record_days
+from rollwise.summaries.retention import floor
 from rollwise.summaries.store import SummaryStore
 from rollwise.timestamps import EARLIEST
 
@@ -49,6 +50,8 @@ def reshard(source: SummaryStore, target: SummaryStore, reference: datetime, wor
         raise ConfigError(f"{target.describe()} already holds {target.shards} shards, not {target.configured_shards}: "
                           "give a new store, or its own count")
     report = ReshardReport(source.shards, target.shards)
+    for tenant, zone in source.tenant_zones().items():  # before the records: they are placed by their tenant's local days
+        target.set_zone(tenant, zone)
     batch: list = []
 
     def flush() -> None:
@@ -69,6 +72,10 @@ def reshard(source: SummaryStore, target: SummaryStore, reference: datetime, wor
         flush()
     yesterday = utc_day(reference) - timedelta(days=1)
     if report.first_day is not None and report.first_day <= yesterday:
-        plan = backfill_plan(target, report.first_day, min(report.last_day, yesterday), reference)
+        # UTC days bound the records; a zone's local days reach a day further either way
+        first = report.first_day - timedelta(days=1)
+        floors = [f for f in (floor(reference, zone, target.retention_days) for zone in target.zones()) if f is not None]
+        first = max([first, *floors])  # below the retention floor nothing is recomputed
+        plan = backfill_plan(target, first, min(report.last_day + timedelta(days=1), yesterday), reference)
         report.backfill = run(target, plan, on_period=on_period, workers=workers)
     return report

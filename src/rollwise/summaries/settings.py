@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from rollwise.config import required, setting, state_home
+from rollwise.periods import zone_info
 from rollwise.summaries.capacity import VOLUME, shards_for
 
 
@@ -19,6 +20,16 @@ class SummariesSettings:
     retry_seconds: int = setting(300, "ROLLWISE_RETRY_SECONDS", "how long a command keeps retrying a throttled or failing table, "
                                  "in all, before it leaves what is unwritten to the next run (the Lambda retries until its deadline)",
                                  minimum=0)
+    default_zone: str = setting("UTC", "ROLLWISE_DEFAULT_ZONE", "the IANA time zone of tenants with none set "
+                                "(`rollwise tenants set T --zone Z` sets one)")
+    delay_hours: int = setting(2, "ROLLWISE_DELAY_HOURS", "hours after a tenant's local day ends before the hourly run "
+                               "aggregates it (room for late data; 2 is the seed's 2 AM)", minimum=0)
+    record_retention_days: int = setting(0, "ROLLWISE_RECORD_RETENTION_DAYS", "days records are kept (a TTL attribute on "
+                                         "DynamoDB, deleted by the nightly run on SQLite); 0 keeps them forever. "
+                                         "Summaries never expire; periods past the floor are frozen", minimum=0)
+
+    def __post_init__(self) -> None:
+        zone_info(self.default_zone)  # an unknown name is refused here, naming it
 
     def lambda_url(self) -> str:
         """The deployed function's store: the table named by its one required setting."""

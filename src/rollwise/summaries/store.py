@@ -6,9 +6,12 @@ is laid out for storage); a backend only moves items.
 
 Layout, the same in every backend:
 
-* execution records are kept once per UTC day they have an event on, under
-  ``(day, shard)``, so the nightly run reads one day with a handful of key
-  lookups whatever the history kept;
+* every tenant has a time zone (UTC unless set; :meth:`SummaryStore.set_zone`),
+  and its days, weeks, months and years are local to it;
+* execution records are kept once per local day of their tenant's zone they
+  have an event on, under ``(day key, shard)`` (``2024-03-10`` in UTC,
+  ``2024-03-10@Asia/Kolkata`` elsewhere), so a run reads one zone's day with a
+  handful of key lookups whatever the history kept or the other zones hold;
 * beside them, each execution's locator lists the ``(day, shard)`` places
   holding a copy, so a record written again with other days moves: its old
   copies are deleted (the locator grows before copies are written and shrinks
@@ -16,7 +19,7 @@ Layout, the same in every backend:
 * a write that lands in an already closed day (or leaves one) also writes an
   invalidation marker ``(day, shard, token)``, so the next run re-reads only
   what changed;
-* summaries are kept under ``(period type, period start, shard)`` with
+* summaries are kept under ``(period type, period start, zone, shard)`` with
   ``(tenant, owner, metric type)`` inside, and indexed by tenant for reading;
   the parts a longer period merges (its days, or a year's months) are read
   together, as a range;
@@ -38,9 +41,10 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any, Iterable, Iterator, Mapping
 
-from rollwise.periods import Period, utc_day
+from rollwise.periods import UTC_ZONE, Period, day_key, local_day, parse_day_key, zone_info
 from rollwise.errors import StoreError
 from rollwise.retry import Patience
+from rollwise.summaries.retention import expires_at
 from rollwise.sketch import Distribution, plain
 from rollwise.summaries.model import (
     COUNTERS,
@@ -58,6 +62,7 @@ from rollwise.timestamps import utc_now
 log = logging.getLogger(__name__)
 DEFAULT_SHARDS: int = SummariesSettings.shards  # the settings field's default
 DEFAULT_RETRY_SECONDS: int = SummariesSettings.retry_seconds
+DEFAULT_ZONE: str = SummariesSettings.default_zone
 
 
 # How long a run's hold on a shard lasts unless renewed: a run renews it after a quarter, and writes
@@ -92,7 +97,7 @@ class StoreNotFound(StoreError):
     """The store (a SQLite file, a DynamoDB table) does not exist; the message says how to create it."""
 
 
-Places = frozenset[tuple[str, int]]  # the (day, shard) places of an execution's copies
+Places = frozenset[tuple[str, int]]  # the (day key, shard) places of an execution's copies
 
 
 def places_text(places: Places) -> str:
@@ -111,6 +116,7 @@ class RecordItem:
     tenant_id: str
     execution_id: str
     record: Mapping[str, Any]
+    expires: int | None = None  # epoch seconds (the TTL attribute), when records are kept for a while only
 
 
 NUMBER_FIELDS = COUNTERS + DURATION_FIELDS
@@ -180,13 +186,28 @@ class StoredSummary:
         return summary_row(self.tenant_id, self.owner_id, self.metric_type, self.period, self.figures)
 
 
+def closed_places(places: Iterable[tuple[str, int]], now: datetime) -> list[tuple[date, str, int]]:
+    """(day, zone, shard) of the places whose local day is over at ``now`` in its zone: written into, they need a marker."""
+    out = set()
+    for key, shard in places:
+        day, zone = parse_day_key(key)
+        if day < local_day(now, zone):
+            out.add((day, zone, shard))
+    return sorted(out)
+
+
 class SummaryStore(ABC):
     """Where execution records, invalidations and summaries live."""
 
-    def __init__(self, shards: int = DEFAULT_SHARDS) -> None:
+    def __init__(self, shards: int = DEFAULT_SHARDS, default_zone: str = DEFAULT_ZONE) -> None:
         if shards < 1:
             raise ValueError(f"shards must be at least 1, got {shards}")
+        zone_info(default_zone)
         self.configured_shards = shards
+        self.default_zone = default_zone  # the zone of tenants with none set
+        self.retention_days = 0  # records' lifetime in days after their day; 0: forever
+        self._zones: dict[str, str] | None = None  # tenant -> zone as stored, read once
+        self._zones_read_at = 0.0
         self._shards: int | None = None  # as stored (settled)
         self._unsettled: int | None = None  # nothing stored yet: the configured count, for readers only
         # How long a throttled or failing request is retried (the CLI's total; the Lambda sets its deadline).
@@ -196,7 +217,8 @@ class SummaryStore(ABC):
     def __getstate__(self) -> dict:
         """What another process needs (a worker of ``--workers``): the settings, never a connection."""
         return {"configured_shards": self.configured_shards, "_shards": self._shards, "_unsettled": self._unsettled,
-                "patience": self.patience, "_closing": False}
+                "patience": self.patience, "_closing": False, "default_zone": self.default_zone, "retention_days": self.retention_days, "_zones": self._zones,
+                "_zones_read_at": self._zones_read_at}
 
     def patience_now(self) -> Patience:
         """The patience of the request under way: the run's, or the closing writes' within :meth:`closing`."""
@@ -248,6 +270,75 @@ class SummaryStore(ABC):
         shard can be aggregated on its own, tenant-wide summaries included."""
         return zlib.crc32(tenant_id.encode()) % self.shards
 
+    # -- tenants' zones --------------------------------------------------------
+    def tenant_zones(self) -> dict[str, str]:
+        """The zone of every tenant that has one set (one read, kept for this store object's life)."""
+        if self._zones is None:
+            self._zones = {tenant: zone for tenant, (zone, _) in self._read_zones().items()}
+            self._zones_read_at = time.monotonic()
+        return self._zones
+
+    def zone_moves(self) -> dict[str, str]:
+        """Tenants whose history is still being moved into their zone, with the zone it comes from."""
+        return {tenant: moving_from for tenant, (_, moving_from) in self._read_zones().items() if moving_from}
+
+    def forget_zones(self, older_than: float = 0.0) -> None:
+        """Read the zones again on next use if read over ``older_than`` seconds ago: a long-lived writer
+        (a warm Lambda) follows a zone change within that time."""
+        if self._zones is not None and time.monotonic() - self._zones_read_at >= older_than:
+            self._zones = None
+
+    def zone_of(self, tenant_id: str) -> str:
+        return self.tenant_zones().get(tenant_id, self.default_zone)
+
+    def zones(self) -> set[str]:
+        """Every zone a tenant can be in: those set, and the default."""
+        return {self.default_zone, *self.tenant_zones().values()}
+
+    def set_zone(self, tenant_id: str, zone: str, moving_from: str | None = None) -> None:
+        """Store ``tenant_id``'s zone (:class:`~rollwise.periods.UnknownZone` for a name not in the IANA database),
+        and the zone its history is being moved from, until it is. Moving the history is
+        :func:`rollwise.summaries.zones.change_zone`."""
+        zone_info(zone)
+        self._put_zone(tenant_id, zone, moving_from)
+        if self._zones is not None:
+            self._zones[tenant_id] = zone
+
+    @abstractmethod
+    def _read_zones(self) -> dict[str, tuple[str, str | None]]:
+        """Every tenant's stored zone, and the zone its history is being moved from (or None)."""
+
+    @abstractmethod
+    def _put_zone(self, tenant_id: str, zone: str, moving_from: str | None) -> None: ...
+
+    def schedule(self) -> dict[str, date | None]:
+        """Every zone a tenant is in, with the last local day aggregated in it (None: never)."""
+        done = self._read_done()
+        return {zone: done.get(zone) for zone in sorted(self.zones())}
+
+    def mark_done(self, done: Mapping[str, date]) -> None:
+        """Record each zone's last aggregated day (never moving one back)."""
+        if done:
+            self._put_done(done)
+
+    def locator_expiry(self, places: Places) -> int | None:
+        """A locator lives as long as its longest-lived copy."""
+        found = [expires_at(day, self.retention_days) for day, _ in places]
+        return max(found) if found and None not in found else None  # type: ignore[type-var]
+
+    def enable_expiry(self) -> None:
+        """Have the backend delete records past their lifetime by itself, where it can (DynamoDB's TTL)."""
+
+    def expire_records(self, now: datetime) -> int:
+        """Delete the records past their lifetime, for a backend without TTL (DynamoDB's TTL does it there)."""
+        return 0
+
+    @abstractmethod
+    def _read_done(self) -> dict[str, date]: ...
+
+    @abstractmethod
+    def _put_done(self, done: Mapping[str, date]) -> None: ...
+
     # -- write side ---------------------------------------------------------
     def put_records(self, records: Iterable[Mapping[str, Any]], now: datetime | None = None) -> int:
         """Store normalized records, moving any earlier copy that is on a day the record no
@@ -257,41 +348,45 @@ class SummaryStore(ABC):
         the record's days change, and a delete of each copy it leaves.
         """
         self.settle_shards()
-        today = utc_day(now or utc_now()).isoformat()
+        now = now or utc_now()
         latest: dict[tuple[str, str], Mapping[str, Any]] = {}
         for r in records:
             latest[(r["tenant_id"], r["execution_id"])] = r  # written twice in one batch: the last state
         if not latest:
             return 0
         before = self._read_locators(list(latest))
-        after = {key: frozenset((day, self.shard_of(key[0])) for day in record_days(r)) for key, r in latest.items()}
+        after = {}
+        for key, r in latest.items():
+            zone = self.zone_of(key[0])
+            after[key] = frozenset((day_key(day, zone), self.shard_of(key[0])) for day in record_days(r, zone))
         grown = {key: before.get(key, frozenset()) | places for key, places in after.items() if not places <= before.get(key, frozenset())}
         if grown:
             self._put_locators(grown)  # first: no copy is ever where its locator does not point
-        self._put_record_items([RecordItem(day, shard, key[0], key[1], latest[key]) for key, places in after.items() for day, shard in sorted(places)])
+        self._put_record_items([RecordItem(day, shard, key[0], key[1], latest[key], expires_at(day, self.retention_days))
+                                for key, places in after.items() for day, shard in sorted(places)])
         stale = {key: before[key] - after[key] for key in latest if before.get(key, frozenset()) - after[key]}
         if stale:
             self._delete_record_items([(day, shard, key[0], key[1]) for key, places in stale.items() for day, shard in sorted(places)])
             self._put_locators({key: after[key] for key in stale})
-        closed = {(day, shard) for places in (*after.values(), *stale.values()) for day, shard in places if day < today}
+        closed = closed_places((place for places in (*after.values(), *stale.values()) for place in places), now)
         if closed:
             # After the records, never before: a run that sees the marker must see the data.
-            self._put_invalidations([Invalidation(date.fromisoformat(d), s, uuid.uuid4().hex) for d, s in sorted(closed)])
+            self._put_invalidations([Invalidation(day, shard, uuid.uuid4().hex, zone) for day, zone, shard in closed])
         return sum(len(places) for places in after.values())
 
     def forget_records(self, keys: Iterable[tuple[str, str]], now: datetime | None = None) -> int:
         """Delete every copy of these executions' records (by tenant and execution id) and mark the
         closed days they leave. Returns the copies deleted; an unknown execution is no error."""
         self.settle_shards()
-        today = utc_day(now or utc_now()).isoformat()
+        now = now or utc_now()
         found = self._read_locators(list(dict.fromkeys(keys)))
         if not found:
             return 0
         self._delete_record_items([(day, shard, key[0], key[1]) for key, places in found.items() for day, shard in sorted(places)])
         self._delete_locators(list(found))  # after the copies: a locator always covers every copy
-        closed = {(day, shard) for places in found.values() for day, shard in places if day < today}
+        closed = closed_places((place for places in found.values() for place in places), now)
         if closed:
-            self._put_invalidations([Invalidation(date.fromisoformat(d), s, uuid.uuid4().hex) for d, s in sorted(closed)])
+            self._put_invalidations([Invalidation(day, shard, uuid.uuid4().hex, zone) for day, zone, shard in closed])
         return sum(len(places) for places in found.values())
 
     @abstractmethod
@@ -318,10 +413,10 @@ class SummaryStore(ABC):
     def leave_for_next_run(self, periods: Iterable[Period], shard: int) -> None:
         """Mark periods a run did not get to (out of time): the next run recomputes each
         (a marker on a period's first day brings its day and every closed period containing it)."""
-        days = sorted({p.start for p in periods})
+        days = sorted({(p.start, p.zone) for p in periods})
         if days:
             with self.closing():
-                self._put_invalidations([Invalidation(day, shard, uuid.uuid4().hex) for day in days])
+                self._put_invalidations([Invalidation(day, shard, uuid.uuid4().hex, zone) for day, zone in days])
 
     @contextmanager
     def holding(self, shard: int) -> Iterator[Hold]:
@@ -358,19 +453,24 @@ class SummaryStore(ABC):
 
 
     @abstractmethod
-    def read_records(self, day: date, shard: int) -> Iterator[Mapping[str, Any]]:
-        """Every stored record with an event on ``day`` in ``shard``."""
+    def read_records(self, day: date, shard: int, zone: str = UTC_ZONE) -> Iterator[Mapping[str, Any]]:
+        """Every stored record of ``shard`` with an event on the local ``day`` of ``zone``."""
+
+    @abstractmethod
+    def read_tenant_records(self, tenant_id: str, day: date, zone: str) -> Iterator[Mapping[str, Any]]:
+        """The stored records of one tenant with an event on the local ``day`` of ``zone`` (one range read)."""
 
     def every_record(self) -> Iterator[Mapping[str, Any]]:
         """Every stored record once (its copy on its first event day), whatever the day or shard: for
         moving a store's records into another (resharding). On DynamoDB this is a Scan: never used by a run."""
-        for day, record in self._record_copies():
-            if day == min(record_days(record)):
+        for key, record in self._record_copies():
+            day, zone = parse_day_key(key)
+            if day.isoformat() == min(record_days(record, zone)):
                 yield record
 
     @abstractmethod
     def _record_copies(self) -> Iterator[tuple[str, Mapping[str, Any]]]:
-        """Every stored copy of every record, with its day."""
+        """Every stored copy of every record, with its day key."""
 
     @abstractmethod
     def invalidations(self) -> list[Invalidation]: ...

@@ -5,13 +5,21 @@ Single-table layout (keys are strings):
 =================  ===============================  ==============================
 item               PK                               SK
 =================  ===============================  ==============================
-execution record   ``REC#<day>#<shard>``            ``<tenant>#<execution id>``
+execution record   ``REC#<day key>#<shard>``        ``<tenant>#<execution id>``
 record locator     ``LOC#<tenant>#<execution id>``  ``LOC``
-invalidation       ``INVALIDATION``                 ``<day>#<shard>``
+invalidation       ``INVALIDATION``                 ``<day key>#<shard>``
 store settings     ``SETTINGS``                     ``SHARDS``
+tenant's zone      ``SETTINGS``                     ``ZONE#<tenant>``
+zone's last day    ``SETTINGS``                     ``DONE#<zone>``
 shard lease        ``LEASE#<shard>``                ``LEASE``
-summary            ``SUM#<type>#<span>#<shard>``    ``<start>#<tenant>#<owner>#<metric>``
+summary            ``SUM#<type>#<span key>#<shard>`` ``<start>#<tenant>#<owner>#<metric>``
 =================  ===============================  ==============================
+
+The settings partition is read whole, in one Query: an hourly run with
+nothing due costs that and the markers' Query. A day key is a local date and its zone (:func:`rollwise.periods.day_key`):
+``2024-03-10`` in UTC, ``2024-03-10@Asia/Kolkata`` elsewhere, so a UTC
+tenant's items are keyed as they were before zones existed. A span key is
+the first day of a summary partition's span, with the zone likewise.
 
 A summary's partition holds every period of its type that starts in one span
 (:data:`SPAN_OF`): a shard's daily summaries of a month, its weekly and
@@ -36,7 +44,7 @@ import orjson
 from rollwise.config import AwsSettings
 from rollwise.errors import OutOfRetryTime, StoreError
 from rollwise.retry import Patience
-from rollwise.periods import Period, period_containing
+from rollwise.periods import UTC_ZONE, Period, day_key, parse_day_key, period_containing
 from rollwise.summaries.model import SummaryKey
 from rollwise.summaries.model import Invalidation
 from rollwise.summaries.store import (
@@ -81,6 +89,9 @@ class ConditionFailed(Exception):
 # (dynamodb:LeadingKeys), are made from these.
 RECORD_PREFIX, LOCATOR_PREFIX, MARKER_PARTITION, LEASE_PREFIX, SUMMARY_PREFIX = "REC#", "LOC#", "INVALIDATION", "LEASE#", "SUM#"
 SETTINGS_PARTITION = "SETTINGS"
+ZONE_PREFIX, DONE_PREFIX = "ZONE#", "DONE#"  # sort keys in the settings partition
+# The attribute DynamoDB's TTL reads on records and locators (epoch seconds), when records are kept for a while only.
+TTL_ATTRIBUTE = "expires"
 
 
 def job_key_patterns() -> dict[str, list[str]]:
@@ -93,9 +104,10 @@ def job_key_patterns() -> dict[str, list[str]]:
 
 def ingest_key_patterns() -> dict[str, list[str]]:
     """The partition keys ingest (the Recorder, the stream handler) reads and writes: where an
-    execution's copies are, the copies, the invalidation markers of their days, and the table's shard count."""
+    execution's copies are, the copies, the invalidation markers of their days, and the table's settings
+    (its shard count, and the tenants' zones, which say which local days a record belongs to)."""
     return {"BatchGetItem": [LOCATOR_PREFIX + "*"], "BatchWriteItem": [RECORD_PREFIX + "*", LOCATOR_PREFIX + "*", MARKER_PARTITION],
-            "GetItem": [SETTINGS_PARTITION], "PutItem": [SETTINGS_PARTITION]}
+            "GetItem": [SETTINGS_PARTITION], "PutItem": [SETTINGS_PARTITION], "Query": [SETTINGS_PARTITION]}
 
 
 # -- execution records --------------------------------------------------------------------
@@ -108,7 +120,8 @@ def record_key(day: str, shard: int, tenant_id: str, execution_id: str) -> Item:
 
 
 def record_item(item: RecordItem) -> Item:
-    return {**record_key(item.day, item.shard, item.tenant_id, item.execution_id), "r": {"S": orjson.dumps(item.record).decode()}}
+    return {**record_key(item.day, item.shard, item.tenant_id, item.execution_id), "r": {"S": orjson.dumps(item.record).decode()},
+            **({TTL_ATTRIBUTE: {"N": str(item.expires)}} if item.expires is not None else {})}
 
 
 def parse_record(item: Mapping[str, Any]) -> dict[str, Any]:
@@ -120,8 +133,8 @@ def locator_key(tenant_id: str, execution_id: str) -> Item:
     return {"PK": {"S": f"{LOCATOR_PREFIX}{tenant_id}#{execution_id}"}, "SK": {"S": "LOC"}}
 
 
-def locator_item(key: tuple[str, str], places: Places) -> Item:
-    return {**locator_key(*key), "places": {"S": places_text(places)}}
+def locator_item(key: tuple[str, str], places: Places, expires: int | None = None) -> Item:
+    return {**locator_key(*key), "places": {"S": places_text(places)}, **({TTL_ATTRIBUTE: {"N": str(expires)}} if expires is not None else {})}
 
 
 def parse_locator(item: Mapping[str, Any]) -> tuple[tuple[str, str], Places]:
@@ -131,17 +144,39 @@ def parse_locator(item: Mapping[str, Any]) -> tuple[tuple[str, str], Places]:
 
 # -- invalidation markers ------------------------------------------------------------------
 
-def marker_key(day: date, shard: int) -> Item:
-    return {"PK": {"S": MARKER_PARTITION}, "SK": {"S": f"{day.isoformat()}#{shard:03d}"}}
+def marker_key(day: date, shard: int, zone: str = UTC_ZONE) -> Item:
+    return {"PK": {"S": MARKER_PARTITION}, "SK": {"S": f"{day_key(day, zone)}#{shard:03d}"}}
 
 
 def marker_item(marker: Invalidation) -> Item:
-    return {**marker_key(marker.day, marker.shard), "token": {"S": marker.token}}
+    return {**marker_key(marker.day, marker.shard, marker.zone), "token": {"S": marker.token}}
 
 
 def parse_marker(item: Mapping[str, Any]) -> Invalidation:
-    day, shard = item["SK"]["S"].split("#")
-    return Invalidation(date.fromisoformat(day), int(shard), item["token"]["S"])
+    key, shard = item["SK"]["S"].rsplit("#", 1)
+    day, zone = parse_day_key(key)
+    return Invalidation(day, int(shard), item["token"]["S"], zone)
+
+
+# -- tenants' zones -----------------------------------------------------------------------------
+def zone_key(tenant_id: str) -> Item:
+    return {"PK": {"S": SETTINGS_PARTITION}, "SK": {"S": ZONE_PREFIX + tenant_id}}
+
+
+def zone_item(tenant_id: str, zone: str, moving_from: str | None = None) -> Item:
+    return {**zone_key(tenant_id), "zone": {"S": zone}, **({"moving_from": {"S": moving_from}} if moving_from else {})}
+
+
+def parse_zone(item: Mapping[str, Any]) -> tuple[str, tuple[str, str | None]]:
+    return item["SK"]["S"][len(ZONE_PREFIX):], (item["zone"]["S"], item.get("moving_from", {}).get("S"))
+
+
+def done_item(zone: str, day: date) -> Item:
+    return {"PK": {"S": SETTINGS_PARTITION}, "SK": {"S": DONE_PREFIX + zone}, "through": {"S": day.isoformat()}}
+
+
+def parse_done(item: Mapping[str, Any]) -> tuple[str, date]:
+    return item["SK"]["S"][len(DONE_PREFIX):], date.fromisoformat(item["through"]["S"])
 
 
 # -- store settings ---------------------------------------------------------------------------
@@ -172,13 +207,14 @@ def lease_item(shard: int, owner: str, expires_at: float) -> Item:
 SPAN_OF = {"daily": "monthly", "weekly": "yearly", "monthly": "yearly", "yearly": "yearly"}
 
 
-def summary_partition(kind: str, start: date, shard: int) -> str:
-    """The partition of the ``kind`` summaries of a shard whose period starts on ``start``."""
-    return f"{SUMMARY_PREFIX}{kind}#{period_containing(SPAN_OF[kind], start).start.isoformat()}#{shard:03d}"
+def summary_partition(kind: str, start: date, shard: int, zone: str = UTC_ZONE) -> str:
+    """The partition of the ``kind`` summaries of a shard and zone whose period starts on ``start``."""
+    return f"{SUMMARY_PREFIX}{kind}#{day_key(period_containing(SPAN_OF[kind], start).start, zone)}#{shard:03d}"
 
 
 def summary_key(period: Period, shard: int, key: SummaryKey) -> Item:
-    return {"PK": {"S": summary_partition(period.kind, period.start, shard)}, "SK": {"S": "#".join((period.start.isoformat(), *key))}}
+    return {"PK": {"S": summary_partition(period.kind, period.start, shard, period.zone)},
+            "SK": {"S": "#".join((period.start.isoformat(), *key))}}
 
 
 def after_every(prefix: str) -> str:
@@ -187,13 +223,13 @@ def after_every(prefix: str) -> str:
     return prefix + "$"
 
 
-def summary_ranges(kind: str, first: date, last: date, shard: int) -> Iterator[tuple[str, str, str]]:
+def summary_ranges(kind: str, first: date, last: date, shard: int, zone: str = UTC_ZONE) -> Iterator[tuple[str, str, str]]:
     """(partition, lowest SK, highest SK) of each Query that reads the ``kind`` summaries of a
-    shard whose periods start from ``first`` to ``last``: one per span they reach."""
+    shard and zone whose periods start from ``first`` to ``last``: one per span they reach."""
     span = period_containing(SPAN_OF[kind], first)
     while span.start <= last:
         low, high = max(first, span.start), min(last, span.end)
-        yield summary_partition(kind, span.start, shard), f"{low.isoformat()}#", after_every(high.isoformat())
+        yield summary_partition(kind, span.start, shard, zone), f"{low.isoformat()}#", after_every(high.isoformat())
         span = period_containing(SPAN_OF[kind], span.next_start)
 
 
@@ -222,6 +258,7 @@ def summary_item(period: Period, shard: int, s: StoredSummary) -> Item:
         "period_type": {"S": period.kind},
         "period_start": {"S": start},
         "period_end": {"S": period.end.isoformat()},
+        **({} if period.zone == UTC_ZONE else {"zone": {"S": period.zone}}),
         "figures": {"S": orjson.dumps({k: v for k, v in s.figures.items() if k != "sketch"}).decode()},
         "sketch": {"B": s.figures["sketch"]},
     }
@@ -230,18 +267,20 @@ def summary_item(period: Period, shard: int, s: StoredSummary) -> Item:
 def parse_summary(item: Mapping[str, Any], period_type: str, period: Period | None = None) -> StoredSummary:
     start, tenant_id, owner_id, metric_type = item["SK"]["S"].split("#")
     if period is None:
-        period = period_containing(period_type, date.fromisoformat(start))
+        period = period_containing(period_type, date.fromisoformat(start), item.get("zone", {}).get("S", UTC_ZONE))
     figures = orjson.loads(item["figures"]["S"])
     figures["sketch"] = item["sketch"]["B"]
     return StoredSummary.load(tenant_id, owner_id, metric_type, period, figures)
 
 
-SUMMARY_PROJECTION = "SK, figures, sketch"
+SUMMARY_PROJECTION = "SK, figures, sketch, #zone"  # with SUMMARY_NAMES: ``zone`` is a reserved word
+SUMMARY_NAMES = {"#zone": "zone"}
 
 
 def table_definition(table_name: str) -> dict[str, Any]:
     """CreateTable arguments: the keys and indexes this store needs (the deploy reuses them)."""
     attributes = [("PK", "S"), ("SK", "S")] + [(a, "S") for keys in INDEXES.values() for a in keys]
+    # TTL (on TTL_ATTRIBUTE) is turned on after CreateTable: UpdateTimeToLive, by `summaries init` and the stack.
     return {
         "TableName": table_name,
         "BillingMode": "PAY_PER_REQUEST",
@@ -327,11 +366,12 @@ class DynamoDBSummaryStore(SummaryStore):
         self.table_name = table_name
         self._client = client
         self._aws = aws
+        self._settings_items: dict[str, Item] | None = None
 
     def __getstate__(self) -> dict:
         # A boto3 client does not cross processes: another process builds its own.
         state = super().__getstate__()
-        state.update({"table_name": self.table_name, "_client": None, "_aws": self._aws})
+        state.update({"table_name": self.table_name, "_client": None, "_aws": self._aws, "_settings_items": None})
         return state
 
     @property
@@ -370,6 +410,14 @@ class DynamoDBSummaryStore(SummaryStore):
             if code in ("AccessDeniedException", "UnrecognizedClientException"):
                 raise StoreError(f"{api_name(operation)} on table {self.table_name!r} was denied: {message}") from None
             raise StoreError(f"{api_name(operation)} on table {self.table_name!r} failed: {code}: {message}") from None
+
+    def enable_expiry(self) -> None:
+        """Let DynamoDB's TTL delete records and locators past their ``expires`` time (idempotent)."""
+        current = self._call("describe_time_to_live", TableName=self.table_name).get("TimeToLiveDescription", {})
+        if current.get("TimeToLiveStatus") in ("ENABLED", "ENABLING") and current.get("AttributeName") == TTL_ATTRIBUTE:
+            return
+        self._call("update_time_to_live", TableName=self.table_name,
+                   TimeToLiveSpecification={"Enabled": True, "AttributeName": TTL_ATTRIBUTE})
 
     def create(self) -> bool:
         try:
@@ -417,7 +465,7 @@ class DynamoDBSummaryStore(SummaryStore):
         return dict(parse_locator(item) for item in self._batch_get([locator_key(*k) for k in keys], "PK, places"))
 
     def _put_locators(self, locators) -> None:
-        self._batch_write([{"PutRequest": {"Item": locator_item(k, p)}} for k, p in locators.items()])
+        self._batch_write([{"PutRequest": {"Item": locator_item(k, p, self.locator_expiry(p))}} for k, p in locators.items()])
 
     def _delete_locators(self, keys: list[tuple[str, str]]) -> None:
         self._batch_write([{"DeleteRequest": {"Key": locator_key(*k)}} for k in keys])
@@ -449,12 +497,16 @@ class DynamoDBSummaryStore(SummaryStore):
         return self._query(**kwargs)
 
     def _read_shards(self) -> int | None:
-        item = self._call("get_item", TableName=self.table_name, Key=shards_key(), ConsistentRead=True).get("Item")
+        if self._settings_items is not None:
+            item = self._settings_items.get(shards_key()["SK"]["S"])
+        else:
+            item = self._call("get_item", TableName=self.table_name, Key=shards_key(), ConsistentRead=True).get("Item")
         return parse_shards(item) if item else None
 
     def _keep_shards(self, shards: int) -> int:
         try:
             self._call("put_item", TableName=self.table_name, Item=shards_item(shards), ConditionExpression="attribute_not_exists(PK)")
+            self._settings_items = None
             return shards
         except ConditionFailed:  # another process stored one first: follow it
             return self._read_shards() or shards
@@ -487,9 +539,41 @@ class DynamoDBSummaryStore(SummaryStore):
         except ConditionFailed:
             pass  # already given back (a retry of a release whose answer was lost), or expired and taken by another run
 
-    def read_records(self, day: date, shard: int) -> Iterator[Mapping[str, Any]]:
-        for item in self._partition(record_partition(day.isoformat(), shard), "r"):
+    def read_records(self, day: date, shard: int, zone: str = UTC_ZONE) -> Iterator[Mapping[str, Any]]:
+        for item in self._partition(record_partition(day_key(day, zone), shard), "r"):
             yield parse_record(item)
+
+    def _settings(self) -> dict[str, Item]:
+        """The settings partition by sort key: one Query, kept until this store writes into it."""
+        if self._settings_items is None:
+            self._settings_items = {item["SK"]["S"]: item for item in self._partition(SETTINGS_PARTITION)}
+        return self._settings_items
+
+    def _read_zones(self) -> dict[str, tuple[str, str | None]]:
+        return dict(parse_zone(item) for sk, item in self._settings().items() if sk.startswith(ZONE_PREFIX))
+
+    def _put_zone(self, tenant_id: str, zone: str, moving_from: str | None) -> None:
+        self._call("put_item", TableName=self.table_name, Item=zone_item(tenant_id, zone, moving_from))
+        self._settings_items = None
+
+    def read_tenant_records(self, tenant_id: str, day: date, zone: str) -> Iterator[Mapping[str, Any]]:
+        for item in self._query(KeyConditionExpression="PK = :pk AND begins_with(SK, :tenant)", ConsistentRead=True,
+                                ExpressionAttributeValues={":pk": {"S": record_partition(day_key(day, zone), self.shard_of(tenant_id))},
+                                                           ":tenant": {"S": tenant_id + "#"}}, ProjectionExpression="r"):
+            yield parse_record(item)
+
+    def _read_done(self) -> dict[str, date]:
+        return dict(parse_done(item) for sk, item in self._settings().items() if sk.startswith(DONE_PREFIX))
+
+    def _put_done(self, done: Mapping[str, date]) -> None:
+        for zone, day in done.items():  # a day only moves forward: a late finish of an older plan leaves a newer one
+            try:
+                self._call("put_item", TableName=self.table_name, Item=done_item(zone, day),
+                           ConditionExpression="attribute_not_exists(PK) OR through < :day",
+                           ExpressionAttributeValues={":day": {"S": day.isoformat()}})
+            except ConditionFailed:
+                pass
+        self._settings_items = None
 
     def _record_copies(self) -> Iterator[tuple[str, Mapping[str, Any]]]:
         kwargs: dict[str, Any] = {"TableName": self.table_name, "FilterExpression": "begins_with(PK, :rec)",
@@ -497,7 +581,7 @@ class DynamoDBSummaryStore(SummaryStore):
         while True:
             page = self._call("scan", **kwargs)
             for item in page["Items"]:
-                yield item["PK"]["S"][len(RECORD_PREFIX):].split("#")[0], parse_record(item)
+                yield item["PK"]["S"][len(RECORD_PREFIX):].rsplit("#", 1)[0], parse_record(item)
             if not page.get("LastEvaluatedKey"):
                 return
             kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
@@ -508,27 +592,27 @@ class DynamoDBSummaryStore(SummaryStore):
     def clear_invalidations(self, markers: Iterable[Invalidation]) -> None:
         for m in markers:
             try:
-                self._call("delete_item", TableName=self.table_name, Key=marker_key(m.day, m.shard), ConditionExpression="#token = :token",
+                self._call("delete_item", TableName=self.table_name, Key=marker_key(m.day, m.shard, m.zone), ConditionExpression="#token = :token",
                            ExpressionAttributeNames={"#token": "token"}, ExpressionAttributeValues={":token": {"S": m.token}})
             except ConditionFailed:
                 pass  # rewritten since we read it: new data, next run
 
     def read_summaries(self, period: Period, shard: int) -> dict[SummaryKey, StoredSummary]:
         out = {}
-        for item in self._summary_range(period.kind, period.start, period.start, shard):
+        for item in self._summary_range(period.kind, period.start, period.start, shard, period.zone):
             s = parse_summary(item, period.kind, period)
             out[s.key] = s
         return out
 
     def summaries_within(self, kind: str, within: Period, shard: int) -> Iterator[StoredSummary]:
-        for item in self._summary_range(kind, within.start, within.end, shard):
+        for item in self._summary_range(kind, within.start, within.end, shard, within.zone):
             yield parse_summary(item, kind)
 
-    def _summary_range(self, kind: str, first: date, last: date, shard: int) -> Iterator[Item]:
-        for pk, low, high in summary_ranges(kind, first, last, shard):
+    def _summary_range(self, kind: str, first: date, last: date, shard: int, zone: str) -> Iterator[Item]:
+        for pk, low, high in summary_ranges(kind, first, last, shard, zone):
             yield from self._query(KeyConditionExpression="PK = :pk AND SK BETWEEN :low AND :high", ConsistentRead=True,
                                    ExpressionAttributeValues={":pk": {"S": pk}, ":low": {"S": low}, ":high": {"S": high}},
-                                   ProjectionExpression=SUMMARY_PROJECTION)
+                                   ProjectionExpression=SUMMARY_PROJECTION, ExpressionAttributeNames=SUMMARY_NAMES)
 
     def write_summaries(self, period: Period, shard: int, puts: list[StoredSummary], deletes: list[SummaryKey]) -> None:
         requests: list[dict[str, Any]] = [{"PutRequest": {"Item": summary_item(period, shard, s)}} for s in puts]
@@ -544,7 +628,7 @@ class DynamoDBSummaryStore(SummaryStore):
         for item in self._query(
             IndexName=index,
             KeyConditionExpression="#pk = :pk AND #sk BETWEEN :low AND :high",
-            ExpressionAttributeNames={"#pk": pk_name, "#sk": sk_name},
+            ExpressionAttributeNames={"#pk": pk_name, "#sk": sk_name, **SUMMARY_NAMES},
             ExpressionAttributeValues={":pk": {"S": pk}, ":low": {"S": low}, ":high": {"S": high}},
             ProjectionExpression=SUMMARY_PROJECTION,
         ):

@@ -1,16 +1,22 @@
-"""SQLite: the embedded default, so the job runs without an AWS account."""
+"""SQLite: the embedded default, so the job runs without an AWS account.
+
+Days are stored as day keys (``2024-03-10``, ``2024-03-10@Asia/Kolkata``);
+a summary carries its zone in a column, added to a database made before
+zones existed when it is first opened.
+"""
 
 from __future__ import annotations
 
 import sqlite3
 import threading
-from datetime import date
+from datetime import date, datetime
 from pathlib import Path
 from typing import Any, Iterable, Iterator, Mapping
 
 import orjson
 
-from rollwise.periods import Period, period_containing
+from rollwise.summaries.retention import expires_at
+from rollwise.periods import UTC_ZONE, Period, day_key, parse_day_key, period_containing
 from rollwise.summaries.model import SummaryKey
 from rollwise.summaries.model import Invalidation
 from rollwise.summaries.store import (
@@ -41,9 +47,15 @@ CREATE TABLE IF NOT EXISTS invalidations (
 CREATE TABLE IF NOT EXISTS summaries (
     period_type TEXT NOT NULL, period_start TEXT NOT NULL, shard INTEGER NOT NULL,
     tenant_id TEXT NOT NULL, owner_id TEXT NOT NULL, metric_type TEXT NOT NULL,
-    figures BLOB NOT NULL, sketch BLOB NOT NULL,
+    figures BLOB NOT NULL, sketch BLOB NOT NULL, zone TEXT NOT NULL DEFAULT 'UTC',
     PRIMARY KEY (period_type, period_start, shard, tenant_id, owner_id, metric_type)
 ) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS tenant_zones (
+    tenant_id TEXT NOT NULL PRIMARY KEY, zone TEXT NOT NULL, moving_from TEXT
+);
+CREATE TABLE IF NOT EXISTS zone_schedule (
+    zone TEXT NOT NULL PRIMARY KEY, through TEXT NOT NULL
+);
 CREATE TABLE IF NOT EXISTS store_settings (
     name TEXT NOT NULL PRIMARY KEY, value TEXT NOT NULL
 );
@@ -82,6 +94,7 @@ class SQLiteSummaryStore(SummaryStore):
             db = sqlite3.connect(self.path, timeout=30, isolation_level=None)
             db.execute("PRAGMA journal_mode=WAL")
             db.execute("PRAGMA synchronous=NORMAL")
+            _upgrade(db)
             self._local.db = db
         return db
 
@@ -142,8 +155,50 @@ class SQLiteSummaryStore(SummaryStore):
             db.execute("BEGIN")
             db.executemany(
                 "INSERT OR REPLACE INTO invalidations VALUES (?, ?, ?)",
-                [(m.day.isoformat(), m.shard, m.token) for m in markers],
+                [(day_key(m.day, m.zone), m.shard, m.token) for m in markers],
             )
+
+    def _read_zones(self) -> dict[str, tuple[str, str | None]]:
+        try:
+            return {t: (z, f) for t, z, f in self._db.execute("SELECT tenant_id, zone, moving_from FROM tenant_zones")}
+        except sqlite3.OperationalError:  # no store yet
+            return {}
+
+    def _put_zone(self, tenant_id: str, zone: str, moving_from: str | None) -> None:
+        with self._db as db:
+            db.execute("BEGIN")
+            db.execute("INSERT OR REPLACE INTO tenant_zones VALUES (?, ?, ?)", (tenant_id, zone, moving_from))
+
+    def expire_records(self, now: datetime) -> int:
+        """Delete every record copy past its lifetime, and the locators left with no copy that lives."""
+        if not self.retention_days:
+            return 0
+        with self._db as db:
+            db.execute("BEGIN IMMEDIATE")
+            gone = [d for (d,) in db.execute("SELECT DISTINCT day FROM execution_records") if expires_at(d, self.retention_days) <= now.timestamp()]
+            deleted = sum(db.execute("DELETE FROM execution_records WHERE day = ?", (d,)).rowcount for d in gone)
+            stale = [(t, e) for t, e, places in db.execute("SELECT tenant_id, execution_id, places FROM record_locators")
+                     if (self.locator_expiry(places_of(places)) or float("inf")) <= now.timestamp()]
+            db.executemany("DELETE FROM record_locators WHERE tenant_id = ? AND execution_id = ?", stale)
+        return deleted
+
+    def read_tenant_records(self, tenant_id: str, day: date, zone: str) -> Iterator[Mapping[str, Any]]:
+        rows = self._db.execute("SELECT record FROM execution_records WHERE day = ? AND shard = ? AND tenant_id = ? ORDER BY execution_id",
+                                (day_key(day, zone), self.shard_of(tenant_id), tenant_id))
+        for (blob,) in rows:
+            yield orjson.loads(blob)
+
+    def _read_done(self) -> dict[str, date]:
+        try:
+            return {zone: date.fromisoformat(through) for zone, through in self._db.execute("SELECT zone, through FROM zone_schedule")}
+        except sqlite3.OperationalError:
+            return {}
+
+    def _put_done(self, done: Mapping[str, date]) -> None:
+        with self._db as db:
+            db.execute("BEGIN")
+            db.executemany("INSERT INTO zone_schedule VALUES (?, ?) ON CONFLICT (zone) DO UPDATE SET through = excluded.through"
+                           " WHERE zone_schedule.through < excluded.through", [(z, d.isoformat()) for z, d in done.items()])
 
     def _acquire_lease(self, shard: int, owner: str, now: float) -> bool:
         with self._db as db:
@@ -171,10 +226,10 @@ class SQLiteSummaryStore(SummaryStore):
         for day, blob in self._db.execute("SELECT day, record FROM execution_records ORDER BY day, shard, tenant_id, execution_id"):
             yield day, loads(blob)
 
-    def read_records(self, day: date, shard: int) -> Iterator[Mapping[str, Any]]:
+    def read_records(self, day: date, shard: int, zone: str = UTC_ZONE) -> Iterator[Mapping[str, Any]]:
         cursor = self._db.execute(
             "SELECT record FROM execution_records WHERE day = ? AND shard = ? ORDER BY tenant_id, execution_id",
-            (day.isoformat(), shard),
+            (day_key(day, zone), shard),
         )
         loads = orjson.loads
         for (blob,) in cursor:
@@ -182,49 +237,52 @@ class SQLiteSummaryStore(SummaryStore):
 
     def invalidations(self) -> list[Invalidation]:
         rows = self._db.execute("SELECT day, shard, token FROM invalidations ORDER BY day, shard").fetchall()
-        return [Invalidation(date.fromisoformat(d), s, t) for d, s, t in rows]
+        return [_marker(d, s, t) for d, s, t in rows]
 
     def clear_invalidations(self, markers: Iterable[Invalidation]) -> None:
         with self._db as db:
             db.execute("BEGIN")
             db.executemany(
                 "DELETE FROM invalidations WHERE day = ? AND shard = ? AND token = ?",
-                [(m.day.isoformat(), m.shard, m.token) for m in markers],
+                [(day_key(m.day, m.zone), m.shard, m.token) for m in markers],
             )
 
     def read_summaries(self, period: Period, shard: int) -> dict[SummaryKey, StoredSummary]:
         rows = self._db.execute(
             "SELECT tenant_id, owner_id, metric_type, figures, sketch FROM summaries"
-            " WHERE period_type = ? AND period_start = ? AND shard = ?",
-            (period.kind, period.start.isoformat(), shard),
+            " WHERE period_type = ? AND period_start = ? AND shard = ? AND zone = ?",
+            (period.kind, period.start.isoformat(), shard, period.zone),
         )
         return {(t, o, m): _summary(t, o, m, period, f, sk) for t, o, m, f, sk in rows}
 
     def summaries_within(self, kind: str, within: Period, shard: int) -> Iterator[StoredSummary]:
         rows = self._db.execute(
             "SELECT period_start, tenant_id, owner_id, metric_type, figures, sketch FROM summaries"
-            " WHERE period_type = ? AND period_start BETWEEN ? AND ? AND shard = ? ORDER BY period_start, tenant_id, owner_id, metric_type",
-            (kind, within.start.isoformat(), within.end.isoformat(), shard),
+            " WHERE period_type = ? AND period_start BETWEEN ? AND ? AND shard = ? AND zone = ?"
+            " ORDER BY period_start, tenant_id, owner_id, metric_type",
+            (kind, within.start.isoformat(), within.end.isoformat(), shard, within.zone),
         )
         for start, t, o, m, f, sk in rows:
-            yield _summary(t, o, m, period_containing(kind, date.fromisoformat(start)), f, sk)
+            yield _summary(t, o, m, period_containing(kind, date.fromisoformat(start), within.zone), f, sk)
 
     def write_summaries(self, period: Period, shard: int, puts: list[StoredSummary], deletes: list[SummaryKey]) -> None:
         rows = []
         for s in puts:
             figures = {k: v for k, v in s.figures.items() if k != "sketch"}
-            rows.append((period.kind, period.start.isoformat(), shard, s.tenant_id, s.owner_id, s.metric_type, orjson.dumps(figures), s.figures["sketch"]))
+            rows.append((period.kind, period.start.isoformat(), shard, s.tenant_id, s.owner_id, s.metric_type, orjson.dumps(figures),
+                         s.figures["sketch"], period.zone))
         with self._db as db:
             db.execute("BEGIN")
-            db.executemany("INSERT OR REPLACE INTO summaries VALUES (?, ?, ?, ?, ?, ?, ?, ?)", rows)
+            db.executemany("INSERT OR REPLACE INTO summaries (period_type, period_start, shard, tenant_id, owner_id, metric_type, figures,"
+                           " sketch, zone) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)", rows)
             db.executemany(
                 "DELETE FROM summaries WHERE period_type = ? AND period_start = ? AND shard = ?"
-                " AND tenant_id = ? AND owner_id = ? AND metric_type = ?",
-                [(period.kind, period.start.isoformat(), shard, *k) for k in deletes],
+                " AND tenant_id = ? AND owner_id = ? AND metric_type = ? AND zone = ?",
+                [(period.kind, period.start.isoformat(), shard, *k, period.zone) for k in deletes],
             )
 
     def query_summaries(self, tenant_id, period_type, since=None, until=None, owner_id=None, metric_type=None) -> Iterator[StoredSummary]:
-        sql = ["SELECT period_start, owner_id, metric_type, figures, sketch FROM summaries WHERE tenant_id = ? AND period_type = ?"]
+        sql = ["SELECT period_start, owner_id, metric_type, figures, sketch, zone FROM summaries WHERE tenant_id = ? AND period_type = ?"]
         args: list[Any] = [tenant_id, period_type]
         if owner_id is not None:
             sql.append("AND owner_id = ?")
@@ -239,8 +297,23 @@ class SQLiteSummaryStore(SummaryStore):
             sql.append("AND period_start <= ?")
             args.append(until.isoformat())
         sql.append("ORDER BY period_start, owner_id, metric_type")
-        for start, o, m, f, sk in self._db.execute(" ".join(sql), args):
-            yield _summary(tenant_id, o, m, period_containing(period_type, date.fromisoformat(start)), f, sk)
+        for start, o, m, f, sk, zone in self._db.execute(" ".join(sql), args):
+            yield _summary(tenant_id, o, m, period_containing(period_type, date.fromisoformat(start), zone), f, sk)
+
+
+def _marker(key: str, shard: int, token: str) -> Invalidation:
+    day, zone = parse_day_key(key)
+    return Invalidation(day, shard, token, zone)
+
+
+def _upgrade(db: sqlite3.Connection) -> None:
+    """Bring a database made by an earlier version up to this schema (zones)."""
+    columns = [row[1] for row in db.execute("PRAGMA table_info(summaries)")]
+    if columns and "zone" not in columns:
+        db.execute("ALTER TABLE summaries ADD COLUMN zone TEXT NOT NULL DEFAULT 'UTC'")
+    if columns:
+        db.execute("CREATE TABLE IF NOT EXISTS tenant_zones (tenant_id TEXT NOT NULL PRIMARY KEY, zone TEXT NOT NULL, moving_from TEXT)")
+        db.execute("CREATE TABLE IF NOT EXISTS zone_schedule (zone TEXT NOT NULL PRIMARY KEY, through TEXT NOT NULL)")
 
 
 def _summary(t: str, o: str, m: str, period: Period, figures: bytes, sketch: bytes) -> StoredSummary:
