@@ -24,7 +24,9 @@ LAYERS = [
     {"runs.archive", "runs.quarantine", "runs.commit", "runs.publish", "runs.job", "runs.read", "summaries.job", "summaries.zones", "summaries.recorder", "summaries.history", "summaries.export", "summaries.reshard", "notify"},
     # what people and Lambda see
     {"display", "report", "report.charts", "report.collect", "report.page",
-     "handlers", "handlers.common", "handlers.aggregate_summaries", "handlers.merge_runs", "handlers.ingest_stream"},
+     "handlers", "handlers.common", "handlers.aggregate_summaries", "handlers.merge_runs", "handlers.ingest_stream",
+     "api", "api.settings", "api.problems", "api.tokens", "api.usage", "api.context", "api.app", "api.routes", "api.routes.common",
+     "api.routes.tenants", "api.routes.runs", "api.routes.health", "api.serve", "handlers.api"},
     # the commands
     {"demo", "cli"},
 ]

@@ -609,6 +609,61 @@ def report(
     display.echo(f"wrote {out} ({len(page.encode()) // 1024} KB)")
 
 
+@app.command("serve")
+@command
+def serve(
+    store: Optional[str] = StoreOption,
+    bucket: Optional[str] = BucketOption,
+    host: str = typer.Option("127.0.0.1", "--host", help="Address to listen on."),
+    port: int = typer.Option(8080, "--port", min=0, max=65535, help="Port (0: any free one)."),
+    jwks: Optional[str] = typer.Option(None, "--jwks", help="Key set tokens are verified with: a URL or a file (env ROLLWISE_API_JWKS)."),
+    issuer: Optional[str] = typer.Option(None, "--issuer", help="The tokens' issuer (env ROLLWISE_API_ISSUER)."),
+    audience: Optional[str] = typer.Option(None, "--audience", help="The tokens' audience (env ROLLWISE_API_AUDIENCE)."),
+    tenant_claim: Optional[str] = typer.Option(None, "--tenant-claim", help="The claim naming the tenant (default custom:tenant_id)."),
+    admin_group: Optional[str] = typer.Option(None, "--admin-group", help="The group or scope of admin tokens (default rollwise-admin)."),
+    dev: bool = typer.Option(False, "--dev", help="Make a key at start, print one token per tenant and an admin token; loopback only."),
+) -> None:
+    """Serve the read API (the deployed function's routes) on this machine."""
+    import secrets
+    import tempfile
+    from pathlib import Path as FilePath
+
+    from rollwise.api.app import Services
+    from rollwise.api.serve import DEV_AUDIENCE, DEV_ISSUER, DevKeys, Server, is_loopback
+    from rollwise.api.settings import ApiSettings
+    from rollwise.api.tokens import Verifier
+    from rollwise.config import resolve
+
+    settings = resolve(ApiSettings, {"jwks": jwks, "issuer": issuer, "audience": audience, "tenant_claim": tenant_claim,
+                                     "admin_group": admin_group})
+    keys = None
+    if dev:
+        if not is_loopback(host):
+            raise ConfigError(f"--dev signs tokens anyone can use: it serves on a loopback address only, not {host}")
+        keys = DevKeys.make(FilePath(tempfile.mkdtemp(prefix="rollwise-dev-")))
+        settings = resolve(ApiSettings, {"jwks": str(keys.jwks_path), "issuer": DEV_ISSUER, "audience": DEV_AUDIENCE,
+                                         "tenant_claim": tenant_claim, "admin_group": admin_group})
+    elif not settings.jwks:
+        raise ConfigError("serve needs --jwks (with --issuer and --audience) to verify tokens, or --dev for local tokens")
+    try:
+        verifier = Verifier(settings.jwks, settings.issuer, settings.audience)
+    except (ValueError, OSError) as exc:
+        raise ConfigError(str(exc)) from None
+    s = summary_store(store)
+    runs = merge_job(bucket, create=False) if bucket else None  # no bucket: the /v1/runs routes answer 404
+    server = Server(Services(s, runs, verifier, settings, cursor_key=settings.cursor_secret or secrets.token_urlsafe(32)), host, port)
+    display.echo(f"serving the read API on {server.url}/v1 (OpenAPI: {server.url}/v1/openapi.json)")
+    if keys is not None:
+        for tenant in s.known_tenants():
+            display.echo(f"token {tenant}: {keys.token({'sub': tenant, settings.tenant_claim: tenant})}")
+        display.echo(f"token admin: {keys.token({'sub': 'admin', 'cognito:groups': [settings.admin_group]})}")
+    sys.stdout.flush()
+    try:
+        server.serve_forever()
+    except KeyboardInterrupt:
+        server.stop()
+
+
 @app.command("demo")
 @command
 def demo(

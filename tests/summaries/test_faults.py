@@ -211,5 +211,5 @@ def test_an_error_that_reaches_the_user_names_the_table_the_request_and_the_fix(
     DynamoFaults(throttle=1.0).install(gateway)  # a table with no capacity at all
     code, out = cli("summaries", "run", "--at", "2024-02-02T02:00:00Z", "--store", f"dynamodb://{table}", "--retry-seconds", "1")
     assert code == 1 and "Traceback" not in out
-    assert (f"error: GetItem on table '{table}': still answered ProvisionedThroughputExceededException after 1 s of retries: the table "
+    assert (f"error: Query on table '{table}': still answered ProvisionedThroughputExceededException after 1 s of retries: the table "
             "is throttled or unavailable; raise its capacity or switch it to on-demand, then run again") in out

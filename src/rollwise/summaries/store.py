@@ -288,6 +288,10 @@ class SummaryStore(ABC):
         if self._zones is not None and time.monotonic() - self._zones_read_at >= older_than:
             self._zones = None
 
+    def known_tenants(self) -> list[str]:
+        """Tenants this store can name without a scan: those with a zone set (SQLite knows every one)."""
+        return sorted(self.tenant_zones())
+
     def zone_of(self, tenant_id: str) -> str:
         return self.tenant_zones().get(tenant_id, self.default_zone)
 

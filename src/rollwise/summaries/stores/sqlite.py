@@ -182,6 +182,10 @@ class SQLiteSummaryStore(SummaryStore):
             db.executemany("DELETE FROM record_locators WHERE tenant_id = ? AND execution_id = ?", stale)
         return deleted
 
+    def known_tenants(self) -> list[str]:
+        rows = self._db.execute("SELECT DISTINCT tenant_id FROM summaries UNION SELECT tenant_id FROM tenant_zones")
+        return sorted(t for (t,) in rows)
+
     def read_tenant_records(self, tenant_id: str, day: date, zone: str) -> Iterator[Mapping[str, Any]]:
         rows = self._db.execute("SELECT record FROM execution_records WHERE day = ? AND shard = ? AND tenant_id = ? ORDER BY execution_id",
                                 (day_key(day, zone), self.shard_of(tenant_id), tenant_id))

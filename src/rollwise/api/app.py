@@ -1,0 +1,100 @@
+"""The API app: Powertools' HTTP API resolver with request validation and OpenAPI, its routes under /v1,
+and every refusal an RFC 9457 problem. Hosts put a :class:`Services` in the app's context per request."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response
+from aws_lambda_powertools.event_handler.exceptions import NotFoundError
+from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValidationError
+
+from rollwise.api.context import Services  # noqa: F401 - the hosts' import
+from rollwise.api.problems import PROBLEM_JSON, Problem
+from rollwise.errors import StoreError
+
+log = logging.getLogger(__name__)
+TITLE = "rollwise read API"
+VERSION = "1"
+
+
+def problem_response(problem: Problem, path: str | None = None) -> Response:
+    return Response(problem.status, PROBLEM_JSON, problem.body(path), headers={"Cache-Control": "no-store", **problem.headers})
+
+
+def build_app() -> APIGatewayHttpResolver:
+    from rollwise.api.routes import health, runs, tenants
+
+    app = APIGatewayHttpResolver(enable_validation=True)
+    app.include_router(tenants.router, prefix="/v1")
+    app.include_router(runs.router, prefix="/v1")
+    app.include_router(health.router, prefix="/v1")
+
+    @app.get("/v1/openapi.json", include_in_schema=False)
+    def openapi() -> Response[Any]:
+        return Response(200, "application/json", openapi_document(app))
+
+    @app.exception_handler(Problem)
+    def refused(problem: Problem) -> Response:
+        return problem_response(problem, app.current_event.path)
+
+    @app.exception_handler(RequestValidationError)
+    def invalid(error: RequestValidationError) -> Response:
+        first = error.errors()[0] if error.errors() else {}
+        where = [str(part) for part in first.get("loc", ()) if part not in ("query", "path", "header", "body")]
+        name = where[0] if where else "request"
+        message = str(first.get("msg", "is not valid"))
+        return problem_response(Problem(400, f"{name}: {message}", parameter=name), app.current_event.path)
+
+    @app.exception_handler(NotFoundError)
+    def not_found(_: NotFoundError) -> Response:
+        event = app.current_event
+        allowed = sorted({route.method for route in _routes(app) if route.rule.match(event.path)} - {event.http_method.upper()})
+        if allowed:
+            return problem_response(Problem(405, f"{event.http_method} is not allowed on {event.path}: use {', '.join(allowed)}",
+                                            headers={"Allow": ", ".join(allowed)}), event.path)
+        return problem_response(Problem(404, f"no route {event.path}"), event.path)
+
+    @app.exception_handler(StoreError)
+    def unavailable(error: StoreError) -> Response:
+        log.error("store failed", extra={"error": str(error)})
+        return problem_response(Problem(503, "the store could not answer now; try again", headers={"Retry-After": "5"}),
+                                app.current_event.path)
+
+    return app
+
+
+PUBLIC = {"/v1/openapi.json"}
+
+
+def respond(app: APIGatewayHttpResolver, svc: Services, event: dict[str, Any], context: Any = None) -> dict[str, Any]:
+    """Answer one API Gateway (payload 2.0) event: the caller first, so a request without a valid token is a 401
+    whatever else is wrong with it, as behind API Gateway's JWT authorizer; then the route, validated."""
+    from rollwise.api.context import verified_caller
+
+    path = event.get("rawPath") or "/"
+    caller = None
+    if path not in PUBLIC:
+        try:
+            caller = verified_caller(svc, event)
+        except Problem as problem:
+            return {"statusCode": problem.status, "isBase64Encoded": False, "cookies": [], "body": problem.body(path),
+                    "headers": {"Content-Type": PROBLEM_JSON, "Cache-Control": "no-store", **problem.headers}}
+    app.append_context(services=svc, caller=caller)
+    return app.resolve(event, context)
+
+
+def _routes(app) -> list:
+    return [*app._static_routes, *app._dynamic_routes]  # Powertools' own route table: no second router here
+
+
+def openapi_document(app: APIGatewayHttpResolver | None = None) -> str:
+    """The OpenAPI 3.1 document, generated from the routes (docs/openapi.json holds a copy)."""
+    from aws_lambda_powertools.event_handler.openapi.models import HTTPBearer
+
+    app = app or build_app()
+    return app.get_openapi_json_schema(title=TITLE, version=VERSION, security_schemes={"bearer": HTTPBearer(bearerFormat="JWT")},
+                                       security=[{"bearer": []}],
+                                       description="Usage and summaries per tenant, in the tenant's zone; the merge job's windows. "
+                                                   "Refusals are RFC 9457 problems.")

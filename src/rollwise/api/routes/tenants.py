@@ -1,0 +1,150 @@
+"""A tenant's usage (live to the minute) and its stored summaries, each readable only with that tenant's token."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Annotated, Any, Literal, Optional
+
+import orjson
+from aws_lambda_powertools.event_handler import Response
+from aws_lambda_powertools.event_handler.api_gateway import Router
+from aws_lambda_powertools.event_handler.openapi.params import Path, Query
+
+from rollwise.api.context import caller, services
+from rollwise.api.problems import bad_parameter
+from rollwise.api.routes.common import DATE_OR_INSTANT, ID_PATTERN, answers, cached, date_or_instant, ordered, path_id, wants_csv
+from rollwise.api.usage import GROUPS, MAX_DAYS, UsageQuery, columns, local_range, usage
+from rollwise.periods import PERIOD_TYPES
+from rollwise.summaries.model import TENANT_WIDE
+
+router = Router()
+MAX_PAGE = 1000
+NUMBER = {"type": ["number", "null"]}
+FIGURES = {name: NUMBER for name in ("submission_count", "success_count", "failure_count", "cancelled_count", "timeout_count",
+                                     "total_profiles", "throttled_count", "rejected_count", "duration_count", "total_duration_ms",
+                                     "min_duration_ms", "max_duration_ms", "avg_duration_ms", "p50_duration_ms", "p90_duration_ms",
+                                     "p95_duration_ms", "p99_duration_ms")}
+ROW_SCHEMA = {"type": "object", "required": ["from", "to", "zone", "starts_at", "ends_at", "complete", *FIGURES],
+              "properties": {"from": {"type": "string", "format": "date"}, "to": {"type": "string", "format": "date"},
+                             "zone": {"type": "string"}, "starts_at": {"type": "string"}, "ends_at": {"type": "string"},
+                             "owner_id": {"type": "string"}, "metric_type": {"type": "string"}, "complete": {"type": "boolean"},
+                             "as_of": {"type": "string"}, **FIGURES}}
+USAGE_SCHEMA = {"type": "object", "required": ["tenant", "zone", "from", "to", "window", "group_by", "complete", "rows"],
+                "properties": {"tenant": {"type": "string"}, "zone": {"type": "string"}, "from": {"type": "string"},
+                               "to": {"type": "string"}, "window": {"type": "string"}, "group_by": {"type": "array"},
+                               "complete": {"type": "boolean"}, "as_of": {"type": "string"},
+                               "rows": {"type": "array", "items": ROW_SCHEMA}}}
+PAGE_SCHEMA = {"type": "object", "required": ["tenant", "period", "summaries", "next"],
+               "properties": {"tenant": {"type": "string"}, "period": {"type": "string"}, "summaries": {"type": "array"},
+                              "next": {"type": ["string", "null"]}}}
+Tenant = Annotated[str, Path(pattern=ID_PATTERN, description="the tenant id; a token may read its own tenant only")]
+OptionalId = Annotated[Optional[str], Query(pattern=ID_PATTERN)]
+Day = Annotated[str, Query(pattern=DATE_OR_INSTANT, description="a date (YYYY-MM-DD, in the tenant's zone) or an instant with a zone")]
+
+
+def _group_by(text: Optional[str]) -> tuple[str, ...]:
+    if not text:
+        return ()
+    parts = ordered(p.strip() for p in text.split(","))
+    unknown = [p for p in parts if p not in GROUPS]
+    if unknown:
+        raise bad_parameter("group_by", f"{unknown[0]!r} is not a grouping: expected {' or '.join(GROUPS)}, comma-separated")
+    return parts
+
+
+def _range(svc, tenant: str, since: str, until: str):
+    zone = svc.summaries.zone_of(tenant)
+    first, last = date_or_instant(since, "from"), date_or_instant(until, "to")
+    start, end, _ = local_range(zone, first, last, svc.clock())
+    if start >= end:
+        raise bad_parameter("to", f"the range is empty: from {start} (in {zone}) must be before to, and not after today")
+    return start, end
+
+
+@router.get("/tenants/<tenant>/usage", summary="A tenant's usage by window and group, live to the minute",
+            responses=answers("rows per window and group, in the tenant's zone; CSV with Accept: text/csv", USAGE_SCHEMA,
+                              tabular=True, cacheable=True))
+def tenant_usage(tenant: Tenant,
+                 from_: Annotated[str, Query(alias="from", pattern=DATE_OR_INSTANT, description="first day (inclusive)")],
+                 to: Annotated[str, Query(pattern=DATE_OR_INSTANT, description="end (exclusive); past now, it ends now")],
+                 window: Annotated[Literal["day", "week", "month", "none"], Query()] = "day",
+                 group_by: Annotated[Optional[str], Query(pattern=r"^[a-z_,]{0,40}$", description="owner, metric_type")] = None,
+                 owner: OptionalId = None, metric_type: OptionalId = None) -> Response[Any]:
+    tenant = path_id(tenant, "tenant")
+    caller(router).may_read_tenant(tenant)
+    svc = services(router)
+    if owner == TENANT_WIDE:
+        raise bad_parameter("owner", f"{TENANT_WIDE!r} is not an owner: leave owner out for the tenant's totals")
+    start, end = _range(svc, tenant, from_, to)
+    if (end - start).days > MAX_DAYS[window]:
+        raise bad_parameter("from", f"the range spans {(end - start).days} days: at most {MAX_DAYS[window]} with window={window}")
+    query = UsageQuery(tenant, start, end, window, _group_by(group_by), owner, metric_type)
+    now = svc.clock()
+    rows, complete = usage(svc.summaries, query, now)
+    body = {"tenant": tenant, "zone": svc.summaries.zone_of(tenant), "from": start.isoformat(), "to": end.isoformat(),
+            "window": window, "group_by": list(query.group_by), "complete": complete, "rows": rows}
+    if not complete:
+        from rollwise.timestamps import utc_text
+
+        body["as_of"] = utc_text(now)
+    headers = router.current_event.headers
+    return cached(body, headers, complete, (rows, columns(rows)) if wants_csv(headers) else None)
+
+
+def _cursor_key(svc) -> str:
+    return svc.cursor_key
+
+
+def _sign(svc, doc: dict) -> str:
+    import jwt
+
+    return jwt.encode(doc, _cursor_key(svc), algorithm="HS256")
+
+
+def _unsign(svc, cursor: str) -> dict:
+    import jwt
+
+    try:
+        return jwt.decode(cursor, _cursor_key(svc), algorithms=["HS256"])
+    except jwt.InvalidTokenError:
+        raise bad_parameter("cursor", "not a cursor this API gave (altered, or from another instance)") from None
+
+
+@router.get("/tenants/<tenant>/summaries", summary="A tenant's stored summaries, as `summaries show --json` prints them, paged",
+            responses=answers("a page of summaries, and the cursor of the next (null on the last)", PAGE_SCHEMA))
+def tenant_summaries(tenant: Tenant, period: Annotated[Literal["daily", "weekly", "monthly", "yearly"], Query()],
+                     from_: Annotated[Optional[str], Query(alias="from", pattern=DATE_OR_INSTANT)] = None,
+                     to: Annotated[Optional[str], Query(pattern=DATE_OR_INSTANT, description="exclusive")] = None,
+                     owner: OptionalId = None, metric_type: OptionalId = None,
+                     limit: Annotated[int, Query(ge=1, le=MAX_PAGE)] = 100,
+                     cursor: Annotated[Optional[str], Query(max_length=2000, pattern=r"^[A-Za-z0-9_\-.]+$")] = None) -> Response[Any]:
+    tenant = path_id(tenant, "tenant")
+    caller(router).may_read_tenant(tenant)
+    svc = services(router)
+    assert period in PERIOD_TYPES
+    since = date_or_instant(from_, "from") if from_ else None
+    until = date_or_instant(to, "to") if to else None
+    since_day = since if since is None or not hasattr(since, "hour") else since.date()
+    until_day = until if until is None or not hasattr(until, "hour") else until.date()
+    if since_day and until_day and since_day >= until_day:
+        raise bad_parameter("to", f"to {until_day} must be after from {since_day}")
+    scope = {"t": tenant, "p": period, "f": from_ or "", "u": to or "", "o": owner or "", "m": metric_type or ""}
+    after = None
+    if cursor:
+        doc = _unsign(svc, cursor)
+        if {k: doc.get(k) for k in scope} != scope:
+            raise bad_parameter("cursor", "the cursor is for another query: pass the same parameters as the page that gave it")
+        after = tuple(doc["k"])
+    rows = []
+    for s in svc.summaries.query_summaries(tenant, period, since_day, until_day - timedelta(days=1) if until_day else None, owner, metric_type):
+        key = (s.period.start.isoformat(), s.owner_id, s.metric_type)
+        if after is not None and key <= after:
+            continue
+        rows.append((key, s.to_dict()))
+        if len(rows) > limit:
+            break
+    page = [row for _, row in rows[:limit]]
+    body = {"tenant": tenant, "period": period, "summaries": page, "next": None}
+    if len(rows) > limit:
+        body["next"] = _sign(svc, {**scope, "k": list(rows[limit - 1][0])})
+    return Response(200, "application/json", orjson.dumps(body).decode(), headers={"Cache-Control": "private, max-age=60"})
