@@ -27,7 +27,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "infra"))
 sys.path.insert(0, str(ROOT / "src"))
 
-from rollwise.handlers import INGEST_HANDLER, RUNS_HANDLER, SUMMARIES_HANDLER  # noqa: E402
+from rollwise.handlers import API_HANDLER, INGEST_HANDLER, RUNS_HANDLER, SUMMARIES_HANDLER  # noqa: E402
 from rollwise_infra.runtime import PLATFORMS, PYTHON, RUNTIME_PROVIDES  # noqa: E402
 
 SRC = ROOT / "src"
@@ -213,7 +213,7 @@ def build(arch: str) -> Path:
     if arch not in PLATFORMS:
         fail(f"architecture must be one of {', '.join(PLATFORMS)}, got {arch!r}")
     python = runtime_python()
-    handlers = [h.rsplit(".", 1)[0] for h in (SUMMARIES_HANDLER, RUNS_HANDLER, INGEST_HANDLER)]
+    handlers = [h.rsplit(".", 1)[0] for h in (SUMMARIES_HANDLER, RUNS_HANDLER, INGEST_HANDLER, API_HANDLER)]
     ours, theirs = closure(handlers)
     dists = distributions(theirs)
     out = ROOT / "build" / "lambda" / arch

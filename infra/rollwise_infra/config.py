@@ -7,6 +7,7 @@ from dataclasses import dataclass, fields
 from pathlib import Path
 from typing import Any, Mapping
 
+from rollwise.api.settings import ApiSettings
 from rollwise.runs.settings import ARCHIVE_MODES, MergeSettings
 from rollwise.summaries.capacity import SUMMARIES_MEMORY_MB, VOLUME, one_run_fits, records_per_shard, shards_for
 from rollwise.summaries.settings import REMOVE_POLICIES, IngestSettings, SummariesSettings
@@ -52,6 +53,16 @@ class StackConfig:
     ingest_on_remove: str = IngestSettings.on_remove
     ingest_batch_size: int = 100
     ingest_max_retries: int = 5
+    # The read API (rollwise.handlers.api) behind an HTTP API with a JWT authorizer: on unless api is false. Tokens
+    # come from api_issuer (any OIDC issuer; empty: a Cognito user pool the stack makes) for api_audience.
+    api: bool = True
+    api_issuer: str = ""
+    api_audience: str = ""
+    api_tenant_claim: str = ApiSettings.tenant_claim
+    api_admin_group: str = ApiSettings.admin_group
+    api_throttle_rate: int = 50  # requests a second, steady, for the stage
+    api_throttle_burst: int = 100
+    api_cors_origins: str = ""  # comma-separated origins allowed to call the API from a browser; empty: none
     asset_dir: str = ""  # default: build/lambda/<architecture>, made by `make package`
 
     def __post_init__(self) -> None:
@@ -82,6 +93,13 @@ class StackConfig:
                           record_retention_days=self.record_retention_days)  # the job's own checks (an unknown zone)
         if self.delay_hours < 0 or self.record_retention_days < 0:
             raise ValueError(f"delay_hours ({self.delay_hours}) and record_retention_days ({self.record_retention_days}) must be 0 or more")
+        if bool(self.api_issuer) != bool(self.api_audience):
+            raise ValueError("api_issuer and api_audience go together: give both (an OIDC issuer and its audience), or neither "
+                             "(the stack makes a Cognito user pool and an app client)")
+        if self.api_issuer and not self.api_issuer.startswith("https://"):
+            raise ValueError(f"api_issuer must be an https:// URL (API Gateway fetches its keys), got {self.api_issuer!r}")
+        if self.api_throttle_rate < 1 or self.api_throttle_burst < 1:
+            raise ValueError("api_throttle_rate and api_throttle_burst must be 1 or more")
         if self.archive_mode not in ARCHIVE_MODES:
             raise ValueError(f"archive_mode must be one of {', '.join(ARCHIVE_MODES)}, got {self.archive_mode!r}")
 

@@ -30,7 +30,7 @@ from rollwise_infra.config import StackConfig
 from rollwise_infra.runtime import PYTHON
 
 from rollwise.config import environment
-from rollwise.handlers import INGEST_HANDLER, RUNS_HANDLER, RUNS_SERVICE, SUMMARIES_HANDLER
+from rollwise.handlers import API_HANDLER, INGEST_HANDLER, RUNS_HANDLER, RUNS_SERVICE, SUMMARIES_HANDLER
 from rollwise.handlers.common import HandlerSettings
 from rollwise.runs.settings import MergeSettings
 from rollwise.runs.tables import RECORD_COLUMNS, WINDOW_COLUMNS
@@ -113,6 +113,8 @@ class RollwiseStack(Stack):
         events.Rule(self, "MergeEveryFiveMinutes", description="rollwise: merge and archive run files",
                     schedule=events.Schedule.expression(MERGE_SCHEDULE), targets=[targets.LambdaFunction(self.merge_fn, retry_attempts=0)])
         self._alarms()
+        if config.api:
+            self._api(code, arch, common_env)
 
         CfnOutput(self, "TableName", value=self.table.table_name)
         CfnOutput(self, "BucketName", value=self.bucket.bucket_name)
@@ -267,6 +269,79 @@ class RollwiseStack(Stack):
         self._alarm("IngestFailed", self.ingest_failures.metric_approximate_number_of_messages_visible(period=Duration.minutes(5)), 1,
                     "rollwise ingest: stream records failed every retry and wait in the IngestFailures queue")
         return fn
+
+    # -- the read API -------------------------------------------------------------------
+    def _api(self, code: lambda_.Code, arch: lambda_.Architecture, common_env: dict[str, str]) -> None:
+        """The read API: its function (reads only), an HTTP API whose JWT authorizer verifies every token,
+        stage throttling, access logs, CORS from config, and an alarm on 5xx answers."""
+        from aws_cdk import aws_apigatewayv2 as apigw
+        from aws_cdk import aws_apigatewayv2_authorizers as authorizers
+        from aws_cdk import aws_apigatewayv2_integrations as integrations
+        from aws_cdk import aws_cognito as cognito
+
+        config = self.config
+        issuer, audience = config.api_issuer, config.api_audience
+        if not issuer:
+            pool = cognito.UserPool(self, "ApiUsers", self_sign_up_enabled=False, removal_policy=RemovalPolicy.RETAIN,
+                                    custom_attributes={"tenant_id": cognito.StringAttribute(mutable=False)})
+            client = pool.add_client("ApiClient", auth_flows=cognito.AuthFlow(user_srp=True), generate_secret=False)
+            cognito.CfnUserPoolGroup(self, "ApiAdmins", user_pool_id=pool.user_pool_id, group_name=config.api_admin_group,
+                                     description="rollwise: reads every tenant and the merge job's windows")
+            issuer = f"https://cognito-idp.{self.region}.amazonaws.com/{pool.user_pool_id}"
+            audience = client.user_pool_client_id
+            CfnOutput(self, "ApiUserPoolId", value=pool.user_pool_id)
+            CfnOutput(self, "ApiClientId", value=client.user_pool_client_id)
+        from rollwise.api.settings import ApiSettings
+
+        self.api_fn = self._function(
+            "ReadApi", handler=API_HANDLER, memory=256, code=code, arch=arch,
+            env={**common_env, **self._summaries_env(), **environment(MergeSettings, bucket=self.bucket.bucket_name, root=config.runs_root),
+                 **environment(ApiSettings, tenant_claim=config.api_tenant_claim, admin_group=config.api_admin_group)},
+            reserved=None)
+        self._api_permissions(self.api_fn)
+        origins = [o.strip() for o in config.api_cors_origins.split(",") if o.strip()]
+        cors = apigw.CorsPreflightOptions(allow_origins=origins, allow_methods=[apigw.CorsHttpMethod.GET],
+                                          allow_headers=["Authorization", "If-None-Match", "Accept"],
+                                          expose_headers=["ETag"], max_age=Duration.hours(1)) if origins else None
+        api = apigw.HttpApi(self, "ReadHttpApi", description="rollwise read API", cors_preflight=cors, create_default_stage=False,
+                            default_authorizer=authorizers.HttpJwtAuthorizer("Tokens", issuer, jwt_audience=[audience],
+                                                                              identity_source=["$request.header.Authorization"]),
+                            default_integration=integrations.HttpLambdaIntegration("ToReadApi", self.api_fn))
+        api.add_routes(path="/v1/openapi.json", methods=[apigw.HttpMethod.GET],
+                       integration=integrations.HttpLambdaIntegration("OpenApiToReadApi", self.api_fn),
+                       authorizer=apigw.HttpNoneAuthorizer())
+        access = logs.LogGroup(self, "ReadApiAccessLogs", retention=logs.RetentionDays.ONE_MONTH, removal_policy=RemovalPolicy.DESTROY)
+        stage = apigw.HttpStage(self, "ReadApiStage", http_api=api, stage_name="$default", auto_deploy=True,
+                                throttle=apigw.ThrottleSettings(rate_limit=config.api_throttle_rate, burst_limit=config.api_throttle_burst))
+        stage.node.default_child.add_property_override("AccessLogSettings", {  # one JSON line per request, never the token
+            "DestinationArn": access.log_group_arn,
+            "Format": '{"requestId":"$context.requestId","ip":"$context.identity.sourceIp","sub":"$context.authorizer.claims.sub",'
+                      '"route":"$context.routeKey","status":"$context.status","latency":"$context.responseLatency",'
+                      '"authorizerError":"$context.authorizer.error"}'})
+        self._alarm("ReadApiServerErrors", stage.metric_server_error(period=Duration.minutes(5), statistic="Sum"), 1,
+                    "rollwise read API: answers with a 5xx status")
+        # The endpoint from the API id (a Ref), as API Gateway builds it: the same value as the ApiEndpoint attribute
+        CfnOutput(self, "ApiUrl", value=f"https://{api.api_id}.execute-api.{self.region}.{self.url_suffix}")
+        CfnOutput(self, "ApiFunction", value=self.api_fn.function_name)
+
+    def _api_permissions(self, fn: lambda_.Function) -> None:
+        """Reads only: Query and GetItem on record, settings and marker keys of the table, Query on the tenant
+        indexes (summaries only); ListBucket on the root, raw and quarantine folders, GetObject on aggregates and window rows."""
+        from rollwise.summaries.stores.dynamodb import INDEXES, api_key_patterns
+
+        for action, keys in api_key_patterns().items():
+            fn.role.add_to_principal_policy(iam.PolicyStatement(
+                sid=f"{action}OnItsItems", actions=[f"dynamodb:{action}"], resources=[self.table.table_arn],
+                conditions={"ForAllValues:StringLike": {"dynamodb:LeadingKeys": keys}}))
+        fn.role.add_to_principal_policy(iam.PolicyStatement(
+            sid="QueryTheTenantIndexes", actions=["dynamodb:Query"], resources=[f"{self.table.table_arn}/index/{name}" for name in INDEXES]))
+        side = MergeSettings(root=self.config.runs_root, raw_prefix=self.config.raw_prefix).layout.read_side()
+        arn = self.bucket.bucket_arn
+        fn.role.add_to_principal_policy(iam.PolicyStatement(
+            sid="ListAggregatesAndBacklog", actions=["s3:ListBucket"], resources=[arn],
+            conditions=None if "" in side["list"] else {"StringLike": {"s3:prefix": side["list"]}}))
+        fn.role.add_to_principal_policy(iam.PolicyStatement(
+            sid="ReadAggregates", actions=["s3:GetObject"], resources=[f"{arn}/{p}" for p in side["read"]]))
 
     # -- SQL ---------------------------------------------------------------------------
     def _sql_tables(self) -> None:

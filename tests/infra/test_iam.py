@@ -225,3 +225,64 @@ def test_the_ingest_role_allows_every_request_of_stream_ingest(deployed_fanout, 
     shard = store.shard_of("tenant-0")
     assert [r["execution_id"] for r in store.read_records(date(2026, 3, 2), shard)] == ["e1"]
     assert [r["execution_id"] for r in store.read_records(date(2026, 3, 3), shard)] == ["e0"]
+
+
+def api_event(path: str, query: dict, claims: dict) -> dict:
+    from urllib.parse import urlencode
+
+    return {"version": "2.0", "routeKey": "$default", "rawPath": path, "rawQueryString": urlencode(query), "headers": {},
+            "queryStringParameters": query or None,
+            "requestContext": {"http": {"method": "GET", "path": path, "sourceIp": "192.0.2.1"}, "stage": "$default", "requestId": "r",
+                               "authorizer": {"jwt": {"claims": claims}}}}
+
+
+def test_the_api_role_allows_every_read_of_the_api_and_nothing_else(deployed, gateway, monkeypatch):
+    """The read API as deployed (its environment, its role enforced): usage with today's records, summaries, the
+    windows and health all pass; a write of any kind is denied."""
+    from rollwise.handlers import API_HANDLER, api
+
+    table = deployed.output("TableName")
+    writer = DynamoDBSummaryStore(table, shards=8, client=dynamodb_client(deployed.endpoint))
+    with Recorder(writer, now=datetime(2024, 2, 1, tzinfo=UTC)) as rec:
+        for raw in sample_executions(date(2024, 2, 1), 3, per_day=20, tenants=2):
+            rec.record(raw)
+    from rollwise.summaries.job import backfill_plan, run
+
+    run(writer, backfill_plan(writer, date(2024, 2, 1), date(2024, 2, 2), datetime(2024, 2, 3, 12, tzinfo=UTC)))
+    bucket = producer(deployed)
+    put(bucket, "runs/raw/20240203t1001Z_a.json", item(1, 0.9))
+    from rollwise.config import AwsSettings
+    from rollwise.runs.job import MergeJob
+    from rollwise.runs.settings import MergeSettings
+
+    MergeJob(objects.open_store(f"s3://{deployed.output('BucketName')}", AwsSettings(endpoint_url=deployed.endpoint)),
+             MergeSettings(bucket=deployed.output("BucketName"))).run(datetime(2024, 2, 3, 10, 20, tzinfo=UTC))
+    enforcer = as_function(deployed, API_HANDLER, gateway, monkeypatch)
+    api._setup.cache_clear()
+    tenant = {"custom:tenant_id": "tenant-000"}
+    admin = {"cognito:groups": "[rollwise-admin]"}  # as API Gateway passes a list claim on
+    try:
+        answers = [api.lambda_handler(api_event(path, query, claims), None) for path, query, claims in [
+            ("/v1/tenants/tenant-000/usage", {"from": "2024-02-01", "to": "2024-02-04", "group_by": "owner"}, tenant),
+            ("/v1/tenants/tenant-000/summaries", {"period": "daily"}, tenant),
+            ("/v1/runs/windows", {"from": "2024-02-03", "to": "2024-02-04"}, admin),
+            ("/v1/runs/windows/20240203t1005Z", {}, admin),
+            ("/v1/health", {}, admin),
+        ]]
+    finally:
+        api._setup.cache_clear()
+    assert [a["statusCode"] for a in answers] == [200] * 5, [a["body"][:200] for a in answers]
+    assert json.loads(answers[0]["body"])["rows"] and json.loads(answers[1]["body"])["summaries"]
+    assert enforcer.denied() == []
+    assert {call.action for call, _ in enforcer.checks} >= {"dynamodb:Query", "s3:ListBucket", "s3:GetObject"}
+    region, account = "us-east-1", "123456789012"
+    arn = f"arn:aws:dynamodb:{region}:{account}:table/{table}"
+    statements = deployed.role_statements(API_HANDLER)
+    for write in (Call("dynamodb:PutItem", arn, {"dynamodb:LeadingKeys": ["SETTINGS"]}),
+                  Call("dynamodb:BatchWriteItem", arn, {"dynamodb:LeadingKeys": ["SUM#daily#2024-02-01#000"]}),
+                  Call("dynamodb:DeleteItem", arn, {"dynamodb:LeadingKeys": ["LEASE#000"]}),
+                  Call("dynamodb:Query", arn, {"dynamodb:LeadingKeys": ["LOC#tenant-000#e1"]}),
+                  Call("dynamodb:Scan", arn),
+                  Call("s3:PutObject", f"arn:aws:s3:::{deployed.output('BucketName')}/runs/20240203t1005Z.json"),
+                  Call("s3:GetObject", f"arn:aws:s3:::{deployed.output('BucketName')}/runs/archive/a.json")):
+        assert decision(statements, write) != "Allow", str(write)

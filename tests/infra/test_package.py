@@ -22,10 +22,12 @@ def test_package_builds_an_arm64_asset_without_docker():
     out = ROOT / "build" / "lambda" / "arm64"
     assert list((out / "orjson").glob("orjson.cpython-313-aarch64-linux-gnu.so"))
     assert (out / "obstore" / "_obstore.abi3.so").exists() and list(out.glob("obstore-*.dist-info"))
-    assert shipped(out) == {"rollwise", "aws_lambda_powertools", "ddsketch", "google", "obstore", "orjson", "typing_extensions"}
-    for absent in ("typer", "rich", "pygments", "click", "pydantic", "boto3", "botocore", "pytest", "moto", "aws_cdk", "cfnlint"):
+    # the read API's validation (pydantic) and cursors (PyJWT) ride in the one asset; the jobs never import them
+    assert shipped(out) == {"rollwise", "aws_lambda_powertools", "ddsketch", "google", "obstore", "orjson", "typing_extensions",
+                            "pydantic", "pydantic_core", "annotated_types", "typing_inspection", "jwt"}
+    for absent in ("typer", "rich", "pygments", "click", "boto3", "botocore", "pytest", "moto", "aws_cdk", "cfnlint"):
         assert not (out / absent).exists(), absent
-    assert not (out / "rollwise" / "cli.py").exists() and not (out / "rollwise" / "report").exists()  # no handler imports them
+    assert not (out / "rollwise" / "cli.py").exists() and not (out / "rollwise" / "demo.py").exists()  # no handler imports them
 
 
 def test_every_module_is_compiled_for_the_runtime_and_never_checked_against_its_source(lambda_asset):
@@ -53,8 +55,18 @@ def test_the_handlers_run_from_the_asset_and_import_everything_it_holds(lambda_a
     script = f"""
 import json, sys
 sys.path[:0] = [{str(lambda_asset)!r}, {str(ROOT / 'build' / 'runtime-python' / 'sdk')!r}]
-from rollwise.handlers import merge_runs, aggregate_summaries, ingest_stream
+from rollwise.handlers import merge_runs, aggregate_summaries, ingest_stream, api
 event = {{"time": "2024-01-15T13:20:00Z"}}
+document = api.lambda_handler({{"version": "2.0", "rawPath": "/v1/openapi.json", "rawQueryString": "", "headers": {{}},
+                                "requestContext": {{"http": {{"method": "GET", "path": "/v1/openapi.json", "sourceIp": "1.2.3.4"}},
+                                                    "stage": "$default", "requestId": "r"}}}}, None)
+assert document["statusCode"] == 200 and json.loads(document["body"])["openapi"].startswith("3.1"), document
+tampered = api.lambda_handler({{"version": "2.0", "rawPath": "/v1/tenants/t1/summaries", "rawQueryString": "period=daily&cursor=x.y.z",
+                                "queryStringParameters": {{"period": "daily", "cursor": "x.y.z"}}, "headers": {{}},
+                                "requestContext": {{"http": {{"method": "GET", "path": "/v1/tenants/t1/summaries", "sourceIp": "1.2.3.4"}},
+                                                    "stage": "$default", "requestId": "r",
+                                                    "authorizer": {{"jwt": {{"claims": {{"custom:tenant_id": "t1"}}}}}}}}}}, None)
+assert tampered["statusCode"] == 400 and "cursor" in tampered["body"], tampered
 ingested = ingest_stream.lambda_handler(json.loads({json.dumps(STREAM_EVENT)!r}), None)
 merged = merge_runs.lambda_handler(event, None)["body"]
 summed = aggregate_summaries.lambda_handler(event, None)["body"]

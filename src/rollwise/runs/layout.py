@@ -140,6 +140,11 @@ class Layout:
         records exist (and where S3 tells a missing object from a denied one)."""
         return sorted({self.raw, self.root, self.records + "*", self.windows + "*"})
 
+    def read_side(self) -> dict[str, list[str]]:
+        """What the read API lists (its ``s3:prefix``: the root's aggregates, the raw backlog and the quarantine
+        for health) and reads (aggregates, window rows), as IAM patterns."""
+        return {"list": sorted({self.root, self.raw, self.quarantine}), "read": [self.root + AGGREGATE_PATTERN, self.windows + "*"]}
+
     def object_patterns(self) -> dict[str, list[str]]:
         """Key patterns (IAM wildcards) the job reads, writes and deletes. It reads back its own
         outputs: a window row's file count, and archived originals when it rebuilds lost records."""

@@ -110,6 +110,13 @@ def ingest_key_patterns() -> dict[str, list[str]]:
             "GetItem": [SETTINGS_PARTITION], "PutItem": [SETTINGS_PARTITION], "Query": [SETTINGS_PARTITION]}
 
 
+def api_key_patterns() -> dict[str, list[str]]:
+    """The partition keys the read API queries or gets on the base table: a tenant's records of the days not
+    aggregated yet, the settings (zones, each zone's last day, the shard count), the markers (health). Its
+    summary reads go through the tenant indexes, which hold summaries only."""
+    return {"Query": [RECORD_PREFIX + "*", SETTINGS_PARTITION, MARKER_PARTITION], "GetItem": [SETTINGS_PARTITION]}
+
+
 # -- execution records --------------------------------------------------------------------
 def record_partition(day: str, shard: int) -> str:
     return f"{RECORD_PREFIX}{day}#{shard:03d}"
