@@ -152,12 +152,12 @@ def render_summaries(store: Any, by_tenant: dict[str, list], first: date, last: 
     labels = [d.strftime("%m-%d") for d in days]
     for tenant in sorted(by_tenant):
         rows = by_tenant[tenant]
-        zone = rows[0].period.zone if rows else store.zone_of(tenant)
-        out.append(f"<h3>Tenant {esc(tenant)} <small>(days in {esc(zone)})</small></h3>")
+        out.append(f"<h3>Tenant {esc(tenant)}</h3>")
         if not rows:
             out.append(no_data(f"tenant {tenant} has no summaries in this range"))
             continue
         out.append(render_headline(rows, (before or {}).get(tenant, []), first, last))
+        out.append(f'<p class="zone">Days, weeks and months in {esc(rows[0].period.zone)}</p>')  # the tenant's own calendar
         out.append(legend([(label, colour) for _, label, colour in OUTCOMES]))
         out.append(stacked_bars(labels, [(label, colour, per_day(rows, days, name)) for name, label, colour in OUTCOMES]))
         ok, done = per_day(rows, days, "success_count"), [sum(v) for v in zip(*(per_day(rows, days, n) for n, _, _ in OUTCOMES))]
