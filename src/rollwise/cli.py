@@ -649,7 +649,9 @@ def serve(
         verifier = Verifier(settings.jwks, settings.issuer, settings.audience)
     except (ValueError, OSError) as exc:
         raise ConfigError(str(exc)) from None
-    s = summary_store(store)
+    from rollwise.api.settings import RETRY_SECONDS
+
+    s = summary_store(store, retry_seconds=RETRY_SECONDS)  # a reader retries; it does not wait minutes
     runs = merge_job(bucket, create=False) if bucket else None  # no bucket: the /v1/runs routes answer 404
     server = Server(Services(s, runs, verifier, settings, cursor_key=settings.cursor_secret or secrets.token_urlsafe(32)), host, port)
     display.echo(f"serving the read API on {server.url}/v1 (OpenAPI: {server.url}/v1/openapi.json)")

@@ -18,3 +18,8 @@ class ApiSettings:
                                "tokens may read every tenant and the merge job's windows")
     cursor_secret: str = setting("", "ROLLWISE_API_CURSOR_SECRET", "the key page cursors are signed with (HS256); empty: a "
                                  "random key per process, so a cursor only works on the instance that gave it")
+
+
+# A request waits this long in all for a throttled or failing table before it answers 503: API Gateway gives an
+# integration 30 s, and a reader would rather retry than wait.
+RETRY_SECONDS = 5

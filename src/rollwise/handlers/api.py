@@ -28,6 +28,10 @@ def _setup():
     api = resolve(ApiSettings)
     store = open_summary_store(summaries.lambda_url(), summaries.shards, aws)
     store.default_zone, store.retention_days = summaries.default_zone, summaries.record_retention_days
+    from rollwise.api.settings import RETRY_SECONDS
+    from rollwise.retry import Patience
+
+    store.patience = Patience.for_seconds(RETRY_SECONDS, closing_seconds=0)  # a reader retries; it does not wait minutes
     runs = None
     merge = resolve(MergeSettings)
     if merge.bucket:
