@@ -197,3 +197,24 @@ def test_labels_of_local_periods_survive_a_plan_sent_to_another_process():
     plan = plan_run(datetime(2024, 3, 10, 21, tzinfo=UTC), 2, schedule={"Asia/Kolkata": None, "UTC": date(2024, 3, 9)})
     assert plan.describe() == ["daily:2024-03-10@Asia/Kolkata", "weekly:2024-03-04@Asia/Kolkata"]  # a Sunday
     assert Plan.from_json(plan.to_json()) == plan and parse_label(plan.describe()[0]).zone == "Asia/Kolkata"
+
+
+def test_a_long_lived_writer_follows_a_zone_change_once_it_reads_the_zones_again(summary_store, request, tmp_path):
+    """A warm stream function keeps the zones for a minute; then it reads them again, settings cache included."""
+    from rollwise.summaries.recorder import Recorder as _Recorder
+
+    if request.node.callspec.params["summary_store"] == "sqlite":  # the same file, another store object: a second process
+        from rollwise.summaries.stores.sqlite import SQLiteSummaryStore
+
+        other = SQLiteSummaryStore(summary_store.path, shards=summary_store.configured_shards)
+    else:
+        other = type(summary_store)(summary_store.table_name, shards=summary_store.configured_shards, client=summary_store.client)
+    assert other.zone_of("t1") == "UTC"  # read, and kept
+    summary_store.set_zone("t1", "Asia/Kolkata")
+    other.forget_zones(older_than=3600)
+    assert other.zone_of("t1") == "UTC"  # within its minute: what it read
+    other.forget_zones(older_than=0)
+    assert other.zone_of("t1") == "Asia/Kolkata"
+    with _Recorder(other, now=datetime(2024, 3, 10, tzinfo=UTC)) as rec:
+        rec.record(execution("t1", 1, datetime(2024, 3, 10, 20, tzinfo=UTC), "running", 0))
+    assert [r["execution_id"] for r in other.read_records(date(2024, 3, 11), other.shard_of("t1"), "Asia/Kolkata")] == ["e-1"]

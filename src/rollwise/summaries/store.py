@@ -285,8 +285,12 @@ class SummaryStore(ABC):
     def forget_zones(self, older_than: float = 0.0) -> None:
         """Read the zones again on next use if read over ``older_than`` seconds ago: a long-lived writer
         (a warm Lambda) follows a zone change within that time."""
-        if self._zones is not None and time.monotonic() - self._zones_read_at >= older_than:
+        if time.monotonic() - self._zones_read_at >= older_than:
             self._zones = None
+            self._forget_settings()
+
+    def _forget_settings(self) -> None:
+        """Drop what the backend keeps of the store's settings, to read them again (see :meth:`forget_zones`)."""
 
     def known_tenants(self) -> list[str]:
         """Tenants this store can name without a scan: those with a zone set (SQLite knows every one)."""

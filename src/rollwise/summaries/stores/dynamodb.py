@@ -556,6 +556,9 @@ class DynamoDBSummaryStore(SummaryStore):
             self._settings_items = {item["SK"]["S"]: item for item in self._partition(SETTINGS_PARTITION)}
         return self._settings_items
 
+    def _forget_settings(self) -> None:
+        self._settings_items = None
+
     def _read_zones(self) -> dict[str, tuple[str, str | None]]:
         return dict(parse_zone(item) for sk, item in self._settings().items() if sk.startswith(ZONE_PREFIX))
 
