@@ -66,7 +66,6 @@ def build_app() -> APIGatewayHttpResolver:
 
 
 PUBLIC = {"/v1/openapi.json"}
-SETTINGS_MAX_AGE_SECONDS = 60  # how long a warm host keeps the tenants' zones and each zone's last aggregated day
 
 
 def respond(app: APIGatewayHttpResolver, svc: Services, event: dict[str, Any], context: Any = None) -> dict[str, Any]:
@@ -83,7 +82,9 @@ def respond(app: APIGatewayHttpResolver, svc: Services, event: dict[str, Any], c
             return {"statusCode": problem.status, "isBase64Encoded": False, "cookies": [], "body": problem.body(path),
                     "headers": {"Content-Type": PROBLEM_JSON, "Cache-Control": "no-store", **problem.headers}}
     if hasattr(svc.summaries, "forget_zones"):  # a warm host follows zone changes and the schedule within a minute
-        svc.summaries.forget_zones(older_than=SETTINGS_MAX_AGE_SECONDS)
+        from rollwise.summaries.store import ZONES_MAX_AGE_SECONDS
+
+        svc.summaries.forget_zones(older_than=ZONES_MAX_AGE_SECONDS)
     app.append_context(services=svc, caller=caller)
     return app.resolve(event, context)
 

@@ -115,10 +115,6 @@ def _processor_class():
     return StreamIngest
 
 
-# How long a warm function keeps the tenants' zones before reading them again (one Query).
-ZONES_MAX_AGE_SECONDS = 60
-
-
 @functools.lru_cache(maxsize=4)
 def _setup(summaries, ingest, aws):
     """The store and the mapping, kept across warm invocations (a boto3 client costs ~100 ms to build)."""
@@ -142,6 +138,8 @@ def lambda_handler(event: Any, context: Any) -> dict[str, Any]:
     store.patience = patience(context, CLOSING_MARGIN_SECONDS, summaries.retry_seconds)
     store.default_zone = summaries.default_zone
     store.retention_days = summaries.record_retention_days
+    from rollwise.summaries.store import ZONES_MAX_AGE_SECONDS
+
     store.forget_zones(older_than=ZONES_MAX_AGE_SECONDS)  # a tenant's new zone is followed within a minute
     processor = _processor_class()(store, mapping, ingest.on_remove)
     try:

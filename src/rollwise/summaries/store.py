@@ -65,6 +65,10 @@ DEFAULT_RETRY_SECONDS: int = SummariesSettings.retry_seconds
 DEFAULT_ZONE: str = SummariesSettings.default_zone
 
 
+# How long a long-lived reader or writer (a warm Lambda, `rollwise serve`) keeps the tenants' zones and each zone's
+# last aggregated day before reading the settings again: a zone change reaches it within this time.
+ZONES_MAX_AGE_SECONDS = 60
+
 # How long a run's hold on a shard lasts unless renewed: a run renews it after a quarter, and writes
 # nothing once half of it is gone unrenewed (a suspended process). A crashed run blocks its shard this long.
 LEASE_SECONDS = 600
