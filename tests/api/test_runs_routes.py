@@ -8,7 +8,7 @@ import orjson
 from api_support import admin_token, services_for
 from runs_helpers import aggregates, open_store, put, sam_result
 
-from rollwise.config import AwsSettings, resolve
+from rollwise.config import resolve
 from rollwise.runs.job import MergeJob
 from rollwise.runs.settings import MergeSettings
 from rollwise.summaries.stores.sqlite import SQLiteSummaryStore

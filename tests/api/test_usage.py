@@ -7,7 +7,7 @@ from datetime import date
 
 import orjson
 import pytest
-from api_support import NOW, history, populate, services_for, tenant_token
+from api_support import history, populate, services_for, tenant_token
 from conftest import make_summary_store
 from helpers import TRUE_FIGURES, true_summaries
 

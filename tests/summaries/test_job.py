@@ -8,8 +8,6 @@ from helpers import WriteLog, dump, live_days, nightly
 
 from rollwise.periods import period_containing
 from rollwise.summaries.job import backfill_plan, run, scheduled_plan
-from rollwise.summaries.plan import plan_run
-from rollwise.summaries.model import Invalidation
 from rollwise.summaries.recorder import Recorder
 import rollwise.summaries.store as store_module
 

@@ -11,9 +11,9 @@ from __future__ import annotations
 import logging
 from dataclasses import asdict, dataclass, field
 from datetime import date, datetime, timedelta
-from typing import Any, Callable, Iterable, Mapping
+from typing import Any, Callable, Mapping
 
-from rollwise.periods import PERIOD_TYPES, Period, closed_periods_containing, days_between, local_day, period_containing, zone_info
+from rollwise.periods import PERIOD_TYPES, Period, closed_periods_containing, days_between, local_day, zone_info
 from rollwise.summaries.job import RunResult, run
 from rollwise.summaries.model import record_days
 from rollwise.summaries.plan import Plan, last_due_day

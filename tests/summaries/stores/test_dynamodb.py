@@ -6,7 +6,7 @@ from datetime import date
 import pytest
 from conftest import dynamodb_client
 
-from rollwise.errors import OutOfRetryTime, StoreError
+from rollwise.errors import OutOfRetryTime
 from rollwise.retry import Patience
 from rollwise.periods import period_containing
 from rollwise.summaries.model import Invalidation, Summary
