@@ -105,29 +105,29 @@ TRUE_FIGURES = ("submission_count", "success_count", "failure_count", "cancelled
 OUTCOME_OF = {"succeeded": "success_count", "failed": "failure_count", "cancelled": "cancelled_count", "timed_out": "timeout_count"}
 
 
-def true_summaries(raw_records, period_type: str, today: date) -> dict[tuple, dict]:
-    """Expected figures per (tenant, owner, metric type, period start) of every ``period_type`` period closed
-    before ``today`` (owner rows and tenant-wide ones), computed here from the records without rollwise's
-    aggregation: a submission counts on the UTC day of ``submitted_at``, an outcome on that of ``completed_at``.
-    A record given twice (same tenant and execution) counts as its last version."""
-    from rollwise.periods import period_containing
+def _latest(raw_records) -> list[dict]:
+    """Each execution once, as its last version (same tenant and execution)."""
     from rollwise.summaries.model import normalize_record
 
     latest = {}
     for raw in raw_records:
         r = normalize_record(raw)
         latest[(r["tenant_id"], r["execution_id"])] = r
+    return list(latest.values())
+
+
+def _truth(records, key_of) -> dict[tuple, dict]:
+    """Figures per key: ``key_of(record, owner, moment)`` gives the key of the period an event at ``moment`` counts in,
+    or None for one not counted (its period not closed). Owner rows and tenant-wide ones, without rollwise's aggregation."""
     out: dict[tuple, dict] = {}
 
     def add(r, moment: str, owner: str):
-        day = date.fromisoformat(moment[:10])
-        period = period_containing(period_type, day)
-        if period.end >= today:
+        key = key_of(r, owner, moment)
+        if key is None:
             return None
-        return out.setdefault((r["tenant_id"], owner, r["metric_type"], period.start.isoformat()),
-                              {f: 0 for f in TRUE_FIGURES} | {"min_duration_ms": None, "max_duration_ms": None})
+        return out.setdefault(key, {f: 0 for f in TRUE_FIGURES} | {"min_duration_ms": None, "max_duration_ms": None})
 
-    for r in latest.values():
+    for r in records:
         for owner in (r["owner_id"], "__tenant__"):
             c = add(r, r["submitted_at"], owner)
             if c is not None:
@@ -148,6 +148,18 @@ def true_summaries(raw_records, period_type: str, today: date) -> dict[tuple, di
     for c in out.values():
         c["total_duration_ms"] = round(c["total_duration_ms"], 3)
     return {k: v for k, v in out.items() if v["submission_count"] or any(v[f] for f in OUTCOME_OF.values())}
+
+
+def true_summaries(raw_records, period_type: str, today: date) -> dict[tuple, dict]:
+    """Expected figures per (tenant, owner, metric type, period start) of every ``period_type`` period closed
+    before ``today``: a submission counts on the UTC day of ``submitted_at``, an outcome on that of ``completed_at``."""
+    from rollwise.periods import period_containing
+
+    def key_of(r, owner: str, moment: str):
+        period = period_containing(period_type, date.fromisoformat(moment[:10]))
+        return None if period.end >= today else (r["tenant_id"], owner, r["metric_type"], period.start.isoformat())
+
+    return _truth(_latest(raw_records), key_of)
 
 
 def stored_summaries(store, tenants, period_type: str) -> dict[tuple, dict]:
@@ -170,13 +182,6 @@ def local_truth(raw_records, period_type: str, zones: dict, now: datetime, delay
     here with zoneinfo from the records alone, without rollwise's periods or aggregation."""
     from zoneinfo import ZoneInfo
 
-    from rollwise.summaries.model import normalize_record
-
-    latest = {}
-    for raw in raw_records:
-        r = normalize_record(raw)
-        latest[(r["tenant_id"], r["execution_id"])] = r
-
     def first_day(day: date) -> date:
         if period_type == "daily":
             return day
@@ -195,40 +200,14 @@ def local_truth(raw_records, period_type: str, zones: dict, now: datetime, delay
             return (start.replace(day=28) + timedelta(days=4)).replace(day=1) - timedelta(days=1)
         return start.replace(month=12, day=31)
 
-    out: dict[tuple, dict] = {}
-
-    def add(r, moment: str, owner: str):
+    def key_of(r, owner: str, moment: str):
         zone = zones.get(r["tenant_id"], default_zone)
         tz = ZoneInfo(zone)
-        local = datetime.fromisoformat(moment.replace("Z", "+00:00")).astimezone(tz).date()
-        start = first_day(local)
+        start = first_day(datetime.fromisoformat(moment.replace("Z", "+00:00")).astimezone(tz).date())
         cutoff = (now - timedelta(hours=delay_hours)).astimezone(tz).date()  # the first local day not over by then
-        if last_day(start) >= cutoff:
-            return None
-        return out.setdefault((r["tenant_id"], owner, r["metric_type"], start.isoformat(), zone),
-                              {f: 0 for f in TRUE_FIGURES} | {"min_duration_ms": None, "max_duration_ms": None})
+        return None if last_day(start) >= cutoff else (r["tenant_id"], owner, r["metric_type"], start.isoformat(), zone)
 
-    for r in latest.values():
-        for owner in (r["owner_id"], "__tenant__"):
-            c = add(r, r["submitted_at"], owner)
-            if c is not None:
-                c["submission_count"] += 1
-                c["throttled_count"] += r["throttled"]
-                c["rejected_count"] += int(r["rejected"])
-            if r["completed_at"] and r["status"] in OUTCOME_OF:
-                c = add(r, r["completed_at"], owner)
-                if c is not None:
-                    c[OUTCOME_OF[r["status"]]] += 1
-                    c["total_profiles"] += r["profiles"]
-                    if r["duration_ms"] is not None:
-                        d = r["duration_ms"]
-                        c["duration_count"] += 1
-                        c["total_duration_ms"] += d
-                        c["min_duration_ms"] = d if c["min_duration_ms"] is None else min(c["min_duration_ms"], d)
-                        c["max_duration_ms"] = d if c["max_duration_ms"] is None else max(c["max_duration_ms"], d)
-    for c in out.values():
-        c["total_duration_ms"] = round(c["total_duration_ms"], 3)
-    return {k: v for k, v in out.items() if v["submission_count"] or any(v[f] for f in OUTCOME_OF.values())}
+    return _truth(_latest(raw_records), key_of)
 
 
 def stored_local(store, tenants, period_type: str) -> dict[tuple, dict]:

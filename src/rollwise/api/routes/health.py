@@ -20,7 +20,8 @@ router = Router()
 def health() -> Response[Any]:
     import orjson
 
-    from rollwise.report.collect import Counter, read_health  # noqa: F401
+    from rollwise.periods import day_key
+    from rollwise.report.collect import read_health
 
     who = caller(router)
     svc = services(router)
@@ -30,9 +31,9 @@ def health() -> Response[Any]:
         h = read_health(svc.summaries, svc.runs, now)
         body.update({"raw_files": h.raw_files, "oldest_raw": utc_text(h.oldest_raw) if h.oldest_raw else None,
                      "waiting_windows": [{"window": str(w), "files": n} for w, n in h.waiting_windows], "quarantined": h.quarantined})
-    markers = svc.summaries.invalidations()
     days: dict[str, int] = {}
-    for m in markers:
-        days[m.day.isoformat() + ("" if m.zone == "UTC" else f"@{m.zone}")] = days.get(m.day.isoformat(), 0) + 1
+    for m in svc.summaries.invalidations():  # a local day of a zone, and in how many shards it waits
+        key = day_key(m.day, m.zone)
+        days[key] = days.get(key, 0) + 1
     body["open_days"] = [{"day": d, "shards": n} for d, n in sorted(days.items())] if who.admin else []
     return Response(200, "application/json", orjson.dumps(body).decode(), headers={"Cache-Control": "no-store"})

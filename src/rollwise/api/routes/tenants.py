@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Annotated, Any, Literal, Optional
 
 import orjson
@@ -14,7 +14,7 @@ from rollwise.api.context import caller, services
 from rollwise.api.problems import bad_parameter
 from rollwise.api.routes.common import DATE_OR_INSTANT, ID_PATTERN, answers, cached, date_or_instant, ordered, path_id, wants_csv
 from rollwise.api.usage import GROUPS, MAX_DAYS, UsageQuery, columns, local_range, usage
-from rollwise.periods import PERIOD_TYPES
+from rollwise.periods import local_day
 from rollwise.summaries.model import TENANT_WIDE
 
 router = Router()
@@ -91,21 +91,17 @@ def tenant_usage(tenant: Tenant,
     return cached(body, headers, complete, (rows, columns(rows)) if wants_csv(headers) else None)
 
 
-def _cursor_key(svc) -> str:
-    return svc.cursor_key
-
-
 def _sign(svc, doc: dict) -> str:
     import jwt
 
-    return jwt.encode(doc, _cursor_key(svc), algorithm="HS256")
+    return jwt.encode(doc, svc.cursor_key, algorithm="HS256")
 
 
 def _unsign(svc, cursor: str) -> dict:
     import jwt
 
     try:
-        return jwt.decode(cursor, _cursor_key(svc), algorithms=["HS256"])
+        return jwt.decode(cursor, svc.cursor_key, algorithms=["HS256"])
     except jwt.InvalidTokenError:
         raise bad_parameter("cursor", "not a cursor this API gave (altered, or from another instance)") from None
 
@@ -121,11 +117,11 @@ def tenant_summaries(tenant: Tenant, period: Annotated[Literal["daily", "weekly"
     tenant = path_id(tenant, "tenant")
     caller(router).may_read_tenant(tenant)
     svc = services(router)
-    assert period in PERIOD_TYPES
+    zone = svc.summaries.zone_of(tenant)
     since = date_or_instant(from_, "from") if from_ else None
     until = date_or_instant(to, "to") if to else None
-    since_day = since if since is None or not hasattr(since, "hour") else since.date()
-    until_day = until if until is None or not hasattr(until, "hour") else until.date()
+    since_day = local_day(since, zone) if isinstance(since, datetime) else since  # an instant: its day in the tenant's zone
+    until_day = local_day(until, zone) if isinstance(until, datetime) else until
     if since_day and until_day and since_day >= until_day:
         raise bad_parameter("to", f"to {until_day} must be after from {since_day}")
     scope = {"t": tenant, "p": period, "f": from_ or "", "u": to or "", "o": owner or "", "m": metric_type or ""}
