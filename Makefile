@@ -18,9 +18,11 @@ bench: setup
 	$(UV) run python bench/summaries.py
 	$(UV) run python bench/merge.py
 
-# The Lambda asset, for the Lambda platform (ARCH=x86_64 or ARCH=arm64), without Docker.
+# The Lambda assets, for the Lambda platform, without Docker: the jobs' (ARCH=x86_64 or ARCH=arm64), and the
+# read API's, which runs on arm64 (infra's api_architecture) whatever ARCH is.
 package: setup
 	./scripts/package.sh $(ARCH)
+	[ "$(ARCH)" = arm64 ] || ./scripts/package.sh arm64
 
 # The CloudFormation template, into cdk.out/ (settings: infra/config.json, or -c key=value with npx cdk).
 synth: package

@@ -34,8 +34,9 @@ def main() -> None:
     app = cdk.App(outdir=os.environ.get("CDK_OUTDIR") or str(HERE.parent / "cdk.out"), context=_context_args(sys.argv[1:]))
     keys = StackConfig.__dataclass_fields__
     config = StackConfig.load(overrides={k: app.node.try_get_context(k) for k in keys})
-    if not config.asset_path.exists():
-        sys.exit(f"no Lambda asset at {config.asset_path}: run `make package` first (or set asset_dir)")
+    for asset in config.asset_paths:
+        if not asset.exists():
+            sys.exit(f"no Lambda asset at {asset}: run `make package` first (or set asset_dir / api_asset_dir)")
     build(app, config)
     assembly = app.synth()
     print(f"synthesized {config.stack_name} into {assembly.directory}")

@@ -60,6 +60,7 @@ def deploy(endpoint: str, asset: Path, outdir: Path, **settings) -> Deployment:
 
     name = f"rollwise-{uuid.uuid4().hex[:6]}"
     app = cdk.App(outdir=str(outdir))
+    settings.setdefault("api_asset_dir", str(asset))  # one local build serves both architectures' functions here
     RollwiseStack(app, name, StackConfig(stack_name=name, asset_dir=str(asset), **settings))
     app.synth()
     template = json.loads((outdir / f"{name}.template.json").read_text())

@@ -103,3 +103,19 @@ def test_a_distribution_merges_its_sketch_as_ddsketch_does(xs, ys):
     assert (a.sketch.count, a.sketch._zero_count) == (theirs.count, theirs._zero_count)
     for q in QS:
         assert a.sketch.get_quantile_value(q) == theirs.get_quantile_value(q)
+
+
+def test_a_sketch_of_another_key_mapping_is_refused_naming_it():
+    import pytest
+    from ddsketch.ddsketch import BaseDDSketch
+    from ddsketch.mapping import LinearlyInterpolatedMapping, LogarithmicMapping
+    from ddsketch.store import DenseStore
+
+    for mapping in (LogarithmicMapping(0.02), LinearlyInterpolatedMapping(0.01), LogarithmicMapping(0.01, offset=3.0)):
+        other = BaseDDSketch(mapping=mapping, store=DenseStore(), negative_store=DenseStore(), zero_count=0.0)
+        other.add(12.5)
+        with pytest.raises(ValueError, match="another key mapping"):
+            decode(encode(other))
+    ours = new_sketch()
+    ours.add(12.5)
+    assert decode(encode(ours)).count == 1

@@ -13,6 +13,7 @@ from rollwise.summaries.capacity import SUMMARIES_MEMORY_MB, VOLUME, one_run_fit
 from rollwise.summaries.settings import REMOVE_POLICIES, IngestSettings, SummariesSettings
 
 ROOT = Path(__file__).resolve().parents[2]
+ARCHITECTURES = ("x86_64", "arm64")
 
 
 @dataclass(frozen=True)
@@ -63,11 +64,16 @@ class StackConfig:
     api_throttle_rate: int = 50  # requests a second, steady, for the stage
     api_throttle_burst: int = 100
     api_cors_origins: str = ""  # comma-separated origins allowed to call the API from a browser; empty: none
+    # The API function answers people, so its cold start shows: it runs on arm64 (Graviton: cheaper, and as fast or
+    # faster to start) whatever the jobs run on; its asset is build/lambda/<api_architecture> unless api_asset_dir is set.
+    api_architecture: str = "arm64"
+    api_asset_dir: str = ""
     asset_dir: str = ""  # default: build/lambda/<architecture>, made by `make package`
 
     def __post_init__(self) -> None:
-        if self.architecture not in ("x86_64", "arm64"):
-            raise ValueError(f"architecture must be x86_64 or arm64, got {self.architecture!r}")
+        for name in ("architecture", "api_architecture"):
+            if getattr(self, name) not in ARCHITECTURES:
+                raise ValueError(f"{name} must be x86_64 or arm64, got {getattr(self, name)!r}")
         if self.shards < 0 or self.executions_per_day < 0:
             raise ValueError(f"shards ({self.shards}) and executions_per_day ({self.executions_per_day}) must be 0 or more")
         if self.reserved_concurrency < 0:
@@ -121,6 +127,18 @@ class StackConfig:
     @property
     def asset_path(self) -> Path:
         return Path(self.asset_dir) if self.asset_dir else ROOT / "build" / "lambda" / self.architecture
+
+    @property
+    def api_asset_path(self) -> Path:
+        """The read API's asset: the jobs' own when both run on one architecture."""
+        if self.api_asset_dir:
+            return Path(self.api_asset_dir)
+        return self.asset_path if self.api_architecture == self.architecture else ROOT / "build" / "lambda" / self.api_architecture
+
+    @property
+    def asset_paths(self) -> list[Path]:
+        """Every asset the stack deploys, for the check that they were built."""
+        return list(dict.fromkeys([self.asset_path] + ([self.api_asset_path] if self.api else [])))
 
     @classmethod
     def load(cls, path: Path | None = None, overrides: Mapping[str, Any] | None = None) -> "StackConfig":

@@ -44,6 +44,10 @@ SUMMARIES_SCHEDULE = "cron(0 * * * ? *)"
 MERGE_SCHEDULE = "rate(5 minutes)"
 
 
+def _architecture(name: str) -> lambda_.Architecture:
+    return lambda_.Architecture.ARM_64 if name == "arm64" else lambda_.Architecture.X86_64
+
+
 def table_keys() -> tuple[list[tuple[str, str]], dict[str, tuple[str, str]]]:
     """The summaries store's own key layout, so the created table is exactly what the code needs."""
     from rollwise.summaries.stores.dynamodb import INDEXES
@@ -55,7 +59,7 @@ class RollwiseStack(Stack):
     def __init__(self, scope: Construct, construct_id: str, config: StackConfig, **kwargs) -> None:
         super().__init__(scope, construct_id, **kwargs)
         self.config = config
-        arch = lambda_.Architecture.ARM_64 if config.architecture == "arm64" else lambda_.Architecture.X86_64
+        arch = _architecture(config.architecture)
         code = lambda_.Code.from_asset(str(config.asset_path))
 
         self.table = self._table()
@@ -114,7 +118,8 @@ class RollwiseStack(Stack):
                     schedule=events.Schedule.expression(MERGE_SCHEDULE), targets=[targets.LambdaFunction(self.merge_fn, retry_attempts=0)])
         self._alarms()
         if config.api:
-            self._api(code, arch, common_env)
+            api_code = code if config.api_asset_path == config.asset_path else lambda_.Code.from_asset(str(config.api_asset_path))
+            self._api(api_code, _architecture(config.api_architecture), common_env)
 
         CfnOutput(self, "TableName", value=self.table.table_name)
         CfnOutput(self, "BucketName", value=self.bucket.bucket_name)

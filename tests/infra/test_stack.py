@@ -27,8 +27,10 @@ from rollwise.summaries.stores.dynamodb import TTL_ATTRIBUTE, table_definition  
 def synth(tmp_path_factory, **settings):
     asset = tmp_path_factory.mktemp("asset")
     (asset / "placeholder.py").write_text("# the real asset comes from `make package`\n")
+    api_asset = tmp_path_factory.mktemp("api-asset")
+    (api_asset / "placeholder.py").write_text("# the arm64 asset of the read API\n")
     app = cdk.App(outdir=str(tmp_path_factory.mktemp("cdk.out")))
-    stack = RollwiseStack(app, "rollwise", StackConfig(asset_dir=str(asset), **settings))
+    stack = RollwiseStack(app, "rollwise", StackConfig(asset_dir=str(asset), api_asset_dir=str(api_asset), **settings))
     return Template.from_stack(stack)
 
 
@@ -244,6 +246,8 @@ def test_config_file_and_context(tmp_path):
         StackConfig.load(tmp_path / "c.json", {"tabel": "x"})
     with pytest.raises(ValueError, match="architecture must be"):
         StackConfig(architecture="sparc")
+    with pytest.raises(ValueError, match="api_architecture must be"):
+        StackConfig(api_architecture="sparc")
 
 
 def test_existing_table_and_bucket_are_used_not_created(tmp_path_factory):
@@ -339,7 +343,9 @@ def test_a_stream_arn_that_is_not_one_is_refused():
 
 def test_the_read_api_is_an_http_api_behind_a_jwt_authorizer(template, tmp_path_factory):
     fn = function(template, "rollwise.handlers.api.lambda_handler")
-    assert (fn["MemorySize"], fn["Timeout"]) == (256, 300)
+    assert (fn["MemorySize"], fn["Timeout"], fn["Architectures"]) == (256, 300, ["arm64"])
+    jobs = function(template, "rollwise.handlers.aggregate_summaries.lambda_handler")
+    assert jobs["Architectures"] == ["x86_64"] and fn["Code"]["S3Key"] != jobs["Code"]["S3Key"]  # its own arm64 asset
     env = fn["Environment"]["Variables"]
     assert env["ROLLWISE_API_TENANT_CLAIM"] == "custom:tenant_id" and env["ROLLWISE_API_ADMIN_GROUP"] == "rollwise-admin"
     assert "ROLLWISE_API_JWKS" not in env  # the authorizer verifies: the app checks the claims
@@ -373,3 +379,13 @@ def test_the_read_api_takes_any_oidc_issuer_cors_and_throttling_from_config(tmp_
     assert not of_type(synth(tmp_path_factory, api=False), "AWS::ApiGatewayV2::Api")
     with pytest.raises(ValueError, match="api_issuer and api_audience go together"):
         StackConfig(api_issuer="https://login.example.com/")
+
+
+def test_the_read_api_runs_on_arm64_from_its_own_asset_unless_the_jobs_do_too():
+    from rollwise_infra.config import ROOT
+
+    assert StackConfig().api_asset_path == ROOT / "build" / "lambda" / "arm64" != StackConfig().asset_path
+    assert StackConfig().asset_paths == [ROOT / "build" / "lambda" / "x86_64", ROOT / "build" / "lambda" / "arm64"]
+    assert StackConfig(architecture="arm64").asset_paths == [ROOT / "build" / "lambda" / "arm64"]  # one asset, shared
+    assert StackConfig(api=False).asset_paths == [ROOT / "build" / "lambda" / "x86_64"]
+    assert StackConfig(api_architecture="x86_64", asset_dir="/a").api_asset_path == Path("/a")
