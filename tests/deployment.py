@@ -52,6 +52,9 @@ class Deployment:
         return next(o["OutputValue"] for o in stack["Outputs"] if o["OutputKey"] == key)
 
 
+SDK_SUMMARIES_TABLE = "workflows-sdk-deployed"  # the workflow SDK's table the fan-out stack writes summaries into
+
+
 def deploy(endpoint: str, asset: Path, outdir: Path, **settings) -> Deployment:
     """Synthesize, lay the assets out as `cdk bootstrap`'s bucket holds them, create the stack, wait."""
     import aws_cdk as cdk

@@ -118,7 +118,8 @@ def calls_of(request: Request, region: str) -> list[Call]:
 
 
 def _partition_keys(items: Iterable[dict]) -> list[str]:
-    return sorted({next(iter(v.values())) for item in items for k, v in item.items() if k == "PK"})
+    # The hash key: PK in rollwise's table, pk in the workflow SDK's.
+    return sorted({next(iter(v.values())) for item in items for k, v in item.items() if k in ("PK", "pk")})
 
 
 def _query_partition(body: dict) -> list[str]:

@@ -54,6 +54,9 @@ class StackConfig:
     ingest_on_remove: str = IngestSettings.on_remove
     ingest_batch_size: int = 100
     ingest_max_retries: int = 5
+    # The workflow SDK's table (by name, in the stack's account and region): every summary is also written there as the
+    # SDK's WorkflowMetricsSummary items, where apps built on the SDK read them (docs/geek-cafe.md). Empty: not written.
+    sdk_summaries_table: str = SummariesSettings.sdk_summaries_table
     # The read API (rollwise.handlers.api) behind an HTTP API with a JWT authorizer: on unless api is false. Tokens
     # come from api_issuer (any OIDC issuer; empty: a Cognito user pool the stack makes) for api_audience.
     api: bool = True

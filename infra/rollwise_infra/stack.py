@@ -134,7 +134,7 @@ class RollwiseStack(Stack):
     def _summaries_env(self) -> dict[str, str]:
         config = self.config
         # Set only when not the job's default: the functions' defaults are the settings class's.
-        chosen = {name: getattr(config, name) for name in ("default_zone", "delay_hours", "record_retention_days")
+        chosen = {name: getattr(config, name) for name in ("default_zone", "delay_hours", "record_retention_days", "sdk_summaries_table")
                   if getattr(config, name) != getattr(SummariesSettings, name)}
         return environment(SummariesSettings, table=self.table.table_name, shards=config.summary_shards, **chosen)
 
@@ -218,6 +218,14 @@ class RollwiseStack(Stack):
             fn.role.add_to_principal_policy(iam.PolicyStatement(
                 sid=f"{action}OnItsItems", actions=[f"dynamodb:{action}"], resources=[self.table.table_arn],
                 conditions={"ForAllValues:StringLike": {"dynamodb:LeadingKeys": keys}}))
+        if self.config.sdk_summaries_table:
+            from rollwise.summaries.sdk import KEY_PREFIX
+
+            # The SDK's table: only its summary model's items, put and deleted in batches; nothing else in it.
+            sdk_table = self.format_arn(service="dynamodb", resource="table", resource_name=self.config.sdk_summaries_table)
+            fn.role.add_to_principal_policy(iam.PolicyStatement(
+                sid="BatchWriteItemOnTheSdkSummaries", actions=["dynamodb:BatchWriteItem"], resources=[sdk_table],
+                conditions={"ForAllValues:StringLike": {"dynamodb:LeadingKeys": [KEY_PREFIX + "*"]}}))
 
     def _merge_permissions(self, fn: lambda_.Function) -> None:
         """Exactly what the layout says the job lists, reads, writes and deletes."""

@@ -92,14 +92,13 @@ def summary_store(url: Optional[str], create: bool = False, check: bool = True, 
     from rollwise.config import AwsSettings, resolve
     from rollwise.retry import Patience
     from rollwise.summaries.settings import SummariesSettings
-    from rollwise.summaries.stores import open_summary_store
+    from rollwise.summaries.stores import configure, open_summary_store
 
     settings = resolve(SummariesSettings, {"store": url, "shards": shards, "retry_seconds": retry_seconds})
-    store = open_summary_store(settings.store, settings.shards, resolve(AwsSettings), create=create, check=check)
+    aws = resolve(AwsSettings)
+    store = open_summary_store(settings.store, settings.shards, aws, create=create, check=check)
     store.patience = Patience.for_seconds(settings.retry_seconds)
-    store.default_zone = settings.default_zone
-    store.retention_days = settings.record_retention_days
-    return store
+    return configure(store, settings, aws)
 
 
 def merge_job(url: Optional[str], archive_mode: Optional[str] = None, on_file=None, create: bool = True):
@@ -277,6 +276,54 @@ def summaries_import(
     display.echo("the next run summarizes the imported days (or run: rollwise summaries run)")
     if report.rejected:
         fail(f"{report.rejected} item(s) rejected", code=1)
+
+
+@summaries_app.command("sdk-cleanup")
+@command
+def summaries_sdk_cleanup(
+    table: str = typer.Option(..., "--table", help="the workflow SDK's table (in the region and endpoint of the store)"),
+    dry_run: bool = typer.Option(False, "--dry-run", help="count what would be removed; remove nothing"),
+    retry_seconds: Optional[int] = RetryOption,
+    as_json: bool = typer.Option(False, "--json", help="the counts as one JSON document"),
+    quiet: bool = QuietOption,
+) -> None:
+    """Remove the SDK's summary items that rollwise did not write (its handler's duplicates and all-time rows); never
+    another model's item. Run it after the first run that wrote summaries into the table."""
+    from rollwise.config import AwsSettings, resolve
+    from rollwise.retry import Patience
+    from rollwise.summaries.settings import SummariesSettings
+    from rollwise.summaries.stores.sdk_table import SdkSummaryTable, clean_up
+
+    waiting = Patience.for_seconds(resolve(SummariesSettings, {"retry_seconds": retry_seconds}).retry_seconds)
+    sdk = SdkSummaryTable(table, aws=resolve(AwsSettings), patience=lambda: waiting)
+    with display.progress(sdk.approximate_items() or None, f"clean up {table}", quiet or as_json) as advance:
+        report = clean_up(sdk, dry_run, on_items=advance)
+    if as_json:
+        display.json_document(report.to_json())
+        return
+    verb = "would remove" if dry_run else "removed"
+    display.echo(f"{table}: read {report.scanned} summary item(s); {verb} {report.removed} not written by rollwise; "
+                 f"kept {report.kept}")
+
+
+@summaries_app.command("sdk-check")
+@command
+def summaries_sdk_check(
+    table: str = typer.Option(..., "--table", help="the workflow SDK's table rollwise writes summaries into"),
+    on: str = typer.Option(..., "--day", help="the day to compare, YYYY-MM-DD (each tenant's day in its zone)"),
+    store: Optional[str] = StoreOption,
+) -> None:
+    """Compare a day's summaries in the store with the SDK's items in its table: exit 0 when every tenant's, owner's
+    and metric type's figures agree, else 1 with each difference."""
+    from rollwise.summaries.stores.sdk_table import SdkSummaryTable, compare_day
+
+    s = summary_store(store)
+    differences = compare_day(s, SdkSummaryTable(table, client=getattr(s, "client", None), patience=s.patience_now), day(on, "--day"))
+    for line in differences:
+        display.echo(line)
+    if differences:
+        fail(f"{len(differences)} difference(s) between the store and {table} on {on}", code=1)
+    display.echo(f"{table} agrees with the store on {on}: every tenant's summaries are there with the same figures")
 
 
 @summaries_app.command("export")

@@ -6,7 +6,7 @@ import os
 from pathlib import Path
 
 import pytest
-from deployment import Deployment, deploy
+from deployment import SDK_SUMMARIES_TABLE, Deployment, deploy
 
 
 @pytest.fixture(scope="session")
@@ -33,4 +33,4 @@ def deployed_fanout(moto_server, lambda_asset, tmp_path_factory) -> Deployment:
     client = boto3.client("dynamodb", endpoint_url=moto_server.url, region_name="us-east-1")
     stream = create_table(client, "workflows-deployed")
     return deploy(moto_server.url, lambda_asset, tmp_path_factory.mktemp("cdk.out"), fanout=True, archive_mode="bundle",
-                  source_stream_arn=stream)
+                  source_stream_arn=stream, sdk_summaries_table=SDK_SUMMARIES_TABLE)

@@ -286,3 +286,41 @@ def test_the_api_role_allows_every_read_of_the_api_and_nothing_else(deployed, ga
                   Call("s3:PutObject", f"arn:aws:s3:::{deployed.output('BucketName')}/runs/20240203t1005Z.json"),
                   Call("s3:GetObject", f"arn:aws:s3:::{deployed.output('BucketName')}/runs/archive/a.json")):
         assert decision(statements, write) != "Allow", str(write)
+
+
+def test_the_summaries_role_writes_only_the_sdk_summary_items_of_the_sdk_table(deployed_fanout, gateway, monkeypatch):
+    """With sdk_summaries_table set, the nightly run also writes its summaries into the SDK's table through the
+    function's role; the role allows nothing else there: another model's item, another request, another table."""
+    from deployment import SDK_SUMMARIES_TABLE
+    from workflow_sdk import create_table
+
+    from rollwise.handlers import aggregate_summaries
+
+    client = dynamodb_client(deployed_fanout.endpoint)
+    if SDK_SUMMARIES_TABLE not in client.list_tables()["TableNames"]:
+        create_table(client, SDK_SUMMARIES_TABLE, stream=False)
+    writer = DynamoDBSummaryStore(deployed_fanout.output("TableName"), shards=8, client=client)  # the workflow SDK's principal
+    with Recorder(writer, now=datetime(2025, 2, 4, tzinfo=UTC)) as rec:
+        for raw in sample_executions(date(2025, 2, 3), 1, per_day=10, tenants=2):
+            rec.record(raw)
+    enforcer = as_function(deployed_fanout, SUMMARIES_HANDLER, gateway, monkeypatch)
+    assert deployed_fanout.function(SUMMARIES_HANDLER)["Environment"]["Variables"]["ROLLWISE_SDK_SUMMARIES_TABLE"] == SDK_SUMMARIES_TABLE
+    body = aggregate_summaries.lambda_handler(scheduled(datetime(2025, 2, 4, 2, tzinfo=UTC)), None)["body"]
+    assert body["errors"] == [] and body["summaries_created"] > 0
+    assert enforcer.denied() == []
+    sdk_table = f"arn:aws:dynamodb:us-east-1:123456789012:table/{SDK_SUMMARIES_TABLE}"
+    writes = [call for call, _ in enforcer.checks if call.resource == sdk_table]
+    assert writes and {call.action for call in writes} == {"dynamodb:BatchWriteItem"}
+    items = client.scan(TableName=SDK_SUMMARIES_TABLE)["Items"]
+    assert len(items) == body["summaries_created"] and all(i["pk"]["S"].startswith("execution_metrics_summary#") for i in items)
+
+    statements = deployed_fanout.role_statements(SUMMARIES_HANDLER)
+    denied = [Call("dynamodb:BatchWriteItem", sdk_table, {"dynamodb:LeadingKeys": ["execution_metrics_summary#x", "execution#e1"]}),
+              Call("dynamodb:BatchWriteItem", sdk_table, {"dynamodb:LeadingKeys": ["execution_metrics#x"]}),
+              Call("dynamodb:PutItem", sdk_table, {"dynamodb:LeadingKeys": ["execution_metrics_summary#x"]}),
+              Call("dynamodb:DeleteItem", sdk_table, {"dynamodb:LeadingKeys": ["execution_metrics_summary#x"]}),
+              Call("dynamodb:Query", sdk_table), Call("dynamodb:Scan", sdk_table),
+              Call("dynamodb:BatchWriteItem", "arn:aws:dynamodb:us-east-1:123456789012:table/someone-elses",
+                   {"dynamodb:LeadingKeys": ["execution_metrics_summary#x"]})]
+    assert [str(call) for call in denied if decision(statements, call) == "Allow"] == []
+    assert decision(statements, Call("dynamodb:BatchWriteItem", sdk_table, {"dynamodb:LeadingKeys": ["execution_metrics_summary#x"]})) == "Allow"

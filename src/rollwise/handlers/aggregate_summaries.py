@@ -51,7 +51,7 @@ def lambda_handler(event: Any, context: Any) -> dict[str, Any]:
     from rollwise.summaries.job import RunResult, backfill_plan, finish as finish_plan, run_shard, scheduled_plan
     from rollwise.summaries.plan import Plan
     from rollwise.summaries.settings import SummariesSettings
-    from rollwise.summaries.stores import open_summary_store
+    from rollwise.summaries.stores import configure, open_summary_store
 
     event = event_object(event)
     start_invocation(logger, event, context)
@@ -59,11 +59,10 @@ def lambda_handler(event: Any, context: Any) -> dict[str, Any]:
     if action not in ACTIONS:
         raise EventError(f"event field 'action' must be run, plan, shard or finalize, got {action!r}")
     settings = resolve(SummariesSettings)
-    store = open_summary_store(settings.lambda_url(), settings.shards, resolve(AwsSettings))
+    aws = resolve(AwsSettings)
+    store = configure(open_summary_store(settings.lambda_url(), settings.shards, aws), settings, aws)
     # A throttled table is retried until the deadline; what is left then goes to the next run.
     store.patience = patience(context, SAFETY_SECONDS, settings.retry_seconds)
-    store.default_zone = settings.default_zone
-    store.retention_days = settings.record_retention_days
     if action == "shard":
         shard = int(event["shard"])
         done = run_shard(store, Plan.from_json(event["plan"]), shard, deadline=deadline(context, SAFETY_SECONDS))

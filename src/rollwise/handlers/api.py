@@ -21,13 +21,12 @@ def _setup():
     from rollwise.api.tokens import Verifier
     from rollwise.runs.settings import MergeSettings
     from rollwise.summaries.settings import SummariesSettings
-    from rollwise.summaries.stores import open_summary_store
+    from rollwise.summaries.stores import configure, open_summary_store
 
     aws = resolve(AwsSettings)
     summaries = resolve(SummariesSettings)
     api = resolve(ApiSettings)
-    store = open_summary_store(summaries.lambda_url(), summaries.shards, aws)
-    store.default_zone, store.retention_days = summaries.default_zone, summaries.record_retention_days
+    store = configure(open_summary_store(summaries.lambda_url(), summaries.shards, aws), summaries, aws)
     from rollwise.api.settings import RETRY_SECONDS
     from rollwise.retry import Patience
 

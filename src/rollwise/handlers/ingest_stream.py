@@ -133,11 +133,13 @@ def lambda_handler(event: Any, context: Any) -> dict[str, Any]:
     start_invocation(logger, event, context)
     ingest = resolve(IngestSettings)
     summaries = resolve(SummariesSettings)
-    store, mapping = _setup(summaries, ingest, resolve(AwsSettings))
+    from rollwise.summaries.stores import configure
+
+    aws = resolve(AwsSettings)
+    store, mapping = _setup(summaries, ingest, aws)
+    configure(store, summaries, aws)
     # A throttled table is retried until shortly before the timeout; what is not stored then is reported failed, and retried.
     store.patience = patience(context, CLOSING_MARGIN_SECONDS, summaries.retry_seconds)
-    store.default_zone = summaries.default_zone
-    store.retention_days = summaries.record_retention_days
     from rollwise.summaries.store import ZONES_MAX_AGE_SECONDS
 
     store.forget_zones(older_than=ZONES_MAX_AGE_SECONDS)  # a tenant's new zone is followed within a minute

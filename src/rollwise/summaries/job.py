@@ -102,19 +102,25 @@ def compute_period(store: SummaryStore, period: Period, shard: int, still_held: 
         fresh = merge_summaries(_inputs(store, period, shard), period)
     existing = store.read_summaries(period, shard)
     puts: list[StoredSummary] = []
+    current: list[StoredSummary] = []
     for key, summary in fresh.items():
         sketch = encode(summary.durations.sketch)
         old = existing.get(key)
         if old is not None and old.identity() == identity(summary, sketch):
             result.summaries_unchanged += 1
+            current.append(old)
             continue
         if old is None:
             result.summaries_created += 1
         else:
             result.summaries_updated += 1
         puts.append(StoredSummary.of(summary, sketch))
+        current.append(puts[-1])
     deletes: list[SummaryKey] = [k for k in existing if k not in fresh]
     result.summaries_removed = len(deletes)
+    if store.sdk_table is not None:
+        still_held()
+        store.mirror_summaries(period, current, deletes)  # all of them: a table set later catches up as periods are computed
     if puts or deletes:
         still_held()
         store.write_summaries(period, shard, puts, deletes)

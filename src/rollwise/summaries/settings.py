@@ -27,6 +27,9 @@ class SummariesSettings:
     record_retention_days: int = setting(0, "ROLLWISE_RECORD_RETENTION_DAYS", "days records are kept (a TTL attribute on "
                                          "DynamoDB, deleted by the nightly run on SQLite); 0 keeps them forever. "
                                          "Summaries never expire; periods past the floor are frozen", minimum=0)
+    sdk_summaries_table: str = setting("", "ROLLWISE_SDK_SUMMARIES_TABLE", "also write every summary into this table as the "
+                                       "workflow SDK's WorkflowMetricsSummary items, where apps built on the SDK read them "
+                                       "(docs/geek-cafe.md); empty: not written")
 
     def __post_init__(self) -> None:
         zone_info(self.default_zone)  # an unknown name is refused here, naming it

@@ -217,12 +217,22 @@ class SummaryStore(ABC):
         # How long a throttled or failing request is retried (the CLI's total; the Lambda sets its deadline).
         self.patience = Patience.for_seconds(DEFAULT_RETRY_SECONDS)
         self._closing = False
+        # The workflow SDK's table, when summaries are also written there as its model's items
+        # (rollwise.summaries.stores.sdk_table.SdkSummaryTable; ROLLWISE_SDK_SUMMARIES_TABLE).
+        self.sdk_table: Any = None
 
     def __getstate__(self) -> dict:
         """What another process needs (a worker of ``--workers``): the settings, never a connection."""
         return {"configured_shards": self.configured_shards, "_shards": self._shards, "_unsettled": self._unsettled,
                 "patience": self.patience, "_closing": False, "default_zone": self.default_zone, "retention_days": self.retention_days, "_zones": self._zones,
-                "_zones_read_at": self._zones_read_at}
+                "_zones_read_at": self._zones_read_at, "sdk_table": self.sdk_table}
+
+    def mirror_summaries(self, period: Period, current: list[StoredSummary], removed: list[SummaryKey]) -> None:
+        """The period's summaries into the workflow SDK's table too, when one is set. Called before the store's
+        own write: if it fails, the store still holds the old figures and the next run computes the period again."""
+        if self.sdk_table is not None and (current or removed):
+            self.sdk_table._patience = self.patience_now
+            self.sdk_table.write(period, current, removed)
 
     def patience_now(self) -> Patience:
         """The patience of the request under way: the run's, or the closing writes' within :meth:`closing`."""

@@ -93,6 +93,7 @@ def change_zone(store: SummaryStore, tenant_id: str, zone: str, now: datetime, d
     for s in old_summaries:
         by_period.setdefault(s.period, []).append(s.key)
     for period, keys in by_period.items():
+        store.mirror_summaries(period, [], keys)
         store.write_summaries(period, shard, [], keys)
     store.set_zone(tenant_id, zone)  # moved: nothing more to finish
     log.info("zone changed", extra=change.to_json())

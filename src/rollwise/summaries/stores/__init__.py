@@ -7,6 +7,7 @@ from pathlib import Path
 from rollwise.config import AwsSettings
 from rollwise.errors import ConfigError
 from rollwise.summaries.store import StoreNotFound, SummaryStore
+from rollwise.summaries.settings import SummariesSettings
 
 
 def open_summary_store(url: str, shards: int, aws: AwsSettings | None = None, create: bool = False, check: bool = True) -> SummaryStore:
@@ -33,3 +34,15 @@ def open_summary_store(url: str, shards: int, aws: AwsSettings | None = None, cr
             raise ConfigError(f"store URL {url!r} has no table name")
         return DynamoDBSummaryStore(table, shards=shards, aws=aws)
     raise ConfigError(f"store URL {url!r} is not supported: use sqlite:///PATH or dynamodb://TABLE")
+
+
+def configure(store: SummaryStore, settings: SummariesSettings, aws: AwsSettings | None = None) -> SummaryStore:
+    """What every host sets on a store from the job's settings: tenants' default zone, records' lifetime,
+    and the workflow SDK's table to write summaries into too."""
+    store.default_zone = settings.default_zone
+    store.retention_days = settings.record_retention_days
+    if settings.sdk_summaries_table:
+        from rollwise.summaries.stores.sdk_table import open_sdk_table
+
+        store.sdk_table = open_sdk_table(settings.sdk_summaries_table, aws or AwsSettings())
+    return store

@@ -365,7 +365,63 @@ def out_of_retry_time(operation: str, table: str, waited: float, what: str) -> O
                           "marked for the next run)")
 
 
-class DynamoDBSummaryStore(SummaryStore):
+class TableRequests:
+    """Requests to one table, each retried on the patience of the run under way (:func:`retried`), batches
+    until every part is written: what the summaries store and the SDK's summaries table share."""
+
+    table_name: str
+
+    @property
+    def client(self) -> Any:
+        raise NotImplementedError
+
+    def patience_now(self) -> Patience:
+        raise NotImplementedError
+
+    def not_found_hint(self) -> str:
+        return f"create it with rollwise summaries init --store dynamodb://{self.table_name}"
+
+    def _call(self, operation: str, **kwargs: Any) -> dict[str, Any]:
+        """One request, :func:`retried` on the run's patience; AWS errors become StoreError naming the table and the fix."""
+        from botocore.exceptions import BotoCoreError, ClientError
+
+        method = getattr(self.client, operation)
+        try:
+            return retried(lambda: method(**kwargs), self.patience_now, api_name(operation), self.table_name)
+        except (ClientError, BotoCoreError) as exc:
+            if isinstance(exc, BotoCoreError):
+                raise StoreError(f"{api_name(operation)} on table {self.table_name!r} failed: {exc}") from None
+            code = exc.response.get("Error", {}).get("Code", "")
+            message = exc.response.get("Error", {}).get("Message", "")
+            if code == "ConditionalCheckFailedException":
+                raise ConditionFailed(message) from None
+            if code == "ResourceNotFoundException":
+                raise TableNotFound(f"table {self.table_name!r} not found in {self.client.meta.region_name}: {self.not_found_hint()}") from None
+            if code in ("AccessDeniedException", "UnrecognizedClientException"):
+                raise StoreError(f"{api_name(operation)} on table {self.table_name!r} was denied: {message}") from None
+            raise StoreError(f"{api_name(operation)} on table {self.table_name!r} failed: {code}: {message}") from None
+
+    def _batch_write(self, requests: list[dict[str, Any]]) -> None:
+        """In batches of 25; what a batch leaves unprocessed (throttled) is sent again after a backoff,
+        until it is written or the run's patience is spent."""
+        for i in range(0, len(requests), BATCH_WRITE_LIMIT):
+            pending = {self.table_name: requests[i : i + BATCH_WRITE_LIMIT]}
+            attempt = 0
+            while pending:
+                pending = self._call("batch_write_item", RequestItems=pending).get("UnprocessedItems") or {}
+                if pending and not self._backoff(attempt, "BatchWriteItem", f"{sum(len(v) for v in pending.values())} write(s) still unprocessed"):
+                    break
+                attempt += 1
+
+    def _backoff(self, attempt: int, operation: str, what: str) -> bool:
+        """Wait before sending a batch's unprocessed part again; :class:`OutOfRetryTime` once the patience is spent."""
+        patience = self.patience_now()
+        if not patience.wait(attempt):
+            raise out_of_retry_time(operation, self.table_name, patience.waited, what)
+        return True
+
+
+class DynamoDBSummaryStore(SummaryStore, TableRequests):
     def __init__(self, table_name: str, shards: int = DEFAULT_SHARDS, client: Any = None, aws: AwsSettings | None = None) -> None:
         super().__init__(shards)
         if not table_name:
@@ -397,27 +453,6 @@ class DynamoDBSummaryStore(SummaryStore):
     def describe(self) -> str:
         return f"dynamodb://{self.table_name}"
 
-    def _call(self, operation: str, **kwargs: Any) -> dict[str, Any]:
-        """One request, :func:`retried` on the run's patience; AWS errors become StoreError naming the table and the fix."""
-        from botocore.exceptions import BotoCoreError, ClientError
-
-        method = getattr(self.client, operation)
-        try:
-            return retried(lambda: method(**kwargs), self.patience_now, api_name(operation), self.table_name)
-        except (ClientError, BotoCoreError) as exc:
-            if isinstance(exc, BotoCoreError):
-                raise StoreError(f"{api_name(operation)} on table {self.table_name!r} failed: {exc}") from None
-            code = exc.response.get("Error", {}).get("Code", "")
-            message = exc.response.get("Error", {}).get("Message", "")
-            if code == "ConditionalCheckFailedException":
-                raise ConditionFailed(message) from None
-            if code == "ResourceNotFoundException":
-                raise TableNotFound(f"table {self.table_name!r} not found in {self.region}: create it with "
-                                    f"rollwise summaries init --store dynamodb://{self.table_name}") from None
-            if code in ("AccessDeniedException", "UnrecognizedClientException"):
-                raise StoreError(f"{api_name(operation)} on table {self.table_name!r} was denied: {message}") from None
-            raise StoreError(f"{api_name(operation)} on table {self.table_name!r} failed: {code}: {message}") from None
-
     def enable_expiry(self) -> None:
         """Let DynamoDB's TTL delete records and locators past their ``expires`` time (idempotent)."""
         current = self._call("describe_time_to_live", TableName=self.table_name).get("TimeToLiveDescription", {})
@@ -436,19 +471,6 @@ class DynamoDBSummaryStore(SummaryStore):
         self.client.get_waiter("table_exists").wait(TableName=self.table_name, WaiterConfig={"Delay": 1, "MaxAttempts": 60})
         return True
 
-    # -- batched writes -----------------------------------------------------------------
-    def _batch_write(self, requests: list[dict[str, Any]]) -> None:
-        """In batches of 25; what a batch leaves unprocessed (throttled) is sent again after a backoff,
-        until it is written or the run's patience is spent."""
-        for i in range(0, len(requests), BATCH_WRITE_LIMIT):
-            pending = {self.table_name: requests[i : i + BATCH_WRITE_LIMIT]}
-            attempt = 0
-            while pending:
-                pending = self._call("batch_write_item", RequestItems=pending).get("UnprocessedItems") or {}
-                if pending and not self._backoff(attempt, "BatchWriteItem", f"{sum(len(v) for v in pending.values())} write(s) still unprocessed"):
-                    break
-                attempt += 1
-
     def _batch_get(self, keys: list[Item], projection: str) -> Iterator[Item]:
         for i in range(0, len(keys), BATCH_GET_LIMIT):
             pending = {self.table_name: {"Keys": keys[i : i + BATCH_GET_LIMIT], "ConsistentRead": True, "ProjectionExpression": projection}}
@@ -460,13 +482,6 @@ class DynamoDBSummaryStore(SummaryStore):
                 if pending and not self._backoff(attempt, "BatchGetItem", f"{len(pending[self.table_name]['Keys'])} read(s) still unprocessed"):
                     break
                 attempt += 1
-
-    def _backoff(self, attempt: int, operation: str, what: str) -> bool:
-        """Wait before sending a batch's unprocessed part again; :class:`OutOfRetryTime` once the patience is spent."""
-        patience = self.patience_now()
-        if not patience.wait(attempt):
-            raise out_of_retry_time(operation, self.table_name, patience.waited, what)
-        return True
 
     def _read_locators(self, keys: list[tuple[str, str]]) -> dict[tuple[str, str], Places]:
         return dict(parse_locator(item) for item in self._batch_get([locator_key(*k) for k in keys], "PK, places"))
