@@ -231,7 +231,7 @@ class SummaryStore(ABC):
         """The period's summaries into the workflow SDK's table too, when one is set. Called before the store's
         own write: if it fails, the store still holds the old figures and the next run computes the period again."""
         if self.sdk_table is not None and (current or removed):
-            self.sdk_table._patience = self.patience_now
+            self.sdk_table.patience = self.patience_now
             self.sdk_table.write(period, current, removed)
 
     def patience_now(self) -> Patience:

@@ -370,13 +370,18 @@ class TableRequests:
     until every part is written: what the summaries store and the SDK's summaries table share."""
 
     table_name: str
+    _client: Any  # built on first use, from _aws (or the environment)
+    _aws: AwsSettings | None
+    patience_now: Callable[[], Patience]  # the patience of the request under way
 
     @property
     def client(self) -> Any:
-        raise NotImplementedError
+        if self._client is None:
+            from rollwise.config import resolve
 
-    def patience_now(self) -> Patience:
-        raise NotImplementedError
+            self._aws = self._aws or resolve(AwsSettings)
+            self._client = dynamodb_client(self._aws)
+        return self._client
 
     def not_found_hint(self) -> str:
         return f"create it with rollwise summaries init --store dynamodb://{self.table_name}"
@@ -436,15 +441,6 @@ class DynamoDBSummaryStore(SummaryStore, TableRequests):
         state = super().__getstate__()
         state.update({"table_name": self.table_name, "_client": None, "_aws": self._aws, "_settings_items": None})
         return state
-
-    @property
-    def client(self) -> Any:
-        if self._client is None:
-            from rollwise.config import resolve
-
-            self._aws = self._aws or resolve(AwsSettings)
-            self._client = dynamodb_client(self._aws)
-        return self._client
 
     @property
     def region(self) -> str:

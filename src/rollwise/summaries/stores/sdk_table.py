@@ -15,8 +15,8 @@ from rollwise.retry import Patience
 from rollwise.summaries.model import SummaryKey
 from rollwise.summaries.sdk import (FIGURES_COMPARED, INDEXES, KEY_PREFIX, PK, SK, SORT_KEY, index_keys, is_model_item, period_bounds,
                                     primary_key, summary_item, written_by_rollwise)
-from rollwise.summaries.store import StoredSummary, SummaryStore
-from rollwise.summaries.stores.dynamodb import TableRequests, dynamodb_client
+from rollwise.summaries.store import DEFAULT_RETRY_SECONDS, StoredSummary, SummaryStore
+from rollwise.summaries.stores.dynamodb import TableRequests
 
 # What cleanup reads of an item: its keys and what its id is derived from.
 _PROJECTION = "#pk, #sk, id, tenant_id, owner_id, metric_type, period_type, period_start_ts"
@@ -30,22 +30,13 @@ class SdkSummaryTable(TableRequests):
         self.table_name = table_name
         self._client = client
         self._aws = aws
-        self._patience = patience or (lambda: Patience.for_seconds(300))
+        self.patience = patience  # the run's, set by the store it mirrors; else the commands' default
 
     def __getstate__(self) -> dict:
-        return {"table_name": self.table_name, "_client": None, "_aws": self._aws, "_patience": None}
-
-    @property
-    def client(self) -> Any:
-        if self._client is None:
-            from rollwise.config import resolve
-
-            self._aws = self._aws or resolve(AwsSettings)
-            self._client = dynamodb_client(self._aws)
-        return self._client
+        return {"table_name": self.table_name, "_client": None, "_aws": self._aws, "patience": None}
 
     def patience_now(self) -> Patience:
-        return self._patience() if self._patience else Patience.for_seconds(300)
+        return self.patience() if self.patience else Patience.for_seconds(DEFAULT_RETRY_SECONDS)
 
     def not_found_hint(self) -> str:
         return "ROLLWISE_SDK_SUMMARIES_TABLE names the workflow SDK's table, which must exist (the SDK creates it)"
