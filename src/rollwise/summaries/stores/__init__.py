@@ -36,7 +36,7 @@ def open_summary_store(url: str, shards: int, aws: AwsSettings | None = None, cr
     raise ConfigError(f"store URL {url!r} is not supported: use sqlite:///PATH or dynamodb://TABLE")
 
 
-def configure(store: SummaryStore, settings: SummariesSettings, aws: AwsSettings | None = None) -> SummaryStore:
+def configure(store: SummaryStore, settings: SummariesSettings, aws: AwsSettings) -> SummaryStore:
     """What every host sets on a store from the job's settings: tenants' default zone, records' lifetime,
     and the workflow SDK's table to write summaries into too."""
     store.default_zone = settings.default_zone
@@ -44,5 +44,5 @@ def configure(store: SummaryStore, settings: SummariesSettings, aws: AwsSettings
     if settings.sdk_summaries_table:
         from rollwise.summaries.stores.sdk_table import open_sdk_table
 
-        store.sdk_table = open_sdk_table(settings.sdk_summaries_table, aws or AwsSettings())
+        store.sdk_table = open_sdk_table(settings.sdk_summaries_table, aws)
     return store
