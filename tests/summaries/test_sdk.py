@@ -249,3 +249,25 @@ def test_a_summary_removed_by_rollwise_is_removed_from_the_sdk_table_too(setup):
     run(store, backfill_plan(store, day.date(), day.date(), day + timedelta(days=1)))
     assert sorted((i["owner_id"]["S"], i["metric_type"]["S"]) for i in sdk_items(client, source) if i["period_type"]["S"] == "daily") == \
         [("__tenant__", "ocr"), ("o", "ocr")]
+
+
+def test_a_tenants_new_zone_replaces_its_items_with_the_local_periods_instants(setup):
+    client, source, store = setup["client"], setup["source"], setup["store"]
+    from rollwise.summaries.recorder import Recorder
+    from rollwise.summaries.zones import change_zone
+
+    day = datetime(2024, 3, 1, 12, tzinfo=UTC)
+    with Recorder(store, now=day) as rec:
+        rec.record({"tenant_id": "t", "owner_id": "o", "metric_type": "ocr", "execution_id": "e", "status": "succeeded",
+                    "submitted_at": "2024-03-01T10:00:00Z", "completed_at": "2024-03-01T10:00:05Z"})
+    run(store, backfill_plan(store, day.date(), day.date(), day + timedelta(days=1)))
+    utc_start = int(datetime(2024, 3, 1, tzinfo=UTC).timestamp())
+    assert {int(i["period_start_ts"]["N"]) for i in sdk_items(client, source) if i["period_type"]["S"] == "daily"} == {utc_start}
+
+    change = change_zone(store, "t", "Asia/Kolkata", datetime(2024, 3, 5, tzinfo=UTC), delay_hours=2)
+    assert change.summaries_removed > 0
+    daily = [i for i in sdk_items(client, source) if i["period_type"]["S"] == "daily"]
+    kolkata = Period("daily", day.date(), "Asia/Kolkata")
+    assert {int(i["period_start_ts"]["N"]) for i in daily} == {int(kolkata.starts_at.timestamp())} == {utc_start - 5 * 3600 - 1800}
+    assert {int(i["period_end_ts"]["N"]) for i in daily} == {int(kolkata.ends_at.timestamp())}
+    assert len(daily) == 2 and all(sdk.written_by_rollwise(i) for i in daily)  # the owner's and the tenant-wide item, no old ones
