@@ -48,10 +48,22 @@ def token_for(case, keys) -> str:
     return tenant_token(keys, tenant) if tenant and len(tenant) % 2 else admin_token(keys)  # half by the tenant's own token
 
 
+def authorization(case, keys) -> dict[str, str]:
+    """A valid token in place of the generated one, unless the case was made without one on purpose (a negative
+    case missing the required header): then it is sent without, and must be refused (401)."""
+    from schemathesis import GenerationMode
+    from schemathesis.core.parameters import ParameterLocation
+
+    header = case.meta.components.get(ParameterLocation.HEADER) if case.meta else None
+    if header is not None and header.mode == GenerationMode.NEGATIVE and "Authorization" not in (case.headers or {}):
+        return {}
+    return {"Authorization": f"Bearer {token_for(case, keys)}"}
+
+
 @schema.parametrize()
 @settings(max_examples=EXAMPLES, deadline=None, suppress_health_check=list(HealthCheck))
 def test_serve_answers_every_request_as_documented(case, served, keys):
-    response = case.call(base_url=served.base, headers={"Authorization": f"Bearer {token_for(case, keys)}"})
+    response = case.call(base_url=served.base, headers=authorization(case, keys))
     case.validate_response(response, excluded_checks=EXCLUDED)
     assert response.status_code < 500, response.text
 
@@ -70,7 +82,7 @@ def test_the_lambda_handler_answers_every_event_as_documented(case, store, jwks_
     app = build_app()
     token = token_for(case, keys)
     claims = jwt.decode(token, options={"verify_signature": False})  # as the authorizer passes them on, verified
-    kwargs = case.as_transport_kwargs(base_url="https://api.example.com", headers={"Authorization": f"Bearer {token}"})
+    kwargs = case.as_transport_kwargs(base_url="https://api.example.com", headers=authorization(case, keys))
     from urllib.parse import urlsplit
 
     path = urlsplit(kwargs["url"]).path
