@@ -35,6 +35,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "tests"))
 sys.path.insert(0, str(ROOT / "scripts"))
 sys.path.insert(0, str(ROOT / "bench"))
+from coldstart import COUNT_REQUESTS  # noqa: E402
 os.environ.setdefault("AWS_ACCESS_KEY_ID", "bench")
 os.environ.setdefault("AWS_SECRET_ACCESS_KEY", "bench")
 
@@ -71,13 +72,7 @@ def event(query: dict) -> dict:
 COLD = """
 from rollwise.handlers import api
 marks = {{"import": time.process_time() - start}}
-import botocore.endpoint
-sent = [0]
-_send = botocore.endpoint.Endpoint._send
-def counted(self, request):
-    sent[0] += 1
-    return _send(self, request)
-botocore.endpoint.Endpoint._send = counted
+""" + COUNT_REQUESTS + """
 out = api.lambda_handler({event!r}, None)
 marks["first"] = time.process_time() - start
 marks["requests"] = sent[0]

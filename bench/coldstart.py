@@ -50,16 +50,21 @@ marks = {"import": time.process_time() - start}
 boto3.client("dynamodb", region_name="us-east-1")
 marks["first"] = time.process_time() - start
 """
-HANDLER = """
-from rollwise.handlers import {module} as handler
-marks = {{"import": time.process_time() - start}}
+# Counts the requests botocore sends from here on, in ``sent[0]`` (costs nothing measurable); no braces, so it goes
+# into the templates below as it is.
+COUNT_REQUESTS = """
 import botocore.endpoint
 sent = [0]
 _send = botocore.endpoint.Endpoint._send
 def counted(self, request):
     sent[0] += 1
     return _send(self, request)
-botocore.endpoint.Endpoint._send = counted  # counts: costs nothing measurable
+botocore.endpoint.Endpoint._send = counted
+"""
+HANDLER = """
+from rollwise.handlers import {module} as handler
+marks = {{"import": time.process_time() - start}}
+""" + COUNT_REQUESTS + """
 out = handler.lambda_handler({event}, None)
 marks["first"] = time.process_time() - start
 marks["requests"] = sent[0]
