@@ -49,6 +49,7 @@ def our_template(tmp_path_factory):
     app = cdk.App(outdir=str(tmp_path_factory.mktemp("cdk.out")))
     stack = RollwiseStack(app, "rollwise", StackConfig(table_name="rollwise-executions", bucket_name="sam-matching-out-runs",
                                                        executions_per_day=1_000_000,  # one function, no fan-out: cdk-factory's shape
+                                                       api=False,  # the doc deploys the jobs only
                                                        asset_dir=str(package.build("x86_64"))))
     return app.synth().get_stack_by_name(stack.stack_name).template
 
