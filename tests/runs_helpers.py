@@ -82,7 +82,7 @@ def check_exactly_once(url: str, good: set[str], bad: set[str]) -> dict[str, dic
     rows = {orjson.loads(objects.read(store, k).data)["aggregate"]: orjson.loads(objects.read(store, k).data) for k in keys(store, "runs/windows/")}
     assert {k: r["files"] for k, r in rows.items()} == {k: d["stats"]["files"] for k, d in docs.items()}
     quarantined = {k for k in keys(store, "runs/quarantine") if not k.endswith(".error.json")}
-    assert quarantined == {k.replace("runs/raw/", "runs/quarantine/") for k in bad}
+    assert quarantined == {k.replace("runs/raw/", "runs/quarantine/") for k in bad}, quarantined
     assert keys(store, "runs/raw") == []
     return docs
 

@@ -19,7 +19,7 @@ LAYERS = [
      "summaries.model", "summaries.aggregate", "summaries.settings", "summaries.plan", "summaries.items", "summaries.mapping",
      "summaries.capacity", "summaries.retention"},
     # the storage seams
-    {"objects", "summaries.store", "summaries.stores", "summaries.stores.sqlite", "summaries.stores.dynamodb", "summaries.sdk",
+    {"s3_requests", "objects", "summaries.store", "summaries.stores", "summaries.stores.sqlite", "summaries.stores.dynamodb", "summaries.sdk",
      "summaries.stores.sdk_table"},
     # the jobs
     {"runs.archive", "runs.quarantine", "runs.commit", "runs.publish", "runs.job", "runs.read", "summaries.job", "summaries.zones", "summaries.recorder", "summaries.history", "summaries.export", "summaries.reshard", "notify"},

@@ -14,11 +14,14 @@ URLs: ``s3://BUCKET[/PREFIX]``, ``file:///DIR`` (or a plain path), ``memory://``
 from __future__ import annotations
 
 import fcntl
-from contextlib import contextmanager
+import os
+import threading
+import uuid
+from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
-from typing import Any, Callable, Iterator, Sequence
+from typing import Any, Callable, Iterator, Mapping, Sequence
 
 import obstore as obs
 from obstore import exceptions as obs_errors
@@ -26,6 +29,7 @@ from obstore.store import LocalStore, MemoryStore, S3Store
 
 from rollwise.config import AwsSettings
 from rollwise.errors import StoreError
+from rollwise.s3_requests import ConditionalRequests
 from rollwise.threads import each
 
 LIST_PAGE = 1000
@@ -53,7 +57,7 @@ class AlreadyExists(ObjectError):
 
 
 class PreconditionFailed(ObjectError):
-    """A replace-if-unchanged found the object changed (or gone)."""
+    """A request conditioned on an ETag found the object changed (for a replace: or gone)."""
 
 
 class PermissionDenied(ObjectError):
@@ -107,6 +111,7 @@ class BulkOutcome:
 
     done: list[str] = field(default_factory=list)
     gone: list[str] = field(default_factory=list)
+    changed: list[str] = field(default_factory=list)  # conditioned on an ETag the object no longer has: left alone
     failed: dict[str, ObjectError] = field(default_factory=dict)
 
 
@@ -117,10 +122,19 @@ class ObjectStore:
     ``ordered``: listings come sorted by key (object stores do, a local folder
     does not). ``native_replace``: the store has a conditional replace
     (If-Match); a local folder gets one from :meth:`lock`.
+
+    Reads, copies and deletes may be conditioned on an ETag (``if_match``). S3
+    does it natively (GET through obstore, COPY and DELETE through
+    ``conditional``); a local folder by holding the file it checks (an open file
+    for a copy, a rename out of the way for a delete: a producer's new version
+    is a new file); memory under one lock that every write through this object takes.
     """
 
-    def __init__(self, native: Any, url: str, ordered: bool, native_replace: bool, root: Path | None = None) -> None:
+    def __init__(self, native: Any, url: str, ordered: bool, native_replace: bool, root: Path | None = None,
+                 conditional: ConditionalRequests | None = None) -> None:
         self.native, self.url, self.ordered, self.native_replace, self.root = native, url, ordered, native_replace, root
+        self.conditional = conditional
+        self._guard: Any = threading.RLock() if root is None and conditional is None else nullcontext()
 
     def __repr__(self) -> str:
         return f"ObjectStore({self.url!r})"
@@ -128,9 +142,9 @@ class ObjectStore:
     def _fail(self, exc: BaseException, operation: str, key: str | None) -> ObjectError:
         return translate(exc, operation, key, self.url)
 
-    def get(self, key: str) -> Blob:
+    def get(self, key: str, if_match: str | None = None) -> Blob:
         try:
-            got = obs.get(self.native, key)
+            got = obs.get(self.native, key, options={"if_match": if_match} if if_match else None)
             data = bytes(got.bytes())
         except Exception as exc:  # noqa: BLE001 - translated
             raise self._fail(exc, "get", key) from None
@@ -146,24 +160,105 @@ class ObjectStore:
         """``mode``: ``"overwrite"``, ``"create"`` (if absent) or ``("if-match", e_tag)``. Returns the new ETag."""
         obs_mode: Any = {"e_tag": mode[1]} if isinstance(mode, tuple) else mode
         try:
-            if isinstance(data, Path):
-                return obs.put(self.native, key, data)["e_tag"] or ""
-            return obs.put(self.native, key, data, mode=obs_mode, use_multipart=False)["e_tag"] or ""
+            with self._guard:
+                if isinstance(data, Path):
+                    return obs.put(self.native, key, data)["e_tag"] or ""
+                return obs.put(self.native, key, data, mode=obs_mode, use_multipart=False)["e_tag"] or ""
         except Exception as exc:  # noqa: BLE001
             raise self._fail(exc, "put", key) from None
 
-    def copy(self, source: str, target: str) -> None:
+    def copy(self, source: str, target: str, if_match: str | None = None) -> None:
+        """Copy ``source`` to ``target``; with ``if_match``, only while the source's ETag is that (else PreconditionFailed)."""
         try:
-            obs.copy(self.native, source, target, overwrite=True)
+            if if_match is None:
+                obs.copy(self.native, source, target, overwrite=True)
+            elif self.conditional is not None:
+                self.conditional.copy(source, target, if_match)
+            elif self.root is not None:
+                self._copy_file_if_match(source, target, if_match)
+            else:
+                with self._guard:
+                    self._check(obs.head(self.native, source), if_match, source)
+                    obs.copy(self.native, source, target, overwrite=True)
         except Exception as exc:  # noqa: BLE001
             raise self._fail(exc, "copy", source) from None
 
-    def delete(self, keys: Sequence[str]) -> None:
-        """Delete many in one request where the store has one (S3's DeleteObjects); raises if any failed."""
+    def delete(self, keys: Sequence[str], if_match: Sequence[str] | None = None) -> dict[str, ObjectError]:
+        """Delete many in one request where the store has one (S3's DeleteObjects).
+
+        Unconditional: raises if any failed. With ``if_match`` (an ETag per key), each
+        key that was not deleted is returned with why: :class:`PreconditionFailed` if it
+        changed, :class:`NotFound` if it is gone; a failure of the whole request raises."""
         try:
-            obs.delete(self.native, list(keys))
+            if if_match is None:
+                obs.delete(self.native, list(keys))
+                return {}
+            if self.conditional is not None and len(keys) > 1:
+                return {k: translate(_ClientError(e), "delete", k, self.url) for k, e in self.conditional.delete_many(keys, if_match).items()}
         except Exception as exc:  # noqa: BLE001
             raise self._fail(exc, "delete", keys[0] if len(keys) == 1 else None) from None
+        failed: dict[str, ObjectError] = {}
+        for key, e_tag in zip(keys, if_match):
+            try:
+                if self.conditional is not None:
+                    self.conditional.delete_one(key, e_tag)
+                elif self.root is not None:
+                    self._delete_file_if_match(key, e_tag)
+                else:
+                    with self._guard:
+                        self._check(obs.head(self.native, key), e_tag, key)
+                        obs.delete(self.native, key)
+            except Exception as exc:  # noqa: BLE001
+                error = self._fail(exc, "delete", key)
+                if len(keys) == 1 and not isinstance(error, (NotFound, PreconditionFailed)) or isinstance(error, BucketNotFound):
+                    raise error from None
+                failed[key] = error
+        return failed
+
+    # -- a local folder's own conditional requests -------------------------------------------
+    @staticmethod
+    def _check(meta: Any, e_tag: str, key: str) -> None:
+        if (meta.get("e_tag") or "") != e_tag:
+            raise PreconditionFailed(f"{key} changed: ETag {meta.get('e_tag')} is not {e_tag}", key)
+
+    @staticmethod
+    def _file_e_tag(stat: os.stat_result) -> str:
+        """A local file's ETag as obstore's LocalStore makes it: inode, modification time (µs) and size."""
+        return f'"{stat.st_ino:x}-{stat.st_mtime_ns // 1000:x}-{stat.st_size:x}"'
+
+    def _copy_file_if_match(self, source: str, target: str, e_tag: str) -> None:
+        """A hard link (as obstore copies in a folder) taken first, then checked: what it holds is the
+        version checked, whatever a producer writes meanwhile."""
+        assert self.root is not None
+        path = self.root / target
+        path.parent.mkdir(parents=True, exist_ok=True)
+        staged = path.with_name(f".{path.name}.{uuid.uuid4().hex}")
+        os.link(self.root / source, staged)  # FileNotFoundError: gone
+        if self._file_e_tag(os.stat(staged)) != e_tag:
+            os.unlink(staged)
+            raise PreconditionFailed(f"{source} changed since it was listed", source)
+        os.replace(staged, path)
+        if staged.exists():  # the target was this very file already: rename(2) then does nothing
+            os.unlink(staged)
+
+    def _delete_file_if_match(self, key: str, e_tag: str) -> None:
+        """Rename the file out of raw/ (atomic), then check what was taken: the version listed is
+        deleted; another is linked back (unless a newer one is there already, which S3 would keep too)."""
+        assert self.root is not None
+        claims = self.root / ".rollwise-claims"
+        claims.mkdir(exist_ok=True)
+        path, claim = self.root / key, claims / uuid.uuid4().hex
+        os.rename(path, claim)  # FileNotFoundError: gone
+        try:
+            if self._file_e_tag(os.stat(claim)) == e_tag:
+                return
+            try:
+                os.link(claim, path)
+            except FileExistsError:
+                pass
+            raise PreconditionFailed(f"{key} changed since it was listed", key)
+        finally:
+            os.unlink(claim)
 
     def list(self, prefix: str, offset: str | None = None) -> Iterator[list[ObjectMeta]]:
         """Pages of objects under ``prefix`` (a folder: ``runs/raw/``), after ``offset`` when given."""
@@ -205,11 +300,38 @@ def _meta(m: Any) -> ObjectMeta:
     return ObjectMeta(m["path"], m.get("e_tag") or "", m["size"], m["last_modified"])
 
 
+class _ClientError(Exception):
+    """One key's error in a DeleteObjects answer, shaped as boto3's ClientError for :func:`translate`."""
+
+    def __init__(self, error: dict[str, str]) -> None:
+        super().__init__(f"{error.get('Code')}: {error.get('Message')}")
+        self.response = {"Error": error, "ResponseMetadata": {}}
+
+
+_S3_CODES = {"NoSuchKey": "not found", "404": "not found", "PreconditionFailed": "precondition", "412": "precondition",
+             "AccessDenied": "denied", "403": "denied", "NoSuchBucket": "no bucket"}
+
+
 def translate(exc: BaseException, operation: str, key: str | None, url: str) -> ObjectError:
-    """obstore's error as rollwise's: typed, one line, no transport dump."""
+    """obstore's (or boto3's) error as rollwise's: typed, one line, no transport dump."""
+    if isinstance(exc, ObjectError):
+        return exc
+    where = f"{url.rstrip('/')}/{key}" if key else url
+    response = getattr(exc, "response", None)
+    if isinstance(response, dict) and isinstance(response.get("Error"), dict):  # boto3's ClientError
+        code = str(response["Error"].get("Code", ""))
+        kind = _S3_CODES.get(code) or _S3_CODES.get(str(response.get("ResponseMetadata", {}).get("HTTPStatusCode", "")))
+        if kind == "no bucket":
+            return BucketNotFound(f"bucket of {url} does not exist: create it, or check --bucket (or the bucket setting)", key, operation)
+        if kind == "not found":
+            return NotFound(f"{where} not found", key, operation)
+        if kind == "precondition":
+            return PreconditionFailed(f"{where} changed since it was listed", key, operation)
+        if kind == "denied":
+            return PermissionDenied(f"{operation} {where} was denied: the credentials need {ACTIONS.get(operation, operation)} there", key, operation)
+        return RequestFailed(f"{operation} {where} failed: {code} {response['Error'].get('Message', '')}"[:400], key, operation)
     text = str(exc)
     first = text.split("\n\nDebug source:")[0].strip().splitlines()[0] if text.strip() else type(exc).__name__
-    where = f"{url.rstrip('/')}/{key}" if key else url
     if "NoSuchBucket" in text:
         return BucketNotFound(f"bucket of {url} does not exist: create it, or check --bucket (or the bucket setting)", key, operation)
     if isinstance(exc, (FileNotFoundError, obs_errors.NotFoundError)):
@@ -222,8 +344,6 @@ def translate(exc: BaseException, operation: str, key: str | None, url: str) -> 
     denied = "403 Forbidden" in text or "<Code>AccessDenied</Code>" in text
     if isinstance(exc, (obs_errors.PermissionDeniedError, obs_errors.UnauthenticatedError)) or denied:
         return PermissionDenied(f"{operation} {where} was denied: the credentials need {ACTIONS.get(operation, operation)} there", key, operation)
-    if isinstance(exc, ObjectError):
-        return exc
     return RequestFailed(f"{operation} {where} failed: {first[:300]}", key, operation)
 
 
@@ -238,7 +358,8 @@ def open_store(url: str, aws: AwsSettings | None = None, create: bool = False) -
         config: dict[str, Any] = {"region": aws.region, "conditional_put": "etag"}  # native If-Match / If-None-Match
         if aws.endpoint_url:
             config.update(endpoint=aws.endpoint_url, allow_http=aws.endpoint_url.startswith("http://"), virtual_hosted_style_request=False)
-        return ObjectStore(S3Store(bucket, prefix=prefix.strip("/") or None, **config), url, ordered=True, native_replace=True)
+        return ObjectStore(S3Store(bucket, prefix=prefix.strip("/") or None, **config), url, ordered=True, native_replace=True,
+                           conditional=ConditionalRequests(bucket, prefix.strip("/") or None, aws))
     if url.startswith("memory://"):
         return ObjectStore(MemoryStore(), url, ordered=True, native_replace=True)
     if url.startswith("file://") or "://" not in url:
@@ -261,8 +382,9 @@ def list_children(store: ObjectStore, prefix: str) -> list[ObjectMeta]:
     return store.list_children(prefix)
 
 
-def read(store: ObjectStore, key: str) -> Blob:
-    return store.get(key)
+def read(store: ObjectStore, key: str, e_tag: str | None = None) -> Blob:
+    """The object; with ``e_tag``, only that version (:class:`PreconditionFailed` if it changed)."""
+    return store.get(key, e_tag)
 
 
 def exists(store: ObjectStore, key: str) -> ObjectMeta | None:
@@ -275,12 +397,12 @@ def exists(store: ObjectStore, key: str) -> ObjectMeta | None:
     return None
 
 
-def read_if_exists(store: ObjectStore, key: str) -> Blob | None:
-    """The object, or None if there is none. S3 answers a GET of a missing key with 403
-    when the caller may not list it: a denied read is checked by listing, so a missing
-    object is None and a real denial is :class:`PermissionDenied`."""
+def read_if_exists(store: ObjectStore, key: str, e_tag: str | None = None) -> Blob | None:
+    """The object, or None if there is none; with ``e_tag``, only that version (:class:`PreconditionFailed`
+    if it changed). S3 answers a GET of a missing key with 403 when the caller may not list it: a denied
+    read is checked by listing, so a missing object is None and a real denial is :class:`PermissionDenied`."""
     try:
-        return store.get(key)
+        return store.get(key, e_tag)
     except NotFound:
         return None
     except PermissionDenied as denied:
@@ -318,38 +440,46 @@ def write(store: ObjectStore, key: str, data: bytes | Path) -> str:
     return store.put(key, data, "overwrite")
 
 
-def copy(store: ObjectStore, source: str, target: str) -> None:
-    """Copy ``source`` to ``target``; :class:`NotFound` if the source is gone (S3's 403 for it included)."""
+def copy(store: ObjectStore, source: str, target: str, e_tag: str | None = None) -> None:
+    """Copy ``source`` to ``target`` (with ``e_tag``: only that version, else :class:`PreconditionFailed`);
+    :class:`NotFound` if the source is gone (S3's 403 for it included)."""
     try:
-        store.copy(source, target)
+        store.copy(source, target, e_tag)
     except PermissionDenied:
         if exists(store, source) is None:
             raise NotFound(f"{source} not found", source, "copy") from None
         raise
 
 
-def copy_many(store: ObjectStore, pairs: Sequence[tuple[str, str]], concurrency: int) -> BulkOutcome:
-    """Copy each (source, target); a missing source is ``gone`` (another run moved it)."""
+def copy_many(store: ObjectStore, pairs: Sequence[tuple[str, str]], concurrency: int,
+              e_tags: Mapping[str, str] | None = None) -> BulkOutcome:
+    """Copy each (source, target), conditioned on the source's ETag in ``e_tags`` when given: a
+    missing source is ``gone`` (another run moved it), a changed one ``changed``."""
     outcome = BulkOutcome()
 
     def fold(pair: tuple[str, str], result: Any) -> None:
         _record(outcome, pair[0], result)
 
-    each(pairs, lambda pair: copy(store, *pair), fold, concurrency)
+    each(pairs, lambda pair: copy(store, *pair, e_tags[pair[0]] if e_tags is not None else None), fold, concurrency)
     return outcome
 
 
-def delete_many(store: ObjectStore, keys: Sequence[str]) -> BulkOutcome:
-    """Delete ``keys`` in bulk requests; if a bulk request fails, key by key, so each key gets its own outcome."""
+def delete_many(store: ObjectStore, keys: Sequence[str], e_tags: Mapping[str, str] | None = None) -> BulkOutcome:
+    """Delete ``keys`` in bulk requests, each conditioned on its ETag in ``e_tags`` when given; if a
+    bulk request fails, key by key, so each key gets its own outcome."""
     outcome = BulkOutcome()
     for i in range(0, len(keys), DELETE_CHUNK):
         chunk = list(keys[i : i + DELETE_CHUNK])
+        tags = [e_tags[k] for k in chunk] if e_tags is not None else None
         try:
-            store.delete(chunk)
-            outcome.done.extend(chunk)
+            refused = store.delete(chunk, tags)
         except ObjectError:
-            for key in chunk:
-                _record(outcome, key, _attempt(lambda: store.delete([key])))
+            for n, key in enumerate(chunk):
+                one = [tags[n]] if tags is not None else None
+                _record(outcome, key, _attempt(lambda: store.delete([key], one).get(key)))
+            continue
+        for key in chunk:
+            _record(outcome, key, refused.get(key))
     return outcome
 
 
@@ -363,6 +493,8 @@ def _attempt(call: Callable[[], Any]) -> Any:
 def _record(outcome: BulkOutcome, key: str, result: Any) -> None:
     if isinstance(result, NotFound) and not isinstance(result, BucketNotFound):
         outcome.gone.append(key)
+    elif isinstance(result, PreconditionFailed):
+        outcome.changed.append(key)
     elif isinstance(result, BaseException):
         outcome.failed[key] = result if isinstance(result, ObjectError) else RequestFailed(str(result), key)
     else:

@@ -54,11 +54,12 @@ def test_scheduled_event_in_a_cold_interpreter(bucket):
     logs = [line for line in lines[:-1] if "_aws" not in line]
     (metrics,) = [line for line in lines[:-1] if "_aws" in line]
     assert {m["Name"] for m in metrics["_aws"]["CloudWatchMetrics"][0]["Metrics"]} == {
-        "FilesProcessed", "FilesArchived", "FilesQuarantined", "ArchiveFailures", "LateFiles", "OldestPendingSeconds"}
+        "FilesProcessed", "FilesArchived", "FilesQuarantined", "ArchiveFailures", "LateFiles", "FilesRewritten", "FilesChanged",
+        "OldestPendingSeconds"}
     assert (metrics["FilesProcessed"], metrics["FilesArchived"], metrics["FilesQuarantined"], metrics["ArchiveFailures"]) == ([6], [6], [1], [0])
     assert response == {"statusCode": 200, "body": {
         "windows": ["runs/20240115t1305Z.json", "runs/20240115t1310Z.json"], "files_processed": 6, "files_archived": 6,
-        "files_quarantined": 1, "files_failed": 0, "late_files": 0, "failed_operations": []}}
+        "files_quarantined": 1, "files_failed": 0, "late_files": 0, "files_rewritten": 0, "files_changed": 0, "failed_operations": []}}
     per_window = [line for line in logs if line["message"] == "window merged"]
     assert [line["aggregate"] for line in per_window] == ["runs/20240115t1305Z.json", "runs/20240115t1310Z.json"]
     assert all(line["correlation_id"] == "merge-evt-7" and line["service"] == "rollwise-runs" for line in logs)
@@ -68,7 +69,7 @@ def test_scheduled_event_in_a_cold_interpreter(bucket):
 
 
 def test_failed_archive_operations_raise_after_the_work_is_done(bucket, monkeypatch):
-    def denied(self, keys):
+    def denied(self, keys, if_match=None):
         raise objects.PermissionDenied("delete denied: the credentials need s3:DeleteObject there", keys[0], "delete")
 
     real = objects.ObjectStore.delete

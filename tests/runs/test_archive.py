@@ -15,7 +15,7 @@ def files(store, n):
     for i in range(n):
         key = f"runs/raw/20240115t1301Z_{i}.json"
         put(store, key, {"noticeId": str(i)})
-        out.append(RawFile(key, "", 10))
+        out.append(RawFile(key, store.head(key).e_tag, 10))  # as the listing gives it
     return out
 
 

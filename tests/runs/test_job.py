@@ -37,7 +37,8 @@ def test_closed_windows_are_aggregated_and_archived(runs_url):
     put(store, "runs/raw/20240115t1319Z_open.json", item(6, 0.8))  # 13:15-13:20 closes at 13:21
     result = merge(runs_url)
     assert result.body() == {"windows": ["runs/20240115t1305Z.json", "runs/20240115t1310Z.json"], "files_processed": 4,
-                             "files_archived": 4, "files_quarantined": 0, "files_failed": 0, "late_files": 0, "failed_operations": []}
+                             "files_archived": 4, "files_quarantined": 0, "files_failed": 0, "late_files": 0, "files_rewritten": 0,
+                             "files_changed": 0, "failed_operations": []}
     docs = aggregates(store)
     first = docs["runs/20240115t1305Z.json"]
     assert (first["window_start"], first["window_end"]) == ("2024-01-15T13:00:00Z", "2024-01-15T13:05:00Z")

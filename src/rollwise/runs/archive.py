@@ -3,6 +3,12 @@
 A raw file is archived only after the aggregate naming it is stored, so a file
 that fails here stays under raw/ and the next run archives it without counting
 it again. Each key gets its own outcome.
+
+Every read, copy and delete of a raw file is conditioned on the ETag the
+listing gave: a producer that writes the key again meanwhile keeps its new
+version under raw/ (``changed``, not a failure), for the next run to find as a
+rewrite. A rewrite (a key already counted, in another version) is archived
+under its own name beside the version counted, never counted again.
 """
 
 from __future__ import annotations
@@ -32,6 +38,7 @@ log = logging.getLogger(__name__)
 class ArchiveOutcome:
     archived: tuple[str, ...]
     failed: tuple[Failure, ...]
+    changed: tuple[str, ...] = ()  # written again since the listing: left under raw/ for the next run
 
 
 class Bundle:
@@ -66,49 +73,59 @@ class Bundle:
                 os.unlink(self.path)
 
 
-def _deleted(store: objects.ObjectStore, keys: Sequence[str], failed: list[Failure]) -> list[str]:
-    outcome = objects.delete_many(store, keys)
+def _deleted(store: objects.ObjectStore, keys: Sequence[str], e_tags: dict[str, str], failed: list[Failure],
+             changed: list[str]) -> list[str]:
+    outcome = objects.delete_many(store, keys, e_tags)
     failed.extend(Failure(k, "delete", e) for k, e in outcome.failed.items())
+    changed.extend(outcome.changed)
     return outcome.done
 
 
-def move(store: objects.ObjectStore, layout: Layout, files: Sequence[RawFile], concurrency: int) -> ArchiveOutcome:
-    """Copy each file to the archive, then delete the originals that were copied."""
-    if not files:
+def move(store: objects.ObjectStore, layout: Layout, files: Sequence[RawFile], concurrency: int,
+         rewrites: Sequence[RawFile] = ()) -> ArchiveOutcome:
+    """Copy each file to the archive (a rewrite beside the version counted), then delete the originals copied."""
+    if not files and not rewrites:
         return ArchiveOutcome((), ())
-    copies = objects.copy_many(store, [(f.key, layout.archived_key(f.key)) for f in files], concurrency)
+    e_tags = {f.key: f.e_tag for f in (*files, *rewrites)}
+    pairs = [(f.key, layout.archived_key(f.key)) for f in files] + [(f.key, layout.rewrite_key(f.key, f.e_tag)) for f in rewrites]
+    copies = objects.copy_many(store, pairs, concurrency, e_tags)
     failed = [Failure(k, "copy", e) for k, e in copies.failed.items()]
-    archived = _deleted(store, copies.done, failed)
-    return ArchiveOutcome(tuple(archived), tuple(failed))
+    changed = list(copies.changed)
+    archived = _deleted(store, copies.done, e_tags, failed, changed)
+    return ArchiveOutcome(tuple(archived), tuple(failed), tuple(changed))
 
 
 def bundle(store: objects.ObjectStore, layout: Layout, window: Window, files: Sequence[RawFile], into: Bundle | None,
            concurrency: int) -> ArchiveOutcome:
-    """Write one bundle of the window's files (those not already in ``into`` are read now), then delete them."""
+    """Write one bundle of the window's files (those not already in ``into`` are read now), then delete them.
+    A line names its file's key and ETag, so a rewrite's line stands beside the counted version's in an earlier bundle."""
     if not files:
         if into is not None:
             into.discard()
         return ArchiveOutcome((), ())
     into = into or Bundle(window)
     failed: list[Failure] = []
+    changed: list[str] = []
 
     def add(f: RawFile, got: Any) -> None:
         if isinstance(got, objects.Blob):
             into.add(f, got.data)
+        elif isinstance(got, objects.PreconditionFailed):
+            changed.append(f.key)
         elif isinstance(got, BaseException):
             failed.append(Failure(f.key, "get", got))
 
     try:
-        each([f for f in files if f.key not in into.keys], lambda f: objects.read_if_exists(store, f.key), add, concurrency)
+        each([f for f in files if f.key not in into.keys], lambda f: objects.read_if_exists(store, f.key, f.e_tag), add, concurrency)
         if not into.keys:
-            return ArchiveOutcome((), tuple(failed))
+            return ArchiveOutcome((), tuple(failed), tuple(changed))
         key = layout.bundle_key(window, into.digest())
         try:
             objects.write(store, key, into.close())
         except objects.ObjectError as exc:
-            return ArchiveOutcome((), tuple(failed + [Failure(k, "bundle", exc) for k in sorted(into.keys)]))
+            return ArchiveOutcome((), tuple(failed + [Failure(k, "bundle", exc) for k in sorted(into.keys)]), tuple(changed))
         log.info("bundle written", extra={"bundle": key, "files": len(into.keys)})
-        archived = _deleted(store, sorted(into.keys), failed)
-        return ArchiveOutcome(tuple(archived), tuple(failed))
+        archived = _deleted(store, sorted(into.keys), dict(into.keys), failed, changed)
+        return ArchiveOutcome(tuple(archived), tuple(failed), tuple(changed))
     finally:
         into.discard()

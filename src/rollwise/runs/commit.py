@@ -40,6 +40,8 @@ class CommitOutcome:
     added: tuple[RawFile, ...] = ()
     late: bool = False
     poison: tuple[tuple[RawFile, str], ...] = ()
+    rewritten: tuple[tuple[RawFile, str], ...] = ()  # written again after it was counted: the file, the ETag counted
+    changed: tuple[RawFile, ...] = ()  # changed after the listing (the read was refused): left for the next run
     unread: tuple[tuple[RawFile, objects.ObjectError], ...] = ()
     conflict: bool = False
     gave_up: str | None = None
@@ -49,13 +51,9 @@ class CommitOutcome:
     attempts: int = 1
 
     def counted(self, files: Sequence[RawFile]) -> list[RawFile]:
-        """Those of ``files`` the stored aggregate counts (as they are now: a rewritten file is poison, not counted)."""
+        """Those of ``files`` the stored aggregate counts, in the version it counts (a rewrite is not one of them)."""
         bad = {f.key for f, _ in self.poison}
-        return [f for f in files if f.key in self.manifest and f.key not in bad]
-
-
-def _rewritten(f: RawFile, key: str, counted_e_tag: str) -> str:
-    return f"rewritten after it was counted in {key} (ETag {counted_e_tag}, now {f.e_tag})"
+        return [f for f in files if self.manifest.get(f.key) == f.e_tag and f.key not in bad]
 
 
 def attempt_commit(store: objects.ObjectStore, layout: Layout, window: Window, files: Sequence[RawFile], settings: MergeSettings,
@@ -66,26 +64,30 @@ def attempt_commit(store: objects.ObjectStore, layout: Layout, window: Window, f
     existing = WindowAggregate.from_json(window, stored.data) if stored else None
     agg = existing or WindowAggregate(window)
     poison: dict[str, tuple[RawFile, str]] = {}
+    rewritten: list[tuple[RawFile, str]] = []
     for f in files:
         if f.key in (known_poison or {}):
             poison[f.key] = (f, known_poison[f.key])
         elif f.key in agg.manifest and agg.manifest[f.key] != f.e_tag:
-            poison[f.key] = (f, _rewritten(f, key, agg.manifest[f.key]))
+            rewritten.append((f, agg.manifest[f.key]))
     fresh = [f for f in files if f.key not in agg.manifest and f.key not in poison]
     bundle = Bundle(window) if settings.archive_mode == "bundle" and fresh else None
     records = RecordsFile() if settings.records_output and fresh else None
     added: list[RawFile] = []
+    changed: list[RawFile] = []
     unread: list[tuple[RawFile, objects.ObjectError]] = []
 
     def fetch(f: RawFile) -> Any:
         if f.size > settings.max_file_bytes:
             return PoisonFile(f"file is {f.size} bytes, over the {settings.max_file_bytes}-byte limit")
-        return objects.read_if_exists(store, f.key)
+        return objects.read_if_exists(store, f.key, f.e_tag)  # the version listed, or PreconditionFailed
 
     def fold(f: RawFile, got: Any) -> None:
         on_read(f.key)
         if isinstance(got, PoisonFile):
             poison[f.key] = (f, str(got))
+        elif isinstance(got, objects.PreconditionFailed):
+            changed.append(f)
         elif isinstance(got, BaseException):
             unread.append((f, got if isinstance(got, objects.ObjectError) else objects.RequestFailed(str(got), f.key, "get")))
         elif got is not None:  # None: archived meanwhile by another invocation, which counted it
@@ -122,7 +124,8 @@ def attempt_commit(store: objects.ObjectStore, layout: Layout, window: Window, f
             bundle.discard()
         raise
     return CommitOutcome(window, key, dict(agg.manifest), tuple(added), existing is not None and bool(added), tuple(poison.values()),
-                         tuple(unread), aggregate=agg if (added or existing) else None, bundle=bundle, records=named)
+                         tuple(rewritten), tuple(changed), tuple(unread), aggregate=agg if (added or existing) else None, bundle=bundle,
+                         records=named)
 
 
 def commit_window(store: objects.ObjectStore, layout: Layout, window: Window, files: Sequence[RawFile], settings: MergeSettings,

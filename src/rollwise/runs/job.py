@@ -6,6 +6,13 @@ files quarantined. A raw file is archived only after the aggregate that counts
 it is stored, and a file already named in a manifest is archived without being
 counted again, so a crash at any point, a retry or several invocations at once
 leave each file counted in exactly one aggregate.
+
+A producer may write a key again at any moment (a redelivered message
+processed twice). Every request on a raw file is conditioned on the ETag the
+listing gave, so a version the job has not read is never deleted: it waits
+under raw/ (``files_changed``). A key an aggregate already counts, found again
+in another version, is a rewrite: archived beside the version counted, never
+counted twice, and reported (``files_rewritten``).
 """
 
 from __future__ import annotations
@@ -39,6 +46,8 @@ class MergeResult:
     files_archived: int = 0
     files_quarantined: int = 0
     late_files: int = 0
+    files_rewritten: int = 0
+    files_changed: int = 0
     failed: list[Failure] = field(default_factory=list)
     failed_files: set[str] = field(default_factory=set)
     planned: list[dict[str, Any]] = field(default_factory=list)
@@ -69,6 +78,8 @@ class MergeResult:
             "files_quarantined": self.files_quarantined,
             "files_failed": self.files_failed,
             "late_files": self.late_files,
+            "files_rewritten": self.files_rewritten,
+            "files_changed": self.files_changed,
             "failed_operations": [f.to_dict() for f in self.failed],
         }
         if self.planned:
@@ -80,7 +91,8 @@ class MergeResult:
 
     def metrics(self) -> dict[str, float]:
         return {"FilesProcessed": self.files_processed, "FilesArchived": self.files_archived, "FilesQuarantined": self.files_quarantined,
-                "ArchiveFailures": len(self.failed), "LateFiles": self.late_files, "OldestPendingSeconds": self.oldest_pending_seconds}
+                "ArchiveFailures": len(self.failed), "LateFiles": self.late_files, "FilesRewritten": self.files_rewritten,
+                "FilesChanged": self.files_changed, "OldestPendingSeconds": self.oldest_pending_seconds}
 
 
 class MergeJob:
@@ -167,11 +179,24 @@ class MergeJob:
                     result.fail(failure)
                 result.failed_files.update(f.key for f in counted)
                 counted = []
+        rewrites = [f for f, _ in outcome.rewritten]
         if self.settings.archive_mode == "bundle":
-            archived = archive.bundle(self.store, self.layout, window, counted, outcome.bundle, self.settings.concurrency)
+            archived = archive.bundle(self.store, self.layout, window, counted + rewrites, outcome.bundle, self.settings.concurrency)
         else:
-            archived = archive.move(self.store, self.layout, counted, self.settings.concurrency)
-        result.files_archived += len(archived.archived)
+            archived = archive.move(self.store, self.layout, counted, self.settings.concurrency, rewrites)
+        done = set(archived.archived)
+        for f, counted_e_tag in outcome.rewritten:
+            if f.key in done:
+                result.files_rewritten += 1
+                where = self.layout.bundles if self.settings.archive_mode == "bundle" else self.layout.rewrite_key(f.key, f.e_tag)
+                log.warning("file written again after it was counted: %s (ETag %s counted in %s, now %s): archived in %s, not counted again",
+                            f.key, counted_e_tag, outcome.key, f.e_tag, where,
+                            extra={"key": f.key, "counted_etag": counted_e_tag, "etag": f.e_tag, "aggregate": outcome.key, "archived": where})
+        result.files_archived += len(done - {f.key for f in rewrites})
+        changed = [f.key for f in outcome.changed] + list(archived.changed)
+        if changed:
+            log.info("files written again since they were listed, left under raw/ for the next run", extra={"keys": changed[:20], "files": len(changed)})
+        result.files_changed += len(changed)
         for failure in archived.failed:
             result.fail(failure, failure.key)
         moved = quarantine(self.store, self.layout, outcome.poison, self.settings.concurrency, utc_now())

@@ -8,6 +8,7 @@ prefixes from here. Every prefix is empty (the bucket's root) or ends with '/'.
     <root>/raw/<stamp>_<id>.json              producers' files (the input)
     <root>/<YYYYMMDDtHHMMZ>.json              one aggregate per window, named by its end
     <root>/archive/<name>                     originals after their window is merged (move mode)
+    <root>/archive/rewrites/<name>.<etag>.json    a file written again after it was counted, beside the first
     <root>/archive/bundles/<stamp>-<digest>.jsonl.gz   or one bundle per window (bundle mode)
     <root>/quarantine/<name>                  files that cannot be counted
     <root>/quarantine/<name>.error.json       beside each, why
@@ -117,6 +118,14 @@ class Layout:
 
     def archived_key(self, raw_key: str) -> str:
         return self.archive + self._name(raw_key)
+
+    def rewrite_key(self, raw_key: str, e_tag: str) -> str:
+        """Where a file written again after it was counted is archived: its name and the new version's
+        ETag, so the version counted (at :meth:`archived_key`) and every later one are all kept."""
+        name = self._name(raw_key)
+        stem = name[: -len(".json")] if name.endswith(".json") else name
+        version = "".join(c for c in e_tag if c.isalnum() or c == "-") or "none"
+        return f"{self.archive}rewrites/{stem}.{version}.json"
 
     def bundle_key(self, window: Window, digest: str) -> str:
         return f"{self.bundles}{window.name}-{digest}.jsonl.gz"

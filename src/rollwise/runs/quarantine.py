@@ -44,13 +44,15 @@ def quarantine(store: objects.ObjectStore, layout: Layout, poison: Sequence[tupl
 
     def move(item: tuple[RawFile, str]) -> None:
         f, reason = item
-        objects.copy(store, f.key, layout.quarantined_key(f.key))
+        objects.copy(store, f.key, layout.quarantined_key(f.key), f.e_tag)  # the version found bad, or none
         objects.write(store, layout.note_key(f.key), note(f, reason, at))
 
     def fold(item: tuple[RawFile, str], outcome: Any) -> None:
         f, reason = item
         if isinstance(outcome, objects.NotFound) and not isinstance(outcome, objects.BucketNotFound):
             return  # gone: another invocation moved it
+        if isinstance(outcome, objects.PreconditionFailed):
+            return  # written again: the new version waits under raw/ for the next run
         if isinstance(outcome, BaseException):
             failed.append(Failure(f.key, "quarantine", outcome))
             return
@@ -58,6 +60,6 @@ def quarantine(store: objects.ObjectStore, layout: Layout, poison: Sequence[tupl
         log.warning("file quarantined: %s: %s", f.key, reason, extra={"key": f.key, "reason": reason})
 
     each(poison, move, fold, concurrency)
-    deleted = objects.delete_many(store, copied)
+    deleted = objects.delete_many(store, copied, {f.key: f.e_tag for f, _ in poison})
     failed.extend(Failure(k, "delete", e) for k, e in deleted.failed.items())
     return QuarantineOutcome(tuple(deleted.done), tuple(failed))
