@@ -92,6 +92,16 @@ def make_runs_url(kind: str, request, tmp_path, monkeypatch) -> str:
         return "memory://"
     import boto3
 
+    if kind == "s3-strict":  # moto behind a gateway holding S3's preconditions (tests/s3_preconditions.py)
+        from s3_preconditions import S3Preconditions
+
+        gateway = request.getfixturevalue("gateway")
+        request.node.preconditions = S3Preconditions(gateway)
+        monkeypatch.setenv("AWS_ENDPOINT_URL", gateway.url)
+        bucket = f"runs-{uuid.uuid4().hex[:12]}"
+        boto3.client("s3", endpoint_url=gateway.url, region_name="us-east-1").create_bucket(Bucket=bucket)
+        return f"s3://{bucket}"
+
     moto = request.getfixturevalue("moto_server")
     monkeypatch.setenv("AWS_ENDPOINT_URL", moto.url)
     bucket = f"runs-{uuid.uuid4().hex[:12]}"

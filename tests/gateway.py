@@ -30,6 +30,7 @@ class Request:
     body: bytes
     status: int | None = None  # what the client got back
     note: str = ""
+    target: str = ""  # the path with its query, as sent
 
     def header(self, name: str) -> str:
         return self.headers.get(name.lower(), "")
@@ -78,7 +79,7 @@ class Gateway:
                 body = self.rfile.read(length) if length else b""
                 parts = urlsplit(self.path)
                 request = Request(self.command, parts.path, dict(parse_qsl(parts.query, keep_blank_values=True)),
-                                  {k.lower(): v for k, v in self.headers.items()}, body)
+                                  {k.lower(): v for k, v in self.headers.items()}, body, target=self.path)
                 with gateway.lock:
                     gateway.requests.append(request)
                 reply = gateway.decide(request)

@@ -102,13 +102,13 @@ class FaultyStore:
     def __init__(self, inner: objects.ObjectStore, fault, after: bool = False) -> None:
         self.inner, self.fault, self.after = inner, fault, after
         self.calls = 0
-        self.lock = threading.Lock()
+        self.calls_lock = threading.Lock()
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self.inner, name)
 
     def _request(self, name: str, *args: Any, **kwargs: Any) -> Any:
-        with self.lock:
+        with self.calls_lock:
             self.calls += 1
             error = self.fault(name, args)
         if error is not None and not self.after:
@@ -138,7 +138,7 @@ class FaultyStore:
         return self._request("list_children", *a, **k)
 
     def list(self, *a, **k):
-        with self.lock:
+        with self.calls_lock:
             self.calls += 1
             error = self.fault("list", a)
         if error is not None and not self.after:

@@ -80,3 +80,103 @@ def test_unsupported_urls():
         objects.open_store("ftp://host/x")
     with pytest.raises(ValueError, match="names no bucket"):
         objects.open_store("s3://")
+
+
+# -- preconditions: every read, copy and delete of a raw file names the version it means -------------
+@pytest.fixture(params=["local", "memory", "s3-strict"])
+def conditional_store(request, tmp_path, monkeypatch):
+    """S3 behind a gateway holding S3's documented preconditions (moto ignores some of them)."""
+    from conftest import make_runs_url
+
+    return open_store(make_runs_url(request.param, request, tmp_path, monkeypatch)), request
+
+
+def _rewritten(store, key: str) -> tuple[str, str]:
+    """The ETag of a first version, then of a second written over it."""
+    first = objects.write(store, key, b'{"v": 1}')
+    second = objects.write(store, key, b'{"v": 2, "again": true}')
+    assert first != second
+    return first, second
+
+
+def _refused(request, kind: str) -> list:
+    checked = getattr(request.node, "preconditions", None)
+    return None if checked is None else [(k, key, status) for k, key, status in checked.refused if k == kind]
+
+
+def test_a_read_of_a_changed_version_is_refused(conditional_store):
+    store, request = conditional_store
+    old, new = _rewritten(store, "runs/raw/a.json")
+    with pytest.raises(objects.PreconditionFailed):
+        objects.read_if_exists(store, "runs/raw/a.json", old)
+    assert objects.read_if_exists(store, "runs/raw/a.json", new).data == b'{"v": 2, "again": true}'
+    assert objects.read_if_exists(store, "runs/raw/gone.json", new) is None
+    assert _refused(request, "get") in (None, [("get", "runs/raw/a.json", 412), ("get", "runs/raw/gone.json", 404)])
+
+
+def test_a_copy_of_a_changed_version_is_refused_and_copies_nothing(conditional_store):
+    store, request = conditional_store
+    old, new = _rewritten(store, "runs/raw/a.json")
+    with pytest.raises(objects.PreconditionFailed):
+        objects.copy(store, "runs/raw/a.json", "runs/archive/a.json", old)
+    assert objects.read_if_exists(store, "runs/archive/a.json") is None
+    with pytest.raises(objects.NotFound):
+        objects.copy(store, "runs/raw/gone.json", "runs/archive/gone.json", old)
+    objects.copy(store, "runs/raw/a.json", "runs/archive/a.json", new)
+    assert objects.read(store, "runs/archive/a.json").data == b'{"v": 2, "again": true}'
+    objects.copy(store, "runs/raw/a.json", "runs/archive/a.json", new)  # again (a retry): the same outcome
+    assert [m.key for m in objects.list_objects(store, "runs/archive/")] == ["runs/archive/a.json"]
+    many = objects.copy_many(store, [("runs/raw/a.json", "runs/archive/b.json"), ("runs/raw/gone.json", "runs/archive/c.json")], 2,
+                             {"runs/raw/a.json": old, "runs/raw/gone.json": old})
+    assert (many.done, many.changed, many.gone, many.failed) == ([], ["runs/raw/a.json"], ["runs/raw/gone.json"], {})
+    assert _refused(request, "copy") in (None, [("copy", "runs/raw/a.json", 412), ("copy", "runs/raw/gone.json", 404),
+                                                ("copy", "runs/raw/a.json", 412), ("copy", "runs/raw/gone.json", 404)])
+
+
+def test_a_delete_of_a_changed_version_is_refused_one_by_one(conditional_store):
+    """DeleteObject with If-Match: the new version stays, the version named is deleted."""
+    store, request = conditional_store
+    old, new = _rewritten(store, "runs/raw/a.json")
+    assert store.delete(["runs/raw/a.json"], [old]).keys() == {"runs/raw/a.json"}
+    assert isinstance(store.delete(["runs/raw/a.json"], [old])["runs/raw/a.json"], objects.PreconditionFailed)
+    assert objects.read(store, "runs/raw/a.json").data == b'{"v": 2, "again": true}'
+    assert store.delete(["runs/raw/a.json"], [new]) == {}
+    assert isinstance(store.delete(["runs/raw/a.json"], [new])["runs/raw/a.json"], objects.NotFound)
+    assert objects.read_if_exists(store, "runs/raw/a.json") is None
+    assert _refused(request, "delete") in (None, [("delete", "runs/raw/a.json", 412)] * 2 + [("delete", "runs/raw/a.json", 404)])
+
+
+def test_a_bulk_delete_deletes_the_versions_named_and_keeps_the_changed(conditional_store):
+    """DeleteObjects with an ETag per object: one request, each key its own outcome."""
+    store, request = conditional_store
+    tags = {f"runs/raw/{i}.json": objects.write(store, f"runs/raw/{i}.json", b"1") for i in range(4)}
+    tags["runs/raw/1.json"] = objects.write(store, "runs/raw/1.json", b"2") and tags["runs/raw/1.json"]  # 1 written again
+    tags["runs/raw/gone.json"] = tags["runs/raw/0.json"]
+    outcome = objects.delete_many(store, sorted(tags), tags)
+    assert (sorted(outcome.done), outcome.changed, outcome.gone, outcome.failed) == (
+        ["runs/raw/0.json", "runs/raw/2.json", "runs/raw/3.json"], ["runs/raw/1.json"], ["runs/raw/gone.json"], {})
+    assert [m.key for m in objects.list_objects(store, "runs/raw/")] == ["runs/raw/1.json"]
+    assert objects.read(store, "runs/raw/1.json").data == b"2"
+    if _refused(request, "delete_objects") is not None:
+        assert _refused(request, "delete_objects") == [("delete_objects", "runs/raw/1.json", 412), ("delete_objects", "runs/raw/gone.json", 404)]
+        assert [r.method for r in request.getfixturevalue("gateway").requests if "delete" in r.query] == ["POST"]  # one bulk request
+
+
+def test_the_gateway_refuses_what_moto_lets_through(moto_server, gateway):
+    """Why the tests above go through a gateway: moto copies and bulk-deletes a changed version."""
+    import boto3
+    from s3_preconditions import S3Preconditions
+
+    raw = boto3.client("s3", endpoint_url=moto_server.url, region_name="us-east-1")
+    bucket = f"strict-{uuid.uuid4().hex[:10]}"
+    raw.create_bucket(Bucket=bucket)
+    old = raw.put_object(Bucket=bucket, Key="k", Body=b"1")["ETag"]
+    raw.put_object(Bucket=bucket, Key="k", Body=b"2")
+    raw.copy_object(Bucket=bucket, Key="lenient", CopySource={"Bucket": bucket, "Key": "k"}, CopySourceIfMatch=old)  # moto: copied
+    S3Preconditions(gateway)
+    strict = boto3.client("s3", endpoint_url=gateway.url, region_name="us-east-1")
+    with pytest.raises(strict.exceptions.ClientError, match="PreconditionFailed"):
+        strict.copy_object(Bucket=bucket, Key="strict", CopySource={"Bucket": bucket, "Key": "k"}, CopySourceIfMatch=old)
+    errors = strict.delete_objects(Bucket=bucket, Delete={"Objects": [{"Key": "k", "ETag": old}]})["Errors"]
+    assert [(e["Key"], e["Code"]) for e in errors] == [("k", "PreconditionFailed")]
+    assert sorted(o["Key"] for o in raw.list_objects_v2(Bucket=bucket)["Contents"]) == ["k", "lenient"]

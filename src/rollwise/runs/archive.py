@@ -38,7 +38,8 @@ log = logging.getLogger(__name__)
 class ArchiveOutcome:
     archived: tuple[str, ...]
     failed: tuple[Failure, ...]
-    changed: tuple[str, ...] = ()  # written again since the listing: left under raw/ for the next run
+    changed: tuple[str, ...] = ()  # written again since the listing, before it was archived: left under raw/ for the next run
+    superseded: tuple[str, ...] = ()  # archived, then not deleted: written again meanwhile, the new version left under raw/
 
 
 class Bundle:
@@ -73,12 +74,11 @@ class Bundle:
                 os.unlink(self.path)
 
 
-def _deleted(store: objects.ObjectStore, keys: Sequence[str], e_tags: dict[str, str], failed: list[Failure],
-             changed: list[str]) -> list[str]:
+def _deleted(store: objects.ObjectStore, keys: Sequence[str], e_tags: dict[str, str], failed: list[Failure]) -> tuple[list[str], list[str]]:
+    """The originals deleted, and those written again since (kept)."""
     outcome = objects.delete_many(store, keys, e_tags)
     failed.extend(Failure(k, "delete", e) for k, e in outcome.failed.items())
-    changed.extend(outcome.changed)
-    return outcome.done
+    return outcome.done, outcome.changed
 
 
 def move(store: objects.ObjectStore, layout: Layout, files: Sequence[RawFile], concurrency: int,
@@ -90,9 +90,8 @@ def move(store: objects.ObjectStore, layout: Layout, files: Sequence[RawFile], c
     pairs = [(f.key, layout.archived_key(f.key)) for f in files] + [(f.key, layout.rewrite_key(f.key, f.e_tag)) for f in rewrites]
     copies = objects.copy_many(store, pairs, concurrency, e_tags)
     failed = [Failure(k, "copy", e) for k, e in copies.failed.items()]
-    changed = list(copies.changed)
-    archived = _deleted(store, copies.done, e_tags, failed, changed)
-    return ArchiveOutcome(tuple(archived), tuple(failed), tuple(changed))
+    archived, superseded = _deleted(store, copies.done, e_tags, failed)
+    return ArchiveOutcome(tuple(archived), tuple(failed), tuple(copies.changed), tuple(superseded))
 
 
 def bundle(store: objects.ObjectStore, layout: Layout, window: Window, files: Sequence[RawFile], into: Bundle | None,
@@ -125,7 +124,7 @@ def bundle(store: objects.ObjectStore, layout: Layout, window: Window, files: Se
         except objects.ObjectError as exc:
             return ArchiveOutcome((), tuple(failed + [Failure(k, "bundle", exc) for k in sorted(into.keys)]), tuple(changed))
         log.info("bundle written", extra={"bundle": key, "files": len(into.keys)})
-        archived = _deleted(store, sorted(into.keys), dict(into.keys), failed, changed)
-        return ArchiveOutcome(tuple(archived), tuple(failed), tuple(changed))
+        archived, superseded = _deleted(store, sorted(into.keys), dict(into.keys), failed)
+        return ArchiveOutcome(tuple(archived), tuple(failed), tuple(changed), tuple(superseded))
     finally:
         into.discard()

@@ -185,15 +185,17 @@ class MergeJob:
         else:
             archived = archive.move(self.store, self.layout, counted, self.settings.concurrency, rewrites)
         done = set(archived.archived)
+        kept = done | set(archived.superseded)  # the version listed is in the archive now
         for f, counted_e_tag in outcome.rewritten:
-            if f.key in done:
-                result.files_rewritten += 1
-                where = self.layout.bundles if self.settings.archive_mode == "bundle" else self.layout.rewrite_key(f.key, f.e_tag)
-                log.warning("file written again after it was counted: %s (ETag %s counted in %s, now %s): archived in %s, not counted again",
-                            f.key, counted_e_tag, outcome.key, f.e_tag, where,
-                            extra={"key": f.key, "counted_etag": counted_e_tag, "etag": f.e_tag, "aggregate": outcome.key, "archived": where})
+            if f.key not in kept:
+                continue
+            result.files_rewritten += 1
+            where = self.layout.bundles if self.settings.archive_mode == "bundle" else self.layout.rewrite_key(f.key, f.e_tag)
+            log.warning("file written again after it was counted: %s (ETag %s counted in %s, now %s): archived in %s, not counted again",
+                        f.key, counted_e_tag, outcome.key, f.e_tag, where,
+                        extra={"key": f.key, "counted_etag": counted_e_tag, "etag": f.e_tag, "aggregate": outcome.key, "archived": where})
         result.files_archived += len(done - {f.key for f in rewrites})
-        changed = [f.key for f in outcome.changed] + list(archived.changed)
+        changed = [f.key for f in outcome.changed] + list(archived.changed) + list(archived.superseded)
         if changed:
             log.info("files written again since they were listed, left under raw/ for the next run", extra={"keys": changed[:20], "files": len(changed)})
         result.files_changed += len(changed)

@@ -98,11 +98,15 @@ def _rebuild(store: objects.ObjectStore, layout: Layout, outcome: CommitOutcome,
     missing: list[str] = []
 
     def fetch(key: str) -> Any:
-        blob = objects.read_if_exists(store, key)
-        if blob is not None and blob.e_tag != agg.manifest[key]:
-            return f"{key} (rewritten since it was counted)"  # its rows as counted are gone
-        if blob is None and settings.archive_mode == "move":
+        rewritten = False
+        try:
+            blob = objects.read_if_exists(store, key, agg.manifest[key])  # the version counted, only
+        except objects.PreconditionFailed:
+            blob, rewritten = None, True
+        if blob is None and settings.archive_mode == "move":  # archived by a run that crashed before these rows were stored
             blob = objects.read_if_exists(store, layout.archived_key(key))
+        if blob is None and rewritten:
+            return f"{key} (rewritten since it was counted)"  # its rows as counted are gone
         return blob
 
     def fold(key: str, got: Any) -> None:
