@@ -4,8 +4,10 @@
 2 windows (--windows), plus 100 of the second shape (a run summary). One line for move
 mode and one for bundle mode. Requests are counted at the server: every line
 of moto's access log (its colour codes stripped), by status (404s, 412s and
-5xx apart). "bare" is a plain obstore loop of the same GET and COPY per file
-and a bulk DELETE per 1,000 keys, and nothing else. Each measured run is a
+5xx apart). "bare" is a plain loop of the same conditional requests on the
+main thread: a GET If-Match per file (obstore), a CopyObject with
+x-amz-copy-source-if-match per file and a DeleteObjects with each key's ETag
+per 1,000 keys (signed by botocore, sent by urllib3), and nothing else. Each measured run is a
 fresh child process, so its CPU time and its peak memory (VmHWM, read from
 its own /proc/self/status: ru_maxrss would include the parent's peak) are its
 own.
@@ -90,7 +92,7 @@ def measure_job(url: str, mode: str) -> dict:
     cpu, wall = time.process_time() - c0, time.perf_counter() - t0
     assert not result.failures(), result.failures()[:3]
     return {"files": result.files_processed, "archived": result.files_archived, "cpu_s": cpu, "wall_s": wall,
-            "peak_rss_mb": own_peak_mb()}
+            "peak_rss_mb": own_peak_mb(), "records": job.settings.records_output, "concurrency": job.settings.concurrency}
 
 
 def own_peak_mb() -> float:
@@ -102,18 +104,26 @@ def own_peak_mb() -> float:
 
 
 def measure_bare(url: str) -> dict:
+    """The job's requests and nothing else, made the cheapest way each can be, on the main thread: a
+    GET If-Match through obstore; a CopyObject with x-amz-copy-source-if-match and a DeleteObjects
+    with each ETag signed by botocore and sent by urllib3 (rollwise.s3_requests, the request layer
+    alone: obstore takes no precondition on either)."""
     import obstore as obs
 
-    store = open_store(url).native  # plain obstore, nothing of rollwise's
-    keys = [m["path"] for batch in obs.list(store, "runs/raw/", chunk_size=1000) for m in batch]
+    from rollwise.config import AwsSettings, resolve
+    from rollwise.s3_requests import ConditionalRequests
+
+    store = open_store(url).native
+    s3 = ConditionalRequests(url[len("s3://"):], None, resolve(AwsSettings))
+    listed = [(m["path"], m["e_tag"]) for batch in obs.list(store, "runs/raw/", chunk_size=1000) for m in batch]
     t0, c0 = time.perf_counter(), time.process_time()
-    for key in keys:
-        bytes(obs.get(store, key).bytes())
-        obs.copy(store, key, "bare/" + key, overwrite=True)
-    copies = ["bare/" + key for key in keys]
-    for i in range(0, len(copies), 1000):  # the originals stay for the job: delete the copies, the same requests
-        obs.delete(store, copies[i : i + 1000])
-    return {"files": len(keys), "cpu_s": time.process_time() - c0, "wall_s": time.perf_counter() - t0}
+    for key, e_tag in listed:
+        bytes(obs.get(store, key, options={"if_match": e_tag}).bytes())
+        s3.copy(key, "bare/" + key, e_tag)
+    for i in range(0, len(listed), 1000):  # the originals stay for the job: delete the copies (their ETags are the originals'), the same requests
+        chunk = listed[i : i + 1000]
+        s3.delete_many(["bare/" + k for k, _ in chunk], [e for _, e in chunk])
+    return {"files": len(listed), "cpu_s": time.process_time() - c0, "wall_s": time.perf_counter() - t0}
 
 
 def child(kind: str, url: str, mode: str = "move") -> dict:
@@ -183,7 +193,7 @@ def main() -> None:
             n = job["files"]
             job_cpu, bare_cpu = job["cpu_s"] / n * 1e3, bare["cpu_s"] / bare["files"] * 1e3
             print(
-                f"mode={mode} files={n} windows={args.windows} requests_per_file={seen['requests'] / n:.3f} cpu_ms_per_file={job_cpu:.3f} "
+                f"mode={mode} records={str(job['records']).lower()} concurrency={job['concurrency']} files={n} windows={args.windows} requests_per_file={seen['requests'] / n:.3f} cpu_ms_per_file={job_cpu:.3f} "
                 f"bare_cpu_ms_per_file={bare_cpu:.3f} cpu_ratio={job_cpu / bare_cpu:.2f} peak_rss_mb={job['peak_rss_mb']:.1f} "
                 f"wall_s={job['wall_s']:.1f} requests={seen['requests']} bare_requests={bare_log['requests']} "
                 f"not_found={seen['not_found']} precondition_failed={seen['precondition_failed']} server_errors={seen['server_errors']}",

@@ -103,6 +103,17 @@ class FaultyStore:
         self.inner, self.fault, self.after = inner, fault, after
         self.calls = 0
         self.calls_lock = threading.Lock()
+        self.unconditioned: list[tuple[str, str]] = []  # requests on a raw file that named no version
+
+    def _conditioned(self, name: str, args: tuple, kwargs: dict) -> None:
+        """Every read, copy and delete of a raw file is conditioned on the ETag the listing gave."""
+        if name not in ("get", "copy", "delete"):
+            return
+        keys = args[0] if name == "delete" else [args[0]]
+        condition = kwargs.get("if_match", args[{"get": 1, "copy": 2, "delete": 1}[name]] if len(args) > {"get": 1, "copy": 2, "delete": 1}[name] else None)
+        raw = [k for k in keys if "/raw/" in k]
+        if raw and condition is None:
+            self.unconditioned.extend((name, k) for k in raw)
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self.inner, name)
@@ -110,6 +121,7 @@ class FaultyStore:
     def _request(self, name: str, *args: Any, **kwargs: Any) -> Any:
         with self.calls_lock:
             self.calls += 1
+            self._conditioned(name, args, kwargs)
             error = self.fault(name, args)
         if error is not None and not self.after:
             raise error

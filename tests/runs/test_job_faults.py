@@ -46,14 +46,18 @@ def test_a_crash_at_every_store_request_never_loses_or_double_counts(runs_url, a
     merge(probe, archive_mode)
     total = probe.calls
     assert total >= 12
+    assert probe.unconditioned == [], "a raw file read, copied or deleted without the ETag the listing gave"
     for n in range(1, total + 1):
         for after in (False, True):
             url = _fresh_location(runs_url, tmp_path, f"{n}-{after}")
             good, bad = write_small_run(url)
+            crashed = FaultyStore(open_store(url), crash_at(n), after=after)
             with pytest.raises(Crash):
-                merge(FaultyStore(open_store(url), crash_at(n), after=after), archive_mode)
-            merge(open_store(url), archive_mode, concurrency=32)
+                merge(crashed, archive_mode)
+            clean = FaultyStore(open_store(url), lambda name, args: None)
+            merge(clean, archive_mode, concurrency=32)
             check_exactly_once(url, good, bad)
+            assert crashed.unconditioned == clean.unconditioned == []
 
 
 def _fresh_location(runs_url: str, tmp_path, tag: str) -> str:
