@@ -14,7 +14,11 @@ own.
 
     uv run python bench/merge.py [--files 10000] [--windows 2] [--modes move,bundle]
 
+"own_requests" is the bare loop of the mode's own requests: the same as "bare" in move mode;
+in bundle mode the GETs and bulk DELETEs alone (no COPY).
+
 Prints: mode=... files=... requests_per_file=... cpu_ms_per_file=... bare_cpu_ms_per_file=... cpu_ratio=...
+        own_requests_cpu_ms_per_file=... own_requests_ratio=...
         peak_rss_mb=... wall_s=... requests=... bare_requests=... not_found=... precondition_failed=... server_errors=...
 """
 
@@ -103,7 +107,7 @@ def own_peak_mb() -> float:
     raise RuntimeError("no VmHWM in /proc/self/status")
 
 
-def measure_bare(url: str) -> dict:
+def measure_bare(url: str, mode: str = "move") -> dict:
     """The job's requests and nothing else, made the cheapest way each can be, on the main thread: a
     GET If-Match through obstore; a CopyObject with x-amz-copy-source-if-match and a DeleteObjects
     with each ETag signed by botocore and sent by urllib3 (rollwise.s3_requests, the request layer
@@ -119,7 +123,8 @@ def measure_bare(url: str) -> dict:
     t0, c0 = time.perf_counter(), time.process_time()
     for key, e_tag in listed:
         bytes(obs.get(store, key, options={"if_match": e_tag}).bytes())
-        s3.copy(key, "bare/" + key, e_tag)
+        if mode == "move":  # "bundle": the GETs and the bulk DELETEs alone, the requests of bundle mode but its one PUT a window
+            s3.copy(key, "bare/" + key, e_tag)
     for i in range(0, len(listed), 1000):  # the originals stay for the job: delete the copies (their ETags are the originals'), the same requests
         chunk = listed[i : i + 1000]
         s3.delete_many(["bare/" + k for k, _ in chunk], [e for _, e in chunk])
@@ -160,7 +165,7 @@ def main() -> None:
     p.add_argument("--mode", default="move")
     args = p.parse_args()
     if args.child:
-        print(json.dumps(measure_job(args.url, args.mode) if args.child == "job" else measure_bare(args.url)))
+        print(json.dumps(measure_job(args.url, args.mode) if args.child == "job" else measure_bare(args.url, args.mode)))
         return
 
     import boto3
@@ -188,13 +193,16 @@ def main() -> None:
             server_log.since_mark()
             bare = child("bare", url)
             bare_log = server_log.since_mark()
+            own = child("bare", url, "bundle") if mode == "bundle" else bare
+            server_log.since_mark()
             job = child("job", url, mode)
             seen = server_log.since_mark()
             n = job["files"]
-            job_cpu, bare_cpu = job["cpu_s"] / n * 1e3, bare["cpu_s"] / bare["files"] * 1e3
+            job_cpu, bare_cpu, own_cpu = (job["cpu_s"] / n * 1e3, bare["cpu_s"] / bare["files"] * 1e3, own["cpu_s"] / own["files"] * 1e3)
             print(
                 f"mode={mode} records={str(job['records']).lower()} concurrency={job['concurrency']} files={n} windows={args.windows} requests_per_file={seen['requests'] / n:.3f} cpu_ms_per_file={job_cpu:.3f} "
-                f"bare_cpu_ms_per_file={bare_cpu:.3f} cpu_ratio={job_cpu / bare_cpu:.2f} peak_rss_mb={job['peak_rss_mb']:.1f} "
+                f"bare_cpu_ms_per_file={bare_cpu:.3f} cpu_ratio={job_cpu / bare_cpu:.2f} own_requests_cpu_ms_per_file={own_cpu:.3f} "
+                f"own_requests_ratio={job_cpu / own_cpu:.2f} peak_rss_mb={job['peak_rss_mb']:.1f} "
                 f"wall_s={job['wall_s']:.1f} requests={seen['requests']} bare_requests={bare_log['requests']} "
                 f"not_found={seen['not_found']} precondition_failed={seen['precondition_failed']} server_errors={seen['server_errors']}",
                 flush=True,
