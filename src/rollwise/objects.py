@@ -29,7 +29,7 @@ from obstore.store import LocalStore, MemoryStore, S3Store
 
 from rollwise.config import AwsSettings
 from rollwise.errors import StoreError
-from rollwise.s3_requests import ConditionalRequests
+from rollwise.s3_requests import ConditionalRequests, S3Error
 from rollwise.threads import each
 
 LIST_PAGE = 1000
@@ -125,9 +125,10 @@ class ObjectStore:
 
     Reads, copies and deletes may be conditioned on an ETag (``if_match``). S3
     does it natively (GET through obstore, COPY and DELETE through
-    ``conditional``); a local folder by holding the file it checks (an open file
-    for a copy, a rename out of the way for a delete: a producer's new version
-    is a new file); memory under one lock that every write through this object takes.
+    ``conditional``); a local folder by taking the file first and checking what
+    it took (a hard link for a copy, a rename out of the way for a delete: a
+    producer's new version is a new file); memory under one lock that every
+    write through this object takes.
     """
 
     def __init__(self, native: Any, url: str, ordered: bool, native_replace: bool, root: Path | None = None,
@@ -194,7 +195,7 @@ class ObjectStore:
                 obs.delete(self.native, list(keys))
                 return {}
             if self.conditional is not None and len(keys) > 1:
-                return {k: translate(_ClientError(e), "delete", k, self.url) for k, e in self.conditional.delete_many(keys, if_match).items()}
+                return {k: translate(S3Error(0, e.get("Code", ""), e.get("Message", "")), "delete", k, self.url) for k, e in self.conditional.delete_many(keys, if_match).items()}
         except Exception as exc:  # noqa: BLE001
             raise self._fail(exc, "delete", keys[0] if len(keys) == 1 else None) from None
         failed: dict[str, ObjectError] = {}
@@ -215,7 +216,7 @@ class ObjectStore:
                 failed[key] = error
         return failed
 
-    # -- a local folder's own conditional requests -------------------------------------------
+    # -- conditions where the store has none: a local folder, memory ---------------------------
     @staticmethod
     def _check(meta: Any, e_tag: str, key: str) -> None:
         if (meta.get("e_tag") or "") != e_tag:
@@ -300,25 +301,17 @@ def _meta(m: Any) -> ObjectMeta:
     return ObjectMeta(m["path"], m.get("e_tag") or "", m["size"], m["last_modified"])
 
 
-class _ClientError(Exception):
-    """One key's error in a DeleteObjects answer, shaped as boto3's ClientError for :func:`translate`."""
-
-    def __init__(self, error: dict[str, str]) -> None:
-        super().__init__(f"{error.get('Code')}: {error.get('Message')}")
-        self.response = {"Error": error, "ResponseMetadata": {}}
-
-
 _S3_CODES = {"NoSuchKey": "not found", "404": "not found", "PreconditionFailed": "precondition", "412": "precondition",
              "AccessDenied": "denied", "403": "denied", "NoSuchBucket": "no bucket"}
 
 
 def translate(exc: BaseException, operation: str, key: str | None, url: str) -> ObjectError:
-    """obstore's (or boto3's) error as rollwise's: typed, one line, no transport dump."""
+    """obstore's (or S3's, from :mod:`rollwise.s3_requests`) error as rollwise's: typed, one line, no transport dump."""
     if isinstance(exc, ObjectError):
         return exc
     where = f"{url.rstrip('/')}/{key}" if key else url
     response = getattr(exc, "response", None)
-    if isinstance(response, dict) and isinstance(response.get("Error"), dict):  # boto3's ClientError
+    if isinstance(response, dict) and isinstance(response.get("Error"), dict):  # S3's answer, in boto3's ClientError shape
         code = str(response["Error"].get("Code", ""))
         kind = _S3_CODES.get(code) or _S3_CODES.get(str(response.get("ResponseMetadata", {}).get("HTTPStatusCode", "")))
         if kind == "no bucket":
