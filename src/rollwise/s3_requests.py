@@ -7,7 +7,7 @@ buckets, since 2025); obstore's copy and delete take no precondition.
 These three requests are signed by botocore's SigV4 signer with botocore's
 credentials and sent on a urllib3 pool, path-style as obstore sends its own.
 boto3's client would do the same at +39 MB of peak memory (its service models)
-and more CPU per request, in a 256 MB function that makes one COPY per file
+and more CPU per request, in a 128 MB function that makes one COPY per file
 (docs/benchmarks.md). Errors carry S3's code and status in boto3's shape
 (``.response``), which :func:`rollwise.objects.translate` reads.
 """
