@@ -14,8 +14,11 @@ URLs: ``s3://BUCKET[/PREFIX]``, ``file:///DIR`` (or a plain path), ``memory://``
 from __future__ import annotations
 
 import fcntl
+import logging
 import os
+import shutil
 import threading
+import time
 import uuid
 from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass, field
@@ -34,6 +37,9 @@ from rollwise.threads import each
 
 LIST_PAGE = 1000
 DELETE_CHUNK = 1000  # S3's DeleteObjects limit
+log = logging.getLogger(__name__)
+CLAIMS = ".rollwise-claims"  # a folder's conditional deletes in flight, under its root
+CLAIM_AGE_S = 60.0  # a claim older than this was left by a crash: a delete takes microseconds
 # What each request needs in IAM terms, for a denied request's message.
 ACTIONS = {"get": "s3:GetObject", "head": "s3:GetObject", "put": "s3:PutObject", "copy": "s3:GetObject on the source and s3:PutObject",
            "delete": "s3:DeleteObject", "list": "s3:ListBucket"}
@@ -244,22 +250,57 @@ class ObjectStore:
 
     def _delete_file_if_match(self, key: str, e_tag: str) -> None:
         """Rename the file out of raw/ (atomic), then check what was taken: the version listed is
-        deleted; another is linked back (unless a newer one is there already, which S3 would keep too)."""
+        deleted; another is linked back (unless a newer one is there already, which S3 would keep too).
+        The claim's folder names the ETag expected, so a claim a crash leaves is settled by
+        :meth:`settle_claims` the same way."""
         assert self.root is not None
-        claims = self.root / ".rollwise-claims"
-        claims.mkdir(exist_ok=True)
-        path, claim = self.root / key, claims / uuid.uuid4().hex
-        os.rename(path, claim)  # FileNotFoundError: gone
+        folder = self.root / CLAIMS / f"{e_tag.strip(chr(34))}.{uuid.uuid4().hex}"
+        claim = folder / key
+        claim.parent.mkdir(parents=True)
         try:
-            if self._file_e_tag(os.stat(claim)) == e_tag:
-                return
+            os.rename(self.root / key, claim)  # FileNotFoundError: gone
+            self._settle(key, claim, e_tag)
+        except (FileNotFoundError, PreconditionFailed):
+            shutil.rmtree(folder, ignore_errors=True)
+            raise
+        shutil.rmtree(folder, ignore_errors=True)  # anything else leaves the claim to settle_claims
+
+    def _settle(self, key: str, claim: Path, e_tag: str) -> None:
+        if self._file_e_tag(os.stat(claim)) == e_tag:
+            return
+        (self.root / key).parent.mkdir(parents=True, exist_ok=True)
+        try:
+            os.link(claim, self.root / key)  # same inode and time: the version keeps its ETag
+        except FileExistsError:
+            pass
+        raise PreconditionFailed(f"{key} changed since it was listed", key)
+
+    def settle_claims(self, older_than_s: float = CLAIM_AGE_S) -> int:
+        """Finish the conditional deletes a crash interrupted in a folder: a claimed file that is the
+        version the delete named is deleted, any other goes back to its key. Only claims older than
+        ``older_than_s``, so a delete in flight in another process is left to finish. Returns how many."""
+        if self.root is None or not (self.root / CLAIMS).is_dir():
+            return 0
+        settled, now = 0, time.time()
+        for folder in (self.root / CLAIMS).iterdir():
+            expected, _, _ = folder.name.rpartition(".")
             try:
-                os.link(claim, path)
-            except FileExistsError:
-                pass
-            raise PreconditionFailed(f"{key} changed since it was listed", key)
-        finally:
-            os.unlink(claim)
+                if now - folder.stat().st_mtime < older_than_s:
+                    continue
+                for claim in [p for p in folder.rglob("*") if p.is_file()]:
+                    key = claim.relative_to(folder).as_posix()
+                    try:
+                        self._settle(key, claim, f'"{expected}"')
+                    except PreconditionFailed:
+                        log.warning("a delete interrupted by a crash put back %s: it changed since it was listed", key)
+                    settled += 1
+            except FileNotFoundError:  # settled meanwhile by another process
+                continue
+            except OSError as exc:  # never blocks the run: the claim stays for the next one
+                log.warning("could not settle the claim %s: %s", folder, exc)
+                continue
+            shutil.rmtree(folder, ignore_errors=True)
+        return settled
 
     def list(self, prefix: str, offset: str | None = None) -> Iterator[list[ObjectMeta]]:
         """Pages of objects under ``prefix`` (a folder: ``runs/raw/``), after ``offset`` when given."""

@@ -115,6 +115,8 @@ class MergeJob:
         """Merge every closed window. Past ``deadline`` (a ``time.monotonic()`` value) no new
         window is started: the next run picks up the rest."""
         result = MergeResult()
+        if not dry_run:  # a folder's deletes a crash interrupted, settled before the listing: a file put back is listed
+            self.store.settle_claims()
         windows = self.closed_windows(reference)
         while True:
             try:
