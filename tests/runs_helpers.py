@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import gzip
 import json
+import os
 import threading
 from typing import Any
 
@@ -85,6 +86,17 @@ def check_exactly_once(url: str, good: set[str], bad: set[str]) -> dict[str, dic
     assert quarantined == {k.replace("runs/raw/", "runs/quarantine/") for k in bad}, quarantined
     assert keys(store, "runs/raw") == []
     return docs
+
+
+def crash_in_folder_delete(store: objects.ObjectStore, key: str, e_tag: str) -> None:
+    """A process killed (not an exception: nothing after it runs) between a folder's delete taking
+    the file out of raw/ and checking which version it took."""
+    pid = os.fork()
+    if pid == 0:
+        objects.ObjectStore._settle = lambda *_: os._exit(9)  # the child's own copy of the class
+        store.delete([key], [e_tag])
+        os._exit(0)
+    assert os.WEXITSTATUS(os.waitpid(pid, 0)[1]) == 9, "the delete never reached its check"
 
 
 class Crash(BaseException):

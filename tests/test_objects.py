@@ -162,23 +162,17 @@ def test_a_bulk_delete_deletes_the_versions_named_and_keeps_the_changed(conditio
         assert [r.method for r in request.getfixturevalue("gateway").requests if "delete" in r.query] == ["POST"]  # one bulk request
 
 
-def test_a_folder_delete_a_crash_cut_short_is_settled_before_the_next_listing(tmp_path, monkeypatch):
+def test_a_folder_delete_a_crash_cut_short_is_settled_later(tmp_path, monkeypatch):
     """A folder's conditional delete takes the file out of raw/ before it checks it: a crash right
     there must leave the version listed to be deleted and a changed one to go back, never lost."""
-    import os
-
     from conftest import make_runs_url
+    from runs_helpers import crash_in_folder_delete
 
     store = open_store(make_runs_url("local", None, tmp_path, monkeypatch))
     listed = {key: objects.write(store, key, b"1") for key in ("runs/raw/a.json", "runs/raw/sub/b.json")}
     changed = objects.write(store, "runs/raw/sub/b.json", b'{"v": 2}')  # written again since it was listed
     for key, e_tag in listed.items():
-        pid = os.fork()
-        if pid == 0:  # the crash: the process dies between taking the file and checking it
-            monkeypatch.setattr(objects.ObjectStore, "_settle", lambda *_: os._exit(9))
-            store.delete([key], [e_tag])
-            os._exit(0)
-        assert os.WEXITSTATUS(os.waitpid(pid, 0)[1]) == 9
+        crash_in_folder_delete(store, key, e_tag)
     assert list(objects.list_objects(store, "runs/raw/")) == []
     assert store.settle_claims() == 0  # as young as a delete in flight in another process: left alone
     assert store.settle_claims(older_than_s=0) == 2

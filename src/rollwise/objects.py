@@ -254,7 +254,8 @@ class ObjectStore:
         The claim's folder names the ETag expected, so a claim a crash leaves is settled by
         :meth:`settle_claims` the same way."""
         assert self.root is not None
-        folder = self.root / CLAIMS / f"{e_tag.strip(chr(34))}.{uuid.uuid4().hex}"
+        expected = e_tag.strip('"')
+        folder = self.root / CLAIMS / f"{expected}.{uuid.uuid4().hex}"
         claim = folder / key
         claim.parent.mkdir(parents=True)
         try:
@@ -275,17 +276,19 @@ class ObjectStore:
             pass
         raise PreconditionFailed(f"{key} changed since it was listed", key)
 
-    def settle_claims(self, older_than_s: float = CLAIM_AGE_S) -> int:
+    def settle_claims(self, older_than_s: float | None = None) -> int:
         """Finish the conditional deletes a crash interrupted in a folder: a claimed file that is the
         version the delete named is deleted, any other goes back to its key. Only claims older than
-        ``older_than_s``, so a delete in flight in another process is left to finish. Returns how many."""
+        ``older_than_s`` (:data:`CLAIM_AGE_S`), so a delete in flight in another process is left to finish.
+        Returns how many."""
         if self.root is None or not (self.root / CLAIMS).is_dir():
             return 0
+        age = CLAIM_AGE_S if older_than_s is None else older_than_s
         settled, now = 0, time.time()
         for folder in (self.root / CLAIMS).iterdir():
             expected, _, _ = folder.name.rpartition(".")
             try:
-                if now - folder.stat().st_mtime < older_than_s:
+                if now - folder.stat().st_mtime < age:
                     continue
                 for claim in [p for p in folder.rglob("*") if p.is_file()]:
                     key = claim.relative_to(folder).as_posix()

@@ -22,7 +22,7 @@ from datetime import datetime, timezone
 
 import orjson
 import pytest
-from runs_helpers import Crash, FaultyStore, aggregates, item, keys, open_store
+from runs_helpers import Crash, FaultyStore, aggregates, crash_in_folder_delete, item, keys, open_store
 
 from rollwise import objects
 from rollwise.runs.job import MergeJob
@@ -272,3 +272,21 @@ def test_invocations_at_once_while_the_producer_writes_keys_again(store, mode):
     # Each version archived as a rewrite was reported; two invocations archiving the same one may both report it.
     assert sum(reported) >= figures["rewrites"], "a rewrite archived and never reported"
     assert figures["rewrites"] > 0 and sum(producer.count.values()) > len(written) + 10, "the producer raced nothing: the test proves nothing"
+
+
+def test_a_folder_delete_a_crash_cut_short_is_settled_before_the_run_lists(tmp_path, monkeypatch):
+    """The crash comes between the delete taking a rewritten file out of raw/ and checking it: the
+    next run puts the new version back before it lists, and counts it."""
+    store = open_store(f"file://{tmp_path}")
+    key = "runs/raw/20240115t1301Z_a.json"
+    listed = objects.write(store, key, json.dumps(item(1, 0.9)).encode())
+    new = objects.write(store, key, json.dumps(item(2, 0.95)).encode())
+    crash_in_folder_delete(store, key, listed)
+    assert keys(store, "runs/raw/") == []
+    monkeypatch.setattr(objects, "CLAIM_AGE_S", 0.0)  # the crash was a minute ago
+    result = MergeJob(store, MergeSettings()).run(AT)
+    assert (result.files_processed, result.files_archived, result.files_failed) == (1, 1, 0)
+    doc = aggregates(store)["runs/20240115t1305Z.json"]
+    assert [(f["key"], f["etag"]) for f in doc["source_files"]] == [(key, new)]
+    assert [m["id"] for m in doc["top_matches"]] == ["SOL-00002"]
+    assert keys(store, "runs/raw/") == [] and not any((tmp_path / ".rollwise-claims").iterdir())
