@@ -304,12 +304,23 @@ class RollwiseStack(Stack):
             audience = client.user_pool_client_id
             CfnOutput(self, "ApiUserPoolId", value=pool.user_pool_id)
             CfnOutput(self, "ApiClientId", value=client.user_pool_client_id)
+        from aws_cdk import aws_secretsmanager as secretsmanager
+
         from rollwise.api.settings import ApiSettings
 
+        # One key for page cursors, shared by every instance of the function (a random key per instance would refuse a
+        # cursor whenever the next page reaches another instance). CloudFormation resolves it into the environment at
+        # deploy: nothing to fetch at a cold start, no request for the role. It only signs positions in the caller's own
+        # tenant's pages, so its being readable in the function's configuration gives no access to anything.
+        cursor_key = secretsmanager.Secret(self, "ApiCursorKey", description="rollwise read API: the key page cursors are signed with",
+                                           generate_secret_string=secretsmanager.SecretStringGenerator(
+                                               password_length=64, exclude_punctuation=True),
+                                           removal_policy=RemovalPolicy.DESTROY)
         self.api_fn = self._function(
             "ReadApi", handler=API_HANDLER, memory=256, code=code, arch=arch,
             env={**common_env, **self._summaries_env(), **environment(MergeSettings, bucket=self.bucket.bucket_name, root=config.runs_root),
-                 **environment(ApiSettings, tenant_claim=config.api_tenant_claim, admin_group=config.api_admin_group)},
+                 **environment(ApiSettings, tenant_claim=config.api_tenant_claim, admin_group=config.api_admin_group,
+                               cursor_secret=cursor_key.secret_value.unsafe_unwrap())},
             reserved=None)
         self._api_permissions(self.api_fn)
         origins = [o.strip() for o in config.api_cors_origins.split(",") if o.strip()]

@@ -288,6 +288,39 @@ def test_the_api_role_allows_every_read_of_the_api_and_nothing_else(deployed, ga
         assert decision(statements, write) != "Allow", str(write)
 
 
+def test_a_page_cursor_from_one_instance_of_the_api_is_taken_by_another(deployed, gateway, monkeypatch):
+    """Lambda answers a tenant's next page from whichever instance is free: each signs cursors with the key the stack
+    gave them all, so a cursor works wherever the next request lands (a per-instance key refused it with a 400)."""
+    from rollwise.handlers import API_HANDLER, api
+
+    writer = DynamoDBSummaryStore(deployed.output("TableName"), shards=8, client=dynamodb_client(deployed.endpoint))
+    with Recorder(writer, now=datetime(2024, 3, 1, tzinfo=UTC)) as rec:
+        for raw in sample_executions(date(2024, 3, 1), 2, per_day=20, tenants=1):
+            rec.record(raw)
+    from rollwise.summaries.job import backfill_plan, run
+
+    run(writer, backfill_plan(writer, date(2024, 3, 1), date(2024, 3, 2), datetime(2024, 3, 3, 12, tzinfo=UTC)))
+    as_function(deployed, API_HANDLER, gateway, monkeypatch)
+    claims = {"custom:tenant_id": "tenant-000"}
+    query = {"period": "daily", "from": "2024-03-01", "to": "2024-03-03", "limit": "1"}
+    pages = []
+    try:
+        while True:
+            api._setup.cache_clear()  # each page from a new instance
+            answer = api.lambda_handler(api_event("/v1/tenants/tenant-000/summaries", query, claims), None)
+            assert answer["statusCode"] == 200, answer["body"]
+            page = json.loads(answer["body"])
+            pages.append(page["summaries"])
+            if not page["next"]:
+                break
+            query = {**query, "cursor": page["next"]}
+    finally:
+        api._setup.cache_clear()
+    expected = list(writer.query_summaries("tenant-000", "daily", date(2024, 3, 1), date(2024, 3, 2)))
+    assert len(expected) >= 2 and [len(p) for p in pages] == [1] * len(expected)  # the last page says there is no next
+    assert [p[0] for p in pages] == [s.to_dict() for s in expected]
+
+
 def test_the_summaries_role_writes_only_the_sdk_summary_items_of_the_sdk_table(deployed_fanout, gateway, monkeypatch):
     """With sdk_summaries_table set, the nightly run also writes its summaries into the SDK's table through the
     function's role; the role allows nothing else there: another model's item, another request, another table."""

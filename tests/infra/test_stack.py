@@ -366,6 +366,18 @@ def test_the_read_api_is_an_http_api_behind_a_jwt_authorizer(template, tmp_path_
                        "s3:GetObject"}
 
 
+def test_every_instance_of_the_read_api_signs_cursors_with_the_key_the_stack_generates(template):
+    """A random key per instance would refuse a page's cursor whenever the next page reaches another instance:
+    the key is a secret the stack generates, resolved into the environment by CloudFormation (no request at a cold start)."""
+    from rollwise.api.settings import ApiSettings
+
+    (secret_id, secret), = of_type(template, "AWS::SecretsManager::Secret").items()
+    assert secret["Properties"]["GenerateSecretString"] == {"ExcludePunctuation": True, "PasswordLength": 64}
+    env = function(template, "rollwise.handlers.api.lambda_handler")["Environment"]["Variables"]
+    reference = env[variable(ApiSettings, "cursor_secret")]
+    assert reference == {"Fn::Join": ["", ["{{resolve:secretsmanager:", {"Ref": secret_id}, ":SecretString:::}}"]]}
+
+
 def test_the_read_api_takes_any_oidc_issuer_cors_and_throttling_from_config(tmp_path_factory):
     t = synth(tmp_path_factory, api_issuer="https://login.example.com/", api_audience="rollwise", api_cors_origins="https://app.example.com",
               api_throttle_rate=5, api_throttle_burst=10)

@@ -17,7 +17,8 @@ class ApiSettings:
     admin_group: str = setting("rollwise-admin", "ROLLWISE_API_ADMIN_GROUP", "a group (cognito:groups) or scope whose "
                                "tokens may read every tenant and the merge job's windows")
     cursor_secret: str = setting("", "ROLLWISE_API_CURSOR_SECRET", "the key page cursors are signed with (HS256); empty: a "
-                                 "random key per process, so a cursor only works on the instance that gave it")
+                                 "random key per process, so a cursor only works on the instance that gave it (the stack gives every "
+                                 "instance of the function the same key)")
 
 
 # A request waits this long in all for a throttled or failing table before it answers 503: API Gateway gives an
