@@ -36,6 +36,7 @@ owner, GSI3 by tenant and metric type. Every read is a Query; nothing scans.
 
 from __future__ import annotations
 
+import functools
 from datetime import date
 from typing import Any, Callable, Iterable, Iterator, Mapping, TypeVar
 
@@ -308,13 +309,22 @@ def table_definition(table_name: str) -> dict[str, Any]:
 def dynamodb_client(aws: AwsSettings) -> Any:
     """The low-level client every rollwise DynamoDB request goes through: botocore's few quick retries
     (the store's patience does the long ones), a pool for threads, and no parameter validation
-    (requests are built by the builders above; it only costs CPU)."""
-    import boto3
+    (requests are built by the builders above; it only costs CPU). botocore's own session, not boto3's: a
+    low-level client is the same either way, and boto3 (with s3transfer) is a cold start's import the
+    read API has no other use for."""
     from botocore.config import Config
 
-    return boto3.client("dynamodb", region_name=aws.region, endpoint_url=aws.endpoint_url or None,
-                        config=Config(retries={"mode": "standard", "max_attempts": CLIENT_ATTEMPTS}, max_pool_connections=16,
-                                      parameter_validation=False))
+    return _botocore_session().create_client(
+        "dynamodb", region_name=aws.region, endpoint_url=aws.endpoint_url or None,
+        config=Config(retries={"mode": "standard", "max_attempts": CLIENT_ATTEMPTS}, max_pool_connections=16, parameter_validation=False))
+
+
+@functools.lru_cache(maxsize=1)
+def _botocore_session() -> Any:
+    """One session per process, as boto3's default one: credentials are resolved once, not per client."""
+    import botocore.session
+
+    return botocore.session.get_session()
 
 
 def transient(exc: BaseException) -> tuple[str, str] | None:
