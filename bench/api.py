@@ -10,7 +10,10 @@ same usage request, against moto server holding that tenant's month as the sched
 reads as warm) in a fresh runtime-Python process with the built asset, against
 `import boto3` plus one client, as bench/coldstart.py measures it.
 
-    uv run python bench/api.py [--per-day 300] [--repeat 20] [--cold 5]
+    uv run python bench/api.py [--per-day 300] [--repeat 20] [--cold 5] [--compare-asset DIR]
+
+--compare-asset measures another built asset (another commit's `make package` output, say) in the
+same run, each of its processes right after one of this asset's, and adds its figures as compare_*.
 
 Prints one line:
 closed_day_requests=... open_day_requests=... requests=... requests_other_tenants_tripled=... rows=... warm_cpu_ms=...
@@ -96,6 +99,7 @@ def main() -> None:
     parser.add_argument("--per-day", type=int, default=300)
     parser.add_argument("--repeat", type=int, default=20)
     parser.add_argument("--cold", type=int, default=5)
+    parser.add_argument("--compare-asset", type=Path, default=None, help="another Lambda asset, measured interleaved with this one")
     args = parser.parse_args()
 
     import boto3
@@ -175,8 +179,12 @@ def main() -> None:
         run(cold_store, scheduled_plan(cold_store, datetime(2024, 3, 1, 2, tzinfo=UTC)))
         env = {"PATH": "/usr/bin:/bin", "AWS_ACCESS_KEY_ID": "t", "AWS_SECRET_ACCESS_KEY": "t", "AWS_REGION": "us-east-1",
                "AWS_ENDPOINT_URL": moto.url, "DYNAMODB_TABLE_NAME": table}
-        base = [measure(python, [sdk], BASELINE, env)["first"] for _ in range(args.cold)]
-        colds = [measure(python, [str(asset), sdk], COLD.format(event=event(USAGE)), env) for _ in range(args.cold)]
+        base, colds, others = [], [], []
+        for _ in range(args.cold):  # interleaved, so that the machine's slower and faster spells fall on each alike
+            base.append(measure(python, [sdk], BASELINE, env)["first"])
+            colds.append(measure(python, [str(asset), sdk], COLD.format(event=event(USAGE)), env))
+            if args.compare_asset:
+                others.append(measure(python, [str(args.compare_asset), sdk], COLD.format(event=event(USAGE)), env))
         cold = [c["first"] for c in colds]
         framework = [measure(python, [str(asset), sdk], FRAMEWORK, env)["first"] for _ in range(args.cold)]
     finally:
@@ -187,7 +195,15 @@ def main() -> None:
           f"open_day_requests={first.get('records', 0)} requests={sum(first.values())} requests_other_tenants_tripled={tripled} "
           f"rows={rows} warm_cpu_ms={statistics.median(cpu) * 1000:.1f} boto3_client_ms={base_ms:.1f} api_first_ms={cold_ms:.1f} "
           f"cold_requests={colds[0]['requests']} api_second_ms={second_ms:.1f} framework_ms={statistics.median(framework) * 1000:.1f} "
-          f"cold_ratio={cold_ms / base_ms:.2f} cold_overhead_ratio={(cold_ms - second_ms) / base_ms:.2f}")
+          f"cold_ratio={cold_ms / base_ms:.2f} cold_overhead_ratio={(cold_ms - second_ms) / base_ms:.2f}"
+          + (compared(others, base_ms) if others else ""))
+
+
+def compared(others: list[dict], base_ms: float) -> str:
+    first = statistics.median(c["first"] for c in others) * 1000
+    second = statistics.median(c["second"] for c in others) * 1000
+    return (f" compare_first_ms={first:.1f} compare_second_ms={second:.1f} compare_cold_ratio={first / base_ms:.2f}"
+            f" compare_cold_overhead_ratio={(first - second) / base_ms:.2f}")
 
 
 if __name__ == "__main__":
