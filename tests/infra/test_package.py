@@ -84,6 +84,35 @@ print(json.dumps({{"ingested": ingested, "merged": merged["files_processed"], "s
     assert set(report["used"]) == shipped(lambda_asset)
 
 
+def test_the_read_api_answers_without_importing_boto3(lambda_asset, moto_server):
+    """The stores' DynamoDB client comes from botocore's session: boto3 and s3transfer are a cold start's import
+    (about 20 to 30 ms here) the read API has no use for."""
+    from rollwise.summaries.stores.dynamodb import DynamoDBSummaryStore
+    from conftest import dynamodb_client
+
+    table = f"api-cold-{datetime.now(timezone.utc):%H%M%S%f}"
+    DynamoDBSummaryStore(table, client=dynamodb_client(moto_server.url)).create()
+    script = f"""
+import json, sys
+sys.path[:0] = [{str(lambda_asset)!r}, {str(ROOT / 'build' / 'runtime-python' / 'sdk')!r}]
+from rollwise.handlers import api
+path = "/v1/tenants/t1/usage"
+query = {{"from": "2024-02-01", "to": "2024-02-03", "window": "day"}}
+answer = api.lambda_handler({{"version": "2.0", "rawPath": path, "rawQueryString": "from=2024-02-01&to=2024-02-03&window=day",
+                              "queryStringParameters": query, "headers": {{}},
+                              "requestContext": {{"http": {{"method": "GET", "path": path, "sourceIp": "1.2.3.4"}}, "stage": "$default",
+                                                  "requestId": "r", "authorizer": {{"jwt": {{"claims": {{"custom:tenant_id": "t1"}}}}}}}}}}, None)
+print(json.dumps({{"status": answer["statusCode"], "body": answer["body"][:300], "sdk": sorted({{m.split(".")[0] for m in sys.modules}} & {{"boto3", "s3transfer", "botocore"}})}}))
+"""
+    env = {"PATH": "/usr/bin:/bin", "AWS_ACCESS_KEY_ID": "t", "AWS_SECRET_ACCESS_KEY": "t", "AWS_REGION": "us-east-1",
+           "AWS_ENDPOINT_URL": moto_server.url, "DYNAMODB_TABLE_NAME": table}
+    done = subprocess.run([str(RUNTIME_PYTHON), "-c", script], capture_output=True, text=True, env=env, timeout=120)
+    assert done.returncode == 0, done.stderr[-3000:]
+    report = json.loads(done.stdout.strip().splitlines()[-1])
+    assert report["status"] == 200, report["body"]
+    assert report["sdk"] == ["botocore"]
+
+
 # One SDK execution item, as its table's stream delivers it.
 STREAM_EVENT = {"Records": [{
     "eventID": "1", "eventName": "INSERT", "eventSource": "aws:dynamodb", "awsRegion": "us-east-1",

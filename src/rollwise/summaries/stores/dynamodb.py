@@ -37,6 +37,7 @@ owner, GSI3 by tenant and metric type. Every read is a Query; nothing scans.
 from __future__ import annotations
 
 import functools
+import threading
 from datetime import date
 from typing import Any, Callable, Iterable, Iterator, Mapping, TypeVar
 
@@ -314,9 +315,13 @@ def dynamodb_client(aws: AwsSettings) -> Any:
     read API has no other use for."""
     from botocore.config import Config
 
-    return _botocore_session().create_client(
-        "dynamodb", region_name=aws.region, endpoint_url=aws.endpoint_url or None,
-        config=Config(retries={"mode": "standard", "max_attempts": CLIENT_ATTEMPTS}, max_pool_connections=16, parameter_validation=False))
+    config = Config(retries={"mode": "standard", "max_attempts": CLIENT_ATTEMPTS}, max_pool_connections=16, parameter_validation=False)
+    with _CREATING:  # a client is thread-safe, its session is not: stores made in threads make theirs one at a time
+        return _botocore_session().create_client("dynamodb", region_name=aws.region, endpoint_url=aws.endpoint_url or None,
+                                                 config=config)
+
+
+_CREATING = threading.Lock()
 
 
 @functools.lru_cache(maxsize=1)
