@@ -671,7 +671,6 @@ def serve(
     dev: bool = typer.Option(False, "--dev", help="Make a key at start, print one token per tenant and an admin token; loopback only."),
 ) -> None:
     """Serve the read API (the deployed function's routes) on this machine."""
-    import secrets
     import tempfile
     from pathlib import Path as FilePath
 
@@ -700,7 +699,7 @@ def serve(
 
     s = summary_store(store, retry_seconds=RETRY_SECONDS)  # a reader retries; it does not wait minutes
     runs = merge_job(bucket, create=False) if bucket else None  # no bucket: the /v1/runs routes answer 404
-    server = Server(Services(s, runs, verifier, settings, cursor_key=settings.cursor_secret or secrets.token_urlsafe(32)), host, port)
+    server = Server(Services(s, runs, verifier, settings, cursor_key=settings.cursor_key()), host, port)
     display.echo(f"serving the read API on {server.url}/v1 (OpenAPI: {server.url}/v1/openapi.json)")
     if keys is not None:
         for tenant in s.known_tenants():

@@ -19,10 +19,11 @@ T = TypeVar("T")
 
 
 def setting(default: Any, env: str | tuple[str, ...] | None, help: str, *, minimum: float | None = None,
-            choices: tuple[str, ...] | None = None) -> Any:
-    """A settings field: its default, the variable(s) it is read from (the first set wins), its help."""
+            choices: tuple[str, ...] | None = None, secret: bool = False) -> Any:
+    """A settings field: its default, the variable(s) it is read from (the first set wins), its help.
+    A ``secret`` one stays out of the settings' repr, so no log line or error that prints them carries it."""
     names = (env,) if isinstance(env, str) else tuple(env or ())
-    return field(default=default, metadata={"env": names, "help": help, "minimum": minimum, "choices": choices})
+    return field(default=default, repr=not secret, metadata={"env": names, "help": help, "minimum": minimum, "choices": choices})
 
 
 def resolve(cls: type[T], arguments: Mapping[str, Any] | None = None, env: Mapping[str, str] | None = None) -> T:

@@ -21,7 +21,7 @@ class Services:
     verifier: Verifier | None = None
     settings: ApiSettings = field(default_factory=ApiSettings)
     clock: Callable[[], datetime] = utc_now
-    cursor_key: str = ""
+    cursor_key: str = field(default="", repr=False)
 
 
 def services(router) -> Services:

@@ -18,7 +18,13 @@ class ApiSettings:
                                "tokens may read every tenant and the merge job's windows")
     cursor_secret: str = setting("", "ROLLWISE_API_CURSOR_SECRET", "the key page cursors are signed with (HS256); empty: a "
                                  "random key per process, so a cursor only works on the instance that gave it (the stack gives every "
-                                 "instance of the function the same key)")
+                                 "instance of the function the same key)", secret=True)
+
+    def cursor_key(self) -> str:
+        """The key cursors are signed with: the one set, else a random one for this process."""
+        import secrets
+
+        return self.cursor_secret or secrets.token_urlsafe(32)
 
 
 # A request waits this long in all for a throttled or failing table before it answers 503: API Gateway gives an

@@ -13,8 +13,6 @@ from rollwise.config import AwsSettings, resolve
 
 @functools.lru_cache(maxsize=1)
 def _setup():
-    import secrets
-
     from rollwise.api.app import build_app
     from rollwise.api.context import Services
     from rollwise.api.settings import ApiSettings
@@ -39,7 +37,7 @@ def _setup():
 
         runs = MergeJob(open_store(merge.lambda_url(), aws), merge)
     verifier = Verifier(api.jwks, api.issuer, api.audience) if api.jwks else None  # else: the authorizer's claims
-    return build_app(), Services(store, runs, verifier, api, cursor_key=api.cursor_secret or secrets.token_urlsafe(32))
+    return build_app(), Services(store, runs, verifier, api, cursor_key=api.cursor_key())
 
 
 def lambda_handler(event: Any, context: Any) -> dict[str, Any]:
