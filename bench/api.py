@@ -31,7 +31,7 @@ import sys
 import time
 import uuid
 from collections import Counter
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -39,10 +39,11 @@ sys.path.insert(0, str(ROOT / "tests"))
 sys.path.insert(0, str(ROOT / "scripts"))
 sys.path.insert(0, str(ROOT / "bench"))
 from coldstart import COUNT_REQUESTS  # noqa: E402
+
 os.environ.setdefault("AWS_ACCESS_KEY_ID", "bench")
 os.environ.setdefault("AWS_SECRET_ACCESS_KEY", "bench")
 
-UTC = timezone.utc
+UTC = UTC
 NOW = datetime(2024, 3, 1, 15, tzinfo=UTC)
 TENANT = "tenant-00"
 USAGE = {"from": "2024-02-01", "to": "2024-03-02", "window": "day", "group_by": "owner"}
@@ -57,9 +58,18 @@ def executions(tenant: str, first: date, days: int, per_day: int, seed: int) -> 
             submitted = midnight + timedelta(seconds=rng.uniform(0, 86400 - 700))
             if submitted + timedelta(seconds=600) > NOW:
                 continue
-            out.append({"tenant_id": tenant, "owner_id": f"o{n % 20:02d}", "metric_type": ("ocr", "match", "score")[n % 3],
-                        "execution_id": f"{tenant}-{seed}-{d}-{n}", "status": "succeeded", "submitted_at": submitted.isoformat(),
-                        "completed_at": (submitted + timedelta(seconds=rng.uniform(1, 600))).isoformat(), "profiles": 1})
+            out.append(
+                {
+                    "tenant_id": tenant,
+                    "owner_id": f"o{n % 20:02d}",
+                    "metric_type": ("ocr", "match", "score")[n % 3],
+                    "execution_id": f"{tenant}-{seed}-{d}-{n}",
+                    "status": "succeeded",
+                    "submitted_at": submitted.isoformat(),
+                    "completed_at": (submitted + timedelta(seconds=rng.uniform(1, 600))).isoformat(),
+                    "profiles": 1,
+                }
+            )
     return out
 
 
@@ -67,15 +77,28 @@ def event(query: dict) -> dict:
     from urllib.parse import urlencode
 
     path = f"/v1/tenants/{TENANT}/usage"
-    return {"version": "2.0", "rawPath": path, "rawQueryString": urlencode(query), "queryStringParameters": query, "headers": {},
-            "requestContext": {"http": {"method": "GET", "path": path, "sourceIp": "192.0.2.1"}, "stage": "$default", "requestId": "r",
-                               "authorizer": {"jwt": {"claims": {"custom:tenant_id": TENANT}}}}}
+    return {
+        "version": "2.0",
+        "rawPath": path,
+        "rawQueryString": urlencode(query),
+        "queryStringParameters": query,
+        "headers": {},
+        "requestContext": {
+            "http": {"method": "GET", "path": path, "sourceIp": "192.0.2.1"},
+            "stage": "$default",
+            "requestId": "r",
+            "authorizer": {"jwt": {"claims": {"custom:tenant_id": TENANT}}},
+        },
+    }
 
 
-COLD = """
+COLD = (
+    """
 from rollwise.handlers import api
 marks = {{"import": time.process_time() - start}}
-""" + COUNT_REQUESTS + """
+"""
+    + COUNT_REQUESTS
+    + """
 out = api.lambda_handler({event!r}, None)
 marks["first"] = time.process_time() - start
 marks["requests"] = sent[0]
@@ -83,6 +106,7 @@ assert out["statusCode"] == 200, out
 api.lambda_handler({event!r}, None)  # the same request again, warm: what the first one paid beyond it is the cold start's own
 marks["second"] = time.process_time() - start - marks["first"]
 """
+)
 # What the framework alone adds to a process that already has boto3 and a client: Powertools' event handler
 # and the OpenAPI parameter models (pydantic) that request validation needs.
 FRAMEWORK = """
@@ -103,13 +127,13 @@ def main() -> None:
     args = parser.parse_args()
 
     import boto3
-    from emulators import start_dynalite, start_moto
 
     from rollwise.api.app import build_app, respond
     from rollwise.api.context import Services
     from rollwise.summaries.job import backfill_plan, run, scheduled_plan
     from rollwise.summaries.recorder import Recorder
     from rollwise.summaries.stores.dynamodb import DynamoDBSummaryStore
+    from support.emulators import start_dynalite, start_moto
 
     emulator = start_dynalite()
     try:
@@ -126,8 +150,15 @@ def main() -> None:
         calls: Counter = Counter()
 
         def count(model, params, **_):
-            kind = "settings" if params.get("ExpressionAttributeValues", {}).get(":pk", {}).get("S") == "SETTINGS" else \
-                "summaries" if params.get("IndexName") else "records" if "begins_with" in params.get("KeyConditionExpression", "") else model.name
+            kind = (
+                "settings"
+                if params.get("ExpressionAttributeValues", {}).get(":pk", {}).get("S") == "SETTINGS"
+                else "summaries"
+                if params.get("IndexName")
+                else "records"
+                if "begins_with" in params.get("KeyConditionExpression", "")
+                else model.name
+            )
             calls[kind] += 1
 
         client.meta.events.register("before-parameter-build.dynamodb.*", lambda model, params, **kw: count(model, params))
@@ -160,8 +191,9 @@ def main() -> None:
         emulator.stop()
 
     # -- cold start ------------------------------------------------------------------------------
-    import package
     from coldstart import BASELINE, measure
+
+    import package
 
     asset = package.build("x86_64" if os.uname().machine == "x86_64" else "arm64")
     python = package.runtime_python()
@@ -177,8 +209,14 @@ def main() -> None:
                 rec.record(r)
         run(cold_store, backfill_plan(cold_store, date(2024, 2, 1), date(2024, 2, 29), NOW))
         run(cold_store, scheduled_plan(cold_store, datetime(2024, 3, 1, 2, tzinfo=UTC)))
-        env = {"PATH": "/usr/bin:/bin", "AWS_ACCESS_KEY_ID": "t", "AWS_SECRET_ACCESS_KEY": "t", "AWS_REGION": "us-east-1",
-               "AWS_ENDPOINT_URL": moto.url, "DYNAMODB_TABLE_NAME": table}
+        env = {
+            "PATH": "/usr/bin:/bin",
+            "AWS_ACCESS_KEY_ID": "t",
+            "AWS_SECRET_ACCESS_KEY": "t",
+            "AWS_REGION": "us-east-1",
+            "AWS_ENDPOINT_URL": moto.url,
+            "DYNAMODB_TABLE_NAME": table,
+        }
         base, colds, others = [], [], []
         for _ in range(args.cold):  # interleaved, so that the machine's slower and faster spells fall on each alike
             base.append(measure(python, [sdk], BASELINE, env)["first"])
@@ -191,19 +229,23 @@ def main() -> None:
         moto.stop()
     base_ms, cold_ms = statistics.median(base) * 1000, statistics.median(cold) * 1000
     second_ms = statistics.median(c["second"] for c in colds) * 1000
-    print(f"closed_day_requests={first.get('summaries', 0)} settings_requests={first.get('settings', 0)} "
-          f"open_day_requests={first.get('records', 0)} requests={sum(first.values())} requests_other_tenants_tripled={tripled} "
-          f"rows={rows} warm_cpu_ms={statistics.median(cpu) * 1000:.1f} boto3_client_ms={base_ms:.1f} api_first_ms={cold_ms:.1f} "
-          f"cold_requests={colds[0]['requests']} api_second_ms={second_ms:.1f} framework_ms={statistics.median(framework) * 1000:.1f} "
-          f"cold_ratio={cold_ms / base_ms:.2f} cold_overhead_ratio={(cold_ms - second_ms) / base_ms:.2f}"
-          + (compared(others, base_ms) if others else ""))
+    print(
+        f"closed_day_requests={first.get('summaries', 0)} settings_requests={first.get('settings', 0)} "
+        f"open_day_requests={first.get('records', 0)} requests={sum(first.values())} requests_other_tenants_tripled={tripled} "
+        f"rows={rows} warm_cpu_ms={statistics.median(cpu) * 1000:.1f} boto3_client_ms={base_ms:.1f} api_first_ms={cold_ms:.1f} "
+        f"cold_requests={colds[0]['requests']} api_second_ms={second_ms:.1f} framework_ms={statistics.median(framework) * 1000:.1f} "
+        f"cold_ratio={cold_ms / base_ms:.2f} cold_overhead_ratio={(cold_ms - second_ms) / base_ms:.2f}"
+        + (compared(others, base_ms) if others else "")
+    )
 
 
 def compared(others: list[dict], base_ms: float) -> str:
     first = statistics.median(c["first"] for c in others) * 1000
     second = statistics.median(c["second"] for c in others) * 1000
-    return (f" compare_first_ms={first:.1f} compare_second_ms={second:.1f} compare_cold_ratio={first / base_ms:.2f}"
-            f" compare_cold_overhead_ratio={(first - second) / base_ms:.2f}")
+    return (
+        f" compare_first_ms={first:.1f} compare_second_ms={second:.1f} compare_cold_ratio={first / base_ms:.2f}"
+        f" compare_cold_overhead_ratio={(first - second) / base_ms:.2f}"
+    )
 
 
 if __name__ == "__main__":

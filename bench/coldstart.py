@@ -61,10 +61,13 @@ def counted(self, request):
     return _send(self, request)
 botocore.endpoint.Endpoint._send = counted
 """
-HANDLER = """
+HANDLER = (
+    """
 from rollwise.handlers import {module} as handler
 marks = {{"import": time.process_time() - start}}
-""" + COUNT_REQUESTS + """
+"""
+    + COUNT_REQUESTS
+    + """
 out = handler.lambda_handler({event}, None)
 marks["first"] = time.process_time() - start
 marks["requests"] = sent[0]
@@ -72,6 +75,7 @@ body = out.get("body") or out.get("result") or {{}}
 assert not body.get("errors") and not body.get("failed_operations") and not body.get("deferred"), body
 assert body.get("files_processed", 1) == 1, body  # merge: the one file put before
 """
+)
 
 
 def measure(python: str, paths: list[str], code: str, env: dict) -> dict:
@@ -87,15 +91,15 @@ def main() -> None:
     args = p.parse_args()
 
     import boto3
-    import package
-    from emulators import start_moto
 
+    import package
     from rollwise.config import variable
     from rollwise.runs.layout import Layout
     from rollwise.samples import sample_run_files
     from rollwise.summaries.plan import plan_run
     from rollwise.summaries.settings import SummariesSettings
     from rollwise.summaries.stores.dynamodb import DynamoDBSummaryStore
+    from support.emulators import start_moto
 
     asset = package.build("x86_64" if os.uname().machine == "x86_64" else "arm64")
     python = package.runtime_python()
@@ -105,8 +109,14 @@ def main() -> None:
         kw = {"endpoint_url": emu.url, "region_name": "us-east-1", "aws_access_key_id": "t", "aws_secret_access_key": "t"}
         bucket = f"cold-{uuid.uuid4().hex[:8]}"
         boto3.client("s3", **kw).create_bucket(Bucket=bucket)
-        base_env = {"PATH": "/usr/bin:/bin", "AWS_ACCESS_KEY_ID": "t", "AWS_SECRET_ACCESS_KEY": "t", "AWS_REGION": "us-east-1",
-                    "AWS_ENDPOINT_URL": emu.url, "SAM_MATCHING_OUT_RUNS_BUCKET": bucket}
+        base_env = {
+            "PATH": "/usr/bin:/bin",
+            "AWS_ACCESS_KEY_ID": "t",
+            "AWS_SECRET_ACCESS_KEY": "t",
+            "AWS_REGION": "us-east-1",
+            "AWS_ENDPOINT_URL": emu.url,
+            "SAM_MATCHING_OUT_RUNS_BUCKET": bucket,
+        }
 
         def summaries_env(shards: int) -> dict:
             table = f"cold-{uuid.uuid4().hex[:8]}"
@@ -143,7 +153,9 @@ def main() -> None:
     for name in ("merge", *(n for n in cases if n != "merge")):
         m = median[name]
         sent = f" {name}_requests={m['requests']:.0f}" if name != "merge" else ""  # merge talks to S3 through obstore, not botocore
-        figures.append(f"{name}_import_ms={m['import'] * 1000:.1f} {name}_first_ms={m['first'] * 1000:.1f}{sent} {name}_ratio={m['first'] / base:.2f}")
+        figures.append(
+            f"{name}_import_ms={m['import'] * 1000:.1f} {name}_first_ms={m['first'] * 1000:.1f}{sent} {name}_ratio={m['first'] / base:.2f}"
+        )
     print(" ".join(figures) + f" repeat={args.repeat} python={python.rsplit('python', 1)[-1]}", flush=True)
 
 

@@ -33,7 +33,7 @@ import sys
 import time
 import uuid
 from concurrent.futures import ThreadPoolExecutor
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -41,7 +41,7 @@ sys.path.insert(0, str(ROOT / "tests"))
 os.environ.setdefault("AWS_ACCESS_KEY_ID", "bench")
 os.environ.setdefault("AWS_SECRET_ACCESS_KEY", "bench")
 os.environ.setdefault("AWS_REGION", "us-east-1")
-REFERENCE = datetime(2024, 1, 15, 13, 20, tzinfo=timezone.utc)
+REFERENCE = datetime(2024, 1, 15, 13, 20, tzinfo=UTC)
 # moto's access log: `127.0.0.1 - - [date] "GET /bucket/key HTTP/1.1" 404 -`, some lines wrapped in colour codes.
 COLOUR = re.compile(rb"\x1b\[[0-9;]*m")
 REQUEST_LINE = re.compile(rb'"(GET|PUT|POST|DELETE|HEAD) [^"]*" (\d{3})')
@@ -65,12 +65,25 @@ def upload(url: str, files: int, windows: int = 2) -> list[str]:
         start = 13 * 60 + 15 - 5 * windows + 5 * (i % windows) + 1
         hour, minute = divmod(start, 60)
         if i < 100:
-            doc = {"run_id": f"run-{i}", "opportunities_processed": 50, "matches": 5, "no_matches": 44, "errors": 1,
-                   "processing_time_ms": 30000 + i, "top_matches": [{"id": f"R{i}-{j}", "title": "t", "score": 0.8 + j / 100} for j in range(3)],
-                   "notes": pad}
+            doc = {
+                "run_id": f"run-{i}",
+                "opportunities_processed": 50,
+                "matches": 5,
+                "no_matches": 44,
+                "errors": 1,
+                "processing_time_ms": 30000 + i,
+                "top_matches": [{"id": f"R{i}-{j}", "title": "t", "score": 0.8 + j / 100} for j in range(3)],
+                "notes": pad,
+            }
         else:
-            doc = {"solicitationNumber": f"SOL-{i:06d}", "title": f"Opportunity {i}", "score": (i % 1000) / 1000,
-                   "processing_time_ms": 200 + i % 700, "timestamp": "2024-01-15T13:01:00Z", "description": pad}
+            doc = {
+                "solicitationNumber": f"SOL-{i:06d}",
+                "title": f"Opportunity {i}",
+                "score": (i % 1000) / 1000,
+                "processing_time_ms": 200 + i % 700,
+                "timestamp": "2024-01-15T13:01:00Z",
+                "description": pad,
+            }
         return f"runs/raw/20240115t{hour:02d}{minute:02d}Z_{i:06d}.json", json.dumps(doc).encode()
 
     def put(i: int) -> str:
@@ -95,8 +108,15 @@ def measure_job(url: str, mode: str) -> dict:
     result = job.run(REFERENCE)
     cpu, wall = time.process_time() - c0, time.perf_counter() - t0
     assert not result.failures(), result.failures()[:3]
-    return {"files": result.files_processed, "archived": result.files_archived, "cpu_s": cpu, "wall_s": wall,
-            "peak_rss_mb": own_peak_mb(), "records": job.settings.records_output, "concurrency": job.settings.concurrency}
+    return {
+        "files": result.files_processed,
+        "archived": result.files_archived,
+        "cpu_s": cpu,
+        "wall_s": wall,
+        "peak_rss_mb": own_peak_mb(),
+        "records": job.settings.records_output,
+        "concurrency": job.settings.concurrency,
+    }
 
 
 def own_peak_mb() -> float:
@@ -118,8 +138,9 @@ def measure_bare(url: str, mode: str = "move") -> dict:
     from rollwise.s3_requests import ConditionalRequests
 
     store = open_store(url).native
-    s3 = ConditionalRequests(url[len("s3://"):], None, resolve(AwsSettings))
-    listed = [(m["path"], m["e_tag"]) for batch in obs.list(store, "runs/raw/", chunk_size=1000) for m in batch]
+    s3 = ConditionalRequests(url[len("s3://") :], None, resolve(AwsSettings))
+    # S3 gives every object an ETag
+    listed = [(m["path"], e_tag) for batch in obs.list(store, "runs/raw/", chunk_size=1000) for m in batch if (e_tag := m["e_tag"]) is not None]
     t0, c0 = time.perf_counter(), time.process_time()
     for key, e_tag in listed:
         bytes(obs.get(store, key, options={"if_match": e_tag}).bytes())
@@ -151,8 +172,12 @@ class ServerLog:
         data = self.path.read_bytes()
         statuses = [int(code) for _, code in REQUEST_LINE.findall(COLOUR.sub(b"", data[self.mark :]))]
         self.mark = len(data)
-        return {"requests": len(statuses), "not_found": statuses.count(404), "precondition_failed": statuses.count(412),
-                "server_errors": sum(code >= 500 for code in statuses)}
+        return {
+            "requests": len(statuses),
+            "not_found": statuses.count(404),
+            "precondition_failed": statuses.count(412),
+            "server_errors": sum(code >= 500 for code in statuses),
+        }
 
 
 def main() -> None:
@@ -169,7 +194,8 @@ def main() -> None:
         return
 
     import boto3
-    from emulators import free_port
+
+    from support.emulators import free_port
 
     port = free_port()
     log_path = Path(f"/tmp/rollwise-bench-moto-{port}.log")
@@ -200,7 +226,8 @@ def main() -> None:
             n = job["files"]
             job_cpu, bare_cpu, own_cpu = (job["cpu_s"] / n * 1e3, bare["cpu_s"] / bare["files"] * 1e3, own["cpu_s"] / own["files"] * 1e3)
             print(
-                f"mode={mode} records={str(job['records']).lower()} concurrency={job['concurrency']} files={n} windows={args.windows} requests_per_file={seen['requests'] / n:.3f} cpu_ms_per_file={job_cpu:.3f} "
+                f"mode={mode} records={str(job['records']).lower()} concurrency={job['concurrency']} files={n} windows={args.windows} "
+                f"requests_per_file={seen['requests'] / n:.3f} cpu_ms_per_file={job_cpu:.3f} "
                 f"bare_cpu_ms_per_file={bare_cpu:.3f} cpu_ratio={job_cpu / bare_cpu:.2f} own_requests_cpu_ms_per_file={own_cpu:.3f} "
                 f"own_requests_ratio={job_cpu / own_cpu:.2f} peak_rss_mb={job['peak_rss_mb']:.1f} "
                 f"wall_s={job['wall_s']:.1f} requests={seen['requests']} bare_requests={bare_log['requests']} "

@@ -24,16 +24,16 @@ retries=... conditional_failed=... throttled=... other_errors=... bare_rw_reques
 from __future__ import annotations
 
 import argparse
+import base64
 import json
 import os
-import base64
 import resource
 import statistics
 import subprocess
 import sys
 import time
 import uuid
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 from datetime import time as dtime
 from pathlib import Path
 
@@ -51,8 +51,7 @@ def client(endpoint):
     import boto3
     from botocore.config import Config
 
-    return boto3.client("dynamodb", endpoint_url=endpoint, region_name="us-east-1",
-                        config=Config(retries={"mode": "adaptive", "max_attempts": 10}))
+    return boto3.client("dynamodb", endpoint_url=endpoint, region_name="us-east-1", config=Config(retries={"mode": "adaptive", "max_attempts": 10}))
 
 
 def count_requests(c):
@@ -97,7 +96,7 @@ def load(endpoint, table, first, days, records, seed):
     store = DynamoDBSummaryStore(table, client=client(endpoint))
     for offset in range(days):
         day = first + timedelta(days=offset)
-        now = datetime.combine(day, dtime(23, 59, 59), tzinfo=timezone.utc)  # written during the day: no markers
+        now = datetime.combine(day, dtime(23, 59, 59), tzinfo=UTC)  # written during the day: no markers
         with Recorder(store, batch_size=1000, now=now) as rec:
             for raw in sample_executions(day, 1, records, tenants=100, owners=20, metric_types=3, seed=seed + offset):
                 rec.record(raw)
@@ -125,7 +124,7 @@ def measure_job(endpoint, table, workers):
     c = job_client(endpoint)
     seen = count_requests(c)
     store = DynamoDBSummaryStore(table, client=c, aws=job_aws(endpoint))  # worker processes build their own client from aws
-    reference = datetime.combine(DAY + timedelta(days=1), dtime(2), tzinfo=timezone.utc)
+    reference = datetime.combine(DAY + timedelta(days=1), dtime(2), tzinfo=UTC)
     children = resource.getrusage(resource.RUSAGE_CHILDREN)
     t0, c0 = time.perf_counter(), time.process_time()
     result = run(store, scheduled_plan(store, reference), workers=workers)
@@ -133,11 +132,21 @@ def measure_job(endpoint, table, workers):
     done = resource.getrusage(resource.RUSAGE_CHILDREN)  # worker processes, once they have ended
     cpu += (done.ru_utime + done.ru_stime) - (children.ru_utime + children.ru_stime)
     assert not result.errors, result.errors
-    return {"records": result.metrics_processed, "items_read": seen["items"], "scans": seen["scans"], "cpu_s": cpu, "wall_s": wall,
-            "calls": seen["calls"], "attempts": seen["attempts"], "conditional_failed": seen["conditional_failed"],
-            "throttled": seen["throttled"], "other_errors": seen["other_errors"],
-            "summaries_written": result.summaries_created + result.summaries_updated, "peak_rss_mb": own_peak_mb(),
-            "worker_peak_rss_mb": done.ru_maxrss / 1024 if workers > 1 else 0.0}
+    return {
+        "records": result.metrics_processed,
+        "items_read": seen["items"],
+        "scans": seen["scans"],
+        "cpu_s": cpu,
+        "wall_s": wall,
+        "calls": seen["calls"],
+        "attempts": seen["attempts"],
+        "conditional_failed": seen["conditional_failed"],
+        "throttled": seen["throttled"],
+        "other_errors": seen["other_errors"],
+        "summaries_written": result.summaries_created + result.summaries_updated,
+        "peak_rss_mb": own_peak_mb(),
+        "worker_peak_rss_mb": done.ru_maxrss / 1024 if workers > 1 else 0.0,
+    }
 
 
 def written_summaries(endpoint, table, path):
@@ -147,9 +156,12 @@ def written_summaries(endpoint, table, path):
 
     c, items = client(endpoint), []
     for shard in range(DEFAULT_SHARDS):
-        (pk, low, high), = summary_ranges("daily", DAY, DAY, shard)
-        kwargs = {"TableName": table, "KeyConditionExpression": "PK = :pk AND SK BETWEEN :low AND :high",
-                  "ExpressionAttributeValues": {":pk": {"S": pk}, ":low": {"S": low}, ":high": {"S": high}}}
+        ((pk, low, high),) = summary_ranges("daily", DAY, DAY, shard)
+        kwargs = {
+            "TableName": table,
+            "KeyConditionExpression": "PK = :pk AND SK BETWEEN :low AND :high",
+            "ExpressionAttributeValues": {":pk": {"S": pk}, ":low": {"S": low}, ":high": {"S": high}},
+        }
         while True:
             page = c.query(**kwargs)
             items += page["Items"]
@@ -182,8 +194,13 @@ def measure_bare(endpoint, table, summaries_file=None):
     t0, c0 = time.perf_counter(), time.process_time()
     items = 0
     for shard in range(DEFAULT_SHARDS):
-        kwargs = {"TableName": table, "KeyConditionExpression": "PK = :pk", "ProjectionExpression": "r", "ConsistentRead": True,
-                  "ExpressionAttributeValues": {":pk": {"S": record_partition(DAY.isoformat(), shard)}}}
+        kwargs = {
+            "TableName": table,
+            "KeyConditionExpression": "PK = :pk",
+            "ProjectionExpression": "r",
+            "ConsistentRead": True,
+            "ExpressionAttributeValues": {":pk": {"S": record_partition(DAY.isoformat(), shard)}},
+        }
         while True:
             page = c.query(**kwargs)
             items += len(page["Items"])
@@ -194,16 +211,26 @@ def measure_bare(endpoint, table, summaries_file=None):
         pending = {table: puts[i : i + 25]}
         while pending:
             pending = c.batch_write_item(RequestItems=pending).get("UnprocessedItems") or {}
-    return {"items": items, "written": len(puts), "cpu_s": time.process_time() - c0, "wall_s": time.perf_counter() - t0,
-            "calls": seen["calls"], "attempts": seen["attempts"]}
+    return {
+        "items": items,
+        "written": len(puts),
+        "cpu_s": time.process_time() - c0,
+        "wall_s": time.perf_counter() - t0,
+        "calls": seen["calls"],
+        "attempts": seen["attempts"],
+    }
 
 
 def child(kind, endpoint, table, *extra):
     profile = ["-m", "cProfile", "-o", f"/tmp/bench-{kind}.prof"] if os.environ.get("ROLLWISE_BENCH_PROFILE") else []
     # The deployed function runs with MALLOC_ARENA_MAX=2 (see infra/): so does the measured process.
     env = {**os.environ, "MALLOC_ARENA_MAX": os.environ.get("MALLOC_ARENA_MAX", "2")}
-    out = subprocess.run([sys.executable, *profile, __file__, "--child", kind, "--endpoint", endpoint, "--table", table, *extra],
-                         capture_output=True, text=True, env=env)
+    out = subprocess.run(
+        [sys.executable, *profile, __file__, "--child", kind, "--endpoint", endpoint, "--table", table, *extra],
+        capture_output=True,
+        text=True,
+        env=env,
+    )
     if out.returncode:
         sys.exit(f"the {kind} child failed:\n{out.stderr[-3000:]}")
     return json.loads(out.stdout.strip().splitlines()[-1])
@@ -244,9 +271,8 @@ def main():
         print(json.dumps(measure_bare(args.endpoint, args.table, args.summaries_file)))
         return
 
-    from emulators import start_dynalite
-
     from rollwise.summaries.stores.dynamodb import DynamoDBSummaryStore
+    from support.emulators import start_dynalite
 
     emu = start_dynalite()
     try:
@@ -270,7 +296,8 @@ def main():
                 read_ratio = statistics.median(r[1]["job"] / r[1]["read"] for r in runs)
                 print(
                     f"records={job['records']} history_days={history} workers={workers} repeat={args.repeat} "
-                    f"items_read={job['items_read'] if workers == 1 else 'n/a'} cpu_us_per_record={us['job']:.1f} bare_rw_cpu_us_per_record={us['rw']:.1f} "
+                    f"items_read={job['items_read'] if workers == 1 else 'n/a'} cpu_us_per_record={us['job']:.1f} "
+                    f"bare_rw_cpu_us_per_record={us['rw']:.1f} "
                     f"cpu_ratio={ratio:.2f} bare_read_cpu_us_per_record={us['read']:.1f} read_ratio={read_ratio:.2f} "
                     f"peak_rss_mb={max(r[0]['peak_rss_mb'] for r in runs):.1f} worker_peak_rss_mb={job['worker_peak_rss_mb']:.1f} "
                     f"wall_s={statistics.median(r[0]['wall_s'] for r in runs):.1f} requests={job['attempts'] if workers == 1 else 'n/a'} "

@@ -25,20 +25,43 @@ import sys
 import time
 import uuid
 from collections import Counter
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from unittest.mock import patch
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "tests"))
 os.environ.setdefault("AWS_ACCESS_KEY_ID", "bench")
 os.environ.setdefault("AWS_SECRET_ACCESS_KEY", "bench")
 
-UTC = timezone.utc
+UTC = UTC
 # 24 zones, UTC-11 to UTC+14, with :30 and :45 offsets among them
-ZONES = ["Pacific/Niue", "Pacific/Honolulu", "America/Anchorage", "America/Los_Angeles", "America/Denver", "America/Chicago",
-         "America/New_York", "America/St_Johns", "America/Sao_Paulo", "Atlantic/Azores", "UTC", "Europe/Paris", "Europe/Athens",
-         "Asia/Tehran", "Asia/Dubai", "Asia/Kolkata", "Asia/Kathmandu", "Asia/Dhaka", "Asia/Bangkok", "Asia/Shanghai",
-         "Asia/Tokyo", "Australia/Adelaide", "Australia/Sydney", "Pacific/Kiritimati"]
+ZONES = [
+    "Pacific/Niue",
+    "Pacific/Honolulu",
+    "America/Anchorage",
+    "America/Los_Angeles",
+    "America/Denver",
+    "America/Chicago",
+    "America/New_York",
+    "America/St_Johns",
+    "America/Sao_Paulo",
+    "Atlantic/Azores",
+    "UTC",
+    "Europe/Paris",
+    "Europe/Athens",
+    "Asia/Tehran",
+    "Asia/Dubai",
+    "Asia/Kolkata",
+    "Asia/Kathmandu",
+    "Asia/Dhaka",
+    "Asia/Bangkok",
+    "Asia/Shanghai",
+    "Asia/Tokyo",
+    "Australia/Adelaide",
+    "Australia/Sydney",
+    "Pacific/Kiritimati",
+]
 DAY = datetime(2024, 3, 13, tzinfo=UTC)  # a Wednesday: no week or month closes
 
 
@@ -47,9 +70,18 @@ def executions(records: int, tenants: int, seed: int = 1) -> list[dict]:
     out = []
     for n in range(records):
         submitted = DAY - timedelta(days=1) + timedelta(seconds=rng.uniform(0, 3 * 86400))  # 3 UTC days around the day
-        out.append({"tenant_id": f"tenant-{rng.randrange(tenants):04d}", "owner_id": f"o{rng.randrange(20)}", "metric_type": "ocr",
-                    "execution_id": f"e{n}", "status": "succeeded", "submitted_at": submitted.isoformat(),
-                    "completed_at": (submitted + timedelta(seconds=rng.uniform(1, 600))).isoformat(), "profiles": 1})
+        out.append(
+            {
+                "tenant_id": f"tenant-{rng.randrange(tenants):04d}",
+                "owner_id": f"o{rng.randrange(20)}",
+                "metric_type": "ocr",
+                "execution_id": f"e{n}",
+                "status": "succeeded",
+                "submitted_at": submitted.isoformat(),
+                "completed_at": (submitted + timedelta(seconds=rng.uniform(1, 600))).isoformat(),
+                "profiles": 1,
+            }
+        )
     return out
 
 
@@ -68,10 +100,9 @@ class Counting:
 
 
 def store_with(endpoint: str, zones: dict[str, str], rows: list[dict], shards: int):
-    from conftest import dynamodb_client
-
     from rollwise.summaries.recorder import Recorder
     from rollwise.summaries.stores.dynamodb import DynamoDBSummaryStore
+    from support.stores import dynamodb_client
 
     client = dynamodb_client(endpoint)
     store = DynamoDBSummaryStore(f"bench-{uuid.uuid4().hex[:8]}", shards=shards, client=client)
@@ -91,12 +122,11 @@ def main() -> None:
     parser.add_argument("--shards", type=int, default=4)
     args = parser.parse_args()
 
-    from emulators import start_dynalite
-
     from rollwise.periods import local_day
     from rollwise.summaries.job import run, scheduled_plan
     from rollwise.summaries.stores.dynamodb import DynamoDBSummaryStore
     from rollwise.timestamps import parse_timestamp
+    from support.emulators import start_dynalite
 
     rows = executions(args.records, args.tenants)
     tenants = sorted({r["tenant_id"] for r in rows})
@@ -113,7 +143,7 @@ def main() -> None:
         zones = {t: ZONES[i % len(ZONES)] for i, t in enumerate(tenants)}
         store, client = store_with(emulator.url, zones, rows, args.shards)
         run(store, scheduled_plan(store, DAY + timedelta(hours=0)))  # every zone's schedule set: the last due day done
-        read = Counter()
+        read: Counter[str] = Counter()
         real = DynamoDBSummaryStore.read_records
 
         def counted(self, day, shard, zone="UTC"):
@@ -121,19 +151,21 @@ def main() -> None:
                 read["records"] += 1
                 yield r
 
-        DynamoDBSummaryStore.read_records = counted
         calls = Counting(client)
         due: set[tuple[str, str]] = set()
         cpu_spent, aggregated = 0.0, 0
-        for hour in range(1, 25):
-            fresh = DynamoDBSummaryStore(store.table_name, shards=args.shards, client=client)  # an invocation
-            cpu = time.process_time()
-            result = run(fresh, scheduled_plan(fresh, DAY + timedelta(hours=hour)))
-            cpu_spent += time.process_time() - cpu
-            aggregated += result.metrics_processed
-            due |= {(label.split(":")[1].partition("@")[0], label.partition("@")[2] or "UTC") for label in result.periods
-                    if label.startswith("daily:")}
-        DynamoDBSummaryStore.read_records = real
+        with patch.object(DynamoDBSummaryStore, "read_records", counted):
+            for hour in range(1, 25):
+                fresh = DynamoDBSummaryStore(store.table_name, shards=args.shards, client=client)  # an invocation
+                cpu = time.process_time()
+                result = run(fresh, scheduled_plan(fresh, DAY + timedelta(hours=hour)))
+                cpu_spent += time.process_time() - cpu
+                aggregated += result.metrics_processed
+                due |= {
+                    (label.split(":")[1].partition("@")[0], label.partition("@")[2] or "UTC")
+                    for label in result.periods
+                    if label.startswith("daily:")
+                }
         zone_day_requests = calls.total()
         records_due = 0
         for r in rows:
@@ -153,10 +185,12 @@ def main() -> None:
         emulator.stop()
     utc_us = utc_cpu / max(utc.metrics_processed, 1) * 1e6
     zones_us = cpu_spent / max(aggregated, 1) * 1e6
-    print(f"zones={len(set(zones.values()))} tenants={len(tenants)} records={len(rows)} idle_requests={idle_requests} "
-          f"idle_cpu_ms={idle_cpu * 1000:.1f} records_read={read['records']} records_due={records_due} "
-          f"read_ratio={read['records'] / max(records_due, 1):.3f} zone_day_requests={zone_day_requests} "
-          f"utc_cpu_us_per_record={utc_us:.1f} zones_cpu_us_per_record={zones_us:.1f} cpu_ratio={zones_us / utc_us:.2f}")
+    print(
+        f"zones={len(set(zones.values()))} tenants={len(tenants)} records={len(rows)} idle_requests={idle_requests} "
+        f"idle_cpu_ms={idle_cpu * 1000:.1f} records_read={read['records']} records_due={records_due} "
+        f"read_ratio={read['records'] / max(records_due, 1):.3f} zone_day_requests={zone_day_requests} "
+        f"utc_cpu_us_per_record={utc_us:.1f} zones_cpu_us_per_record={zones_us:.1f} cpu_ratio={zones_us / utc_us:.2f}"
+    )
 
 
 if __name__ == "__main__":

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import sys
+from itertools import pairwise
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
@@ -11,6 +12,7 @@ sys.path.insert(0, str(HERE))
 sys.path.insert(0, str(HERE.parent / "src"))
 
 import aws_cdk as cdk  # noqa: E402
+
 from rollwise_infra.config import StackConfig  # noqa: E402
 from rollwise_infra.stack import RollwiseStack  # noqa: E402
 
@@ -22,7 +24,7 @@ def build(app: cdk.App, config: StackConfig) -> RollwiseStack:
 def _context_args(argv: list[str]) -> dict[str, str]:
     """`-c key=value` as the cdk CLI takes it, for running this file directly."""
     out = {}
-    for flag, value in zip(argv, argv[1:]):
+    for flag, value in pairwise(argv):
         if flag in ("-c", "--context") and "=" in value:
             key, _, val = value.partition("=")
             out[key] = val

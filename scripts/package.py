@@ -22,6 +22,7 @@ import shutil
 import subprocess
 import sys
 from pathlib import Path
+from typing import NoReturn, TypeGuard
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "infra"))
@@ -33,7 +34,7 @@ from rollwise_infra.runtime import PLATFORMS, PYTHON, RUNTIME_PROVIDES  # noqa: 
 SRC = ROOT / "src"
 
 
-def fail(message: str) -> None:
+def fail(message: str) -> NoReturn:
     sys.exit(f"package: {message}")
 
 
@@ -47,10 +48,25 @@ def module_file(name: str) -> Path | None:
     return None
 
 
+def for_type_checking(node: ast.AST) -> TypeGuard[ast.If]:
+    """An ``if TYPE_CHECKING:`` block: its imports are the type checker's, never made at run time."""
+    return isinstance(node, ast.If) and ast.unparse(node.test) in ("TYPE_CHECKING", "typing.TYPE_CHECKING")
+
+
+def run_time_nodes(tree: ast.AST) -> list[ast.AST]:
+    """Every node of ``tree`` but those under an ``if TYPE_CHECKING:`` (its ``else:`` is kept)."""
+    out, todo = [], [tree]
+    while todo:
+        node = todo.pop()
+        out.append(node)
+        todo.extend(node.orelse if for_type_checking(node) else ast.iter_child_nodes(node))
+    return out
+
+
 def imports_of(name: str, path: Path) -> set[str]:
     package = name if path.name == "__init__.py" else name.rpartition(".")[0]
-    out = set()
-    for node in ast.walk(ast.parse(path.read_text())):
+    out: set[str] = set()
+    for node in run_time_nodes(ast.parse(path.read_text())):
         if isinstance(node, ast.Import):
             out.update(a.name for a in node.names)
         elif isinstance(node, ast.ImportFrom):
@@ -107,7 +123,7 @@ def third_party_imports(dotted: str) -> set[str]:
     if spec is None or not spec.origin or not spec.origin.endswith(".py"):
         return set()
     own = dotted.split(".")[0]
-    tops = set()
+    tops: set[str] = set()
     for node in ast.parse(Path(spec.origin).read_text()).body:  # unconditional imports only: not TYPE_CHECKING, not optional
         if isinstance(node, ast.Import):
             tops.update(a.name.split(".")[0] for a in node.names)
@@ -126,8 +142,14 @@ def distributions(top_levels: set[str]) -> set[str]:
     from packaging.markers import default_environment
     from packaging.requirements import Requirement
 
-    environment = {**default_environment(), "python_version": PYTHON, "python_full_version": f"{PYTHON}.0", "sys_platform": "linux",
-                   "platform_system": "Linux", "extra": ""}
+    environment: dict[str, str] = {
+        **{name: str(value) for name, value in default_environment().items()},
+        "python_version": PYTHON,
+        "python_full_version": f"{PYTHON}.0",
+        "sys_platform": "linux",
+        "platform_system": "Linux",
+        "extra": "",
+    }
     provides = metadata.packages_distributions()
     skip = {normalize(d) for d in RUNTIME_PROVIDES}
     wanted = {normalize(d) for top in top_levels for d in provides.get(top, [])}
@@ -150,8 +172,13 @@ def distributions(top_levels: set[str]) -> set[str]:
 
 def pinned(dists: set[str]) -> list[str]:
     """``name==version`` for each distribution, as uv.lock pins it."""
-    export = subprocess.run(["uv", "export", "--locked", "--no-dev", "--no-emit-project", "--no-hashes", "--format", "requirements-txt",
-                             "--quiet"], capture_output=True, text=True, cwd=ROOT, check=True).stdout
+    export = subprocess.run(
+        ["uv", "export", "--locked", "--no-dev", "--no-emit-project", "--no-hashes", "--format", "requirements-txt", "--quiet"],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        check=True,
+    ).stdout
     pins = {}
     for line in export.splitlines():
         m = re.match(r"^([A-Za-z0-9_.\-]+)==([^\s;]+)", line.strip())
@@ -173,8 +200,9 @@ def runtime_python() -> str:
 
 def compile_all(python: str, folder: Path) -> None:
     # One process: the interpreter runs through its own loader, which a worker process would not.
-    done = subprocess.run([python, "-m", "compileall", "-q", "-j", "1", "--invalidation-mode", "unchecked-hash", str(folder)],
-                          capture_output=True, text=True)
+    done = subprocess.run(
+        [python, "-m", "compileall", "-q", "-j", "1", "--invalidation-mode", "unchecked-hash", str(folder)], capture_output=True, text=True
+    )
     if done.returncode:
         fail(f"compiling {folder} with Python {PYTHON} failed:\n{(done.stdout + done.stderr)[-3000:]}")
 
@@ -187,8 +215,11 @@ def runtime_sdk(python: str) -> Path:
     if stamp.is_file() and stamp.read_text() == "\n".join(pins):
         return target
     shutil.rmtree(target, ignore_errors=True)
-    subprocess.run(["uv", "pip", "install", "--quiet", "--target", str(target), "--python-version", PYTHON, "--only-binary", ":all:",
-                    "--no-deps", *pins], check=True, cwd=ROOT)
+    subprocess.run(
+        ["uv", "pip", "install", "--quiet", "--target", str(target), "--python-version", PYTHON, "--only-binary", ":all:", "--no-deps", *pins],
+        check=True,
+        cwd=ROOT,
+    )
     compile_all(python, target)
     stamp.write_text("\n".join(pins))
     return target
@@ -221,13 +252,31 @@ def build(arch: str) -> Path:
     out.mkdir(parents=True)
     pins = pinned(dists)
     (ROOT / "build" / f"requirements-lambda-{arch}.txt").write_text("\n".join(pins) + "\n")
-    subprocess.run(["uv", "pip", "install", "--quiet", "--target", str(out), "--python-platform", PLATFORMS[arch], "--python-version", PYTHON,
-                    "--only-binary", ":all:", "--no-deps", *pins], check=True, cwd=ROOT)
+    subprocess.run(
+        [
+            "uv",
+            "pip",
+            "install",
+            "--quiet",
+            "--target",
+            str(out),
+            "--python-platform",
+            PLATFORMS[arch],
+            "--python-version",
+            PYTHON,
+            "--only-binary",
+            ":all:",
+            "--no-deps",
+            *pins,
+        ],
+        check=True,
+        cwd=ROOT,
+    )
     shutil.rmtree(out / "bin", ignore_errors=True)
     for leftover in out.glob(".*"):  # uv's .lock of the target folder
         leftover.unlink() if leftover.is_file() else shutil.rmtree(leftover)
     for name in sorted(ours):
-        source = module_file(name)
+        source = module_file(name) or fail(f"{name}: its source is gone")
         target = out / source.relative_to(SRC)
         target.parent.mkdir(parents=True, exist_ok=True)
         shutil.copy2(source, target)
@@ -235,8 +284,11 @@ def build(arch: str) -> Path:
         shutil.rmtree(cache)
     compile_all(python, out)
     if os.uname().machine == {"x86_64": "x86_64", "arm64": "aarch64"}[arch]:
-        check = subprocess.run([python, "-c", f"import sys; sys.path[:0] = [{str(out)!r}, {str(runtime_sdk(python))!r}]; "
-                                + "; ".join(f"import {h}" for h in handlers)], capture_output=True, text=True)
+        check = subprocess.run(
+            [python, "-c", f"import sys; sys.path[:0] = [{str(out)!r}, {str(runtime_sdk(python))!r}]; " + "; ".join(f"import {h}" for h in handlers)],
+            capture_output=True,
+            text=True,
+        )
         if check.returncode:
             fail(f"the handlers do not import from the asset with Python {PYTHON}:\n{check.stderr[-3000:]}")
     size = sum(f.stat().st_size for f in out.rglob("*") if f.is_file())

@@ -12,9 +12,10 @@ from __future__ import annotations
 import json
 import math
 from collections import defaultdict
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 
 import orjson
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -24,14 +25,23 @@ from rollwise.summaries.job import backfill_plan, run
 from rollwise.summaries.recorder import Recorder, ingest_lines
 from rollwise.summaries.stores.sqlite import SQLiteSummaryStore
 
-UTC = timezone.utc
+pytestmark = pytest.mark.slow  # long hypothesis runs
+
+UTC = UTC
 MAX_COUNT, MAX_MS = 1_000_000_000, 100_000_000_000
 
 # -- arbitrary JSON ----------------------------------------------------------------------------------
 text = st.text(alphabet=st.characters(exclude_categories=("Cs",)), max_size=12)
-scalars = (st.none() | st.booleans() | st.integers(-(2**70), 2**70) | st.sampled_from([0, -1, MAX_COUNT, MAX_COUNT + 1, 2**53, 2**63, 2**64])
-           | st.floats(allow_nan=False, allow_infinity=False) | st.sampled_from([1e20, -0.0, 0.5, 1e-300, float(MAX_MS)])
-           | text | st.sampled_from(["", " ", "12", "2024-01-10T10:00:00Z", "2024-01-10T10:00:00", "not a time", "Ωmega", "#", "a#b"]))
+scalars = (
+    st.none()
+    | st.booleans()
+    | st.integers(-(2**70), 2**70)
+    | st.sampled_from([0, -1, MAX_COUNT, MAX_COUNT + 1, 2**53, 2**63, 2**64])
+    | st.floats(allow_nan=False, allow_infinity=False)
+    | st.sampled_from([1e20, -0.0, 0.5, 1e-300, float(MAX_MS)])
+    | text
+    | st.sampled_from(["", " ", "12", "2024-01-10T10:00:00Z", "2024-01-10T10:00:00", "not a time", "Ωmega", "#", "a#b"])
+)
 json_values = st.recursive(scalars, lambda inner: st.lists(inner, max_size=3) | st.dictionaries(text, inner, max_size=3), max_leaves=4)
 
 
@@ -52,12 +62,20 @@ DAY0 = datetime(2024, 1, 8, tzinfo=UTC)
 @st.composite
 def execution_lines(draw) -> list[bytes]:
     lines = []
-    for i in range(draw(st.integers(1, 25))):
+    for _ in range(draw(st.integers(1, 25))):
         submitted = DAY0 + timedelta(seconds=draw(st.integers(0, 6 * 86400)))
         status = draw(st.sampled_from(STATUSES))
-        doc = {"tenant_id": draw(st.sampled_from(["t1", "t2"])), "owner_id": "u1", "metric_type": draw(st.sampled_from(["ocr", "score"])),
-               "execution_id": f"e{draw(st.integers(0, 30))}", "status": status, "submitted_at": submitted.isoformat(),
-               "profiles": draw(st.integers(0, 50)), "throttled": draw(st.integers(0, 3)), "rejected": draw(st.booleans())}
+        doc = {
+            "tenant_id": draw(st.sampled_from(["t1", "t2"])),
+            "owner_id": "u1",
+            "metric_type": draw(st.sampled_from(["ocr", "score"])),
+            "execution_id": f"e{draw(st.integers(0, 30))}",
+            "status": status,
+            "submitted_at": submitted.isoformat(),
+            "profiles": draw(st.integers(0, 50)),
+            "throttled": draw(st.integers(0, 3)),
+            "rejected": draw(st.booleans()),
+        }
         if status in OUTCOMES:
             started = submitted + timedelta(seconds=draw(st.integers(0, 60)))
             doc["started_at"] = started.isoformat()
@@ -87,8 +105,13 @@ def _time(value):
 
 
 def _id_ok(value) -> bool:
-    return (isinstance(value, str) and value.strip() != "" and len(value.encode()) <= 200 and "#" not in value
-            and not any(ord(c) < 32 or ord(c) == 127 for c in value))
+    return (
+        isinstance(value, str)
+        and value.strip() != ""
+        and len(value.encode()) <= 200
+        and "#" not in value
+        and not any(ord(c) < 32 or ord(c) == 127 for c in value)
+    )
 
 
 def _flag_ok(value) -> bool:
@@ -131,10 +154,18 @@ def oracle_record(line: bytes):
             return None
     if not (_count_ok(doc.get("profiles")) and _count_ok(doc.get("throttled"))) or not _flag_ok(doc.get("rejected")):
         return None
-    return {"tenant": doc["tenant_id"], "metric": doc["metric_type"], "id": doc["execution_id"], "status": status,
-            "submitted": submitted.date(), "completed": completed.date() if completed else None,
-            "duration": duration if completed is not None else None, "profiles": doc.get("profiles") or 0,
-            "throttled": doc.get("throttled") or 0, "rejected": int(bool(doc.get("rejected")))}
+    return {
+        "tenant": doc["tenant_id"],
+        "metric": doc["metric_type"],
+        "id": doc["execution_id"],
+        "status": status,
+        "submitted": submitted.date(),
+        "completed": completed.date() if completed else None,
+        "duration": duration if completed is not None else None,
+        "profiles": doc.get("profiles") or 0,
+        "throttled": doc.get("throttled") or 0,
+        "rejected": int(bool(doc.get("rejected"))),
+    }
 
 
 @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -185,16 +216,26 @@ def run_files(draw) -> list[bytes]:
     files = []
     for _ in range(draw(st.integers(1, 12))):
         if draw(st.booleans()):
-            doc = {draw(st.sampled_from(["solicitationNumber", "noticeId", "opportunity_id"])): draw(st.sampled_from(["S-1", "N-2", 77])),
-                   "title": "t", "score": draw(st.floats(0, 1)), "processing_time_ms": draw(st.integers(0, 5000)),
-                   "timestamp": "2024-01-15T13:01:00"}
+            doc = {
+                draw(st.sampled_from(["solicitationNumber", "noticeId", "opportunity_id"])): draw(st.sampled_from(["S-1", "N-2", 77])),
+                "title": "t",
+                "score": draw(st.floats(0, 1)),
+                "processing_time_ms": draw(st.integers(0, 5000)),
+                "timestamp": "2024-01-15T13:01:00",
+            }
             if draw(st.booleans()):
                 doc["matched"] = draw(st.booleans())
         else:
             processed = draw(st.integers(0, 200))
-            doc = {"run_id": "r", "opportunities_processed": processed, "matches": draw(st.integers(0, 10)), "no_matches": 3,
-                   "errors": draw(st.integers(0, 3)), "processing_time_ms": draw(st.integers(0, 90_000)),
-                   "top_matches": [{"id": "X", "score": 0.9}]}
+            doc = {
+                "run_id": "r",
+                "opportunities_processed": processed,
+                "matches": draw(st.integers(0, 10)),
+                "no_matches": 3,
+                "errors": draw(st.integers(0, 3)),
+                "processing_time_ms": draw(st.integers(0, 90_000)),
+                "top_matches": [{"id": "X", "score": 0.9}],
+            }
         kind = draw(st.sampled_from(["valid", "corrupt", "corrupt", "array", "garbage"]))
         if kind == "corrupt":
             doc = corrupt(doc, draw)
@@ -226,15 +267,28 @@ def oracle_object(obj, threshold=0.7):
         if not _opp_id_ok(obj["run_id"]) or not all(_count_ok(obj.get(k)) for k in ("opportunities_processed", "matches", "no_matches", "errors")):
             return None
         top = obj.get("top_matches")
-        if top is not None and (not isinstance(top, list) or not all(
-                isinstance(m, dict) and _opp_id_ok(next((m[f] for f in ("id", "solicitationNumber", "opportunity_id", "noticeId") if f in m), None))
-                and (m.get("title") is None or isinstance(m.get("title"), str)) and _number_ok(m.get("score")) for m in top)):
+        if top is not None and (
+            not isinstance(top, list)
+            or not all(
+                isinstance(m, dict)
+                and _opp_id_ok(next((m[f] for f in ("id", "solicitationNumber", "opportunity_id", "noticeId") if f in m), None))
+                and (m.get("title") is None or isinstance(m.get("title"), str))
+                and _number_ok(m.get("score"))
+                for m in top
+            )
+        ):
             return None
         if ms is None and obj.get("started_at") is not None and obj.get("finished_at") is not None:
             return None  # not generated here
         n = obj.get("opportunities_processed") or 0
-        return {"opportunities": n, "matches": obj.get("matches") or 0, "no_matches": obj.get("no_matches") or 0,
-                "errors": obj.get("errors") or 0, "item_ms": None, "run_ms": ms}
+        return {
+            "opportunities": n,
+            "matches": obj.get("matches") or 0,
+            "no_matches": obj.get("no_matches") or 0,
+            "errors": obj.get("errors") or 0,
+            "item_ms": None,
+            "run_ms": ms,
+        }
     id_field = next((f for f in ("solicitationNumber", "opportunity_id", "noticeId") if f in obj), None)
     if id_field is None or not _opp_id_ok(obj[id_field]):
         return None
@@ -273,7 +327,7 @@ def test_any_run_files(files):
     at = datetime(2024, 1, 15, 13, 20, tzinfo=UTC)
     result = MergeJob(store).run(at)
     assert result.failures() == []
-    expected = {k: oracle_file(b) for k, b in zip(keys, files)}
+    expected = {k: oracle_file(b) for k, b in zip(keys, files, strict=True)}
     good = {k for k, v in expected.items() if v is not None}
     blob = objects.read_if_exists(store, "runs/20240115t1305Z.json")
     doc = orjson.loads(blob.data) if blob else {"source_files": [], "stats": None}

@@ -2,15 +2,15 @@
 
 import json
 import uuid
-from datetime import date
+from datetime import UTC, date
 
 import orjson
 import pytest
-from runs_helpers import keys, open_store, write_small_run
 from typer.testing import CliRunner
 
 from rollwise.cli import app
 from rollwise.samples import sample_executions
+from support.runs import keys, open_store, write_small_run
 
 runner = CliRunner()
 
@@ -52,23 +52,56 @@ def test_ingest_keeps_good_lines_and_names_bad_ones(store_url, tmp_path):
     body = orjson.loads(run.output)
     assert body["errors"] == [] and "weekly:2024-01-08" in body["periods"]
 
-    shown = runner.invoke(app, ["summaries", "show", "--tenant", "tenant-000", "--period", "weekly", "--owner", "__tenant__", "--json", "--store", store_url])
+    shown = runner.invoke(
+        app, ["summaries", "show", "--tenant", "tenant-000", "--period", "weekly", "--owner", "__tenant__", "--json", "--store", store_url]
+    )
     assert shown.exit_code == 0, shown.output
     lines = [orjson.loads(line) for line in shown.output.splitlines()]
     assert lines and {line["metric_type"] for line in lines} <= {"profile_enrichment", "document_ocr", "lead_scoring"}
-    expected_fields = {"tenant_id", "owner_id", "metric_type", "period_type", "period_start", "period_end", "submission_count",
-                       "success_count", "failure_count", "cancelled_count", "timeout_count", "total_profiles", "throttled_count",
-                       "rejected_count", "duration_count", "total_duration_ms", "min_duration_ms", "max_duration_ms",
-                       "avg_duration_ms", "p50_duration_ms", "p90_duration_ms", "p95_duration_ms", "p99_duration_ms",
-                       "zone", "starts_at", "ends_at", "frozen"}
+    expected_fields = {
+        "tenant_id",
+        "owner_id",
+        "metric_type",
+        "period_type",
+        "period_start",
+        "period_end",
+        "submission_count",
+        "success_count",
+        "failure_count",
+        "cancelled_count",
+        "timeout_count",
+        "total_profiles",
+        "throttled_count",
+        "rejected_count",
+        "duration_count",
+        "total_duration_ms",
+        "min_duration_ms",
+        "max_duration_ms",
+        "avg_duration_ms",
+        "p50_duration_ms",
+        "p90_duration_ms",
+        "p95_duration_ms",
+        "p99_duration_ms",
+        "zone",
+        "starts_at",
+        "ends_at",
+        "frozen",
+    }
     assert set(lines[0]) == expected_fields
     assert lines[0]["period_start"] == "2024-01-08" and lines[0]["period_end"] == "2024-01-14"
     assert (lines[0]["zone"], lines[0]["starts_at"], lines[0]["ends_at"], lines[0]["frozen"]) == (
-        "UTC", "2024-01-08T00:00:00Z", "2024-01-15T00:00:00Z", False)
+        "UTC",
+        "2024-01-08T00:00:00Z",
+        "2024-01-15T00:00:00Z",
+        False,
+    )
     tenant0 = [g for g in good if g["tenant_id"] == "tenant-000"]
     assert sum(line["submission_count"] for line in lines) == len(tenant0)
 
-    table = runner.invoke(app, ["summaries", "show", "--tenant", "tenant-000", "--period", "daily", "--since", "2024-01-10", "--until", "2024-01-10", "--store", store_url])
+    table = runner.invoke(
+        app,
+        ["summaries", "show", "--tenant", "tenant-000", "--period", "daily", "--since", "2024-01-10", "--until", "2024-01-10", "--store", store_url],
+    )
     assert table.exit_code == 0 and "2024-01-10" in table.output and "2024-01-11" not in table.output
 
 
@@ -83,8 +116,9 @@ def test_backfill_dry_run_writes_nothing(store_url, tmp_path):
     assert shown.output.strip() == ""
     real = runner.invoke(app, ["summaries", "backfill", "2024-01-08", "2024-01-10", "--at", "2024-02-01T02:00:00Z", "--json", "--store", store_url])
     assert real.exit_code == 0 and orjson.loads(real.output)["summaries_created"] > 0
-    shown = runner.invoke(app, ["summaries", "show", "--tenant", "tenant-000", "--period", "monthly", "--owner", "__tenant__",
-                                "--json", "--store", store_url])
+    shown = runner.invoke(
+        app, ["summaries", "show", "--tenant", "tenant-000", "--period", "monthly", "--owner", "__tenant__", "--json", "--store", store_url]
+    )
     month = [orjson.loads(line) for line in shown.output.splitlines()]
     assert {m["period_start"] for m in month} == {"2024-01-01"}
     assert sum(m["submission_count"] for m in month) == sum(r["tenant_id"] == "tenant-000" for r in records) > 0
@@ -130,12 +164,15 @@ def test_merge_dry_run_then_merge_then_show(runs_url):
     assert "2024-01-15T13:10:00Z" in table.output and "X1 (0.99)" in table.output
 
 
-@pytest.mark.parametrize("args,message,code", [
-    (["runs", "show"], "give either a WINDOW stamp or --date", 2),
-    (["runs", "show", "20240115t1305Z"], "no aggregate runs/20240115t1305Z.json", 1),
-    (["runs", "show", "noon"], "'noon' is not a window stamp like 20240115t1305Z", 2),
-    (["runs", "merge", "--archive-mode", "zip"], "--archive-mode must be one of move, bundle, got 'zip'", 2),
-])
+@pytest.mark.parametrize(
+    "args,message,code",
+    [
+        (["runs", "show"], "give either a WINDOW stamp or --date", 2),
+        (["runs", "show", "20240115t1305Z"], "no aggregate runs/20240115t1305Z.json", 1),
+        (["runs", "show", "noon"], "'noon' is not a window stamp like 20240115t1305Z", 2),
+        (["runs", "merge", "--archive-mode", "zip"], "--archive-mode must be one of move, bundle, got 'zip'", 2),
+    ],
+)
 def test_bad_runs_arguments_are_named(args, message, code, tmp_path):
     (tmp_path / "bucket").mkdir()
     result = runner.invoke(app, args + ["--bucket", f"file://{tmp_path / 'bucket'}"])
@@ -150,8 +187,11 @@ def test_an_unsupported_bucket_url():
 
 def test_out_of_range_numbers_are_rejected_by_line_and_their_batch_is_stored(store_url, tmp_path):
     good = list(sample_executions(date(2024, 1, 8), 2, per_day=10, tenants=2, owners=2))
-    rows = good[:5] + [{**good[0], "execution_id": "huge-duration", "duration_ms": 1e20},
-                       {**good[1], "execution_id": "huge-profiles", "profiles": 2**63}] + good[5:]
+    rows = (
+        good[:5]
+        + [{**good[0], "execution_id": "huge-duration", "duration_ms": 1e20}, {**good[1], "execution_id": "huge-profiles", "profiles": 2**63}]
+        + good[5:]
+    )
     result = ingest(rows, store_url, tmp_path)
     assert result.exit_code == 1
     assert f"stored {len(good)} record(s), rejected 2" in result.output
@@ -232,12 +272,17 @@ def test_read_only_commands_never_create_a_store(tmp_path, monkeypatch):
     assert sorted(p.name for p in tmp_path.iterdir()) == []
 
 
-@pytest.mark.parametrize("args,message", [
-    (["summaries", "show", "--tenant", "t", "--period", "daily", "--since", "2024-02-01", "--until", "2024-01-01"],
-     "--since 2024-02-01 is after --until 2024-01-01"),
-    (["report", "--since", "2024-02-01", "--until", "2024-01-01", "--out", "x.html"], "--since 2024-02-01 is after --until 2024-01-01"),
-    (["summaries", "show", "--tenant", "t", "--period", "daily", "--since", "01/02/2024"], "--since must be a date like 2024-01-15"),
-])
+@pytest.mark.parametrize(
+    "args,message",
+    [
+        (
+            ["summaries", "show", "--tenant", "t", "--period", "daily", "--since", "2024-02-01", "--until", "2024-01-01"],
+            "--since 2024-02-01 is after --until 2024-01-01",
+        ),
+        (["report", "--since", "2024-02-01", "--until", "2024-01-01", "--out", "x.html"], "--since 2024-02-01 is after --until 2024-01-01"),
+        (["summaries", "show", "--tenant", "t", "--period", "daily", "--since", "01/02/2024"], "--since must be a date like 2024-01-15"),
+    ],
+)
 def test_ranges_and_dates_are_checked(args, message, tmp_path):
     result = runner.invoke(app, args + ["--store", f"sqlite:///{tmp_path / 'x.db'}"])
     assert result.exit_code == 2 and message in result.output
@@ -257,14 +302,27 @@ def test_a_dry_run_prints_a_readable_plan(tmp_path):
     url = f"file://{tmp_path / 'bucket'}"
     write_small_run(url)
     out = runner.invoke(app, ["runs", "merge", "--bucket", url, "--at", "2024-01-15T13:20:00Z", "--dry-run"]).output
-    assert out.splitlines() == ["would merge 2 window(s), 7 file(s), writing nothing:",
-                                "  runs/20240115t1305Z.json  4 file(s), new aggregate",
-                                "  runs/20240115t1310Z.json  3 file(s), new aggregate"]
+    assert out.splitlines() == [
+        "would merge 2 window(s), 7 file(s), writing nothing:",
+        "  runs/20240115t1305Z.json  4 file(s), new aggregate",
+        "  runs/20240115t1310Z.json  3 file(s), new aggregate",
+    ]
 
 
 def test_the_summaries_table_shows_throttles_and_rejections(store_url, tmp_path):
-    rows = [{"tenant_id": "acme", "owner_id": "u", "metric_type": "ocr", "execution_id": f"e{i}", "status": "queued",
-             "submitted_at": "2024-01-09T10:00:00Z", "throttled": 2, "rejected": i == 0} for i in range(3)]
+    rows = [
+        {
+            "tenant_id": "acme",
+            "owner_id": "u",
+            "metric_type": "ocr",
+            "execution_id": f"e{i}",
+            "status": "queued",
+            "submitted_at": "2024-01-09T10:00:00Z",
+            "throttled": 2,
+            "rejected": i == 0,
+        }
+        for i in range(3)
+    ]
     write_jsonl(tmp_path / "in.jsonl", rows)
     assert runner.invoke(app, ["summaries", "ingest", str(tmp_path / "in.jsonl"), "--store", store_url]).exit_code == 0
     assert runner.invoke(app, ["summaries", "run", "--at", "2024-01-10T02:00:00Z", "--store", store_url]).exit_code == 0
@@ -279,7 +337,7 @@ def test_the_summaries_table_shows_throttles_and_rejections(store_url, tmp_path)
 def test_a_store_error_while_listing_is_a_result_and_an_exit_code_not_a_traceback(gateway, monkeypatch):
     import boto3
 
-    from gateway import Reply
+    from support.gateway import Reply
 
     bucket = f"cli-cut-{uuid.uuid4().hex[:8]}"
     boto3.client("s3", endpoint_url=gateway.upstream.geturl(), region_name="us-east-1").create_bucket(Bucket=bucket)
@@ -293,13 +351,15 @@ def test_a_store_error_while_listing_is_a_result_and_an_exit_code_not_a_tracebac
 
 
 def test_a_store_error_in_a_summaries_run_is_an_exit_code_not_a_traceback(gateway, monkeypatch):
-    from gateway import Reply
+    from support.gateway import Reply
 
     url = f"dynamodb://gw-{uuid.uuid4().hex[:8]}"
     monkeypatch.setenv("AWS_ENDPOINT_URL", gateway.url)
     assert runner.invoke(app, ["summaries", "init", "--store", url]).exit_code == 0
     denied = b'{"__type":"com.amazonaws.dynamodb.v20120810#AccessDeniedException","message":"not authorized to perform: dynamodb:Query"}'
-    gateway.decide = lambda r: Reply(400, denied, {"Content-Type": "application/x-amz-json-1.0"}) if r.header("x-amz-target").endswith("Query") else None
+    gateway.decide = lambda r: (
+        Reply(400, denied, {"Content-Type": "application/x-amz-json-1.0"}) if r.header("x-amz-target").endswith("Query") else None
+    )
     result = runner.invoke(app, ["summaries", "run", "--at", "2024-01-15T02:00:00Z", "--store", url, "--json"])
     assert result.exit_code == 1 and "Traceback" not in result.output
     assert f"error: Query on table '{url.removeprefix('dynamodb://')}' was denied: not authorized to perform: dynamodb:Query" in result.output
@@ -307,14 +367,14 @@ def test_a_store_error_in_a_summaries_run_is_an_exit_code_not_a_traceback(gatewa
 
 def test_ingest_with_a_mapping_reads_scan_output_stream_records_and_plain_items(tmp_path):
     """A mapping tried locally: ``aws dynamodb scan`` pages, stream records and plain items of the SDK's table."""
-    from datetime import datetime, timedelta, timezone
+    from datetime import datetime, timedelta
 
     from boto3.dynamodb.types import TypeSerializer
-    from workflow_sdk import Execution, coordination_item, workflow_item
 
     from rollwise.summaries.items import plain_value
+    from support.workflow_sdk import Execution, coordination_item, workflow_item
 
-    t0 = datetime(2026, 3, 1, 10, tzinfo=timezone.utc)
+    t0 = datetime(2026, 3, 1, 10, tzinfo=UTC)
     done = [Execution(f"e{i}", "acme", "ann", "lambda", "succeeded", t0, t0, t0 + timedelta(seconds=2), 2000, 1) for i in range(3)]
     child = Execution("kid", "acme", "ann", "lambda", "succeeded", t0, t0, t0 + timedelta(seconds=1), 1000, root_id="e0")
     typed = [{k: TypeSerializer().serialize(v) for k, v in workflow_item(e).items()} for e in (*done, child)]
@@ -332,8 +392,9 @@ def test_ingest_with_a_mapping_reads_scan_output_stream_records_and_plain_items(
     assert "stored 3 record(s), rejected 1, skipped 2 item(s) the mapping does not take, ignored 1 removal(s)" in result.output
     assert "items.jsonl:4: item pk='execution#e9': status 'paused'" in result.output
 
-    forget = runner.invoke(app, ["summaries", "ingest", str(tmp_path / "items.jsonl"), "--mapping", "geek-cafe", "--store", url,
-                                 "--on-remove", "forget"])
+    forget = runner.invoke(
+        app, ["summaries", "ingest", str(tmp_path / "items.jsonl"), "--mapping", "geek-cafe", "--store", url, "--on-remove", "forget"]
+    )
     assert "forgot 1 execution(s)" in forget.output
 
 
@@ -346,9 +407,8 @@ def test_mapping_prints_a_checked_mapping_to_start_from(tmp_path):
 
 
 def test_import_reads_a_table_then_resumes_or_says_it_is_done(moto_server, monkeypatch, tmp_path):
-    from workflow_sdk import create_table, save_all, scenario, sdk_database
-
-    from conftest import dynamodb_client
+    from support.stores import dynamodb_client
+    from support.workflow_sdk import create_table, save_all, scenario, sdk_database
 
     monkeypatch.setenv("AWS_ENDPOINT_URL", moto_server.url)
     table = f"workflows-{uuid.uuid4().hex[:8]}"
@@ -385,8 +445,7 @@ def test_shards_are_chosen_by_the_rule_kept_by_init_and_changed_by_a_reshard(tmp
     lines = "\n".join(orjson.dumps(r).decode() for r in sample_executions(date(2024, 1, 8), 3, per_day=25))
     (tmp_path / "in.jsonl").write_text(lines + "\n")
     assert runner.invoke(app, ["summaries", "ingest", str(tmp_path / "in.jsonl"), "--store", old]).exit_code == 0
-    moved = runner.invoke(app, ["summaries", "reshard", "--store", old, "--into", new, "--shards", "3", "--at", "2024-01-12T02:00:00Z",
-                                "--json"])
+    moved = runner.invoke(app, ["summaries", "reshard", "--store", old, "--into", new, "--shards", "3", "--at", "2024-01-12T02:00:00Z", "--json"])
     assert moved.exit_code == 0, moved.output
     report = orjson.loads(moved.output)
     assert (report["source_shards"], report["target_shards"], report["records"]) == (2, 3, 75)
@@ -398,12 +457,17 @@ def test_shards_are_chosen_by_the_rule_kept_by_init_and_changed_by_a_reshard(tmp
 def test_tenants_set_and_list_a_zone_and_refuse_an_unknown_one(store_url, tmp_path):
     rows = list(sample_executions(date(2024, 1, 8), 7, 30, tenants=2))
     assert ingest(rows, store_url, tmp_path).exit_code == 0
-    assert runner.invoke(app, ["summaries", "backfill", "2024-01-08", "2024-01-14", "--at", "2024-01-16T03:00:00Z", "--store", store_url,
-                               "--quiet"]).exit_code == 0
+    assert (
+        runner.invoke(
+            app, ["summaries", "backfill", "2024-01-08", "2024-01-14", "--at", "2024-01-16T03:00:00Z", "--store", store_url, "--quiet"]
+        ).exit_code
+        == 0
+    )
     bad = runner.invoke(app, ["tenants", "set", "tenant-000", "--zone", "Asia/Kolkatta", "--store", store_url])
     assert bad.exit_code == 2 and "--zone: unknown time zone 'Asia/Kolkatta'" in bad.output
-    dry = runner.invoke(app, ["tenants", "set", "tenant-000", "--zone", "Asia/Kolkata", "--at", "2024-01-16T03:00:00Z", "--dry-run",
-                              "--json", "--store", store_url])
+    dry = runner.invoke(
+        app, ["tenants", "set", "tenant-000", "--zone", "Asia/Kolkata", "--at", "2024-01-16T03:00:00Z", "--dry-run", "--json", "--store", store_url]
+    )
     plan = orjson.loads(dry.output)
     moved = sum(1 for r in rows if r["tenant_id"] == "tenant-000")
     assert dry.exit_code == 0 and plan["records_moved"] == moved and "weekly:2024-01-08@Asia/Kolkata" in plan["periods"]
@@ -413,8 +477,12 @@ def test_tenants_set_and_list_a_zone_and_refuse_an_unknown_one(store_url, tmp_pa
     assert done.exit_code == 0 and f"moved tenant-000 from UTC to Asia/Kolkata: {moved} record(s)" in done.output, done.output
     listed = orjson.loads(runner.invoke(app, ["tenants", "list", "--json", "--store", store_url]).output)
     assert listed["tenants"] == [{"tenant_id": "tenant-000", "zone": "Asia/Kolkata"}]
-    shown = [orjson.loads(line) for line in runner.invoke(app, ["summaries", "show", "--tenant", "tenant-000", "--period", "weekly",
-                                                                 "--store", store_url, "--json"]).output.splitlines()]
+    shown = [
+        orjson.loads(line)
+        for line in runner.invoke(
+            app, ["summaries", "show", "--tenant", "tenant-000", "--period", "weekly", "--store", store_url, "--json"]
+        ).output.splitlines()
+    ]
     assert shown and {(r["zone"], r["starts_at"]) for r in shown} == {("Asia/Kolkata", "2024-01-07T18:30:00Z")}
     again = runner.invoke(app, ["tenants", "set", "tenant-000", "--zone", "Asia/Kolkata", "--store", store_url])
     assert again.exit_code == 0 and "already" in again.output

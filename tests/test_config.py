@@ -26,14 +26,17 @@ def test_a_variable_can_have_fallbacks():
     assert resolve(AwsSettings, env={}).region == "us-east-1"
 
 
-@pytest.mark.parametrize("env,message", [
-    ({"ROLLWISE_CONCURRENCY": "many"}, "ROLLWISE_CONCURRENCY must be a whole number, got 'many'"),
-    ({"ROLLWISE_CONCURRENCY": "0"}, "ROLLWISE_CONCURRENCY must be at least 1, got 0"),
-    ({"ROLLWISE_MATCH_THRESHOLD": "nan"}, "ROLLWISE_MATCH_THRESHOLD must be a finite number"),
-    ({"ROLLWISE_ARCHIVE_MODE": "zip"}, "ROLLWISE_ARCHIVE_MODE must be one of move, bundle, got 'zip'"),
-    ({"ROLLWISE_WINDOW_SECONDS": "420"}, "must be whole minutes that divide a day evenly, got 420"),
-    ({"ROLLWISE_WINDOW_SECONDS": "30"}, "ROLLWISE_WINDOW_SECONDS must be at least 60, got 30"),
-])
+@pytest.mark.parametrize(
+    "env,message",
+    [
+        ({"ROLLWISE_CONCURRENCY": "many"}, "ROLLWISE_CONCURRENCY must be a whole number, got 'many'"),
+        ({"ROLLWISE_CONCURRENCY": "0"}, "ROLLWISE_CONCURRENCY must be at least 1, got 0"),
+        ({"ROLLWISE_MATCH_THRESHOLD": "nan"}, "ROLLWISE_MATCH_THRESHOLD must be a finite number"),
+        ({"ROLLWISE_ARCHIVE_MODE": "zip"}, "ROLLWISE_ARCHIVE_MODE must be one of move, bundle, got 'zip'"),
+        ({"ROLLWISE_WINDOW_SECONDS": "420"}, "must be whole minutes that divide a day evenly, got 420"),
+        ({"ROLLWISE_WINDOW_SECONDS": "30"}, "ROLLWISE_WINDOW_SECONDS must be at least 60, got 30"),
+    ],
+)
 def test_bad_settings_name_their_source(env, message):
     with pytest.raises(ConfigError, match=message):
         resolve(MergeSettings, env=env)
@@ -65,4 +68,3 @@ def test_only_config_reads_the_environment():
             if isinstance(node, ast.Attribute) and node.attr in ("environ", "getenv") and getattr(node.value, "id", "") == "os":
                 readers.append(path.relative_to(root).as_posix())
     assert sorted(set(readers)) == ["config.py"]
-

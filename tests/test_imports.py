@@ -15,19 +15,76 @@ LAYERS = [
     # the pure core: no I/O
     {"errors", "retry", "timestamps", "periods", "windows", "sketch", "validate", "result", "threads", "config", "samples"},
     # domain models, settings and pure plans
-    {"runs.layout", "runs.records", "runs.tables", "runs.aggregate", "runs.plan", "runs.settings",
-     "summaries.model", "summaries.aggregate", "summaries.settings", "summaries.plan", "summaries.items", "summaries.mapping",
-     "summaries.capacity", "summaries.retention"},
+    {
+        "runs.layout",
+        "runs.records",
+        "runs.tables",
+        "runs.aggregate",
+        "runs.plan",
+        "runs.settings",
+        "summaries.model",
+        "summaries.aggregate",
+        "summaries.settings",
+        "summaries.plan",
+        "summaries.items",
+        "summaries.mapping",
+        "summaries.capacity",
+        "summaries.retention",
+    },
     # the storage seams
-    {"s3_requests", "objects", "summaries.store", "summaries.stores", "summaries.stores.sqlite", "summaries.stores.dynamodb", "summaries.sdk",
-     "summaries.stores.sdk_table"},
+    {
+        "s3_requests",
+        "objects",
+        "summaries.store",
+        "summaries.stores",
+        "summaries.stores.sqlite",
+        "summaries.stores.dynamodb",
+        "summaries.sdk",
+        "summaries.stores.sdk_table",
+    },
     # the jobs
-    {"runs.archive", "runs.quarantine", "runs.commit", "runs.publish", "runs.job", "runs.read", "summaries.job", "summaries.zones", "summaries.recorder", "summaries.history", "summaries.export", "summaries.reshard", "notify"},
+    {
+        "runs.archive",
+        "runs.quarantine",
+        "runs.commit",
+        "runs.publish",
+        "runs.job",
+        "runs.read",
+        "summaries.job",
+        "summaries.zones",
+        "summaries.recorder",
+        "summaries.history",
+        "summaries.export",
+        "summaries.reshard",
+        "notify",
+    },
     # what people and Lambda see
-    {"display", "report", "report.charts", "report.collect", "report.page",
-     "handlers", "handlers.common", "handlers.aggregate_summaries", "handlers.merge_runs", "handlers.ingest_stream",
-     "api", "api.settings", "api.problems", "api.tokens", "api.usage", "api.context", "api.app", "api.routes", "api.routes.common",
-     "api.routes.tenants", "api.routes.runs", "api.routes.health", "api.serve", "handlers.api"},
+    {
+        "display",
+        "report",
+        "report.charts",
+        "report.collect",
+        "report.page",
+        "handlers",
+        "handlers.common",
+        "handlers.aggregate_summaries",
+        "handlers.merge_runs",
+        "handlers.ingest_stream",
+        "api",
+        "api.settings",
+        "api.problems",
+        "api.tokens",
+        "api.usage",
+        "api.context",
+        "api.app",
+        "api.routes",
+        "api.routes.common",
+        "api.routes.tenants",
+        "api.routes.runs",
+        "api.routes.health",
+        "api.serve",
+        "handlers.api",
+    },
     # the commands
     {"demo", "cli"},
 ]
@@ -107,7 +164,7 @@ def test_there_are_no_import_cycles():
         state[node] = "open"
         for nxt in sorted(g.get(node, ())):
             if state.get(nxt) == "open":
-                cycles.append(" -> ".join(stack[stack.index(nxt):] + [nxt]))
+                cycles.append(" -> ".join(stack[stack.index(nxt) :] + [nxt]))
             elif nxt not in state:
                 visit(nxt, stack + [nxt])
         state[node] = "done"
@@ -128,8 +185,13 @@ def test_the_checker_sees_a_cycle_and_an_upward_import(tmp_path):
 
 
 def test_objects_is_the_only_module_that_imports_obstore():
-    users = sorted(name for name, path in modules().items()
-                   if any(isinstance(n, (ast.Import, ast.ImportFrom)) and any(
-                       (getattr(n, "module", None) or "").startswith("obstore") or a.name.startswith("obstore") for a in n.names)
-                          for n in ast.walk(ast.parse(path.read_text()))))
+    users = sorted(
+        name
+        for name, path in modules().items()
+        if any(
+            isinstance(n, (ast.Import, ast.ImportFrom))
+            and any((getattr(n, "module", None) or "").startswith("obstore") or a.name.startswith("obstore") for a in n.names)
+            for n in ast.walk(ast.parse(path.read_text()))
+        )
+    )
     assert users == ["objects"]

@@ -20,8 +20,9 @@ def topic_and_queue(moto_server, monkeypatch):
     queue_arn = sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
     sub = sns.subscribe(TopicArn=topic, Protocol="sqs", Endpoint=queue_arn)["SubscriptionArn"]
     # only failures of the merge job reach this queue
-    sns.set_subscription_attributes(SubscriptionArn=sub, AttributeName="FilterPolicy",
-                                    AttributeValue=json.dumps({"job": ["merge-runs"], "outcome": ["failure"]}))
+    sns.set_subscription_attributes(
+        SubscriptionArn=sub, AttributeName="FilterPolicy", AttributeValue=json.dumps({"job": ["merge-runs"], "outcome": ["failure"]})
+    )
     return sqs, queue_url, topic
 
 
@@ -36,13 +37,18 @@ def test_results_are_published_with_filterable_attributes(topic_and_queue, moto_
     assert publish_result("merge-runs", {"files_processed": 3, "failed_operations": []}, False, topic, aws)
     assert publish_result("summaries", {"errors": ["x"]}, True, topic, aws)
     assert received(sqs, queue_url) == []  # neither matches the filter
-    assert publish_result("merge-runs", {"files_processed": 2, "failed_operations": [{"key": "k", "operation": "copy", "error": "e"}]}, True, topic, aws)
+    assert publish_result(
+        "merge-runs", {"files_processed": 2, "failed_operations": [{"key": "k", "operation": "copy", "error": "e"}]}, True, topic, aws
+    )
     (envelope,) = received(sqs, queue_url)
     assert envelope["MessageAttributes"]["job"]["Value"] == "merge-runs"
     assert envelope["MessageAttributes"]["outcome"]["Value"] == "failure"
     message = json.loads(envelope["Message"])
-    assert message == {"job": "merge-runs", "outcome": "failure",
-                       "result": {"files_processed": 2, "failed_operations": [{"key": "k", "operation": "copy", "error": "e"}]}}
+    assert message == {
+        "job": "merge-runs",
+        "outcome": "failure",
+        "result": {"files_processed": 2, "failed_operations": [{"key": "k", "operation": "copy", "error": "e"}]},
+    }
 
 
 def test_without_a_topic_nothing_is_sent():

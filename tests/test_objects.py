@@ -3,15 +3,15 @@
 import uuid
 
 import pytest
-from runs_helpers import FaultyStore, open_store
 
 from rollwise import objects
 from rollwise.config import AwsSettings
+from support.runs import FaultyStore, open_store
 
 
 @pytest.fixture(params=["local", "memory", "s3"])
 def store(request, tmp_path, monkeypatch):
-    from conftest import make_runs_url
+    from support.stores import make_runs_url
 
     return open_store(make_runs_url(request.param, request, tmp_path, monkeypatch))
 
@@ -86,7 +86,7 @@ def test_unsupported_urls():
 @pytest.fixture(params=["local", "memory", "s3-strict"])
 def conditional_store(request, tmp_path, monkeypatch):
     """S3 behind a gateway holding S3's documented preconditions (moto ignores some of them)."""
-    from conftest import make_runs_url
+    from support.stores import make_runs_url
 
     return open_store(make_runs_url(request.param, request, tmp_path, monkeypatch)), request
 
@@ -126,11 +126,22 @@ def test_a_copy_of_a_changed_version_is_refused_and_copies_nothing(conditional_s
     assert objects.read(store, "runs/archive/a.json").data == b'{"v": 2, "again": true}'
     objects.copy(store, "runs/raw/a.json", "runs/archive/a.json", new)  # again (a retry): the same outcome
     assert [m.key for m in objects.list_objects(store, "runs/archive/")] == ["runs/archive/a.json"]
-    many = objects.copy_many(store, [("runs/raw/a.json", "runs/archive/b.json"), ("runs/raw/gone.json", "runs/archive/c.json")], 2,
-                             {"runs/raw/a.json": old, "runs/raw/gone.json": old})
+    many = objects.copy_many(
+        store,
+        [("runs/raw/a.json", "runs/archive/b.json"), ("runs/raw/gone.json", "runs/archive/c.json")],
+        2,
+        {"runs/raw/a.json": old, "runs/raw/gone.json": old},
+    )
     assert (many.done, many.changed, many.gone, many.failed) == ([], ["runs/raw/a.json"], ["runs/raw/gone.json"], {})
-    assert _refused(request, "copy") in (None, [("copy", "runs/raw/a.json", 412), ("copy", "runs/raw/gone.json", 404),
-                                                ("copy", "runs/raw/a.json", 412), ("copy", "runs/raw/gone.json", 404)])
+    assert _refused(request, "copy") in (
+        None,
+        [
+            ("copy", "runs/raw/a.json", 412),
+            ("copy", "runs/raw/gone.json", 404),
+            ("copy", "runs/raw/a.json", 412),
+            ("copy", "runs/raw/gone.json", 404),
+        ],
+    )
 
 
 def test_a_delete_of_a_changed_version_is_refused_one_by_one(conditional_store):
@@ -154,7 +165,11 @@ def test_a_bulk_delete_deletes_the_versions_named_and_keeps_the_changed(conditio
     tags["runs/raw/gone.json"] = tags["runs/raw/0.json"]
     outcome = objects.delete_many(store, sorted(tags), tags)
     assert (sorted(outcome.done), outcome.changed, outcome.gone, outcome.failed) == (
-        ["runs/raw/0.json", "runs/raw/2.json", "runs/raw/3.json"], ["runs/raw/1.json"], ["runs/raw/gone.json"], {})
+        ["runs/raw/0.json", "runs/raw/2.json", "runs/raw/3.json"],
+        ["runs/raw/1.json"],
+        ["runs/raw/gone.json"],
+        {},
+    )
     assert [m.key for m in objects.list_objects(store, "runs/raw/")] == ["runs/raw/1.json"]
     assert objects.read(store, "runs/raw/1.json").data == b"2"
     if _refused(request, "delete_objects") is not None:
@@ -165,8 +180,8 @@ def test_a_bulk_delete_deletes_the_versions_named_and_keeps_the_changed(conditio
 def test_a_folder_delete_a_crash_cut_short_is_settled_later(tmp_path, monkeypatch):
     """A folder's conditional delete takes the file out of raw/ before it checks it: a crash right
     there must leave the version listed to be deleted and a changed one to go back, never lost."""
-    from conftest import make_runs_url
-    from runs_helpers import crash_in_folder_delete
+    from support.runs import crash_in_folder_delete
+    from support.stores import make_runs_url
 
     store = open_store(make_runs_url("local", None, tmp_path, monkeypatch))
     listed = {key: objects.write(store, key, b"1") for key in ("runs/raw/a.json", "runs/raw/sub/b.json")}
@@ -185,7 +200,8 @@ def test_a_folder_delete_a_crash_cut_short_is_settled_later(tmp_path, monkeypatc
 def test_the_gateway_refuses_what_moto_lets_through(moto_server, gateway):
     """Why the tests above go through a gateway: moto copies and bulk-deletes a changed version."""
     import boto3
-    from s3_preconditions import S3Preconditions
+
+    from support.s3_preconditions import S3Preconditions
 
     raw = boto3.client("s3", endpoint_url=moto_server.url, region_name="us-east-1")
     bucket = f"strict-{uuid.uuid4().hex[:10]}"

@@ -1,4 +1,4 @@
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 
 import pytest
 from hypothesis import given
@@ -73,7 +73,7 @@ from zoneinfo import ZoneInfo  # noqa: E402
 
 from rollwise.periods import UnknownZone, day_key, local_day, parse_day_key, parse_label, zone_info  # noqa: E402
 
-UTC = timezone.utc
+UTC = UTC
 
 
 def test_a_kolkata_day_is_the_utc_instants_of_its_midnights():
@@ -83,14 +83,17 @@ def test_a_kolkata_day_is_the_utc_instants_of_its_midnights():
     assert Period("daily", date(2024, 3, 10)).label() == "daily:2024-03-10"  # UTC keys as before zones
 
 
-@pytest.mark.parametrize("zone,day,hours", [
-    ("Europe/London", date(2024, 3, 31), 23),  # clocks forward
-    ("Europe/London", date(2024, 10, 27), 25),  # clocks back
-    ("Australia/Lord_Howe", date(2024, 4, 7), 24.5),  # a half-hour change
-    ("America/St_Johns", date(2024, 3, 10), 23),
-    ("Pacific/Apia", date(2011, 12, 30), 0),  # skipped: Samoa went from the 29th to the 31st
-    ("Pacific/Kiritimati", date(2024, 1, 1), 24),
-])
+@pytest.mark.parametrize(
+    "zone,day,hours",
+    [
+        ("Europe/London", date(2024, 3, 31), 23),  # clocks forward
+        ("Europe/London", date(2024, 10, 27), 25),  # clocks back
+        ("Australia/Lord_Howe", date(2024, 4, 7), 24.5),  # a half-hour change
+        ("America/St_Johns", date(2024, 3, 10), 23),
+        ("Pacific/Apia", date(2011, 12, 30), 0),  # skipped: Samoa went from the 29th to the 31st
+        ("Pacific/Kiritimati", date(2024, 1, 1), 24),
+    ],
+)
 def test_a_local_day_lasts_from_midnight_to_midnight(zone, day, hours):
     p = Period("daily", day, zone)
     assert (p.ends_at - p.starts_at).total_seconds() == hours * 3600
@@ -103,8 +106,20 @@ def test_weeks_months_and_years_are_local():
     assert year.starts_at == datetime(2024, 1, 1, 11, tzinfo=UTC) and year.ends_at == datetime(2025, 1, 1, 11, tzinfo=UTC)  # UTC-11
 
 
-zones = st.sampled_from(["UTC", "Asia/Kolkata", "Asia/Kathmandu", "Australia/Lord_Howe", "America/St_Johns", "Pacific/Kiritimati",
-                         "Pacific/Niue", "Europe/London", "Pacific/Apia", "America/Los_Angeles"])
+zones = st.sampled_from(
+    [
+        "UTC",
+        "Asia/Kolkata",
+        "Asia/Kathmandu",
+        "Australia/Lord_Howe",
+        "America/St_Johns",
+        "Pacific/Kiritimati",
+        "Pacific/Niue",
+        "Europe/London",
+        "Pacific/Apia",
+        "America/Los_Angeles",
+    ]
+)
 instants = st.datetimes(min_value=datetime(2000, 1, 1), max_value=datetime(2040, 1, 1), timezones=st.just(UTC))
 
 

@@ -4,11 +4,11 @@ import uuid
 
 import boto3
 import pytest
-from gateway import Reply
-from s3_preconditions import S3Preconditions
 
 from rollwise import objects
 from rollwise.config import AwsSettings
+from support.gateway import Reply
+from support.s3_preconditions import S3Preconditions
 
 
 @pytest.fixture
@@ -58,7 +58,9 @@ def test_a_copy_answered_200_with_an_error_in_its_body_failed(strict):
     store, gateway, checks = strict
     e_tag = objects.write(store, "raw/a.json", b"1")
     body = b'<?xml version="1.0"?><Error><Code>InternalError</Code><Message>We encountered an internal error.</Message></Error>'
-    gateway.decide = lambda request: Reply(200, body, {"Content-Type": "application/xml"}) if request.header("x-amz-copy-source") else checks.decide(request)
+    gateway.decide = lambda request: (
+        Reply(200, body, {"Content-Type": "application/xml"}) if request.header("x-amz-copy-source") else checks.decide(request)
+    )
     with pytest.raises(objects.RequestFailed, match="InternalError"):
         objects.copy(store, "raw/a.json", "archive/a.json", e_tag)
 

@@ -55,7 +55,15 @@ def test_a_weighted_value_counts_as_many():
     d = Distribution()
     d.add(400.0, weight=120)
     d.add(5.0)
-    assert d.figures() == {"count": 121, "total": 48005, "min": 5.0, "max": 400.0, "avg": 396.736, "p50": d.quantiles([0.5])[0], "p95": d.quantiles([0.95])[0]}
+    assert d.figures() == {
+        "count": 121,
+        "total": 48005,
+        "min": 5.0,
+        "max": 400.0,
+        "avg": 396.736,
+        "p50": d.quantiles([0.5])[0],
+        "p95": d.quantiles([0.95])[0],
+    }
     assert abs(d.quantiles([0.5])[0] - 400) <= 4
 
 

@@ -1,4 +1,4 @@
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 
 import pytest
 from hypothesis import given
@@ -6,7 +6,7 @@ from hypothesis import strategies as st
 
 from rollwise.timestamps import parse_date, parse_timestamp, utc_text
 
-UTC = timezone.utc
+UTC = UTC
 
 
 def test_parse_timestamp_requires_a_zone_unless_told_utc():

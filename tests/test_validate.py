@@ -18,8 +18,16 @@ def test_counts_out_of_range_name_the_field(value):
         validate.count({"n": value}, "n", Bad, "$")
 
 
-@pytest.mark.parametrize("value,message", [(1e20, "must be from 0 to"), (-0.5, "must be from 0 to"), (float("inf"), "must be finite"),
-                                           (10**400, "too large"), (False, "must be a number, got bool")])
+@pytest.mark.parametrize(
+    "value,message",
+    [
+        (1e20, "must be from 0 to"),
+        (-0.5, "must be from 0 to"),
+        (float("inf"), "must be finite"),
+        (10**400, "too large"),
+        (False, "must be a number, got bool"),
+    ],
+)
 def test_durations_are_bounded(value, message):
     with pytest.raises(Bad, match=message):
         validate.duration_ms({"d": value}, "d", Bad)
@@ -28,8 +36,14 @@ def test_durations_are_bounded(value, message):
 def test_identifiers_that_build_keys():
     assert validate.identifier("acme", "tenant_id", Bad, in_keys=True) == "acme"
     assert validate.identifier(17, "id", Bad, numbers=True) == "17"
-    for value, message in (("a#b", "must not contain '#'"), ("x" * 201, "over the 200-byte limit"), ("é" * 101, "202 bytes long"),
-                           ("tab\there", "control characters"), ("  ", "non-empty string"), ("\ud800", "lone surrogate")):
+    for value, message in (
+        ("a#b", "must not contain '#'"),
+        ("x" * 201, "over the 200-byte limit"),
+        ("é" * 101, "202 bytes long"),
+        ("tab\there", "control characters"),
+        ("  ", "non-empty string"),
+        ("\ud800", "lone surrogate"),
+    ):
         with pytest.raises(Bad, match=message):
             validate.identifier(value, "tenant_id", Bad, in_keys=True)
     assert validate.identifier("W912DY#1", "noticeId", Bad) == "W912DY#1"  # an opportunity id builds no key

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from dataclasses import dataclass, fields
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any
 
 from rollwise.api.settings import ApiSettings
 from rollwise.runs.settings import ARCHIVE_MODES, MergeSettings
@@ -82,29 +83,39 @@ class StackConfig:
         if self.reserved_concurrency < 0:
             raise ValueError(f"reserved_concurrency must be 0 (none) or more, got {self.reserved_concurrency}")
         if self.fanout is False and not one_run_fits(self.executions_per_day, SUMMARIES_MEMORY_MB):
-            raise ValueError(f"executions_per_day {self.executions_per_day:,} needs the fan-out: one run of the summaries job gets "
-                             f"through about {int(records_per_shard(SUMMARIES_MEMORY_MB)):,} executions a night with room "
-                             "to spare; set fanout true (or leave it unset), or lower executions_per_day")
+            raise ValueError(
+                f"executions_per_day {self.executions_per_day:,} needs the fan-out: one run of the summaries job gets "
+                f"through about {int(records_per_shard(SUMMARIES_MEMORY_MB)):,} executions a night with room "
+                "to spare; set fanout true (or leave it unset), or lower executions_per_day"
+            )
         if self.summary_fanout and 0 < self.reserved_concurrency < self.fanout_concurrency:
-            raise ValueError(f"reserved_concurrency {self.reserved_concurrency} is below fanout_concurrency {self.fanout_concurrency}: "
-                             "the fan-out's shards would be throttled")
-        if self.source_stream_arn and not (self.source_stream_arn.startswith("arn:") and ":table/" in self.source_stream_arn
-                                           and "/stream/" in self.source_stream_arn):
-            raise ValueError(f"source_stream_arn must be a DynamoDB stream ARN (arn:aws:dynamodb:REGION:ACCOUNT:table/NAME/stream/LABEL), "
-                             f"got {self.source_stream_arn!r}")
+            raise ValueError(
+                f"reserved_concurrency {self.reserved_concurrency} is below fanout_concurrency {self.fanout_concurrency}: "
+                "the fan-out's shards would be throttled"
+            )
+        if self.source_stream_arn and not (
+            self.source_stream_arn.startswith("arn:") and ":table/" in self.source_stream_arn and "/stream/" in self.source_stream_arn
+        ):
+            raise ValueError(
+                f"source_stream_arn must be a DynamoDB stream ARN (arn:aws:dynamodb:REGION:ACCOUNT:table/NAME/stream/LABEL), "
+                f"got {self.source_stream_arn!r}"
+            )
         if self.ingest_on_remove not in REMOVE_POLICIES:
             raise ValueError(f"ingest_on_remove must be one of {', '.join(REMOVE_POLICIES)}, got {self.ingest_on_remove!r}")
         if not 1 <= self.ingest_batch_size <= 10000:
             raise ValueError(f"ingest_batch_size must be from 1 to 10000, got {self.ingest_batch_size}")
         if not -1 <= self.ingest_max_retries <= 10000:
             raise ValueError(f"ingest_max_retries must be from -1 (retry until the record expires) to 10000, got {self.ingest_max_retries}")
-        SummariesSettings(default_zone=self.default_zone, delay_hours=self.delay_hours,
-                          record_retention_days=self.record_retention_days)  # the job's own checks (an unknown zone)
+        SummariesSettings(
+            default_zone=self.default_zone, delay_hours=self.delay_hours, record_retention_days=self.record_retention_days
+        )  # the job's own checks (an unknown zone)
         if self.delay_hours < 0 or self.record_retention_days < 0:
             raise ValueError(f"delay_hours ({self.delay_hours}) and record_retention_days ({self.record_retention_days}) must be 0 or more")
         if bool(self.api_issuer) != bool(self.api_audience):
-            raise ValueError("api_issuer and api_audience go together: give both (an OIDC issuer and its audience), or neither "
-                             "(the stack makes a Cognito user pool and an app client)")
+            raise ValueError(
+                "api_issuer and api_audience go together: give both (an OIDC issuer and its audience), or neither "
+                "(the stack makes a Cognito user pool and an app client)"
+            )
         if self.api_issuer and not self.api_issuer.startswith("https://"):
             raise ValueError(f"api_issuer must be an https:// URL (API Gateway fetches its keys), got {self.api_issuer!r}")
         if self.api_throttle_rate < 1 or self.api_throttle_burst < 1:
@@ -144,7 +155,7 @@ class StackConfig:
         return list(dict.fromkeys([self.asset_path] + ([self.api_asset_path] if self.api else [])))
 
     @classmethod
-    def load(cls, path: Path | None = None, overrides: Mapping[str, Any] | None = None) -> "StackConfig":
+    def load(cls, path: Path | None = None, overrides: Mapping[str, Any] | None = None) -> StackConfig:
         values: dict[str, Any] = {}
         path = path or ROOT / "infra" / "config.json"
         if path.exists():

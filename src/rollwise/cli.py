@@ -10,9 +10,10 @@ from __future__ import annotations
 
 import functools
 import sys
+from collections.abc import Callable
 from datetime import date, datetime
 from pathlib import Path
-from typing import Any, Callable, Optional
+from typing import Any
 
 import typer
 
@@ -26,17 +27,23 @@ runs_app = typer.Typer(help="Merge run result files into window aggregates and a
 app.add_typer(runs_app, name="runs")
 deploy_app = typer.Typer(help="Work with a deployed stack.", no_args_is_help=True, rich_markup_mode=None)
 app.add_typer(deploy_app, name="deploy")
-tenants_app = typer.Typer(help="Tenants' time zones: their days, weeks, months and years are local.", no_args_is_help=True,
-                          rich_markup_mode=None)
+tenants_app = typer.Typer(help="Tenants' time zones: their days, weeks, months and years are local.", no_args_is_help=True, rich_markup_mode=None)
 app.add_typer(tenants_app, name="tenants")
 
 StoreOption = typer.Option(None, "--store", help="sqlite:///PATH or dynamodb://TABLE (env ROLLWISE_STORE; default sqlite:///rollwise.db)")
-BucketOption = typer.Option(None, "--bucket", help="s3://BUCKET[/PREFIX], file:///DIR or memory:// (env ROLLWISE_RUNS_URL; default file://rollwise-data)")
+BucketOption = typer.Option(
+    None, "--bucket", help="s3://BUCKET[/PREFIX], file:///DIR or memory:// (env ROLLWISE_RUNS_URL; default file://rollwise-data)"
+)
 QuietOption = typer.Option(False, "--quiet", "-q", help="No progress bar.")
 JsonOption = typer.Option(False, "--json", help="Print the result as JSON.")
 WorkersOption = typer.Option(1, "--workers", min=1, help="Aggregate shards in N processes (the local form of the Step Functions fan-out).")
-RetryOption = typer.Option(None, "--retry-seconds", min=0, help="How long to keep retrying a throttled table, in all, before leaving "
-                           "what is unwritten to the next run (env ROLLWISE_RETRY_SECONDS; default 300).")
+RetryOption = typer.Option(
+    None,
+    "--retry-seconds",
+    min=0,
+    help="How long to keep retrying a throttled table, in all, before leaving "
+    "what is unwritten to the next run (env ROLLWISE_RETRY_SECONDS; default 300).",
+)
 
 
 def fail(message: str, code: int = 2) -> None:
@@ -60,7 +67,7 @@ def command(fn: Callable) -> Callable:
 
 
 # -- arguments ---------------------------------------------------------------------------
-def moment(text: Optional[str], name: str = "--at") -> datetime:
+def moment(text: str | None, name: str = "--at") -> datetime:
     from rollwise.timestamps import parse_timestamp, utc_now
 
     if text is None:
@@ -87,8 +94,7 @@ def day_range(start: str, end: str, first_name: str, last_name: str) -> tuple[da
     return first, last
 
 
-def summary_store(url: Optional[str], create: bool = False, check: bool = True, shards: Optional[int] = None,
-                  retry_seconds: Optional[int] = None):
+def summary_store(url: str | None, create: bool = False, check: bool = True, shards: int | None = None, retry_seconds: int | None = None):
     from rollwise.config import AwsSettings, resolve
     from rollwise.retry import Patience
     from rollwise.summaries.settings import SummariesSettings
@@ -101,7 +107,7 @@ def summary_store(url: Optional[str], create: bool = False, check: bool = True, 
     return configure(store, settings, aws)
 
 
-def merge_job(url: Optional[str], archive_mode: Optional[str] = None, on_file=None, create: bool = True):
+def merge_job(url: str | None, archive_mode: str | None = None, on_file=None, create: bool = True):
     from rollwise.config import AwsSettings, resolve
     from rollwise.objects import open_store
     from rollwise.runs.job import MergeJob
@@ -119,9 +125,14 @@ def merge_job(url: Optional[str], archive_mode: Optional[str] = None, on_file=No
 @summaries_app.command("init")
 @command
 def summaries_init(
-    store: Optional[str] = StoreOption,
-    shards: Optional[int] = typer.Option(None, "--shards", min=1, help="shard count of a new store (env ROLLWISE_SHARDS; default: "
-                                         "the capacity rule's for 10 million executions a day). A store keeps the count it has."),
+    store: str | None = StoreOption,
+    shards: int | None = typer.Option(
+        None,
+        "--shards",
+        min=1,
+        help="shard count of a new store (env ROLLWISE_SHARDS; default: "
+        "the capacity rule's for 10 million executions a day). A store keeps the count it has.",
+    ),
 ) -> None:
     """Create the table and its indexes if missing, and keep its shard count in it."""
     s = summary_store(store, check=False, shards=shards)
@@ -149,9 +160,11 @@ def summaries_shards(
     if as_json:
         display.json_document({**asdict(row), "fits": row.fits, "fanout": row.fanout})
         return
-    display.echo(f"{row.shards} shard(s) for {executions_per_day:,} executions a day at {row.memory_mb} MB: "
-                 f"about {row.cpu_seconds_per_shard} s of CPU, {row.seconds_per_shard} s per shard's nightly run"
-                 + ("; one invocation per shard: deploy with the fan-out" if row.fanout else "; one invocation runs the night"))
+    display.echo(
+        f"{row.shards} shard(s) for {executions_per_day:,} executions a day at {row.memory_mb} MB: "
+        f"about {row.cpu_seconds_per_shard} s of CPU, {row.seconds_per_shard} s per shard's nightly run"
+        + ("; one invocation per shard: deploy with the fan-out" if row.fanout else "; one invocation runs the night")
+    )
 
 
 @summaries_app.command("reshard")
@@ -159,8 +172,8 @@ def summaries_shards(
 def summaries_reshard(
     into: str = typer.Option(..., "--into", help="the new store (sqlite:///PATH or dynamodb://TABLE, made first with summaries init)"),
     shards: int = typer.Option(..., "--shards", min=1, help="its shard count"),
-    store: Optional[str] = StoreOption,
-    at: Optional[str] = typer.Option(None, "--at", help="Reference time (default: now): periods closed by then are computed."),
+    store: str | None = StoreOption,
+    at: str | None = typer.Option(None, "--at", help="Reference time (default: now): periods closed by then are computed."),
     as_json: bool = JsonOption,
     quiet: bool = QuietOption,
     workers: int = WorkersOption,
@@ -177,7 +190,7 @@ def summaries_reshard(
         raise typer.Exit(1)
 
 
-def item_mapping(spec: Optional[str]):
+def item_mapping(spec: str | None):
     from rollwise.config import resolve
     from rollwise.summaries.mapping import load_mapping
     from rollwise.summaries.settings import IngestSettings
@@ -188,13 +201,21 @@ def item_mapping(spec: Optional[str]):
 @summaries_app.command("ingest")
 @command
 def summaries_ingest(
-    file: Path = typer.Argument(..., help="JSON Lines ('-' for stdin): execution records, or with --mapping, items of another table "
-                                          "(plain JSON, DynamoDB typed JSON, stream records or events)."),
-    store: Optional[str] = StoreOption,
-    mapping: Optional[str] = typer.Option(None, "--mapping", help="the lines are items of another table, read with this mapping: a built-in "
-                                          "one (geek-cafe), a JSON file, or inline JSON"),
-    on_remove: Optional[str] = typer.Option(None, "--on-remove", help="REMOVE stream records: ignore or forget (env ROLLWISE_ON_REMOVE; default ignore)"),
-    retry_seconds: Optional[int] = RetryOption,
+    file: Path = typer.Argument(
+        ...,
+        help="JSON Lines ('-' for stdin): execution records, or with --mapping, items of another table "
+        "(plain JSON, DynamoDB typed JSON, stream records or events).",
+    ),
+    store: str | None = StoreOption,
+    mapping: str | None = typer.Option(
+        None,
+        "--mapping",
+        help="the lines are items of another table, read with this mapping: a built-in one (geek-cafe), a JSON file, or inline JSON",
+    ),
+    on_remove: str | None = typer.Option(
+        None, "--on-remove", help="REMOVE stream records: ignore or forget (env ROLLWISE_ON_REMOVE; default ignore)"
+    ),
+    retry_seconds: int | None = RetryOption,
     quiet: bool = QuietOption,
 ) -> None:
     """Validate and store execution records; bad lines are reported, good ones kept."""
@@ -234,16 +255,23 @@ def summaries_ingest(
 @command
 def summaries_import(
     table: str = typer.Option(..., "--table", help="the table to read (in the region and endpoint of the store)"),
-    mapping: Optional[str] = typer.Option(None, "--mapping", help="which items are executions: a built-in mapping (geek-cafe), a JSON file, "
-                                          "or inline JSON (env ROLLWISE_MAPPING; default geek-cafe)"),
-    store: Optional[str] = StoreOption,
+    mapping: str | None = typer.Option(
+        None,
+        "--mapping",
+        help="which items are executions: a built-in mapping (geek-cafe), a JSON file, or inline JSON (env ROLLWISE_MAPPING; default geek-cafe)",
+    ),
+    store: str | None = StoreOption,
     segments: int = typer.Option(4, "--segments", min=1, max=1000, help="parallel Scan segments (one thread each)"),
-    read_units: Optional[float] = typer.Option(None, "--read-units", min=0.1, help="at most this many read capacity units a second, on average"),
-    page_size: Optional[int] = typer.Option(None, "--page-size", min=1, help="items a Scan page holds at most (default: 1 MB pages)"),
-    checkpoint: Optional[Path] = typer.Option(None, "--checkpoint", help="where progress is kept (default: imports/<table>-<digest>.json "
-                                              "under ROLLWISE_STATE_DIR, ~/.local/state/rollwise); an import run again resumes from it"),
+    read_units: float | None = typer.Option(None, "--read-units", min=0.1, help="at most this many read capacity units a second, on average"),
+    page_size: int | None = typer.Option(None, "--page-size", min=1, help="items a Scan page holds at most (default: 1 MB pages)"),
+    checkpoint: Path | None = typer.Option(
+        None,
+        "--checkpoint",
+        help="where progress is kept (default: imports/<table>-<digest>.json "
+        "under ROLLWISE_STATE_DIR, ~/.local/state/rollwise); an import run again resumes from it",
+    ),
     restart: bool = typer.Option(False, "--restart", help="ignore the checkpoint and read the whole table again"),
-    retry_seconds: Optional[int] = RetryOption,
+    retry_seconds: int | None = RetryOption,
     quiet: bool = QuietOption,
 ) -> None:
     """Import a table's history: its executions stored as records, marked for the next run (or a backfill) to summarize."""
@@ -262,13 +290,16 @@ def summaries_import(
         display.echo(f"{table}: already imported (checkpoint {path}); pass --restart to import it again")
         return
     with display.progress(source.items, f"import {table}", quiet) as advance:
-        report = import_table(client, table, chosen, s, segments, ReadBudget(read_units) if read_units else None, progress, page_size,
-                              on_items=advance)
+        report = import_table(
+            client, table, chosen, s, segments, ReadBudget(read_units) if read_units else None, progress, page_size, on_items=advance
+        )
     for reason in report.reasons:
         display.warning(reason)
     resumed = " (resumed)" if report.resumed else ""
-    display.echo(f"read {report.items} item(s){resumed}: stored {report.stored} record(s), skipped {report.skipped}, rejected {report.rejected}; "
-                 f"{report.read_units:.1f} read units; checkpoint {path}")
+    display.echo(
+        f"read {report.items} item(s){resumed}: stored {report.stored} record(s), skipped {report.skipped}, rejected {report.rejected}; "
+        f"{report.read_units:.1f} read units; checkpoint {path}"
+    )
     if report.failed_segments:
         for segment, error in sorted(report.failed_segments.items()):
             display.warning(f"segment {segment}: {error}")
@@ -283,7 +314,7 @@ def summaries_import(
 def summaries_sdk_cleanup(
     table: str = typer.Option(..., "--table", help="the workflow SDK's table (in the region and endpoint of the store)"),
     dry_run: bool = typer.Option(False, "--dry-run", help="count what would be removed; remove nothing"),
-    retry_seconds: Optional[int] = RetryOption,
+    retry_seconds: int | None = RetryOption,
     as_json: bool = typer.Option(False, "--json", help="the counts as one JSON document"),
     quiet: bool = QuietOption,
 ) -> None:
@@ -302,8 +333,7 @@ def summaries_sdk_cleanup(
         display.json_document(report.to_json())
         return
     verb = "would remove" if dry_run else "removed"
-    display.echo(f"{table}: read {report.scanned} summary item(s); {verb} {report.removed} not written by rollwise; "
-                 f"kept {report.kept}")
+    display.echo(f"{table}: read {report.scanned} summary item(s); {verb} {report.removed} not written by rollwise; kept {report.kept}")
 
 
 @summaries_app.command("sdk-check")
@@ -311,7 +341,7 @@ def summaries_sdk_cleanup(
 def summaries_sdk_check(
     table: str = typer.Option(..., "--table", help="the workflow SDK's table rollwise writes summaries into"),
     on: str = typer.Option(..., "--day", help="the day to compare, YYYY-MM-DD (each tenant's day in its zone)"),
-    store: Optional[str] = StoreOption,
+    store: str | None = StoreOption,
 ) -> None:
     """Compare a day's summaries in the store with the SDK's items in its table: exit 0 when every tenant's, owner's
     and metric type's figures agree, else 1 with each difference."""
@@ -330,11 +360,11 @@ def summaries_sdk_check(
 @command
 def summaries_export(
     to: str = typer.Option(..., "--to", help="where to write: s3://BUCKET[/PREFIX] or file:///DIR"),
-    since: Optional[str] = typer.Option(None, "--since", help="first day, YYYY-MM-DD (default: yesterday)"),
-    until: Optional[str] = typer.Option(None, "--until", help="last day, YYYY-MM-DD (default: --since)"),
+    since: str | None = typer.Option(None, "--since", help="first day, YYYY-MM-DD (default: yesterday)"),
+    until: str | None = typer.Option(None, "--until", help="last day, YYYY-MM-DD (default: --since)"),
     fmt: str = typer.Option("jsonl", "--format", help="jsonl or csv"),
-    at: Optional[str] = typer.Option(None, "--at", help="Reference time for the default day (default: now)."),
-    store: Optional[str] = StoreOption,
+    at: str | None = typer.Option(None, "--at", help="Reference time for the default day (default: now)."),
+    store: str | None = StoreOption,
     quiet: bool = QuietOption,
 ) -> None:
     """Write the summaries of every period overlapping the days, one file per period, under
@@ -358,8 +388,10 @@ def summaries_export(
     periods = periods_overlapping(first, last)
     with display.progress(len(periods), "export", quiet) as advance:
         report = export_summaries(s, target, "", periods, fmt, on_period=advance)
-    display.echo(f"{first}..{last}: {report.rows} summaries in {len(report.written)} file(s) under {to}"
-                 + (f"; removed {len(report.removed)} file(s) of periods with no summaries left" if report.removed else ""))
+    display.echo(
+        f"{first}..{last}: {report.rows} summaries in {len(report.written)} file(s) under {to}"
+        + (f"; removed {len(report.removed)} file(s) of periods with no summaries left" if report.removed else "")
+    )
 
 
 @summaries_app.command("mapping")
@@ -383,13 +415,13 @@ def _run_plan(s, plan, quiet: bool, as_json: bool, workers: int = 1) -> None:
 @summaries_app.command("run")
 @command
 def summaries_run(
-    at: Optional[str] = typer.Option(None, "--at", help="Reference time, ISO 8601 (default: now). The run covers each zone's days due by then."),
-    lateness_days: Optional[int] = typer.Option(None, "--lateness-days", min=0, help="Also re-read the last N days (env ROLLWISE_LATENESS_DAYS)."),
-    store: Optional[str] = StoreOption,
+    at: str | None = typer.Option(None, "--at", help="Reference time, ISO 8601 (default: now). The run covers each zone's days due by then."),
+    lateness_days: int | None = typer.Option(None, "--lateness-days", min=0, help="Also re-read the last N days (env ROLLWISE_LATENESS_DAYS)."),
+    store: str | None = StoreOption,
     as_json: bool = JsonOption,
     quiet: bool = QuietOption,
     workers: int = WorkersOption,
-    retry_seconds: Optional[int] = RetryOption,
+    retry_seconds: int | None = RetryOption,
 ) -> None:
     """Do what the hourly Lambda does: every zone's days due by then (ended ROLLWISE_DELAY_HOURS ago) and not yet aggregated."""
     from rollwise.config import resolve
@@ -407,18 +439,17 @@ def summaries_run(
 def summaries_backfill(
     start: str = typer.Argument(..., help="First day, YYYY-MM-DD."),
     end: str = typer.Argument(..., help="Last day, YYYY-MM-DD."),
-    at: Optional[str] = typer.Option(None, "--at", help="Reference time (default: now); only periods closed by then are computed."),
+    at: str | None = typer.Option(None, "--at", help="Reference time (default: now); only periods closed by then are computed."),
     dry_run: bool = typer.Option(False, "--dry-run", help="List what would be computed; write nothing."),
-    store: Optional[str] = StoreOption,
+    store: str | None = StoreOption,
     as_json: bool = JsonOption,
     quiet: bool = QuietOption,
     workers: int = WorkersOption,
-    retry_seconds: Optional[int] = RetryOption,
+    retry_seconds: int | None = RetryOption,
 ) -> None:
     """Recompute every closed period overlapping START..END."""
-    from rollwise.summaries.job import backfill_plan
-
     from rollwise.config import resolve
+    from rollwise.summaries.job import backfill_plan
     from rollwise.summaries.settings import SummariesSettings
 
     first, last = day_range(start, end, "START", "END")
@@ -441,11 +472,11 @@ def summaries_backfill(
 def summaries_show(
     tenant: str = typer.Option(..., "--tenant"),
     period: str = typer.Option(..., "--period", help="daily, weekly, monthly or yearly"),
-    owner: Optional[str] = typer.Option(None, "--owner", help="An owner id, or __tenant__ for tenant-wide rows."),
-    metric_type: Optional[str] = typer.Option(None, "--metric-type"),
-    since: Optional[str] = typer.Option(None, "--since", help="YYYY-MM-DD"),
-    until: Optional[str] = typer.Option(None, "--until", help="YYYY-MM-DD"),
-    store: Optional[str] = StoreOption,
+    owner: str | None = typer.Option(None, "--owner", help="An owner id, or __tenant__ for tenant-wide rows."),
+    metric_type: str | None = typer.Option(None, "--metric-type"),
+    since: str | None = typer.Option(None, "--since", help="YYYY-MM-DD"),
+    until: str | None = typer.Option(None, "--until", help="YYYY-MM-DD"),
+    store: str | None = StoreOption,
     as_json: bool = typer.Option(False, "--json", help="JSON Lines, one summary a line."),
 ) -> None:
     """Read summaries of one tenant."""
@@ -463,8 +494,10 @@ def summaries_show(
     s = summary_store(store)
     now = utc_now()
     # A period with a day below the retention floor is frozen: its records may be gone, it is never recomputed.
-    rows = ({**x.to_dict(), "frozen": is_frozen(x.period.start, x.period.zone, now, s.retention_days)}
-            for x in s.query_summaries(tenant, period, first, last, owner, metric_type))
+    rows = (
+        {**x.to_dict(), "frozen": is_frozen(x.period.start, x.period.zone, now, s.retention_days)}
+        for x in s.query_summaries(tenant, period, first, last, owner, metric_type)
+    )
     if as_json:
         display.json_lines(rows)
         return
@@ -477,12 +510,12 @@ def summaries_show(
 def tenants_set(
     tenant: str = typer.Argument(..., help="The tenant id."),
     zone: str = typer.Option(..., "--zone", help="An IANA time zone, e.g. Asia/Kolkata, America/Los_Angeles, UTC."),
-    at: Optional[str] = typer.Option(None, "--at", help="Reference time (default: now): which periods are closed."),
+    at: str | None = typer.Option(None, "--at", help="Reference time (default: now): which periods are closed."),
     dry_run: bool = typer.Option(False, "--dry-run", help="Say how many periods would be recomputed; write nothing."),
-    store: Optional[str] = StoreOption,
+    store: str | None = StoreOption,
     as_json: bool = JsonOption,
     quiet: bool = QuietOption,
-    retry_seconds: Optional[int] = RetryOption,
+    retry_seconds: int | None = RetryOption,
 ) -> None:
     """Set a tenant's zone. With history, its records move to its new local days, its closed periods are
     recomputed in the new zone and the old zone's summaries removed (run it again to finish an interrupted change)."""
@@ -498,18 +531,21 @@ def tenants_set(
     settings = resolve(SummariesSettings, {"store": store})
     s = summary_store(store, retry_seconds=retry_seconds)
     with display.progress(None, "move history", quiet or as_json) as advance:
-        change = change_zone(s, tenant, zone, moment(at), settings.delay_hours, dry_run=dry_run,
-                             on_day=lambda total: advance(), on_period=advance)
+        change = change_zone(s, tenant, zone, moment(at), settings.delay_hours, dry_run=dry_run, on_day=lambda total: advance(), on_period=advance)
     if as_json:
         display.json_document(change.to_json())
     elif change.old_zone == zone:
         display.echo(f"{tenant} is in {zone} already")
     elif dry_run:
-        display.echo(f"would move {tenant} from {change.old_zone} to {zone}: {change.records_moved} record(s), "
-                     f"{len(change.periods)} period(s) recomputed, {change.summaries_removed} summaries of {change.old_zone} removed")
+        display.echo(
+            f"would move {tenant} from {change.old_zone} to {zone}: {change.records_moved} record(s), "
+            f"{len(change.periods)} period(s) recomputed, {change.summaries_removed} summaries of {change.old_zone} removed"
+        )
     else:
-        display.echo(f"moved {tenant} from {change.old_zone} to {zone}: {change.records_moved} record(s), "
-                     f"{len(change.periods)} period(s) recomputed, {change.summaries_removed} summaries of {change.old_zone} removed")
+        display.echo(
+            f"moved {tenant} from {change.old_zone} to {zone}: {change.records_moved} record(s), "
+            f"{len(change.periods)} period(s) recomputed, {change.summaries_removed} summaries of {change.old_zone} removed"
+        )
     if change.failures() or change.run.get("deferred"):
         display.echo("not finished: run the same command again to finish it")
         raise typer.Exit(1)
@@ -517,7 +553,7 @@ def tenants_set(
 
 @tenants_app.command("list")
 @command
-def tenants_list(store: Optional[str] = StoreOption, as_json: bool = JsonOption) -> None:
+def tenants_list(store: str | None = StoreOption, as_json: bool = JsonOption) -> None:
     """Every tenant with a zone set (the others are in ROLLWISE_DEFAULT_ZONE, default UTC)."""
     from rollwise.summaries.zones import tenant_zone_rows
 
@@ -535,10 +571,10 @@ def tenants_list(store: Optional[str] = StoreOption, as_json: bool = JsonOption)
 @runs_app.command("merge")
 @command
 def runs_merge(
-    at: Optional[str] = typer.Option(None, "--at", help="Reference time, ISO 8601 (default: now)."),
+    at: str | None = typer.Option(None, "--at", help="Reference time, ISO 8601 (default: now)."),
     dry_run: bool = typer.Option(False, "--dry-run", help="List the closed windows and their files; write nothing."),
-    archive_mode: Optional[str] = typer.Option(None, "--archive-mode", help="move (copy then delete each file) or bundle (one .jsonl.gz per window)"),
-    bucket: Optional[str] = BucketOption,
+    archive_mode: str | None = typer.Option(None, "--archive-mode", help="move (copy then delete each file) or bundle (one .jsonl.gz per window)"),
+    bucket: str | None = BucketOption,
     as_json: bool = JsonOption,
     quiet: bool = QuietOption,
 ) -> None:
@@ -558,9 +594,9 @@ def runs_merge(
 @runs_app.command("show")
 @command
 def runs_show(
-    window: Optional[str] = typer.Argument(None, help="A window stamp such as 20240115t1305Z (the window's end)."),
-    on: Optional[str] = typer.Option(None, "--date", help="Every aggregate of a UTC day, YYYYMMDD."),
-    bucket: Optional[str] = BucketOption,
+    window: str | None = typer.Argument(None, help="A window stamp such as 20240115t1305Z (the window's end)."),
+    on: str | None = typer.Option(None, "--date", help="Every aggregate of a UTC day, YYYYMMDD."),
+    bucket: str | None = BucketOption,
     as_json: bool = typer.Option(False, "--json", help="JSON Lines, one aggregate a line."),
 ) -> None:
     """Read aggregates: one window, or all of a day."""
@@ -570,7 +606,10 @@ def runs_show(
         raise ConfigError("give either a WINDOW stamp or --date YYYYMMDD")
     job = merge_job(bucket, create=False)
     try:
-        docs = [read_aggregate(job.store, job.layout, window)] if window else list(aggregates_of_day(job.store, job.layout, day(on, "--date")))
+        if on is not None:
+            docs = list(aggregates_of_day(job.store, job.layout, day(on, "--date")))
+        else:
+            docs = [read_aggregate(job.store, job.layout, str(window))]
     except ValueError as exc:
         raise ConfigError(str(exc)) from None
     except FileNotFoundError as exc:
@@ -611,8 +650,9 @@ def deploy_invoke_backfill(
     from botocore.exceptions import BotoCoreError, ClientError
 
     aws = resolve(AwsSettings)
-    client = boto3.client("lambda", region_name=aws.region, endpoint_url=aws.endpoint_url or None,
-                          config=Config(read_timeout=330, retries={"max_attempts": 0}))
+    client = boto3.client(
+        "lambda", region_name=aws.region, endpoint_url=aws.endpoint_url or None, config=Config(read_timeout=330, retries={"max_attempts": 0})
+    )
     try:
         response = client.invoke(FunctionName=function, Payload=payload.encode())
     except (ClientError, BotoCoreError) as exc:
@@ -627,12 +667,12 @@ def deploy_invoke_backfill(
 @command
 def report(
     out: Path = typer.Option(..., "--out", help="The HTML file to write."),
-    on: Optional[str] = typer.Option(None, "--date", help="One UTC day, YYYY-MM-DD (default: yesterday)."),
-    since: Optional[str] = typer.Option(None, "--since", help="First day of a range, YYYY-MM-DD."),
-    until: Optional[str] = typer.Option(None, "--until", help="Last day of a range, YYYY-MM-DD."),
-    tenant: Optional[str] = typer.Option(None, "--tenant", help="Only this tenant's summaries."),
-    store: Optional[str] = StoreOption,
-    bucket: Optional[str] = BucketOption,
+    on: str | None = typer.Option(None, "--date", help="One UTC day, YYYY-MM-DD (default: yesterday)."),
+    since: str | None = typer.Option(None, "--since", help="First day of a range, YYYY-MM-DD."),
+    until: str | None = typer.Option(None, "--until", help="Last day of a range, YYYY-MM-DD."),
+    tenant: str | None = typer.Option(None, "--tenant", help="Only this tenant's summaries."),
+    store: str | None = StoreOption,
+    bucket: str | None = BucketOption,
     quiet: bool = QuietOption,
 ) -> None:
     """Write one self-contained HTML report (inline SVG charts, no script, no network) of both jobs."""
@@ -659,15 +699,15 @@ def report(
 @app.command("serve")
 @command
 def serve(
-    store: Optional[str] = StoreOption,
-    bucket: Optional[str] = BucketOption,
+    store: str | None = StoreOption,
+    bucket: str | None = BucketOption,
     host: str = typer.Option("127.0.0.1", "--host", help="Address to listen on."),
     port: int = typer.Option(8080, "--port", min=0, max=65535, help="Port (0: any free one)."),
-    jwks: Optional[str] = typer.Option(None, "--jwks", help="Key set tokens are verified with: a URL or a file (env ROLLWISE_API_JWKS)."),
-    issuer: Optional[str] = typer.Option(None, "--issuer", help="The tokens' issuer (env ROLLWISE_API_ISSUER)."),
-    audience: Optional[str] = typer.Option(None, "--audience", help="The tokens' audience (env ROLLWISE_API_AUDIENCE)."),
-    tenant_claim: Optional[str] = typer.Option(None, "--tenant-claim", help="The claim naming the tenant (default custom:tenant_id)."),
-    admin_group: Optional[str] = typer.Option(None, "--admin-group", help="The group or scope of admin tokens (default rollwise-admin)."),
+    jwks: str | None = typer.Option(None, "--jwks", help="Key set tokens are verified with: a URL or a file (env ROLLWISE_API_JWKS)."),
+    issuer: str | None = typer.Option(None, "--issuer", help="The tokens' issuer (env ROLLWISE_API_ISSUER)."),
+    audience: str | None = typer.Option(None, "--audience", help="The tokens' audience (env ROLLWISE_API_AUDIENCE)."),
+    tenant_claim: str | None = typer.Option(None, "--tenant-claim", help="The claim naming the tenant (default custom:tenant_id)."),
+    admin_group: str | None = typer.Option(None, "--admin-group", help="The group or scope of admin tokens (default rollwise-admin)."),
     dev: bool = typer.Option(False, "--dev", help="Make a key at start, print one token per tenant and an admin token; loopback only."),
 ) -> None:
     """Serve the read API (the deployed function's routes) on this machine."""
@@ -680,15 +720,16 @@ def serve(
     from rollwise.api.tokens import Verifier
     from rollwise.config import resolve
 
-    settings = resolve(ApiSettings, {"jwks": jwks, "issuer": issuer, "audience": audience, "tenant_claim": tenant_claim,
-                                     "admin_group": admin_group})
+    settings = resolve(ApiSettings, {"jwks": jwks, "issuer": issuer, "audience": audience, "tenant_claim": tenant_claim, "admin_group": admin_group})
     keys = None
     if dev:
         if not is_loopback(host):
             raise ConfigError(f"--dev signs tokens anyone can use: it serves on a loopback address only, not {host}")
         keys = DevKeys.make(FilePath(tempfile.mkdtemp(prefix="rollwise-dev-")))
-        settings = resolve(ApiSettings, {"jwks": str(keys.jwks_path), "issuer": DEV_ISSUER, "audience": DEV_AUDIENCE,
-                                         "tenant_claim": tenant_claim, "admin_group": admin_group})
+        settings = resolve(
+            ApiSettings,
+            {"jwks": str(keys.jwks_path), "issuer": DEV_ISSUER, "audience": DEV_AUDIENCE, "tenant_claim": tenant_claim, "admin_group": admin_group},
+        )
     elif not settings.jwks:
         raise ConfigError("serve needs --jwks (with --issuer and --audience) to verify tokens, or --dev for local tokens")
     try:

@@ -9,17 +9,28 @@ configure; the deploy (``infra/``) takes their variable names from there.
 from __future__ import annotations
 
 import os
+from collections.abc import Mapping
 from dataclasses import dataclass, field, fields
 from pathlib import Path
-from typing import Any, Mapping, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from rollwise.errors import ConfigError
 
-T = TypeVar("T")
+if TYPE_CHECKING:
+    from _typeshed import DataclassInstance
+
+T = TypeVar("T", bound="DataclassInstance")
 
 
-def setting(default: Any, env: str | tuple[str, ...] | None, help: str, *, minimum: float | None = None,
-            choices: tuple[str, ...] | None = None, secret: bool = False) -> Any:
+def setting(
+    default: Any,
+    env: str | tuple[str, ...] | None,
+    help: str,
+    *,
+    minimum: float | None = None,
+    choices: tuple[str, ...] | None = None,
+    secret: bool = False,
+) -> Any:
     """A settings field: its default, the variable(s) it is read from (the first set wins), its help.
     A ``secret`` one stays out of the settings' repr, so no log line or error that prints them carries it."""
     names = (env,) if isinstance(env, str) else tuple(env or ())
@@ -81,6 +92,7 @@ def described(cls: type) -> list[tuple[str, str, Any, str]]:
 
 def _coerce(raw: Any, f: Any, source: str) -> Any:
     kind = type(f.default)
+    value: Any
     if kind is bool:
         value = raw if isinstance(raw, bool) else str(raw).strip().lower() in ("1", "true", "yes", "on")
     elif kind is int:

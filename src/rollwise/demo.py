@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime, time, timedelta, timezone
+from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
 
 from rollwise import display
@@ -35,7 +35,7 @@ def run_summaries_demo(directory: Path, quiet: bool):
     with display.progress(DEMO_DAYS, "day by day", quiet) as advance:
         for offset in range(DEMO_DAYS):
             day = DEMO_MONTH + timedelta(days=offset)
-            nightly = datetime.combine(day + timedelta(days=1), time(2), tzinfo=timezone.utc)
+            nightly = datetime.combine(day + timedelta(days=1), time(2), tzinfo=UTC)
             with Recorder(store, batch_size=500, now=nightly - timedelta(hours=2)) as recorder:
                 for raw in sample_executions(day, 1, per_day=400, tenants=3, owners=4, seed=offset):
                     recorder.record(raw)
@@ -44,8 +44,9 @@ def run_summaries_demo(directory: Path, quiet: bool):
             totals["created"] += result.summaries_created
             totals["updated"] += result.summaries_updated
             advance()
-    display.echo(f"ran the nightly job {DEMO_DAYS} times: {totals['records']} records read, "
-                 f"{totals['created']} summaries created, {totals['updated']} updated")
+    display.echo(
+        f"ran the nightly job {DEMO_DAYS} times: {totals['records']} records read, {totals['created']} summaries created, {totals['updated']} updated"
+    )
     for period in ("weekly", "monthly"):
         rows = [s.to_dict() for s in store.query_summaries("tenant-000", period, owner_id="__tenant__")]
         display.summary_table(rows, f"tenant-000, tenant-wide, {period}")
@@ -65,7 +66,7 @@ def run_runs_demo(directory: Path, quiet: bool):
     shutil.rmtree(folder, ignore_errors=True)
     store = objects.open_store(f"file://{folder.resolve()}", create=True)
     job = MergeJob(store)
-    start = datetime(2026, 10, 31, 13, 0, tzinfo=timezone.utc)
+    start = datetime(2026, 10, 31, 13, 0, tzinfo=UTC)
     written = 0
     for name, body in sample_run_files(start, windows=12, per_window=40, poison_every=97):
         objects.write(store, job.layout.raw + name, body)
@@ -73,9 +74,11 @@ def run_runs_demo(directory: Path, quiet: bool):
     display.echo(f"runs: {written} sample run files (item results, run summaries, a few broken ones) in {store.url}/{job.layout.raw}")
     with display.progress(written, "merge", quiet) as advance:
         job.on_file = advance
-        body = job.run(start + timedelta(hours=1, minutes=2)).body()
-    display.echo(f"merged {body['files_processed']} files into {len(body['windows'])} window aggregates, "
-                 f"archived {body['files_archived']}, quarantined {body['files_quarantined']}")
+        merged = job.run(start + timedelta(hours=1, minutes=2)).body()
+    display.echo(
+        f"merged {merged['files_processed']} files into {len(merged['windows'])} window aggregates, "
+        f"archived {merged['files_archived']}, quarantined {merged['files_quarantined']}"
+    )
     display.aggregate_table(list(aggregates_of_day(store, job.layout, start.date())))
     display.echo(f"more: rollwise runs show --bucket {store.url} --date {start:%Y%m%d} --json")
     return MergeJob(store)

@@ -7,8 +7,9 @@ one per line) on stdout and nothing else, so it can be piped.
 from __future__ import annotations
 
 import sys
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
-from typing import Any, Callable, Iterable, Iterator, Mapping, Sequence
+from typing import Any
 
 import orjson
 
@@ -83,31 +84,61 @@ def _table(title: str, columns: Sequence[tuple[str, str]], rows: Iterable[Sequen
     _console().print(table)
 
 
-SUMMARY_COLUMNS = [("period_start", "start"), ("zone", "zone"), ("owner_id", "owner"), ("metric_type", "metric"), ("submission_count", "submitted"),
-                   ("success_count", "ok"), ("failure_count", "failed"), ("cancelled_count", "cancelled"), ("timeout_count", "timed out"),
-                   ("throttled_count", "throttled"), ("rejected_count", "rejected"), ("total_profiles", "profiles"),
-                   ("p50_duration_ms", "p50 ms"), ("p95_duration_ms", "p95 ms")]
+SUMMARY_COLUMNS = [
+    ("period_start", "start"),
+    ("zone", "zone"),
+    ("owner_id", "owner"),
+    ("metric_type", "metric"),
+    ("submission_count", "submitted"),
+    ("success_count", "ok"),
+    ("failure_count", "failed"),
+    ("cancelled_count", "cancelled"),
+    ("timeout_count", "timed out"),
+    ("throttled_count", "throttled"),
+    ("rejected_count", "rejected"),
+    ("total_profiles", "profiles"),
+    ("p50_duration_ms", "p50 ms"),
+    ("p95_duration_ms", "p95 ms"),
+]
 
 
-def summary_table(rows: list[Mapping[str, Any]], title: str) -> None:
+def summary_table(rows: Sequence[Mapping[str, Any]], title: str) -> None:
     if not rows:
         _console().print(f"[yellow]no summaries for {title}[/yellow]", markup=True, highlight=False)
         return
     _table(title, SUMMARY_COLUMNS, ([row[k] for k, _ in SUMMARY_COLUMNS] for row in rows), {"start", "zone", "owner", "metric"})
 
 
-def aggregate_table(docs: list[Mapping[str, Any]]) -> None:
+def aggregate_table(docs: Sequence[Mapping[str, Any]]) -> None:
     if not docs:
         _console().print("[yellow]no aggregates[/yellow]")
         return
-    columns = [("window_end", "window end"), ("files", "files"), ("opportunities", "opportunities"), ("matches", "matches"),
-               ("no_matches", "no matches"), ("errors", "errors"), ("p50", "ms/opp p50"), ("p95", "ms/opp p95"), ("best", "best match")]
+    columns = [
+        ("window_end", "window end"),
+        ("files", "files"),
+        ("opportunities", "opportunities"),
+        ("matches", "matches"),
+        ("no_matches", "no matches"),
+        ("errors", "errors"),
+        ("p50", "ms/opp p50"),
+        ("p95", "ms/opp p95"),
+        ("best", "best match"),
+    ]
 
     def row(doc: Mapping[str, Any]) -> list[Any]:
         st, pt = doc["stats"], doc["stats"]["opportunity_time_ms"]
         best = doc["top_matches"][0] if doc["top_matches"] else None
-        return [doc["window_end"], st["files"], st["opportunities_processed"], st["matches"], st["no_matches"], st["errors"],
-                pt["p50"], pt["p95"], f"{best['id']} ({best['score']})" if best else None]
+        return [
+            doc["window_end"],
+            st["files"],
+            st["opportunities_processed"],
+            st["matches"],
+            st["no_matches"],
+            st["errors"],
+            pt["p50"],
+            pt["p95"],
+            f"{best['id']} ({best['score']})" if best else None,
+        ]
 
     _table("window aggregates", columns, (row(d) for d in docs), {"window end", "best match"})
 

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import logging
-from typing import Any, Mapping
+from collections.abc import Mapping
+from typing import Any
 
 import orjson
 
@@ -12,8 +13,7 @@ from rollwise.config import AwsSettings
 log = logging.getLogger(__name__)
 
 
-def publish_result(job: str, body: Mapping[str, Any], failed: bool, topic_arn: str, aws: AwsSettings | None = None,
-                   client: Any = None) -> str | None:
+def publish_result(job: str, body: Mapping[str, Any], failed: bool, topic_arn: str, aws: AwsSettings | None = None, client: Any = None) -> str | None:
     """Publish ``body`` as JSON with ``job`` and ``outcome`` message attributes, for subscription filters.
 
     A notification that cannot be sent is logged, never allowed to turn a

@@ -13,6 +13,8 @@ URLs: ``s3://BUCKET[/PREFIX]``, ``file:///DIR`` (or a plain path), ``memory://``
 
 from __future__ import annotations
 
+import builtins
+import contextlib
 import fcntl
 import logging
 import os
@@ -20,11 +22,12 @@ import shutil
 import threading
 import time
 import uuid
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
-from typing import Any, Callable, Iterator, Mapping, Sequence
+from typing import Any
 
 import obstore as obs
 from obstore import exceptions as obs_errors
@@ -41,8 +44,14 @@ log = logging.getLogger(__name__)
 CLAIMS = ".rollwise-claims"  # a folder's conditional deletes in flight, under its root
 CLAIM_AGE_S = 60.0  # a claim older than this was left by a crash: a delete takes microseconds
 # What each request needs in IAM terms, for a denied request's message.
-ACTIONS = {"get": "s3:GetObject", "head": "s3:GetObject", "put": "s3:PutObject", "copy": "s3:GetObject on the source and s3:PutObject",
-           "delete": "s3:DeleteObject", "list": "s3:ListBucket"}
+ACTIONS = {
+    "get": "s3:GetObject",
+    "head": "s3:GetObject",
+    "put": "s3:PutObject",
+    "copy": "s3:GetObject on the source and s3:PutObject",
+    "delete": "s3:DeleteObject",
+    "list": "s3:ListBucket",
+}
 
 
 # -- errors ---------------------------------------------------------------------------
@@ -137,14 +146,22 @@ class ObjectStore:
     write through this object takes.
     """
 
-    def __init__(self, native: Any, url: str, ordered: bool, native_replace: bool, root: Path | None = None,
-                 conditional: ConditionalRequests | None = None) -> None:
+    def __init__(
+        self, native: Any, url: str, ordered: bool, native_replace: bool, root: Path | None = None, conditional: ConditionalRequests | None = None
+    ) -> None:
         self.native, self.url, self.ordered, self.native_replace, self.root = native, url, ordered, native_replace, root
         self.conditional = conditional
         self._guard: Any = threading.RLock() if root is None and conditional is None else nullcontext()
 
     def __repr__(self) -> str:
         return f"ObjectStore({self.url!r})"
+
+    @property
+    def folder(self) -> Path:
+        """The local folder of a ``file://`` store; what only a folder does asks for it."""
+        if self.root is None:
+            raise TypeError(f"{self.url} is not a local folder")
+        return self.root
 
     def _fail(self, exc: BaseException, operation: str, key: str | None) -> ObjectError:
         return translate(exc, operation, key, self.url)
@@ -201,11 +218,14 @@ class ObjectStore:
                 obs.delete(self.native, list(keys))
                 return {}
             if self.conditional is not None and len(keys) > 1:
-                return {k: translate(S3Error(0, e.get("Code", ""), e.get("Message", "")), "delete", k, self.url) for k, e in self.conditional.delete_many(keys, if_match).items()}
+                return {
+                    k: translate(S3Error(0, e.get("Code", ""), e.get("Message", "")), "delete", k, self.url)
+                    for k, e in self.conditional.delete_many(keys, if_match).items()
+                }
         except Exception as exc:  # noqa: BLE001
             raise self._fail(exc, "delete", keys[0] if len(keys) == 1 else None) from None
         failed: dict[str, ObjectError] = {}
-        for key, e_tag in zip(keys, if_match):
+        for key, e_tag in zip(keys, if_match, strict=True):
             try:
                 if self.conditional is not None:
                     self.conditional.delete_one(key, e_tag)
@@ -236,11 +256,10 @@ class ObjectStore:
     def _copy_file_if_match(self, source: str, target: str, e_tag: str) -> None:
         """A hard link (as obstore copies in a folder) taken first, then checked: what it holds is the
         version checked, whatever a producer writes meanwhile."""
-        assert self.root is not None
-        path = self.root / target
+        path = self.folder / target
         path.parent.mkdir(parents=True, exist_ok=True)
         staged = path.with_name(f".{path.name}.{uuid.uuid4().hex}")
-        os.link(self.root / source, staged)  # FileNotFoundError: gone
+        os.link(self.folder / source, staged)  # FileNotFoundError: gone
         if self._file_e_tag(os.stat(staged)) != e_tag:
             os.unlink(staged)
             raise PreconditionFailed(f"{source} changed since it was listed", source)
@@ -253,13 +272,12 @@ class ObjectStore:
         deleted; another is linked back (unless a newer one is there already, which S3 would keep too).
         The claim's folder names the ETag expected, so a claim a crash leaves is settled by
         :meth:`settle_claims` the same way."""
-        assert self.root is not None
         expected = e_tag.strip('"')
-        folder = self.root / CLAIMS / f"{expected}.{uuid.uuid4().hex}"
+        folder = self.folder / CLAIMS / f"{expected}.{uuid.uuid4().hex}"
         claim = folder / key
         claim.parent.mkdir(parents=True)
         try:
-            os.rename(self.root / key, claim)  # FileNotFoundError: gone
+            os.rename(self.folder / key, claim)  # FileNotFoundError: gone
             self._settle(key, claim, e_tag)
         except (FileNotFoundError, PreconditionFailed):
             shutil.rmtree(folder, ignore_errors=True)
@@ -269,11 +287,9 @@ class ObjectStore:
     def _settle(self, key: str, claim: Path, e_tag: str) -> None:
         if self._file_e_tag(os.stat(claim)) == e_tag:
             return
-        (self.root / key).parent.mkdir(parents=True, exist_ok=True)
-        try:
-            os.link(claim, self.root / key)  # same inode and time: the version keeps its ETag
-        except FileExistsError:
-            pass
+        (self.folder / key).parent.mkdir(parents=True, exist_ok=True)
+        with contextlib.suppress(FileExistsError):
+            os.link(claim, self.folder / key)  # same inode and time: the version keeps its ETag
         raise PreconditionFailed(f"{key} changed since it was listed", key)
 
     def settle_claims(self, older_than_s: float | None = None) -> int:
@@ -318,7 +334,7 @@ class ObjectStore:
                 return  # a local folder that does not exist yet: nothing under it
             raise error from None
 
-    def list_children(self, prefix: str) -> list[ObjectMeta]:
+    def list_children(self, prefix: str) -> builtins.list[ObjectMeta]:  # builtins': `list` here is the method above
         """Objects directly under ``prefix``, not in sub-folders."""
         try:
             listing = obs.list_with_delimiter(self.native, prefix.rstrip("/") or None)
@@ -345,8 +361,15 @@ def _meta(m: Any) -> ObjectMeta:
     return ObjectMeta(m["path"], m.get("e_tag") or "", m["size"], m["last_modified"])
 
 
-_S3_CODES = {"NoSuchKey": "not found", "404": "not found", "PreconditionFailed": "precondition", "412": "precondition",
-             "AccessDenied": "denied", "403": "denied", "NoSuchBucket": "no bucket"}
+_S3_CODES = {
+    "NoSuchKey": "not found",
+    "404": "not found",
+    "PreconditionFailed": "precondition",
+    "412": "precondition",
+    "AccessDenied": "denied",
+    "403": "denied",
+    "NoSuchBucket": "no bucket",
+}
 
 
 def translate(exc: BaseException, operation: str, key: str | None, url: str) -> ObjectError:
@@ -395,8 +418,13 @@ def open_store(url: str, aws: AwsSettings | None = None, create: bool = False) -
         config: dict[str, Any] = {"region": aws.region, "conditional_put": "etag"}  # native If-Match / If-None-Match
         if aws.endpoint_url:
             config.update(endpoint=aws.endpoint_url, allow_http=aws.endpoint_url.startswith("http://"), virtual_hosted_style_request=False)
-        return ObjectStore(S3Store(bucket, prefix=prefix.strip("/") or None, **config), url, ordered=True, native_replace=True,
-                           conditional=ConditionalRequests(bucket, prefix.strip("/") or None, aws))
+        return ObjectStore(
+            S3Store(bucket, prefix=prefix.strip("/") or None, **config),
+            url,
+            ordered=True,
+            native_replace=True,
+            conditional=ConditionalRequests(bucket, prefix.strip("/") or None, aws),
+        )
     if url.startswith("memory://"):
         return ObjectStore(MemoryStore(), url, ordered=True, native_replace=True)
     if url.startswith("file://") or "://" not in url:
@@ -446,8 +474,9 @@ def read_if_exists(store: ObjectStore, key: str, e_tag: str | None = None) -> Bl
         try:
             present = exists(store, key)
         except PermissionDenied:
-            raise PermissionDenied(f"{denied}; and listing to tell whether it exists was denied too: "
-                                   f"the credentials need s3:ListBucket on its folder", key, "get") from None
+            raise PermissionDenied(
+                f"{denied}; and listing to tell whether it exists was denied too: the credentials need s3:ListBucket on its folder", key, "get"
+            ) from None
         if present is None:
             return None
         raise
@@ -488,8 +517,7 @@ def copy(store: ObjectStore, source: str, target: str, e_tag: str | None = None)
         raise
 
 
-def copy_many(store: ObjectStore, pairs: Sequence[tuple[str, str]], concurrency: int,
-              e_tags: Mapping[str, str] | None = None) -> BulkOutcome:
+def copy_many(store: ObjectStore, pairs: Sequence[tuple[str, str]], concurrency: int, e_tags: Mapping[str, str] | None = None) -> BulkOutcome:
     """Copy each (source, target), conditioned on the source's ETag in ``e_tags`` when given: a
     missing source is ``gone`` (another run moved it), a changed one ``changed``."""
     outcome = BulkOutcome()
@@ -513,16 +541,20 @@ def delete_many(store: ObjectStore, keys: Sequence[str], e_tags: Mapping[str, st
         except ObjectError:
             for n, key in enumerate(chunk):
                 one = [tags[n]] if tags is not None else None
-                _record(outcome, key, _attempt(lambda: store.delete([key], one).get(key)))
+                _record(outcome, key, _attempt(_delete_one, store, key, one))
             continue
         for key in chunk:
             _record(outcome, key, refused.get(key))
     return outcome
 
 
-def _attempt(call: Callable[[], Any]) -> Any:
+def _delete_one(store: ObjectStore, key: str, if_match: list[str] | None) -> ObjectError | None:
+    return store.delete([key], if_match).get(key)
+
+
+def _attempt(call: Callable[..., Any], *args: Any) -> Any:
     try:
-        return call()
+        return call(*args)
     except ObjectError as exc:
         return exc
 

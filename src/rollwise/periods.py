@@ -15,10 +15,10 @@ zones existed.
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
-from datetime import date, datetime, time, timedelta, timezone
+from datetime import UTC, date, datetime, time, timedelta
 from functools import lru_cache
-from typing import Iterable, Iterator
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 PERIOD_TYPES = ("daily", "weekly", "monthly", "yearly")
@@ -45,14 +45,14 @@ def local_midnight(day: date, zone: str) -> datetime:
     """The UTC instant ``day`` starts at in ``zone``: its first instant whose local date is ``day``
     or later (a midnight that does not exist starts the day at the transition)."""
     if zone == UTC_ZONE:
-        return datetime.combine(day, time(0), timezone.utc)
+        return datetime.combine(day, time(0), UTC)
     return _midnight(day, zone)
 
 
 @lru_cache(maxsize=65536)
 def _midnight(day: date, zone: str) -> datetime:
     tz = zone_info(zone)
-    moment = datetime.combine(day, time(0), tz).astimezone(timezone.utc)  # fold=0: the offset before a gap
+    moment = datetime.combine(day, time(0), tz).astimezone(UTC)  # fold=0: the offset before a gap
     # Zoneinfo answers a midnight inside a gap with the offset before it, which is the gap's start: right.
     # A midnight repeated by a backward change starts at its first occurrence (fold=0): right too.
     return moment
@@ -62,7 +62,7 @@ def local_day(moment: datetime, zone: str) -> date:
     """The local day of an aware ``moment`` in ``zone``: the day whose midnights it lies between (its
     local date, but for the hour a clock set back across midnight repeats, which stays in the later day)."""
     if zone == UTC_ZONE:
-        return moment.astimezone(timezone.utc).date()
+        return moment.astimezone(UTC).date()
     day = moment.astimezone(zone_info(zone)).date()
     while moment >= local_midnight(day + timedelta(days=1), zone):
         day += timedelta(days=1)
@@ -106,7 +106,7 @@ class Period:
         """The UTC instant the next period starts at (exclusive end)."""
         return local_midnight(self.next_start, self.zone)
 
-    def in_zone(self, zone: str) -> "Period":
+    def in_zone(self, zone: str) -> Period:
         return _make(self.kind, self.start, zone)
 
     @property
@@ -171,7 +171,7 @@ def period_containing(kind: str, day: date, zone: str = UTC_ZONE) -> Period:
 
 
 def utc_day(moment: datetime) -> date:
-    return moment.astimezone(timezone.utc).date()
+    return moment.astimezone(UTC).date()
 
 
 def closed_periods_containing(days: Iterable[date], today: date, zone: str = UTC_ZONE) -> set[Period]:

@@ -7,7 +7,8 @@ turn a result with failures into :class:`JobFailed` or a non-zero exit.
 
 from __future__ import annotations
 
-from typing import Any, Mapping, Protocol
+from collections.abc import Mapping
+from typing import Any, Protocol
 
 from rollwise.errors import RollwiseError
 

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import random
 import time
-from typing import Callable
+from collections.abc import Callable
 
 BASE_SECONDS = 0.05
 CAP_SECONDS = 5.0
@@ -31,21 +31,31 @@ class Patience:
     of waiting in all; either may be None (no such bound). ``closing`` is the patience of the
     writes that put things in order once this one is spent."""
 
-    def __init__(self, until: float | None = None, seconds: float | None = None, closing: "Patience | None" = None,
-                 base: float = BASE_SECONDS, cap: float = CAP_SECONDS, clock: Callable[[], float] = time.monotonic,
-                 sleep: Callable[[float], None] = time.sleep, jitter: Callable[[], float] = random.random) -> None:
-        self.until, self.seconds, self.base, self.cap = until, seconds, base, cap
+    def __init__(
+        self,
+        until: float | None = None,
+        seconds: float | None = None,
+        closing: Patience | None = None,
+        base: float | None = None,
+        cap: float | None = None,
+        clock: Callable[[], float] = time.monotonic,
+        sleep: Callable[[float], None] = time.sleep,
+        jitter: Callable[[], float] = random.random,
+    ) -> None:
+        self.until, self.seconds = until, seconds
+        self.base = BASE_SECONDS if base is None else base  # read when made, so that a test can scale the schedule
+        self.cap = CAP_SECONDS if cap is None else cap
         self.clock, self.sleep, self.jitter = clock, sleep, jitter
         self.waited = 0.0
         self._closing = closing
 
     @classmethod
-    def for_seconds(cls, seconds: float, closing_seconds: float = CLOSING_SECONDS) -> "Patience":
+    def for_seconds(cls, seconds: float, closing_seconds: float = CLOSING_SECONDS) -> Patience:
         """The CLI's: ``seconds`` of waiting in all, then ``closing_seconds`` more for closing writes."""
         return cls(seconds=seconds, closing=cls(seconds=closing_seconds))
 
     @classmethod
-    def until_deadline(cls, deadline: float, hard_deadline: float) -> "Patience":
+    def until_deadline(cls, deadline: float, hard_deadline: float) -> Patience:
         """The Lambda's: retry until ``deadline``; closing writes until ``hard_deadline`` (before the timeout)."""
         return cls(until=deadline, closing=cls(until=hard_deadline))
 
@@ -73,11 +83,10 @@ class Patience:
         self.waited += pause
         return True
 
-    def closing(self) -> "Patience":
+    def closing(self) -> Patience:
         """The patience of closing writes: its own bound, started on first use."""
         if self._closing is None:
-            self._closing = Patience(seconds=CLOSING_SECONDS, base=self.base, cap=self.cap, clock=self.clock, sleep=self.sleep,
-                                     jitter=self.jitter)
+            self._closing = Patience(seconds=CLOSING_SECONDS, base=self.base, cap=self.cap, clock=self.clock, sleep=self.sleep, jitter=self.jitter)
         return self._closing
 
     def __repr__(self) -> str:

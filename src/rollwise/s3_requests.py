@@ -18,7 +18,8 @@ import base64
 import hashlib
 import threading
 import xml.etree.ElementTree as ET
-from typing import Any, Sequence
+from collections.abc import Sequence
+from typing import Any
 from urllib.parse import quote
 from xml.sax.saxutils import escape
 
@@ -77,8 +78,9 @@ class ConditionalRequests:
                     import urllib3
                     from botocore.auth import S3SigV4Auth
 
-                    retries = urllib3.Retry(total=RETRIES, backoff_factor=0.2, status_forcelist=(500, 502, 503, 504),
-                                            allowed_methods=None, raise_on_status=False)
+                    retries = urllib3.Retry(
+                        total=RETRIES, backoff_factor=0.2, status_forcelist=(500, 502, 503, 504), allowed_methods=None, raise_on_status=False
+                    )
                     self._ready = (urllib3.PoolManager(maxsize=POOL_SIZE, retries=retries), S3SigV4Auth, _credentials())
         return self._ready
 
@@ -97,8 +99,11 @@ class ConditionalRequests:
 
     def copy(self, source: str, target: str, e_tag: str) -> None:
         """Copy only if the source's ETag is still ``e_tag`` (S3: 412 if not, 404 if it is gone)."""
-        answer = self._send("PUT", self._path(target), {"x-amz-copy-source": quote(f"{self.bucket}/{self.prefix}{source}", safe="/~"),
-                                            "x-amz-copy-source-if-match": e_tag})
+        answer = self._send(
+            "PUT",
+            self._path(target),
+            {"x-amz-copy-source": quote(f"{self.bucket}/{self.prefix}{source}", safe="/~"), "x-amz-copy-source-if-match": e_tag},
+        )
         if b"<Error>" in answer:  # S3 may answer a copy 200 and fail it in the body
             raise _error(500, answer)
 
@@ -108,7 +113,7 @@ class ConditionalRequests:
 
     def delete_many(self, keys: Sequence[str], e_tags: Sequence[str]) -> dict[str, dict[str, str]]:
         """DeleteObjects with an ETag per object (at most 1,000): each key that was not deleted, with S3's error for it."""
-        objects = "".join(f"<Object><Key>{escape(self.prefix + k)}</Key><ETag>{escape(e)}</ETag></Object>" for k, e in zip(keys, e_tags))
+        objects = "".join(f"<Object><Key>{escape(self.prefix + k)}</Key><ETag>{escape(e)}</ETag></Object>" for k, e in zip(keys, e_tags, strict=True))
         body = f'<Delete xmlns="http://s3.amazonaws.com/doc/2006-03-01/"><Quiet>true</Quiet>{objects}</Delete>'.encode()
         md5 = base64.b64encode(hashlib.md5(body, usedforsecurity=False).digest()).decode()  # S3 requires a checksum of the body
         answer = self._send("POST", "?delete", {"Content-MD5": md5, "Content-Type": "application/xml"}, body)

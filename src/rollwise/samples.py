@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import random
-from datetime import date, datetime, time, timedelta, timezone
-from typing import Iterator
+from collections.abc import Iterator
+from datetime import UTC, date, datetime, time, timedelta
 
 STATUS_WEIGHTS = (("succeeded", 80), ("failed", 10), ("cancelled", 4), ("timed_out", 3), ("running", 3))
 METRIC_TYPES = ("profile_enrichment", "document_ocr", "lead_scoring")
@@ -30,7 +30,7 @@ def sample_executions(
     n = 0
     for offset in range(days):
         day = first_day + timedelta(days=offset)
-        midnight = datetime.combine(day, time(), tzinfo=timezone.utc)
+        midnight = datetime.combine(day, time(), tzinfo=UTC)
         for _ in range(per_day):
             n += 1
             tenant = f"tenant-{rng.randrange(tenants):03d}"
@@ -39,7 +39,9 @@ def sample_executions(
             rec = {
                 "tenant_id": tenant,
                 "owner_id": f"user-{rng.randrange(owners):03d}",
-                "metric_type": METRIC_TYPES[rng.randrange(metric_types)] if metric_types <= len(METRIC_TYPES) else f"metric-{rng.randrange(metric_types)}",
+                "metric_type": METRIC_TYPES[rng.randrange(metric_types)]
+                if metric_types <= len(METRIC_TYPES)
+                else f"metric-{rng.randrange(metric_types)}",
                 "execution_id": f"exec-{seed}-{n:08d}",
                 "status": status,
                 "submitted_at": submitted.isoformat(),
@@ -76,15 +78,32 @@ def sample_run_files(start: datetime, windows: int, per_window: int, seed: int =
                 processed = rng.randrange(20, 200)
                 matches = rng.randrange(0, processed // 4)
                 errors = rng.randrange(0, 3)
-                top = sorted(({"id": f"RUN-{n}-{i}", "title": f"Batch pick {i}", "score": round(rng.uniform(0.7, 1.0), 3)} for i in range(3)), key=lambda m: -m["score"])
-                yield name, json.dumps({"run_id": f"run-{seed}-{n}", "opportunities_processed": processed, "matches": matches,
-                                        "no_matches": processed - matches - errors, "errors": errors,
-                                        "processing_time_ms": round(rng.lognormvariate(9, 0.5), 1), "top_matches": top}).encode()
+                picks = sorted(((round(rng.uniform(0.7, 1.0), 3), i) for i in range(3)), key=lambda pick: -pick[0])
+                top = [{"id": f"RUN-{n}-{i}", "title": f"Batch pick {i}", "score": score} for score, i in picks]
+                yield (
+                    name,
+                    json.dumps(
+                        {
+                            "run_id": f"run-{seed}-{n}",
+                            "opportunities_processed": processed,
+                            "matches": matches,
+                            "no_matches": processed - matches - errors,
+                            "errors": errors,
+                            "processing_time_ms": round(rng.lognormvariate(9, 0.5), 1),
+                            "top_matches": top,
+                        }
+                    ).encode(),
+                )
             else:
                 score = round(rng.betavariate(2, 3), 4)
-                doc = {"solicitationNumber": f"SOL-{seed}-{n:06d}", "title": f"Opportunity {n}", "score": score,
-                       "processing_time_ms": round(rng.lognormvariate(6.5, 0.6), 1), "timestamp": at.isoformat(),
-                       "link": f"https://sam.example/opp/{n}"}
+                doc = {
+                    "solicitationNumber": f"SOL-{seed}-{n:06d}",
+                    "title": f"Opportunity {n}",
+                    "score": score,
+                    "processing_time_ms": round(rng.lognormvariate(6.5, 0.6), 1),
+                    "timestamp": at.isoformat(),
+                    "link": f"https://sam.example/opp/{n}",
+                }
                 if rng.random() < 0.03:
                     doc["error"] = "upstream timeout"
                 yield name, json.dumps(doc).encode()

@@ -11,11 +11,11 @@ from __future__ import annotations
 
 import base64
 from bisect import bisect_right
+from collections.abc import Mapping, Sequence
 from itertools import accumulate, compress, count
 from math import ceil, log
-from typing import Any, Mapping, Sequence
+from typing import Any
 
-from ddsketch import DDSketch
 from ddsketch.ddsketch import BaseDDSketch
 from ddsketch.mapping import LogarithmicMapping
 from ddsketch.store import DenseStore
@@ -26,7 +26,7 @@ _MAPPING = LogarithmicMapping(RELATIVE_ACCURACY)
 _LN2 = log(2)
 
 
-def new_sketch() -> DDSketch:
+def new_sketch() -> BaseDDSketch:
     """An empty DDSketch with 1% relative accuracy (ddsketch's own default layout)."""
     return BaseDDSketch(mapping=_MAPPING, store=DenseStore(), negative_store=DenseStore(), zero_count=0.0)
 
@@ -81,7 +81,7 @@ class Distribution:
         sketch._sum = sum(values, sketch._sum)
         sketch._min, sketch._max = min(sketch._min, low), max(sketch._max, high)
 
-    def merge(self, other: "Distribution") -> None:
+    def merge(self, other: Distribution) -> None:
         self.count += other.count
         self.total += other.total
         if other.lowest is not None and (self.lowest is None or other.lowest < self.lowest):
@@ -102,22 +102,26 @@ class Distribution:
             "max": plain(self.highest),
             "avg": plain(self.total / self.count) if self.count else None,
         }
-        out.update(zip((name for name, _ in named), self.quantiles([q for _, q in named])))
+        out.update(zip((name for name, _ in named), self.quantiles([q for _, q in named]), strict=True))
         return out
 
     # -- its stored forms ---------------------------------------------------------
     def to_state(self) -> dict[str, Any]:
         """Everything a later merge needs, as JSON: the exact figures and the sketch (base64)."""
-        return {"count": plain(self.count), "total": self.total, "min": self.lowest, "max": self.highest,
-                "sketch": encode_text(self.sketch)}
+        return {"count": plain(self.count), "total": self.total, "min": self.lowest, "max": self.highest, "sketch": encode_text(self.sketch)}
 
     @classmethod
-    def from_state(cls, state: Mapping[str, Any]) -> "Distribution":
-        return cls.restore(state.get("count") or 0, state.get("total") or 0, state.get("min"), state.get("max"),
-                           base64.b64decode(state["sketch"]) if state.get("sketch") else None)
+    def from_state(cls, state: Mapping[str, Any]) -> Distribution:
+        return cls.restore(
+            state.get("count") or 0,
+            state.get("total") or 0,
+            state.get("min"),
+            state.get("max"),
+            base64.b64decode(state["sketch"]) if state.get("sketch") else None,
+        )
 
     @classmethod
-    def restore(cls, count: float, total: float, lowest: float | None, highest: float | None, sketch: bytes | None) -> "Distribution":
+    def restore(cls, count: float, total: float, lowest: float | None, highest: float | None, sketch: bytes | None) -> Distribution:
         """From exact figures kept beside the sketch's :func:`encode` bytes (a store's columns)."""
         d = cls()
         d.count, d.total, d.lowest, d.highest = count, total, lowest, highest
@@ -135,7 +139,7 @@ def _keys(mapping: Any, values: list[float]) -> list[int]:
     return [int(ceil(log(v) / _LN2 * multiplier) + offset) for v in values]
 
 
-def _merge_sketch(into: DDSketch, other: DDSketch) -> None:
+def _merge_sketch(into: BaseDDSketch, other: BaseDDSketch) -> None:
     """``into.merge(other)``, walking only the other's non-empty bins (ddsketch walks its whole
     key range in Python; a day's sketch has a few values spread over hundreds of keys)."""
     if into._mapping.gamma != other._mapping.gamma:
@@ -153,7 +157,7 @@ def _merge_sketch(into: DDSketch, other: DDSketch) -> None:
             continue
         mine._extend_range(theirs.min_key, theirs.max_key)
         bins, offset = mine.bins, mine.offset
-        for key, weight in zip(compress(count(theirs.offset), theirs.bins), filter(None, theirs.bins)):
+        for key, weight in zip(compress(count(theirs.offset), theirs.bins), filter(None, theirs.bins), strict=True):
             bins[key - offset] += weight
         mine.count += theirs.count
     into._zero_count += other._zero_count
@@ -185,7 +189,7 @@ def _bin_counts(store) -> dict[int, float]:
     return {store.offset + i: c for i, c in enumerate(store.bins) if c}
 
 
-def encode(sketch: DDSketch) -> bytes:
+def encode(sketch: BaseDDSketch) -> bytes:
     """Canonical protobuf bytes of ``sketch``: sparse bins, sorted keys."""
     from ddsketch.pb.proto import KeyMappingProto, pb
 
@@ -198,7 +202,7 @@ def encode(sketch: DDSketch) -> bytes:
     return proto.SerializeToString(deterministic=True)
 
 
-def decode(data: bytes) -> DDSketch:
+def decode(data: bytes) -> BaseDDSketch:
     """A sketch from :func:`encode` bytes. Min, max and sum are not in the wire
     form; callers keep them exactly beside the sketch."""
     from ddsketch.pb.proto import pb
@@ -209,26 +213,28 @@ def decode(data: bytes) -> DDSketch:
     # Compared field by field: building the encoded mapping to compare it cost half of a read of many summaries.
     mapping = proto.mapping
     if (mapping.gamma, mapping.indexOffset, mapping.interpolation) != (_MAPPING.gamma, _MAPPING._offset, pb.IndexMapping.NONE):
-        raise ValueError(f"sketch was encoded with another key mapping (gamma {mapping.gamma}, offset {mapping.indexOffset}, "
-                         f"interpolation {mapping.interpolation}) than rollwise's (gamma {_MAPPING.gamma}, 1% relative accuracy)")
-    for key, count in proto.positiveValues.binCounts.items():
-        sketch._store.add(key, count)
-    for key, count in proto.negativeValues.binCounts.items():
-        sketch._negative_store.add(key, count)
+        raise ValueError(
+            f"sketch was encoded with another key mapping (gamma {mapping.gamma}, offset {mapping.indexOffset}, "
+            f"interpolation {mapping.interpolation}) than rollwise's (gamma {_MAPPING.gamma}, 1% relative accuracy)"
+        )
+    for key, weight in proto.positiveValues.binCounts.items():
+        sketch._store.add(key, weight)
+    for key, weight in proto.negativeValues.binCounts.items():
+        sketch._negative_store.add(key, weight)
     sketch._zero_count = proto.zeroCount
     sketch._count = sketch._store.count + sketch._negative_store.count + proto.zeroCount
     return sketch
 
 
-def encode_text(sketch: DDSketch) -> str:
+def encode_text(sketch: BaseDDSketch) -> str:
     return base64.b64encode(encode(sketch)).decode("ascii")
 
 
-def decode_text(text: str) -> DDSketch:
+def decode_text(text: str) -> BaseDDSketch:
     return decode(base64.b64decode(text))
 
 
-def quantiles(sketch: DDSketch, qs: Sequence[float], lowest: float | None, highest: float | None) -> list[float | None]:
+def quantiles(sketch: BaseDDSketch, qs: Sequence[float], lowest: float | None, highest: float | None) -> list[float | None]:
     """Several quantiles from one pass over the bins, each as :func:`quantile` gives it.
 
     ddsketch walks the bins in Python once per quantile; a summary needs several.
@@ -261,7 +267,7 @@ def _clamp(value: float, lowest: float | None, highest: float | None) -> float:
     return round(float(value), 3)
 
 
-def quantile(sketch: DDSketch, q: float, lowest: float | None, highest: float | None) -> float | None:
+def quantile(sketch: BaseDDSketch, q: float, lowest: float | None, highest: float | None) -> float | None:
     """The sketch's quantile, clamped into the exact [lowest, highest] range."""
     if sketch.count == 0:
         return None

@@ -9,7 +9,8 @@ threads (measured: a futures hand-off cost as much CPU as a request).
 from __future__ import annotations
 
 import threading
-from typing import Any, Callable, Iterable, TypeVar
+from collections.abc import Callable, Iterable
+from typing import Any, TypeVar
 
 T = TypeVar("T")
 _END = object()

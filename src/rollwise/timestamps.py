@@ -7,9 +7,9 @@ the caller says so.
 
 from __future__ import annotations
 
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 
-UTC = timezone.utc
+UTC = UTC
 # Times rollwise accepts: anything else would overflow period arithmetic or a store's
 # number range later, so it is refused where it enters.
 EARLIEST = datetime(1970, 1, 1, tzinfo=UTC)

@@ -8,8 +8,9 @@ and in every store, sketches stay finite, periods stay inside the calendar.
 from __future__ import annotations
 
 import math
+from collections.abc import Callable, Mapping
 from datetime import datetime
-from typing import Any, Callable, Mapping
+from typing import Any, Literal, overload
 
 from rollwise.timestamps import parse_timestamp
 
@@ -42,6 +43,10 @@ def count(obj: Mapping[str, Any], name: str, error: ErrorType, where: str = "") 
     return value
 
 
+@overload
+def number(obj: Mapping[str, Any], name: str, error: ErrorType, where: str = "", *, required: Literal[True]) -> float: ...
+@overload
+def number(obj: Mapping[str, Any], name: str, error: ErrorType, where: str = "", required: bool = False) -> float | None: ...
 def number(obj: Mapping[str, Any], name: str, error: ErrorType, where: str = "", required: bool = False) -> float | None:
     """A finite number (not a boolean); absent or null is None."""
     value = obj.get(name)
@@ -102,8 +107,17 @@ def flag(obj: Mapping[str, Any], name: str, error: ErrorType, where: str = "") -
     raise error(f"{_at(where, name)} must be true or false, got {_show(value)}")
 
 
-def timestamp(obj: Mapping[str, Any], name: str, error: ErrorType, where: str = "", required: bool = False,
-              assume_utc: bool = False) -> datetime | None:
+@overload
+def timestamp(
+    obj: Mapping[str, Any], name: str, error: ErrorType, where: str = "", *, required: Literal[True], assume_utc: bool = False
+) -> datetime: ...
+@overload
+def timestamp(
+    obj: Mapping[str, Any], name: str, error: ErrorType, where: str = "", required: bool = False, assume_utc: bool = False
+) -> datetime | None: ...
+def timestamp(
+    obj: Mapping[str, Any], name: str, error: ErrorType, where: str = "", required: bool = False, assume_utc: bool = False
+) -> datetime | None:
     value = obj.get(name)
     if value is None:
         if required:

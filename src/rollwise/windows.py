@@ -9,9 +9,9 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
-EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
+EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 # The producers' stamp: 20240115t1303Z (lowercase t; an upper-case T is accepted too).
 STAMP = re.compile(r"(\d{8})[tT](\d{4})(\d{2})?Z")
 STAMP_FORMAT = "%Y%m%dt%H%MZ"
@@ -59,6 +59,6 @@ def stamp_in_name(name: str) -> datetime | None:
         return None
     day, hhmm, ss = m.group(1), m.group(2), m.group(3)
     try:
-        return datetime(int(day[:4]), int(day[4:6]), int(day[6:]), int(hhmm[:2]), int(hhmm[2:]), int(ss or 0), tzinfo=timezone.utc)
+        return datetime(int(day[:4]), int(day[4:6]), int(day[6:]), int(hhmm[:2]), int(hhmm[2:]), int(ss or 0), tzinfo=UTC)
     except ValueError:
         return None

@@ -1,5 +1,5 @@
 """The read API under test: real RSA keys made here, their key set served over HTTP by the test, and the app on
-``rollwise serve``'s server (tests/api_support.py has the helpers)."""
+``rollwise serve``'s server (tests/support/api.py has the helpers)."""
 
 from __future__ import annotations
 
@@ -8,9 +8,9 @@ import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
-from api_support import Client, Keys
 
 from rollwise.api.serve import Server
+from support.api import Client, Keys
 
 
 @pytest.fixture(scope="session")

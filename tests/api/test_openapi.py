@@ -8,8 +8,10 @@ import orjson
 from rollwise.api.app import openapi_document
 
 DOC = Path(__file__).resolve().parents[2] / "docs" / "openapi.json"
-REGENERATE = ("uv run python -c \"from rollwise.api.app import openapi_document; import json; "
-              "print(json.dumps(json.loads(openapi_document()), indent=2, sort_keys=True))\" > docs/openapi.json")
+REGENERATE = (
+    'uv run python -c "from rollwise.api.app import openapi_document; import json; '
+    'print(json.dumps(json.loads(openapi_document()), indent=2, sort_keys=True))" > docs/openapi.json'
+)
 
 
 def test_the_committed_document_is_the_generated_one():
@@ -17,14 +19,19 @@ def test_the_committed_document_is_the_generated_one():
 
 
 def test_every_route_is_documented_with_its_parameters(serve, jwks_url, tmp_path):
-    from api_support import services_for
-
     from rollwise.summaries.stores.sqlite import SQLiteSummaryStore
+    from support.api import services_for
 
     doc = orjson.loads(openapi_document())
     assert doc["openapi"].startswith("3.1")
-    assert set(doc["paths"]) == {"/v1/tenants/{tenant}/usage", "/v1/tenants/{tenant}/summaries", "/v1/runs/windows",
-                                 "/v1/runs/windows/{stamp}", "/v1/runs/top-matches", "/v1/health"}
+    assert set(doc["paths"]) == {
+        "/v1/tenants/{tenant}/usage",
+        "/v1/tenants/{tenant}/summaries",
+        "/v1/runs/windows",
+        "/v1/runs/windows/{stamp}",
+        "/v1/runs/top-matches",
+        "/v1/health",
+    }
     usage = {p["name"]: p for p in doc["paths"]["/v1/tenants/{tenant}/usage"]["get"]["parameters"]}
     assert set(usage) == {"tenant", "from", "to", "window", "group_by", "owner", "metric_type"}
     assert usage["from"]["required"] and usage["window"]["schema"]["enum"] == ["day", "week", "month", "none"]

@@ -2,29 +2,32 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import orjson
-from api_support import admin_token, services_for
-from runs_helpers import aggregates, open_store, put, sam_result
 
 from rollwise.config import resolve
 from rollwise.runs.job import MergeJob
 from rollwise.runs.settings import MergeSettings
 from rollwise.summaries.stores.sqlite import SQLiteSummaryStore
+from support.api import admin_token, services_for
+from support.runs import aggregates, open_store, put, sam_result
 
-AT = datetime(2024, 1, 15, 13, 30, tzinfo=timezone.utc)
+AT = datetime(2024, 1, 15, 13, 30, tzinfo=UTC)
 
 
 def test_windows_and_top_matches_are_the_merged_aggregates(serve, jwks_url, keys, tmp_path, request, monkeypatch):
-    from conftest import make_runs_url
+    from support.stores import make_runs_url
 
     url = make_runs_url("s3", request, tmp_path, monkeypatch)
     store = open_store(url)
     for i in range(24):  # four windows of producer files, scores spread
         minute = (i % 4) * 5 + 1
-        put(store, f"runs/raw/20240115t13{minute:02d}Z_{i}.json", sam_result(i, round(0.3 + (i * 37 % 70) / 100, 3),
-                                                                           at=f"2024-01-15T13:{minute:02d}:10"))
+        put(
+            store,
+            f"runs/raw/20240115t13{minute:02d}Z_{i}.json",
+            sam_result(i, round(0.3 + (i * 37 % 70) / 100, 3), at=f"2024-01-15T13:{minute:02d}:10"),
+        )
     job = MergeJob(open_store(url), resolve(MergeSettings, {"url": url}))
     assert not job.run(AT).failures()
     merged = aggregates(store)
@@ -38,8 +41,11 @@ def test_windows_and_top_matches_are_the_merged_aggregates(serve, jwks_url, keys
     assert [w["window_end"] for w in listed] == sorted(doc["window_end"] for doc in merged.values())
     for w in listed:
         doc = next(d for d in merged.values() if d["window_end"] == w["window_end"])
-        assert (w["files"], w["matches"], w["opportunities_processed"]) == (doc["stats"]["files"], doc["stats"]["matches"],
-                                                                            doc["stats"]["opportunities_processed"])
+        assert (w["files"], w["matches"], w["opportunities_processed"]) == (
+            doc["stats"]["files"],
+            doc["stats"]["matches"],
+            doc["stats"]["opportunities_processed"],
+        )
         assert w["top_match"] == doc["top_matches"][0]
     stamp = "20240115t1310Z"
     one = api.get(f"/v1/runs/windows/{stamp}", admin)

@@ -11,10 +11,12 @@ import os
 import orjson
 import pytest
 import schemathesis
-from api_support import admin_token, history, lambda_event, populate, services_for, tenant_token
 from hypothesis import HealthCheck, settings
 
 from rollwise.api.app import openapi_document
+from support.api import admin_token, history, lambda_event, populate, services_for, tenant_token
+
+pytestmark = pytest.mark.slow  # schemathesis over the whole API
 
 EXAMPLES = int(os.environ.get("ROLLWISE_SCHEMATHESIS_EXAMPLES", "25"))
 # A request can match every pattern and still be refused with a 400 naming the parameter: 0000-00-00 is not a
@@ -91,9 +93,13 @@ def test_the_lambda_handler_answers_every_event_as_documented(case, store, jwks_
     claims = claims if "authorization" in sent else None  # no token: API Gateway's authorizer passes no claims on
     event = lambda_event(case.method.upper(), path, query, claims, {k.lower(): str(v) for k, v in (kwargs.get("headers") or {}).items()})
     answer = respond(app, services, event)
-    response = schemathesis.Response(answer["statusCode"], {k.lower(): [v] for k, v in (answer.get("headers") or {}).items()},
-                                     (answer.get("body") or "").encode(),
-                                     requests.Request(case.method.upper(), kwargs["url"], headers=kwargs.get("headers")).prepare(),
-                                     elapsed=0.0, verify=True)
+    response = schemathesis.Response(
+        answer["statusCode"],
+        {k.lower(): [v] for k, v in (answer.get("headers") or {}).items()},
+        (answer.get("body") or "").encode(),
+        requests.Request(case.method.upper(), kwargs["url"], headers=kwargs.get("headers")).prepare(),
+        elapsed=0.0,
+        verify=True,
+    )
     case.validate_response(response, excluded_checks=EXCLUDED + RESENDING)
     assert response.status_code < 500, response.text

@@ -8,9 +8,9 @@ import base64
 import jwt
 import orjson
 import pytest
-from api_support import history, populate, services_for, tenant_token
 
 from rollwise.summaries.stores.sqlite import SQLiteSummaryStore
+from support.api import history, populate, services_for, tenant_token
 
 PAGES = "/v1/tenants/tenant-000/summaries?period=daily&from=2024-03-01&to=2024-03-15"
 
@@ -68,8 +68,12 @@ def test_a_cursor_altered_or_signed_with_another_key_is_refused(api, keys):
     claims = orjson.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))
     skipped = base64.urlsafe_b64encode(orjson.dumps({**claims, "k": ["2024-03-12", "", ""]})).decode().rstrip("=")
     refused_cursor(api, token, f"{header}.{skipped}.{signature}", "not a cursor this API gave")
-    refused_cursor(api, token, jwt.encode({**claims, "k": ["2024-03-12", "", ""]}, "another key of 32 bytes or more!!", algorithm="HS256"),
-                   "not a cursor this API gave")
+    refused_cursor(
+        api,
+        token,
+        jwt.encode({**claims, "k": ["2024-03-12", "", ""]}, "another key of 32 bytes or more!!", algorithm="HS256"),
+        "not a cursor this API gave",
+    )
 
 
 def test_a_cursor_for_another_query_is_refused(api, keys):

@@ -8,11 +8,11 @@ import time
 import jwt
 import orjson
 import pytest
-from api_support import AUDIENCE, ISSUER, Keys, admin_token, history, populate, services_for, tenant_token
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from rollwise.summaries.stores.sqlite import SQLiteSummaryStore
+from support.api import AUDIENCE, ISSUER, Keys, admin_token, history, populate, services_for, tenant_token
 
 USAGE = "/v1/tenants/{}/usage?from=2024-03-01&to=2024-03-15&group_by=owner"
 
@@ -76,8 +76,7 @@ def test_a_token_signed_by_another_key_under_the_same_kid_is_401(api):
 
 
 def test_an_unsigned_token_is_401(api):
-    token = jwt.encode({"iss": ISSUER, "aud": AUDIENCE, "exp": int(time.time()) + 600, "custom:tenant_id": "tenant-000"}, None,
-                       algorithm="none")
+    token = jwt.encode({"iss": ISSUER, "aud": AUDIENCE, "exp": int(time.time()) + 600, "custom:tenant_id": "tenant-000"}, None, algorithm="none")
     refused(api.get(USAGE.format("tenant-000"), token), 401, "'none' are not accepted", token)
 
 
@@ -86,9 +85,9 @@ def test_an_hs256_token_keyed_with_the_public_key_is_401(api, keys):
     from cryptography.hazmat.primitives import serialization
 
     public = keys.private.public_key().public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
+    import base64
     import hashlib
     import hmac
-    import base64
 
     def b64(data: bytes) -> str:
         return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
@@ -142,8 +141,13 @@ ROUTES = ["/v1/tenants/{}/usage?from=2024-03-01&to=2024-03-15&window={}", "/v1/t
 
 
 @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
-@given(st.sampled_from(TENANTS), st.sampled_from(TENANTS), st.sampled_from(ROUTES), st.sampled_from(["day", "week", "none"]),
-       st.sampled_from(["daily", "weekly", "monthly"]))
+@given(
+    st.sampled_from(TENANTS),
+    st.sampled_from(TENANTS),
+    st.sampled_from(ROUTES),
+    st.sampled_from(["day", "week", "none"]),
+    st.sampled_from(["daily", "weekly", "monthly"]),
+)
 def test_no_answer_to_one_tenants_token_holds_another_tenants_data(api, keys, caller, path_tenant, route, window, period):
     token = tenant_token(keys, caller)
     arg = window if "usage" in route else period

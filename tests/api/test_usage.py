@@ -7,21 +7,28 @@ from datetime import date
 
 import orjson
 import pytest
-from api_support import history, populate, services_for, tenant_token
-from conftest import make_summary_store
-from helpers import TRUE_FIGURES, true_summaries
 
 from rollwise.summaries.model import COUNTERS, DURATION_FIELDS
+from support.api import history, populate, services_for, tenant_token
+from support.stores import make_summary_store
+from support.summaries import TRUE_FIGURES, true_summaries
 
 TENANT = "tenant-001"
 SUMMED = tuple(f for f in TRUE_FIGURES if f not in ("min_duration_ms", "max_duration_ms"))
 
 
-@pytest.fixture(params=["sqlite", "moto", "dynalite"])
-def api(request, tmp_path, serve, jwks_url):
-    store = make_summary_store(request.param, request, tmp_path)
+@pytest.fixture(scope="module", params=["sqlite", "moto", "dynalite"])
+def populated(request, tmp_path_factory):
+    """Two weeks of history on each backend, aggregated as the hourly runs would have: the tests here only read it."""
+    store = make_summary_store(request.param, request, tmp_path_factory.mktemp(request.param), shards=2)  # reads, not shards, under test
     records = history(per_day=40)
     populate(store, records)
+    return store, records
+
+
+@pytest.fixture
+def api(populated, serve, jwks_url):
+    store, records = populated
     return serve(services_for(store, jwks_url)), store, records
 
 
@@ -46,8 +53,7 @@ def test_days_are_the_stored_dailies_and_today_is_its_records(api, keys):
         assert {f: rows[day][f] for f in SUMMED} == pytest.approx(sums), day
         assert rows[day]["complete"] is True and "as_of" not in rows[day]
     truth = true_summaries(records, "daily", date(2024, 3, 15))
-    today = {f: sum(v[f] for k, v in truth.items() if k[0] == TENANT and k[1] == "__tenant__" and k[3] == "2024-03-14")
-             for f in SUMMED}
+    today = {f: sum(v[f] for k, v in truth.items() if k[0] == TENANT and k[1] == "__tenant__" and k[3] == "2024-03-14") for f in SUMMED}
     assert today["submission_count"] > 0
     assert {f: rows["2024-03-14"][f] for f in SUMMED} == pytest.approx(today)
     assert rows["2024-03-14"]["complete"] is False and rows["2024-03-14"]["as_of"] == "2024-03-14T12:30:00Z"
@@ -55,10 +61,10 @@ def test_days_are_the_stored_dailies_and_today_is_its_records(api, keys):
 
 def test_a_weeks_percentiles_are_the_weekly_summarys(api, keys):
     client, store, _ = api
-    rows = rows_of(client.get(f"/v1/tenants/{TENANT}/usage?from=2024-03-04&to=2024-03-11&window=week&group_by=metric_type",
-                              tenant_token(keys, TENANT)))
-    weekly = {s.metric_type: s.figures for s in store.query_summaries(TENANT, "weekly", date(2024, 3, 4), date(2024, 3, 4),
-                                                                      owner_id="__tenant__")}
+    rows = rows_of(
+        client.get(f"/v1/tenants/{TENANT}/usage?from=2024-03-04&to=2024-03-11&window=week&group_by=metric_type", tenant_token(keys, TENANT))
+    )
+    weekly = {s.metric_type: s.figures for s in store.query_summaries(TENANT, "weekly", date(2024, 3, 4), date(2024, 3, 4), owner_id="__tenant__")}
     assert {r["metric_type"] for r in rows} == set(weekly) and len(rows) == len(weekly) > 1
     for row in rows:
         want = weekly[row["metric_type"]]

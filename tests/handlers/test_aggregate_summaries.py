@@ -5,7 +5,7 @@ import os
 import subprocess
 import sys
 import uuid
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 
 import pytest
 
@@ -25,7 +25,7 @@ def lambda_env(moto_server, monkeypatch):
     monkeypatch.setenv("DYNAMODB_TABLE_NAME", table)
     store = DynamoDBSummaryStore(table)
     store.create()
-    with Recorder(store, now=datetime(2024, 1, 16, tzinfo=timezone.utc)) as rec:
+    with Recorder(store, now=datetime(2024, 1, 16, tzinfo=UTC)) as rec:
         for raw in sample_executions(date(2024, 1, 8), 7, per_day=30, tenants=2, owners=2):
             rec.record(raw)
     return store
@@ -47,8 +47,10 @@ def test_missing_table_name_is_a_clear_error(monkeypatch):
 
 def invoke_in_subprocess(event):
     """A cold interpreter, as Lambda starts one: what the handler prints is what CloudWatch gets."""
-    script = "import json, sys; from rollwise.handlers.aggregate_summaries import lambda_handler; " \
-             "print(json.dumps(lambda_handler(json.loads(sys.argv[1]), None)))"
+    script = (
+        "import json, sys; from rollwise.handlers.aggregate_summaries import lambda_handler; "
+        "print(json.dumps(lambda_handler(json.loads(sys.argv[1]), None)))"
+    )
     done = subprocess.run([sys.executable, "-c", script, json.dumps(event)], capture_output=True, text=True, timeout=120, env=os.environ.copy())
     assert done.returncode == 0, done.stderr
     lines = log_lines(done.stdout)
@@ -81,7 +83,9 @@ def test_scheduled_event_uses_the_event_time(lambda_env):
 
 
 def test_backfill_event(lambda_env):
-    body = aggregate_summaries.lambda_handler({"backfill": True, "start_date": "2024-01-08", "end_date": "2024-01-09", "time": "2024-01-20T00:00:00Z"}, None)["body"]
+    body = aggregate_summaries.lambda_handler(
+        {"backfill": True, "start_date": "2024-01-08", "end_date": "2024-01-09", "time": "2024-01-20T00:00:00Z"}, None
+    )["body"]
     # the closed week of the range is computed whole
     assert body["periods"] == [f"daily:2024-01-{d:02d}" for d in range(8, 15)] + ["weekly:2024-01-08"]
     rows = list(lambda_env.query_summaries("tenant-000", "daily", owner_id="__tenant__"))
@@ -150,9 +154,11 @@ def test_the_step_functions_path_gives_the_single_run_result(lambda_env):
     assert lambda_env.invalidations() == []  # the markers this plan consumed are cleared at the end
     again = aggregate_summaries.lambda_handler(scheduled("2024-01-15T02:00:00Z", "evt-3"), None)["body"]
     assert again["summaries_created"] == again["summaries_updated"] == 0
-    expected = sum(len(list(lambda_env.query_summaries(t, kind, since=date(2024, 1, 8), until=date(2024, 1, 14))))
-                   for t in ("tenant-000", "tenant-001") for kind in ("weekly",)) + sum(
-                   len(list(lambda_env.query_summaries(t, "daily", since=date(2024, 1, 14), until=date(2024, 1, 14)))) for t in ("tenant-000", "tenant-001"))
+    expected = sum(
+        len(list(lambda_env.query_summaries(t, kind, since=date(2024, 1, 8), until=date(2024, 1, 14))))
+        for t in ("tenant-000", "tenant-001")
+        for kind in ("weekly",)
+    ) + sum(len(list(lambda_env.query_summaries(t, "daily", since=date(2024, 1, 14), until=date(2024, 1, 14)))) for t in ("tenant-000", "tenant-001"))
     assert again["periods"] == ["daily:2024-01-14", "weekly:2024-01-08"] and again["summaries_unchanged"] == expected > 0
 
 
@@ -182,7 +188,7 @@ class AlmostOutOfTime:
 def test_a_run_with_no_time_left_starts_nothing_and_says_so(lambda_env):
     from rollwise.summaries.job import scheduled_plan
 
-    plan = scheduled_plan(lambda_env, datetime(2024, 1, 15, 2, tzinfo=timezone.utc))
+    plan = scheduled_plan(lambda_env, datetime(2024, 1, 15, 2, tzinfo=UTC))
     groups = {(p.start.isoformat(), s) for p, shards in plan.periods.items() for s in shards}
     assert len(plan.periods) > 2 and len(groups) > len(plan.periods)  # the late days' markers, the 14th of every shard, the week
     body = aggregate_summaries.lambda_handler(scheduled("2024-01-15T02:00:00Z"), AlmostOutOfTime())["body"]

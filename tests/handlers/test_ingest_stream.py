@@ -9,11 +9,16 @@ from __future__ import annotations
 
 import json
 import uuid
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 
 import boto3
 import pytest
-from workflow_sdk import (
+
+from rollwise.handlers import ingest_stream
+from rollwise.summaries.job import run, scheduled_plan
+from rollwise.summaries.stores.dynamodb import DynamoDBSummaryStore
+from rollwise.timestamps import utc_now
+from support.workflow_sdk import (
     Execution,
     assert_true_summaries,
     coordination_item,
@@ -26,10 +31,6 @@ from workflow_sdk import (
     summaries_of,
 )
 
-from rollwise.handlers import ingest_stream
-from rollwise.summaries.job import run, scheduled_plan
-from rollwise.summaries.stores.dynamodb import DynamoDBSummaryStore
-from rollwise.timestamps import utc_now
 
 @pytest.fixture
 def source(moto_server):
@@ -58,7 +59,7 @@ def store(moto_server, monkeypatch):
     monkeypatch.setenv("DYNAMODB_TABLE_NAME", table)
     monkeypatch.delenv("ROLLWISE_MAPPING", raising=False)
     monkeypatch.delenv("ROLLWISE_ON_REMOVE", raising=False)
-    s = DynamoDBSummaryStore(table)
+    s = DynamoDBSummaryStore(table, shards=2)  # the stream, not the shards, is under test
     s.create()
     return s
 
@@ -68,7 +69,7 @@ def deliver(events) -> list[dict]:
 
 
 def test_sdk_items_streamed_through_the_handler_give_the_true_summaries(source, store):
-    executions = scenario(date(2026, 3, 1), days=12, per_day=25)
+    executions = scenario(date(2026, 3, 1), days=12, per_day=10)
     children = [e for e in executions if not e.is_root]
     assert children and any(e.status == "rejected" for e in executions) and any(e.throttled_at for e in executions)
     save_all(source["db"], source["name"], executions, [coordination_item(e.id, e.tenant) for e in executions[:5]])
@@ -84,13 +85,34 @@ def test_sdk_items_streamed_through_the_handler_give_the_true_summaries(source, 
 
 
 def test_a_change_of_day_moves_the_record_and_a_child_is_never_counted(source, store):
-    first = Execution("exec-1", "tenant-0", "owner-0", "lambda", "pending", datetime(2026, 3, 2, 23, 0, tzinfo=timezone.utc))
-    child = Execution("exec-2", "tenant-0", "owner-0", "lambda", "succeeded", first.created, first.created,
-                      first.created + timedelta(seconds=5), 5000, 1, root_id="exec-1")
+    first = Execution("exec-1", "tenant-0", "owner-0", "lambda", "pending", datetime(2026, 3, 2, 23, 0, tzinfo=UTC))
+    child = Execution(
+        "exec-2",
+        "tenant-0",
+        "owner-0",
+        "lambda",
+        "succeeded",
+        first.created,
+        first.created,
+        first.created + timedelta(seconds=5),
+        5000,
+        1,
+        root_id="exec-1",
+    )
     save_all(source["db"], source["name"], [first, child], stages=False)
     deliver(source["events"]())
-    corrected = Execution("exec-1", "tenant-0", "owner-0", "lambda", "succeeded", datetime(2026, 3, 4, 1, 0, tzinfo=timezone.utc),
-                          datetime(2026, 3, 4, 1, 0, 5, tzinfo=timezone.utc), datetime(2026, 3, 4, 1, 1, 5, tzinfo=timezone.utc), 60000, 2)
+    corrected = Execution(
+        "exec-1",
+        "tenant-0",
+        "owner-0",
+        "lambda",
+        "succeeded",
+        datetime(2026, 3, 4, 1, 0, tzinfo=UTC),
+        datetime(2026, 3, 4, 1, 0, 5, tzinfo=UTC),
+        datetime(2026, 3, 4, 1, 1, 5, tzinfo=UTC),
+        60000,
+        2,
+    )
     save_all(source["db"], source["name"], [corrected], stages=False)
     assert deliver(source["events"]()) == [{"batchItemFailures": []}]
 
@@ -104,7 +126,7 @@ def sequence_numbers(event) -> list[str]:
 
 
 def test_one_bad_record_is_reported_and_its_neighbours_are_stored(source, store):
-    day = datetime(2026, 3, 2, 10, tzinfo=timezone.utc)
+    day = datetime(2026, 3, 2, 10, tzinfo=UTC)
     good = [Execution(f"good-{i}", "tenant-1", "owner-1", "sqs", "queued_by_mistake" if i == 1 else "pending", day) for i in range(3)]
     save_all(source["db"], source["name"], good, stages=False)
     [event] = source["events"]()
@@ -118,17 +140,29 @@ def test_one_bad_record_is_reported_and_its_neighbours_are_stored(source, store)
 
 def test_a_batch_whose_store_fails_reports_every_unstored_record(source, store, gateway, monkeypatch):
     """The store denies writes (IAM's answer): every mapped record is reported, none is dropped; skipped items are not."""
-    day = datetime(2026, 3, 2, 10, tzinfo=timezone.utc)
-    save_all(source["db"], source["name"], [Execution(f"e-{i}", "tenant-1", "owner-1", "sqs", "pending", day) for i in range(3)],
-             [coordination_item("e-0", "tenant-1")], stages=False)
+    day = datetime(2026, 3, 2, 10, tzinfo=UTC)
+    save_all(
+        source["db"],
+        source["name"],
+        [Execution(f"e-{i}", "tenant-1", "owner-1", "sqs", "pending", day) for i in range(3)],
+        [coordination_item("e-0", "tenant-1")],
+        stages=False,
+    )
     [event] = source["events"]()
     monkeypatch.setenv("AWS_ENDPOINT_URL", gateway.url)
-    from gateway import Reply
+    from support.gateway import Reply
 
-    gateway.decide = lambda r: (Reply(400, json.dumps({"__type": "com.amazonaws.dynamodb.v20120810#AccessDeniedException",
-                                                       "message": "not authorized to perform: dynamodb:BatchGetItem"}).encode(),
-                                      {"Content-Type": "application/x-amz-json-1.0"})
-                                if r.header("x-amz-target").endswith("BatchGetItem") else None)
+    gateway.decide = lambda r: (
+        Reply(
+            400,
+            json.dumps(
+                {"__type": "com.amazonaws.dynamodb.v20120810#AccessDeniedException", "message": "not authorized to perform: dynamodb:BatchGetItem"}
+            ).encode(),
+            {"Content-Type": "application/x-amz-json-1.0"},
+        )
+        if r.header("x-amz-target").endswith("BatchGetItem")
+        else None
+    )
 
     response = ingest_stream.lambda_handler(event, None)
 
@@ -146,7 +180,7 @@ def remove_event(event_name_record: dict, by_ttl: bool) -> dict:
 
 @pytest.mark.parametrize("policy", ["ignore", "forget"])
 def test_removals_are_ignored_by_default_and_ttl_expiry_never_erases_history(source, store, monkeypatch, policy):
-    day = datetime(2026, 3, 2, 10, tzinfo=timezone.utc)
+    day = datetime(2026, 3, 2, 10, tzinfo=UTC)
     save_all(source["db"], source["name"], [Execution("e-1", "tenant-2", "owner-1", "sqs", "pending", day)], stages=False)
     deliver(source["events"]())
     source["client"].delete_item(TableName=source["name"], Key={"pk": {"S": "execution#e-1"}, "sk": {"S": "execution"}})

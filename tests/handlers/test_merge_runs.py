@@ -8,12 +8,12 @@ import uuid
 
 import boto3
 import pytest
-from runs_helpers import aggregates, item, keys, open_store, put
 
 from rollwise import objects
 from rollwise.errors import ConfigError
 from rollwise.handlers import merge_runs
 from rollwise.result import JobFailed
+from support.runs import aggregates, item, keys, open_store, put
 
 
 @pytest.fixture
@@ -46,7 +46,9 @@ def test_missing_bucket_is_a_clear_error(monkeypatch):
 
 
 def test_scheduled_event_in_a_cold_interpreter(bucket):
-    script = "import json, sys; from rollwise.handlers.merge_runs import lambda_handler; print(json.dumps(lambda_handler(json.loads(sys.argv[1]), None)))"
+    script = (
+        "import json, sys; from rollwise.handlers.merge_runs import lambda_handler; print(json.dumps(lambda_handler(json.loads(sys.argv[1]), None)))"
+    )
     done = subprocess.run([sys.executable, "-c", script, json.dumps(EVENT)], capture_output=True, text=True, timeout=120, env=os.environ.copy())
     assert done.returncode == 0, done.stderr
     lines = [json.loads(line) for line in done.stdout.splitlines() if line.startswith("{")]
@@ -54,12 +56,30 @@ def test_scheduled_event_in_a_cold_interpreter(bucket):
     logs = [line for line in lines[:-1] if "_aws" not in line]
     (metrics,) = [line for line in lines[:-1] if "_aws" in line]
     assert {m["Name"] for m in metrics["_aws"]["CloudWatchMetrics"][0]["Metrics"]} == {
-        "FilesProcessed", "FilesArchived", "FilesQuarantined", "ArchiveFailures", "LateFiles", "FilesRewritten", "FilesChanged",
-        "OldestPendingSeconds"}
+        "FilesProcessed",
+        "FilesArchived",
+        "FilesQuarantined",
+        "ArchiveFailures",
+        "LateFiles",
+        "FilesRewritten",
+        "FilesChanged",
+        "OldestPendingSeconds",
+    }
     assert (metrics["FilesProcessed"], metrics["FilesArchived"], metrics["FilesQuarantined"], metrics["ArchiveFailures"]) == ([6], [6], [1], [0])
-    assert response == {"statusCode": 200, "body": {
-        "windows": ["runs/20240115t1305Z.json", "runs/20240115t1310Z.json"], "files_processed": 6, "files_archived": 6,
-        "files_quarantined": 1, "files_failed": 0, "late_files": 0, "files_rewritten": 0, "files_changed": 0, "failed_operations": []}}
+    assert response == {
+        "statusCode": 200,
+        "body": {
+            "windows": ["runs/20240115t1305Z.json", "runs/20240115t1310Z.json"],
+            "files_processed": 6,
+            "files_archived": 6,
+            "files_quarantined": 1,
+            "files_failed": 0,
+            "late_files": 0,
+            "files_rewritten": 0,
+            "files_changed": 0,
+            "failed_operations": [],
+        },
+    }
     per_window = [line for line in logs if line["message"] == "window merged"]
     assert [line["aggregate"] for line in per_window] == ["runs/20240115t1305Z.json", "runs/20240115t1310Z.json"]
     assert all(line["correlation_id"] == "merge-evt-7" and line["service"] == "rollwise-runs" for line in logs)

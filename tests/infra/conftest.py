@@ -6,15 +6,15 @@ import os
 from pathlib import Path
 
 import pytest
-from deployment import SDK_SUMMARIES_TABLE, Deployment, deploy
+
+from support.assets import lambda_asset as lambda_asset_of
+from support.deployment import SDK_SUMMARIES_TABLE, Deployment, deploy
 
 
 @pytest.fixture(scope="session")
 def lambda_asset() -> Path:
     """`make package` for this machine's architecture: what the functions run."""
-    import package
-
-    return package.build("x86_64" if os.uname().machine == "x86_64" else "arm64")
+    return lambda_asset_of("x86_64" if os.uname().machine == "x86_64" else "arm64")
 
 
 @pytest.fixture(scope="session")
@@ -26,11 +26,18 @@ def deployed(moto_server, lambda_asset, tmp_path_factory) -> Deployment:
 @pytest.fixture(scope="session")
 def deployed_fanout(moto_server, lambda_asset, tmp_path_factory) -> Deployment:
     """The other options: the fan-out, bundles, and stream ingest from a workflow table's stream."""
-    from workflow_sdk import create_table
-
     import boto3
+
+    from support.workflow_sdk import create_table
 
     client = boto3.client("dynamodb", endpoint_url=moto_server.url, region_name="us-east-1")
     stream = create_table(client, "workflows-deployed")
-    return deploy(moto_server.url, lambda_asset, tmp_path_factory.mktemp("cdk.out"), fanout=True, archive_mode="bundle",
-                  source_stream_arn=stream, sdk_summaries_table=SDK_SUMMARIES_TABLE)
+    return deploy(
+        moto_server.url,
+        lambda_asset,
+        tmp_path_factory.mktemp("cdk.out"),
+        fanout=True,
+        archive_mode="bundle",
+        source_stream_arn=stream,
+        sdk_summaries_table=SDK_SUMMARIES_TABLE,
+    )

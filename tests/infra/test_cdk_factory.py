@@ -13,10 +13,13 @@ from pathlib import Path
 
 import aws_cdk as cdk
 import pytest
-from rollwise_infra.config import StackConfig
-from rollwise_infra.stack import RollwiseStack
 
 from rollwise.handlers import RUNS_HANDLER, SUMMARIES_HANDLER
+from rollwise_infra.config import StackConfig
+from rollwise_infra.stack import RollwiseStack
+from support.assets import lambda_asset
+
+pytestmark = pytest.mark.slow  # a deploy test: the real cdk-factory synthesizes the stack
 
 ROOT = Path(__file__).resolve().parents[2]
 FACTORY_PYTHON = ROOT / "tools" / "cdk-factory" / ".venv" / "bin" / "python"
@@ -26,10 +29,8 @@ LAMBDA_DEFAULT_EPHEMERAL = {"Size": 512}
 
 @pytest.fixture(scope="module")
 def factory_template(tmp_path_factory):
-    import package
-
     assert FACTORY_PYTHON.exists(), "cdk-factory's environment is missing: run `make setup`"
-    asset = package.build("x86_64")  # the doc's config names the x86_64 asset
+    asset = lambda_asset("x86_64")  # the doc's config names the x86_64 asset
     work = tmp_path_factory.mktemp("cdk-factory")
     blocks = dict((lang, body) for lang, body in re.findall(r"```(json|python)\n(.*?)```", (ROOT / "docs" / "cdk-factory.md").read_text(), re.S))
     (work / "config.json").write_text(blocks["json"])
@@ -44,13 +45,18 @@ def factory_template(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def our_template(tmp_path_factory):
-    import package
-
     app = cdk.App(outdir=str(tmp_path_factory.mktemp("cdk.out")))
-    stack = RollwiseStack(app, "rollwise", StackConfig(table_name="rollwise-executions", bucket_name="sam-matching-out-runs",
-                                                       executions_per_day=1_000_000,  # one function, no fan-out: cdk-factory's shape
-                                                       api=False,  # the doc deploys the jobs only
-                                                       asset_dir=str(package.build("x86_64"))))
+    stack = RollwiseStack(
+        app,
+        "rollwise",
+        StackConfig(
+            table_name="rollwise-executions",
+            bucket_name="sam-matching-out-runs",
+            executions_per_day=1_000_000,  # one function, no fan-out: cdk-factory's shape
+            api=False,  # the doc deploys the jobs only
+            asset_dir=str(lambda_asset("x86_64")),
+        ),
+    )
     return app.synth().get_stack_by_name(stack.stack_name).template
 
 
@@ -89,8 +95,11 @@ def statements(template, function_logical):
 
 
 def schedules(template, function_logical_id):
-    return sorted(r["Properties"]["ScheduleExpression"] for r in resources(template, "AWS::Events::Rule").values()
-                  if any(t["Arn"] == {"Fn::GetAtt": [function_logical_id, "Arn"]} for t in r["Properties"]["Targets"]))
+    return sorted(
+        r["Properties"]["ScheduleExpression"]
+        for r in resources(template, "AWS::Events::Rule").values()
+        if any(t["Arn"] == {"Fn::GetAtt": [function_logical_id, "Arn"]} for t in r["Properties"]["Targets"])
+    )
 
 
 @pytest.mark.parametrize("handler", [SUMMARIES_HANDLER, RUNS_HANDLER])

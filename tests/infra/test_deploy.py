@@ -11,6 +11,8 @@ import io
 import json
 import zipfile
 
+import pytest
+
 from rollwise.config import variable
 from rollwise.handlers import INGEST_HANDLER, RUNS_HANDLER, SUMMARIES_HANDLER
 from rollwise.handlers.common import HandlerSettings
@@ -18,14 +20,27 @@ from rollwise.runs.settings import MergeSettings
 from rollwise.summaries.settings import SummariesSettings
 from rollwise.summaries.stores.dynamodb import TTL_ATTRIBUTE, table_definition
 
-NOT_CREATED_BY_MOTO = {"AWS::S3::BucketPolicy", "AWS::SNS::TopicPolicy", "AWS::CloudWatch::Alarm", "AWS::Glue::Database", "AWS::Glue::Table",
-                       # moto's CloudFormation has no HTTP API or Cognito resources: the template tests check them
-                       "AWS::ApiGatewayV2::Api", "AWS::ApiGatewayV2::Authorizer", "AWS::ApiGatewayV2::Integration",
-                       "AWS::ApiGatewayV2::Route", "AWS::ApiGatewayV2::Stage", "AWS::Cognito::UserPool", "AWS::Cognito::UserPoolClient",
-                       "AWS::Cognito::UserPoolGroup",
-                       # nor Secrets Manager's: the function gets the reference unresolved, the same text in every instance,
-                       # which is what test_iam's cursor test needs (CloudFormation puts the generated key there)
-                       "AWS::SecretsManager::Secret"}
+pytestmark = pytest.mark.slow  # a deploy test: CloudFormation creates the stack on moto server
+
+NOT_CREATED_BY_MOTO = {
+    "AWS::S3::BucketPolicy",
+    "AWS::SNS::TopicPolicy",
+    "AWS::CloudWatch::Alarm",
+    "AWS::Glue::Database",
+    "AWS::Glue::Table",
+    # moto's CloudFormation has no HTTP API or Cognito resources: the template tests check them
+    "AWS::ApiGatewayV2::Api",
+    "AWS::ApiGatewayV2::Authorizer",
+    "AWS::ApiGatewayV2::Integration",
+    "AWS::ApiGatewayV2::Route",
+    "AWS::ApiGatewayV2::Stage",
+    "AWS::Cognito::UserPool",
+    "AWS::Cognito::UserPoolClient",
+    "AWS::Cognito::UserPoolGroup",
+    # nor Secrets Manager's: the function gets the reference unresolved, the same text in every instance,
+    # which is what test_iam's cursor test needs (CloudFormation puts the generated key there)
+    "AWS::SecretsManager::Secret",
+}
 
 
 def test_every_resource_is_created_but_those_moto_skips(deployed):
@@ -75,8 +90,9 @@ def test_the_table_has_the_stores_keys_and_indexes(deployed):
     want = table_definition("x")
     assert table["KeySchema"] == want["KeySchema"]
     assert sorted(table["AttributeDefinitions"], key=str) == sorted(want["AttributeDefinitions"], key=str)
-    assert sorted((i["IndexName"], json.dumps(i["KeySchema"]), i["Projection"]["ProjectionType"]) for i in table["GlobalSecondaryIndexes"]) == \
-        sorted((i["IndexName"], json.dumps(i["KeySchema"]), i["Projection"]["ProjectionType"]) for i in want["GlobalSecondaryIndexes"])
+    assert sorted((i["IndexName"], json.dumps(i["KeySchema"]), i["Projection"]["ProjectionType"]) for i in table["GlobalSecondaryIndexes"]) == sorted(
+        (i["IndexName"], json.dumps(i["KeySchema"]), i["Projection"]["ProjectionType"]) for i in want["GlobalSecondaryIndexes"]
+    )
     assert table["BillingModeSummary"]["BillingMode"] == "PAY_PER_REQUEST"
     # moto's CloudFormation creates the table without applying TimeToLiveSpecification (AWS applies it): the
     # deployed stack's own template is what says TTL is on, on the attribute records and locators carry
@@ -104,10 +120,16 @@ def test_with_the_fan_out_the_state_machine_drives_the_shards(deployed_fanout):
     shard = definition["States"]["EachShard"]
     assert shard["Type"] == "Map" and shard["MaxConcurrency"] == 4 and shard["ItemsPath"] == "$.shards"
     function_arn = deployed_fanout.function(SUMMARIES_HANDLER)["FunctionArn"]
-    steps = {"Plan": definition["States"]["Plan"], "Finalize": definition["States"]["Finalize"],
-             "AggregateShard": shard["ItemProcessor"]["States"]["AggregateShard"]}
+    steps = {
+        "Plan": definition["States"]["Plan"],
+        "Finalize": definition["States"]["Finalize"],
+        "AggregateShard": shard["ItemProcessor"]["States"]["AggregateShard"],
+    }
     assert {name: (s["Resource"], s["Parameters"]["action"]) for name, s in steps.items()} == {
-        "Plan": (function_arn, "plan"), "AggregateShard": (function_arn, "shard"), "Finalize": (function_arn, "finalize")}
+        "Plan": (function_arn, "plan"),
+        "AggregateShard": (function_arn, "shard"),
+        "Finalize": (function_arn, "finalize"),
+    }
     assert definition["States"]["Plan"]["Next"] == "EachShard" and shard["Next"] == "Finalize"
     events = deployed_fanout.client("events")
     nightly = [r for r in events.list_rules()["Rules"] if r["Name"].startswith(deployed_fanout.name) and r["ScheduleExpression"].startswith("cron")]

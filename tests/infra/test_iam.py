@@ -4,7 +4,7 @@ The stack is created by CloudFormation (moto server); each function's inline
 policy is read back from IAM as CloudFormation resolved it from the template.
 The jobs then run end to end through their handlers, with the function's own
 environment, and every AWS request they make goes through a gateway that
-evaluates it against that policy (tests/iam.py) and answers as AWS would: a
+evaluates it against that policy (tests/support/iam.py) and answers as AWS would: a
 denied request gets AWS's error, and a read of a missing key gets 403 unless
 the role may list the bucket. Producers and writers are other principals: they
 write straight to the emulator.
@@ -12,13 +12,10 @@ write straight to the emulator.
 
 import json
 import uuid
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 
 import boto3
 import pytest
-from conftest import dynamodb_client
-from iam import Call, Enforcer, decision
-from runs_helpers import item, put, run_summary
 
 from rollwise import objects
 from rollwise.config import AwsSettings
@@ -27,8 +24,13 @@ from rollwise.result import JobFailed
 from rollwise.samples import sample_executions
 from rollwise.summaries.recorder import Recorder
 from rollwise.summaries.stores.dynamodb import DynamoDBSummaryStore
+from support.iam import Call, Enforcer, decision
+from support.runs import item, put, run_summary
+from support.stores import dynamodb_client
 
-UTC = timezone.utc
+pytestmark = pytest.mark.slow  # a deploy test: the stack deployed, each role's requests evaluated
+
+UTC = UTC
 
 
 def as_function(deployed, handler, gateway, monkeypatch, statements=None, **env):
@@ -43,8 +45,14 @@ def as_function(deployed, handler, gateway, monkeypatch, statements=None, **env)
 
 
 def scheduled(moment: datetime) -> dict:
-    return {"version": "0", "id": str(uuid.uuid4()), "detail-type": "Scheduled Event", "source": "aws.events",
-            "time": moment.isoformat().replace("+00:00", "Z"), "detail": {}}
+    return {
+        "version": "0",
+        "id": str(uuid.uuid4()),
+        "detail-type": "Scheduled Event",
+        "source": "aws.events",
+        "time": moment.isoformat().replace("+00:00", "Z"),
+        "detail": {},
+    }
 
 
 def producer(deployed):
@@ -95,11 +103,20 @@ def test_the_summaries_role_allows_every_request_of_the_job(deployed, gateway, m
     enforcer = as_function(deployed, SUMMARIES_HANDLER, gateway, monkeypatch, ROLLWISE_SHARDS="2")
     nightly = aggregate_summaries.lambda_handler(scheduled(datetime(2024, 1, 15, 2, tzinfo=UTC)), None)["body"]
     with Recorder(writer, now=datetime(2024, 1, 16, 12, tzinfo=UTC)) as rec:  # late data: a marker
-        rec.record({"tenant_id": "tenant-001", "owner_id": "u", "metric_type": "m", "execution_id": "late", "status": "queued",
-                    "submitted_at": "2024-01-10T10:00:00Z"})
+        rec.record(
+            {
+                "tenant_id": "tenant-001",
+                "owner_id": "u",
+                "metric_type": "m",
+                "execution_id": "late",
+                "status": "queued",
+                "submitted_at": "2024-01-10T10:00:00Z",
+            }
+        )
     late = aggregate_summaries.lambda_handler(scheduled(datetime(2024, 1, 17, 2, tzinfo=UTC)), None)["body"]
-    backfill = aggregate_summaries.lambda_handler({"backfill": True, "start_date": "2024-01-08", "end_date": "2024-01-09",
-                                                   "time": "2024-01-20T00:00:00Z"}, None)["body"]
+    backfill = aggregate_summaries.lambda_handler(
+        {"backfill": True, "start_date": "2024-01-08", "end_date": "2024-01-09", "time": "2024-01-20T00:00:00Z"}, None
+    )["body"]
     planned = aggregate_summaries.lambda_handler({"action": "plan", **scheduled(datetime(2024, 1, 18, 2, tzinfo=UTC))}, None)
     parts = [aggregate_summaries.lambda_handler({"action": "shard", "plan": planned["plan"], "shard": s}, None) for s in planned["shards"]]
     final = aggregate_summaries.lambda_handler({"action": "finalize", "plan": planned["plan"], "results": json.loads(json.dumps(parts))}, None)
@@ -141,11 +158,14 @@ def test_requests_outside_each_role_are_denied(deployed):
         (merge, Call("dynamodb:Query", table)),
     ]
     assert [str(call) for statements, call in outside if decision(statements, call) == "Allow"] == []
-    inside = [(merge, Call("s3:ListBucket", bucket, {"s3:prefix": "runs/raw/"})), (merge, Call("s3:GetObject", f"{bucket}/runs/20240115t1305Z.json")),
-              (merge, Call("s3:ListBucket", bucket, {"s3:prefix": "runs/records/dt=2024-01-15/"})),
-              (merge, Call("s3:PutObject", f"{bucket}/runs/records/dt=2024-01-15/20240115t1305Z-0123456789abcdef.jsonl.gz")),
-              (merge, Call("s3:GetObject", f"{bucket}/runs/windows/dt=2024-01-15/20240115t1305Z.json")),
-              (summaries, Call("dynamodb:Query", table))]
+    inside = [
+        (merge, Call("s3:ListBucket", bucket, {"s3:prefix": "runs/raw/"})),
+        (merge, Call("s3:GetObject", f"{bucket}/runs/20240115t1305Z.json")),
+        (merge, Call("s3:ListBucket", bucket, {"s3:prefix": "runs/records/dt=2024-01-15/"})),
+        (merge, Call("s3:PutObject", f"{bucket}/runs/records/dt=2024-01-15/20240115t1305Z-0123456789abcdef.jsonl.gz")),
+        (merge, Call("s3:GetObject", f"{bucket}/runs/windows/dt=2024-01-15/20240115t1305Z.json")),
+        (summaries, Call("dynamodb:Query", table)),
+    ]
     assert all(decision(statements, call) == "Allow" for statements, call in inside)
 
 
@@ -154,7 +174,9 @@ def test_the_evaluation_follows_aws_rules():
     assert decision([allow], Call("s3:getobject", "arn:aws:s3:::b/runs/20240115t1305Z.json")) == "Allow"  # actions ignore case
     assert decision([allow], Call("s3:GetObject", "arn:aws:s3:::b/runs/20240115T1305Z.json")) == "ImplicitDeny"  # resources do not
     deny = {"Effect": "Deny", "Action": "*", "Resource": "*", "Condition": {"Bool": {"aws:SecureTransport": "false"}}}
-    assert decision([allow, deny], Call("s3:GetObject", "arn:aws:s3:::b/runs/20240115t1305Z.json", {"aws:SecureTransport": "false"})) == "ExplicitDeny"
+    assert (
+        decision([allow, deny], Call("s3:GetObject", "arn:aws:s3:::b/runs/20240115t1305Z.json", {"aws:SecureTransport": "false"})) == "ExplicitDeny"
+    )
     listing = {"Effect": "Allow", "Action": "s3:ListBucket", "Resource": "arn:aws:s3:::b", "Condition": {"StringEquals": {"s3:prefix": ["runs/"]}}}
     assert decision([listing], Call("s3:ListBucket", "arn:aws:s3:::b")) == "ImplicitDeny"  # the key is absent: StringEquals fails
     exists = {**listing, "Condition": {"StringEqualsIfExists": {"s3:prefix": ["runs/"]}}}
@@ -168,11 +190,25 @@ def test_the_merge_role_of_the_first_deploy_fails_on_its_first_run(deployed, gat
     arn = f"arn:aws:s3:::{deployed.output('BucketName')}"
     current = deployed.role_statements(RUNS_HANDLER)
     old = [s for s in current if s.get("Sid") in ("WriteItsOwnLogs", "PublishRunResults")] + [
-        {"Sid": "ListRawFiles", "Effect": "Allow", "Action": "s3:ListBucket", "Resource": arn,
-         "Condition": {"StringLike": {"s3:prefix": ["runs/raw/", "runs/raw/*"]}}},
-        {"Sid": "ReadRawFilesAndAggregates", "Effect": "Allow", "Action": "s3:GetObject", "Resource": [f"{arn}/runs/raw/*", f"{arn}/runs/????????t????Z.json"]},
-        {"Sid": "WriteAggregatesArchiveQuarantine", "Effect": "Allow", "Action": "s3:PutObject",
-         "Resource": [f"{arn}/runs/????????t????Z.json", f"{arn}/runs/archive/*", f"{arn}/runs/quarantine/*"]},
+        {
+            "Sid": "ListRawFiles",
+            "Effect": "Allow",
+            "Action": "s3:ListBucket",
+            "Resource": arn,
+            "Condition": {"StringLike": {"s3:prefix": ["runs/raw/", "runs/raw/*"]}},
+        },
+        {
+            "Sid": "ReadRawFilesAndAggregates",
+            "Effect": "Allow",
+            "Action": "s3:GetObject",
+            "Resource": [f"{arn}/runs/raw/*", f"{arn}/runs/????????t????Z.json"],
+        },
+        {
+            "Sid": "WriteAggregatesArchiveQuarantine",
+            "Effect": "Allow",
+            "Action": "s3:PutObject",
+            "Resource": [f"{arn}/runs/????????t????Z.json", f"{arn}/runs/archive/*", f"{arn}/runs/quarantine/*"],
+        },
         {"Sid": "DeleteArchivedRawFiles", "Effect": "Allow", "Action": "s3:DeleteObject", "Resource": f"{arn}/runs/raw/*"},
     ]
     bucket = producer(deployed)
@@ -191,15 +227,15 @@ def test_the_ingest_role_allows_every_request_of_stream_ingest(deployed_fanout, 
     reads the stream with the role (its rights are checked in the template, test_stack); the
     events come from a twin table here, since moto hands the subscribed stream's records to
     its own Lambda runtime."""
-    from workflow_sdk import Execution, create_table, save_all, sdk_database, stream_events
-
     from rollwise.handlers import INGEST_HANDLER, ingest_stream
+    from support.workflow_sdk import Execution, create_table, save_all, sdk_database, stream_events
 
     ingest_stream._setup.cache_clear()
     t0 = datetime(2026, 3, 2, 23, tzinfo=UTC)
     first = [Execution(f"e{i}", "tenant-0", "owner-0", "lambda", "pending", t0) for i in range(3)]
-    moved = Execution("e0", "tenant-0", "owner-0", "lambda", "succeeded", t0 + timedelta(hours=2), t0 + timedelta(hours=2),
-                      t0 + timedelta(hours=3), 3_600_000, 2)
+    moved = Execution(
+        "e0", "tenant-0", "owner-0", "lambda", "succeeded", t0 + timedelta(hours=2), t0 + timedelta(hours=2), t0 + timedelta(hours=3), 3_600_000, 2
+    )
     source = boto3.client("dynamodb", endpoint_url=deployed_fanout.endpoint, region_name="us-east-1")
     table = f"workflows-{uuid.uuid4().hex[:6]}"
     arn = create_table(source, table)
@@ -219,8 +255,13 @@ def test_the_ingest_role_allows_every_request_of_stream_ingest(deployed_fanout, 
     assert enforcer.denied() == []
     # the records and locators; the table's settings (its tenants' zones, a Query) and its shard count, read
     # (and stored, the table being new) on first use
-    assert {call.action for call, _ in enforcer.checks} == {"dynamodb:BatchGetItem", "dynamodb:BatchWriteItem", "dynamodb:GetItem",
-                                                            "dynamodb:PutItem", "dynamodb:Query"}
+    assert {call.action for call, _ in enforcer.checks} == {
+        "dynamodb:BatchGetItem",
+        "dynamodb:BatchWriteItem",
+        "dynamodb:GetItem",
+        "dynamodb:PutItem",
+        "dynamodb:Query",
+    }
     store = DynamoDBSummaryStore(deployed_fanout.output("TableName"), shards=8, client=dynamodb_client(deployed_fanout.endpoint))
     shard = store.shard_of("tenant-0")
     assert [r["execution_id"] for r in store.read_records(date(2026, 3, 2), shard)] == ["e1"]
@@ -230,10 +271,20 @@ def test_the_ingest_role_allows_every_request_of_stream_ingest(deployed_fanout, 
 def api_event(path: str, query: dict, claims: dict) -> dict:
     from urllib.parse import urlencode
 
-    return {"version": "2.0", "routeKey": "$default", "rawPath": path, "rawQueryString": urlencode(query), "headers": {},
-            "queryStringParameters": query or None,
-            "requestContext": {"http": {"method": "GET", "path": path, "sourceIp": "192.0.2.1"}, "stage": "$default", "requestId": "r",
-                               "authorizer": {"jwt": {"claims": claims}}}}
+    return {
+        "version": "2.0",
+        "routeKey": "$default",
+        "rawPath": path,
+        "rawQueryString": urlencode(query),
+        "headers": {},
+        "queryStringParameters": query or None,
+        "requestContext": {
+            "http": {"method": "GET", "path": path, "sourceIp": "192.0.2.1"},
+            "stage": "$default",
+            "requestId": "r",
+            "authorizer": {"jwt": {"claims": claims}},
+        },
+    }
 
 
 def test_the_api_role_allows_every_read_of_the_api_and_nothing_else(deployed, gateway, monkeypatch):
@@ -255,20 +306,25 @@ def test_the_api_role_allows_every_read_of_the_api_and_nothing_else(deployed, ga
     from rollwise.runs.job import MergeJob
     from rollwise.runs.settings import MergeSettings
 
-    MergeJob(objects.open_store(f"s3://{deployed.output('BucketName')}", AwsSettings(endpoint_url=deployed.endpoint)),
-             MergeSettings(bucket=deployed.output("BucketName"))).run(datetime(2024, 2, 3, 10, 20, tzinfo=UTC))
+    MergeJob(
+        objects.open_store(f"s3://{deployed.output('BucketName')}", AwsSettings(endpoint_url=deployed.endpoint)),
+        MergeSettings(bucket=deployed.output("BucketName")),
+    ).run(datetime(2024, 2, 3, 10, 20, tzinfo=UTC))
     enforcer = as_function(deployed, API_HANDLER, gateway, monkeypatch)
     api._setup.cache_clear()
     tenant = {"custom:tenant_id": "tenant-000"}
     admin = {"cognito:groups": "[rollwise-admin]"}  # as API Gateway passes a list claim on
     try:
-        answers = [api.lambda_handler(api_event(path, query, claims), None) for path, query, claims in [
-            ("/v1/tenants/tenant-000/usage", {"from": "2024-02-01", "to": "2024-02-04", "group_by": "owner"}, tenant),
-            ("/v1/tenants/tenant-000/summaries", {"period": "daily"}, tenant),
-            ("/v1/runs/windows", {"from": "2024-02-03", "to": "2024-02-04"}, admin),
-            ("/v1/runs/windows/20240203t1005Z", {}, admin),
-            ("/v1/health", {}, admin),
-        ]]
+        answers = [
+            api.lambda_handler(api_event(path, query, claims), None)
+            for path, query, claims in [
+                ("/v1/tenants/tenant-000/usage", {"from": "2024-02-01", "to": "2024-02-04", "group_by": "owner"}, tenant),
+                ("/v1/tenants/tenant-000/summaries", {"period": "daily"}, tenant),
+                ("/v1/runs/windows", {"from": "2024-02-03", "to": "2024-02-04"}, admin),
+                ("/v1/runs/windows/20240203t1005Z", {}, admin),
+                ("/v1/health", {}, admin),
+            ]
+        ]
     finally:
         api._setup.cache_clear()
     assert [a["statusCode"] for a in answers] == [200] * 5, [a["body"][:200] for a in answers]
@@ -278,13 +334,15 @@ def test_the_api_role_allows_every_read_of_the_api_and_nothing_else(deployed, ga
     region, account = "us-east-1", "123456789012"
     arn = f"arn:aws:dynamodb:{region}:{account}:table/{table}"
     statements = deployed.role_statements(API_HANDLER)
-    for write in (Call("dynamodb:PutItem", arn, {"dynamodb:LeadingKeys": ["SETTINGS"]}),
-                  Call("dynamodb:BatchWriteItem", arn, {"dynamodb:LeadingKeys": ["SUM#daily#2024-02-01#000"]}),
-                  Call("dynamodb:DeleteItem", arn, {"dynamodb:LeadingKeys": ["LEASE#000"]}),
-                  Call("dynamodb:Query", arn, {"dynamodb:LeadingKeys": ["LOC#tenant-000#e1"]}),
-                  Call("dynamodb:Scan", arn),
-                  Call("s3:PutObject", f"arn:aws:s3:::{deployed.output('BucketName')}/runs/20240203t1005Z.json"),
-                  Call("s3:GetObject", f"arn:aws:s3:::{deployed.output('BucketName')}/runs/archive/a.json")):
+    for write in (
+        Call("dynamodb:PutItem", arn, {"dynamodb:LeadingKeys": ["SETTINGS"]}),
+        Call("dynamodb:BatchWriteItem", arn, {"dynamodb:LeadingKeys": ["SUM#daily#2024-02-01#000"]}),
+        Call("dynamodb:DeleteItem", arn, {"dynamodb:LeadingKeys": ["LEASE#000"]}),
+        Call("dynamodb:Query", arn, {"dynamodb:LeadingKeys": ["LOC#tenant-000#e1"]}),
+        Call("dynamodb:Scan", arn),
+        Call("s3:PutObject", f"arn:aws:s3:::{deployed.output('BucketName')}/runs/20240203t1005Z.json"),
+        Call("s3:GetObject", f"arn:aws:s3:::{deployed.output('BucketName')}/runs/archive/a.json"),
+    ):
         assert decision(statements, write) != "Allow", str(write)
 
 
@@ -324,10 +382,9 @@ def test_a_page_cursor_from_one_instance_of_the_api_is_taken_by_another(deployed
 def test_the_summaries_role_writes_only_the_sdk_summary_items_of_the_sdk_table(deployed_fanout, gateway, monkeypatch):
     """With sdk_summaries_table set, the nightly run also writes its summaries into the SDK's table through the
     function's role; the role allows nothing else there: another model's item, another request, another table."""
-    from deployment import SDK_SUMMARIES_TABLE
-    from workflow_sdk import create_table
-
     from rollwise.handlers import aggregate_summaries
+    from support.deployment import SDK_SUMMARIES_TABLE
+    from support.workflow_sdk import create_table
 
     client = dynamodb_client(deployed_fanout.endpoint)
     if SDK_SUMMARIES_TABLE not in client.list_tables()["TableNames"]:
@@ -348,12 +405,18 @@ def test_the_summaries_role_writes_only_the_sdk_summary_items_of_the_sdk_table(d
     assert len(items) == body["summaries_created"] and all(i["pk"]["S"].startswith("execution_metrics_summary#") for i in items)
 
     statements = deployed_fanout.role_statements(SUMMARIES_HANDLER)
-    denied = [Call("dynamodb:BatchWriteItem", sdk_table, {"dynamodb:LeadingKeys": ["execution_metrics_summary#x", "execution#e1"]}),
-              Call("dynamodb:BatchWriteItem", sdk_table, {"dynamodb:LeadingKeys": ["execution_metrics#x"]}),
-              Call("dynamodb:PutItem", sdk_table, {"dynamodb:LeadingKeys": ["execution_metrics_summary#x"]}),
-              Call("dynamodb:DeleteItem", sdk_table, {"dynamodb:LeadingKeys": ["execution_metrics_summary#x"]}),
-              Call("dynamodb:Query", sdk_table), Call("dynamodb:Scan", sdk_table),
-              Call("dynamodb:BatchWriteItem", "arn:aws:dynamodb:us-east-1:123456789012:table/someone-elses",
-                   {"dynamodb:LeadingKeys": ["execution_metrics_summary#x"]})]
+    denied = [
+        Call("dynamodb:BatchWriteItem", sdk_table, {"dynamodb:LeadingKeys": ["execution_metrics_summary#x", "execution#e1"]}),
+        Call("dynamodb:BatchWriteItem", sdk_table, {"dynamodb:LeadingKeys": ["execution_metrics#x"]}),
+        Call("dynamodb:PutItem", sdk_table, {"dynamodb:LeadingKeys": ["execution_metrics_summary#x"]}),
+        Call("dynamodb:DeleteItem", sdk_table, {"dynamodb:LeadingKeys": ["execution_metrics_summary#x"]}),
+        Call("dynamodb:Query", sdk_table),
+        Call("dynamodb:Scan", sdk_table),
+        Call(
+            "dynamodb:BatchWriteItem",
+            "arn:aws:dynamodb:us-east-1:123456789012:table/someone-elses",
+            {"dynamodb:LeadingKeys": ["execution_metrics_summary#x"]},
+        ),
+    ]
     assert [str(call) for call in denied if decision(statements, call) == "Allow"] == []
     assert decision(statements, Call("dynamodb:BatchWriteItem", sdk_table, {"dynamodb:LeadingKeys": ["execution_metrics_summary#x"]})) == "Allow"

@@ -7,6 +7,8 @@ from pathlib import Path
 
 import pytest
 
+pytestmark = pytest.mark.slow  # a deploy test: the stack synthesized by the CDK, and cfn-lint
+
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT / "infra"))
 os.environ.setdefault("JSII_SILENCE_WARNING_DEPRECATED_NODE_VERSION", "1")
@@ -14,14 +16,14 @@ os.environ.setdefault("JSII_SILENCE_WARNING_UNTESTED_NODE_VERSION", "1")
 
 cdk = pytest.importorskip("aws_cdk")
 from aws_cdk.assertions import Match, Template  # noqa: E402
-from rollwise_infra.config import StackConfig  # noqa: E402
-from rollwise_infra.stack import RollwiseStack  # noqa: E402
 
 from rollwise.config import variable  # noqa: E402
 from rollwise.handlers import INGEST_HANDLER  # noqa: E402
 from rollwise.runs.tables import RECORD_COLUMNS, WINDOW_COLUMNS  # noqa: E402
 from rollwise.summaries.settings import IngestSettings, SummariesSettings  # noqa: E402
 from rollwise.summaries.stores.dynamodb import TTL_ATTRIBUTE, table_definition  # noqa: E402
+from rollwise_infra.config import StackConfig  # noqa: E402
+from rollwise_infra.stack import RollwiseStack  # noqa: E402
 
 
 def synth(tmp_path_factory, **settings):
@@ -60,14 +62,22 @@ def test_functions(template):
     assert (m["Runtime"], m["MemorySize"], m["Timeout"], m["EphemeralStorage"]) == ("python3.13", 128, 300, {"Size": 512})
     # no reservation by default: on an account with the usual low limit CloudFormation would refuse it
     assert "ReservedConcurrentExecutions" not in s and "ReservedConcurrentExecutions" not in m
-    assert set(s["Environment"]["Variables"]) == {"DYNAMODB_TABLE_NAME", "ROLLWISE_SHARDS", "NOTIFY_TOPIC_ARN", "POWERTOOLS_METRICS_NAMESPACE", "POWERTOOLS_LOG_LEVEL"}
+    assert set(s["Environment"]["Variables"]) == {
+        "DYNAMODB_TABLE_NAME",
+        "ROLLWISE_SHARDS",
+        "NOTIFY_TOPIC_ARN",
+        "POWERTOOLS_METRICS_NAMESPACE",
+        "POWERTOOLS_LOG_LEVEL",
+    }
     assert m["Environment"]["Variables"]["ROLLWISE_RUNS_ROOT"] == "runs" and "SAM_MATCHING_OUT_RUNS_BUCKET" in m["Environment"]["Variables"]
 
 
 def test_reserved_concurrency_is_a_setting(tmp_path_factory):
     t = synth(tmp_path_factory, reserved_concurrency=2, executions_per_day=1_000_000)
-    assert [function(t, h).get("ReservedConcurrentExecutions") for h in (
-        "rollwise.handlers.aggregate_summaries.lambda_handler", "rollwise.handlers.merge_runs.lambda_handler")] == [2, 2]
+    assert [
+        function(t, h).get("ReservedConcurrentExecutions")
+        for h in ("rollwise.handlers.aggregate_summaries.lambda_handler", "rollwise.handlers.merge_runs.lambda_handler")
+    ] == [2, 2]
     with pytest.raises(ValueError, match="below fanout_concurrency 4"):
         StackConfig(fanout=True, reserved_concurrency=2)
 
@@ -89,8 +99,7 @@ def test_the_table_has_exactly_the_keys_the_store_needs(template):
 
 
 def test_zones_delay_and_retention_reach_both_summaries_functions(tmp_path_factory):
-    t = synth(tmp_path_factory, default_zone="Asia/Kolkata", delay_hours=3, record_retention_days=400,
-              source_stream_arn=STREAM)
+    t = synth(tmp_path_factory, default_zone="Asia/Kolkata", delay_hours=3, record_retention_days=400, source_stream_arn=STREAM)
     for handler in ("rollwise.handlers.aggregate_summaries.lambda_handler", "rollwise.handlers.ingest_stream.lambda_handler"):
         env = function(t, handler)["Environment"]["Variables"]
         assert (env["ROLLWISE_DEFAULT_ZONE"], env["ROLLWISE_DELAY_HOURS"], env["ROLLWISE_RECORD_RETENTION_DAYS"]) == ("Asia/Kolkata", "3", "400")
@@ -102,9 +111,19 @@ def test_the_bucket_is_private_encrypted_and_tls_only(template):
     (bucket,) = of_type(template, "AWS::S3::Bucket").values()
     p = bucket["Properties"]
     assert p["BucketEncryption"]["ServerSideEncryptionConfiguration"][0]["ServerSideEncryptionByDefault"]["SSEAlgorithm"] == "AES256"
-    assert p["PublicAccessBlockConfiguration"] == {k: True for k in ("BlockPublicAcls", "BlockPublicPolicy", "IgnorePublicAcls", "RestrictPublicBuckets")}
-    template.has_resource_properties("AWS::S3::BucketPolicy", {"PolicyDocument": {"Statement": Match.array_with([Match.object_like(
-        {"Effect": "Deny", "Action": "s3:*", "Condition": {"Bool": {"aws:SecureTransport": "false"}}})])}})
+    assert p["PublicAccessBlockConfiguration"] == {
+        k: True for k in ("BlockPublicAcls", "BlockPublicPolicy", "IgnorePublicAcls", "RestrictPublicBuckets")
+    }
+    template.has_resource_properties(
+        "AWS::S3::BucketPolicy",
+        {
+            "PolicyDocument": {
+                "Statement": Match.array_with(
+                    [Match.object_like({"Effect": "Deny", "Action": "s3:*", "Condition": {"Bool": {"aws:SecureTransport": "false"}}})]
+                )
+            }
+        },
+    )
 
 
 def statements(t, role_prefix):
@@ -114,15 +133,26 @@ def statements(t, role_prefix):
 
 def test_summaries_role_is_least_privilege(template):
     st = statements(template, "AggregateSummariesRole")
-    assert set(st) == {"WriteItsOwnLogs", "PublishRunResults", "ReadTheTable", "BatchWriteItemOnItsItems", "PutItemOnItsItems", "DeleteItemOnItsItems",
-                       "GetItemOnItsItems"}
+    assert set(st) == {
+        "WriteItsOwnLogs",
+        "PublishRunResults",
+        "ReadTheTable",
+        "BatchWriteItemOnItsItems",
+        "PutItemOnItsItems",
+        "DeleteItemOnItsItems",
+        "GetItemOnItsItems",
+    }
     assert st["ReadTheTable"]["Action"] == "dynamodb:Query" and "Condition" not in st["ReadTheTable"]
-    writes = {sid: (s["Action"], s["Condition"]["ForAllValues:StringLike"]["dynamodb:LeadingKeys"]) for sid, s in st.items() if sid.endswith("OnItsItems")}
+    writes = {
+        sid: (s["Action"], s["Condition"]["ForAllValues:StringLike"]["dynamodb:LeadingKeys"]) for sid, s in st.items() if sid.endswith("OnItsItems")
+    }
     # summaries, and markers for periods left out of time; leases, and the table's shard count (read, or stored when it has none)
-    assert writes == {"BatchWriteItemOnItsItems": ("dynamodb:BatchWriteItem", ["SUM#*", "INVALIDATION"]),
-                      "PutItemOnItsItems": ("dynamodb:PutItem", ["LEASE#*", "SETTINGS"]),
-                      "DeleteItemOnItsItems": ("dynamodb:DeleteItem", ["LEASE#*", "INVALIDATION"]),
-                      "GetItemOnItsItems": ("dynamodb:GetItem", ["SETTINGS"])}
+    assert writes == {
+        "BatchWriteItemOnItsItems": ("dynamodb:BatchWriteItem", ["SUM#*", "INVALIDATION"]),
+        "PutItemOnItsItems": ("dynamodb:PutItem", ["LEASE#*", "SETTINGS"]),
+        "DeleteItemOnItsItems": ("dynamodb:DeleteItem", ["LEASE#*", "INVALIDATION"]),
+        "GetItemOnItsItems": ("dynamodb:GetItem", ["SETTINGS"]),
+    }
     for sid in writes:
         assert st[sid]["Resource"]["Fn::GetAtt"][1] == "Arn" and st[sid]["Resource"]["Fn::GetAtt"][0].startswith("Table")
     assert st["WriteItsOwnLogs"]["Action"] == ["logs:CreateLogStream", "logs:PutLogEvents"]
@@ -137,15 +167,32 @@ def resources(statement):
 
 def test_merge_role_is_least_privilege(template):
     st = statements(template, "MergeRunsRole")
-    assert set(st) == {"WriteItsOwnLogs", "PublishRunResults", "ListRawFilesAndAggregates", "ReadRawFilesAndAggregates",
-                       "WriteAggregatesArchiveQuarantine", "DeleteArchivedRawFiles"}
+    assert set(st) == {
+        "WriteItsOwnLogs",
+        "PublishRunResults",
+        "ListRawFilesAndAggregates",
+        "ReadRawFilesAndAggregates",
+        "WriteAggregatesArchiveQuarantine",
+        "DeleteArchivedRawFiles",
+    }
     listing = st["ListRawFilesAndAggregates"]
     assert listing["Action"] == "s3:ListBucket" and listing["Condition"] == {
-        "StringLike": {"s3:prefix": ["runs/", "runs/raw/", "runs/records/*", "runs/windows/*"]}}
-    assert resources(st["ReadRawFilesAndAggregates"]) == ["/runs/raw/*", "/runs/????????t????Z.json", "/runs/archive/*", "/runs/records/*",
-                                                          "/runs/windows/*"]
-    assert resources(st["WriteAggregatesArchiveQuarantine"]) == ["/runs/????????t????Z.json", "/runs/archive/*", "/runs/quarantine/*",
-                                                                 "/runs/records/*", "/runs/windows/*"]
+        "StringLike": {"s3:prefix": ["runs/", "runs/raw/", "runs/records/*", "runs/windows/*"]}
+    }
+    assert resources(st["ReadRawFilesAndAggregates"]) == [
+        "/runs/raw/*",
+        "/runs/????????t????Z.json",
+        "/runs/archive/*",
+        "/runs/records/*",
+        "/runs/windows/*",
+    ]
+    assert resources(st["WriteAggregatesArchiveQuarantine"]) == [
+        "/runs/????????t????Z.json",
+        "/runs/archive/*",
+        "/runs/quarantine/*",
+        "/runs/records/*",
+        "/runs/windows/*",
+    ]
     assert st["DeleteArchivedRawFiles"]["Action"] == "s3:DeleteObject" and resources(st["DeleteArchivedRawFiles"]) == ["/runs/raw/*"]
 
 
@@ -172,18 +219,23 @@ def test_no_wildcard_actions_or_resources(template, fanout):
 
 def test_alarms_notify_the_topic(template):
     props = [r["Properties"] for r in of_type(template, "AWS::CloudWatch::Alarm").values()]
-    got = sorted((p["MetricName"], p.get("Namespace"), p["Threshold"], p["ComparisonOperator"], p["EvaluationPeriods"], p.get("TreatMissingData")) for p in props)
-    assert got == sorted([
-        ("Errors", "AWS/Lambda", 1, "GreaterThanOrEqualToThreshold", 1, "notBreaching"),
-        ("Errors", "AWS/Lambda", 1, "GreaterThanOrEqualToThreshold", 1, "notBreaching"),
-        ("Duration", "AWS/Lambda", 240000, "GreaterThanThreshold", 1, "notBreaching"),
-        ("Duration", "AWS/Lambda", 240000, "GreaterThanThreshold", 1, "notBreaching"),
-        ("FilesQuarantined", "rollwise", 1, "GreaterThanOrEqualToThreshold", 1, "notBreaching"),
-        ("ArchiveFailures", "rollwise", 1, "GreaterThanOrEqualToThreshold", 1, "notBreaching"),
-        ("OldestPendingSeconds", "rollwise", 1800, "GreaterThanOrEqualToThreshold", 1, "notBreaching"),
-        ("Invocations", "AWS/Lambda", 1, "LessThanThreshold", 6, "breaching"),
-        ("5xx", "AWS/ApiGateway", 1, "GreaterThanOrEqualToThreshold", 1, "notBreaching"),  # the read API's stage
-    ])
+    got = sorted(
+        (p["MetricName"], p.get("Namespace"), p["Threshold"], p["ComparisonOperator"], p["EvaluationPeriods"], p.get("TreatMissingData"))
+        for p in props
+    )
+    assert got == sorted(
+        [
+            ("Errors", "AWS/Lambda", 1, "GreaterThanOrEqualToThreshold", 1, "notBreaching"),
+            ("Errors", "AWS/Lambda", 1, "GreaterThanOrEqualToThreshold", 1, "notBreaching"),
+            ("Duration", "AWS/Lambda", 240000, "GreaterThanThreshold", 1, "notBreaching"),
+            ("Duration", "AWS/Lambda", 240000, "GreaterThanThreshold", 1, "notBreaching"),
+            ("FilesQuarantined", "rollwise", 1, "GreaterThanOrEqualToThreshold", 1, "notBreaching"),
+            ("ArchiveFailures", "rollwise", 1, "GreaterThanOrEqualToThreshold", 1, "notBreaching"),
+            ("OldestPendingSeconds", "rollwise", 1800, "GreaterThanOrEqualToThreshold", 1, "notBreaching"),
+            ("Invocations", "AWS/Lambda", 1, "LessThanThreshold", 6, "breaching"),
+            ("5xx", "AWS/ApiGateway", 1, "GreaterThanOrEqualToThreshold", 1, "notBreaching"),  # the read API's stage
+        ]
+    )
     for p in props:
         assert len(p["AlarmActions"]) == 1 and p["AlarmActions"][0]["Ref"].startswith("AlarmTopic")
         if p.get("Namespace") == "rollwise":
@@ -196,7 +248,13 @@ def test_fanout_drives_the_shards_from_step_functions(fanout):
     (machine,) = of_type(fanout, "AWS::StepFunctions::StateMachine").values()
     body = machine["Properties"]["DefinitionString"]
     text = json.dumps(body)
-    for piece in ('\\"action\\":\\"plan\\"', '\\"action\\":\\"shard\\"', '\\"action\\":\\"finalize\\"', '\\"MaxConcurrency\\":3', '\\"ItemsPath\\":\\"$.shards\\"'):
+    for piece in (
+        '\\"action\\":\\"plan\\"',
+        '\\"action\\":\\"shard\\"',
+        '\\"action\\":\\"finalize\\"',
+        '\\"MaxConcurrency\\":3',
+        '\\"ItemsPath\\":\\"$.shards\\"',
+    ):
         assert piece in text, piece
     nightly = [r["Properties"] for r in of_type(fanout, "AWS::Events::Rule").values() if r["Properties"]["ScheduleExpression"].startswith("cron")]
     assert nightly[0]["Targets"][0]["Arn"]["Ref"].startswith("SummariesFanOut")
@@ -206,6 +264,7 @@ def test_fanout_drives_the_shards_from_step_functions(fanout):
 
 def test_the_fan_out_follows_the_volume_unless_set(template, tmp_path_factory):
     """The default volume (10 million a day) is more than one run gets through: the nightly rule starts the fan-out."""
+
     def nightly_target(t):
         (rule,) = [r["Properties"] for r in of_type(t, "AWS::Events::Rule").values() if r["Properties"]["ScheduleExpression"].startswith("cron")]
         return rule["Targets"][0]["Arn"]
@@ -216,8 +275,11 @@ def test_the_fan_out_follows_the_volume_unless_set(template, tmp_path_factory):
     assert function(small, "rollwise.handlers.aggregate_summaries.lambda_handler")["Environment"]["Variables"]["ROLLWISE_SHARDS"] == "1"
     from rollwise.summaries.capacity import records_per_shard
 
-    with pytest.raises(ValueError, match=f"executions_per_day 10,000,000 needs the fan-out: one run of the summaries job gets through about "
-                                         f"{int(records_per_shard(256)):,} executions"):
+    with pytest.raises(
+        ValueError,
+        match=f"executions_per_day 10,000,000 needs the fan-out: one run of the summaries job gets through about "
+        f"{int(records_per_shard(256)):,} executions",
+    ):
         StackConfig(fanout=False)
     assert StackConfig.load(tmp_path_factory.mktemp("c") / "none.json", {"fanout": "auto", "executions_per_day": "2000000"}).summary_fanout
 
@@ -233,8 +295,7 @@ def test_cfn_lint_finds_no_errors(template, fanout, ingesting, tmp_path):
         path.write_text(json.dumps(t.to_json()))
         matches = lint_all(path.read_text())
         # The China regions have no Cognito: there the API takes api_issuer (any OIDC issuer), said in docs/deploy.md.
-        errors = [m for m in matches if m.rule.id.startswith("E")
-                  and not (m.rule.id == "E3006" and "AWS::Cognito::" in str(m) and "'cn-" in str(m))]
+        errors = [m for m in matches if m.rule.id.startswith("E") and not (m.rule.id == "E3006" and "AWS::Cognito::" in str(m) and "'cn-" in str(m))]
         assert errors == [], [str(m) for m in errors]
 
 
@@ -284,27 +345,41 @@ def test_the_ingest_function_takes_the_source_stream_with_partial_batch_failures
     (mapping,) = [m["Properties"] for m in of_type(ingesting, "AWS::Lambda::EventSourceMapping").values()]
     assert mapping["EventSourceArn"] == STREAM
     assert (mapping["BatchSize"], mapping["BisectBatchOnFunctionError"], mapping["MaximumRetryAttempts"], mapping["StartingPosition"]) == (
-        50, True, 3, "LATEST")
+        50,
+        True,
+        3,
+        "LATEST",
+    )
     assert mapping["FunctionResponseTypes"] == ["ReportBatchItemFailures"]
     (queue,) = of_type(ingesting, "AWS::SQS::Queue")
     assert mapping["DestinationConfig"]["OnFailure"]["Destination"] == {"Fn::GetAtt": [queue, "Arn"]}
 
 
 def test_the_ingest_role_reads_that_stream_only_and_writes_only_records_locators_and_markers(ingesting):
-    (policy,) = [r["Properties"] for r in of_type(ingesting, "AWS::IAM::Policy").values()
-                 if r["Properties"]["Roles"][0]["Ref"].startswith("IngestStreamRole")]
+    (policy,) = [
+        r["Properties"] for r in of_type(ingesting, "AWS::IAM::Policy").values() if r["Properties"]["Roles"][0]["Ref"].startswith("IngestStreamRole")
+    ]
     every = policy["PolicyDocument"]["Statement"]
     st = {s["Sid"]: s for s in every if "Sid" in s}
     stream = st["ReadTheSourceStream"]
-    assert sorted(as_list(stream["Action"])) == ["dynamodb:DescribeStream", "dynamodb:GetRecords", "dynamodb:GetShardIterator",
-                                                 "dynamodb:ListStreams"]
+    assert sorted(as_list(stream["Action"])) == [
+        "dynamodb:DescribeStream",
+        "dynamodb:GetRecords",
+        "dynamodb:GetShardIterator",
+        "dynamodb:ListStreams",
+    ]
     assert stream["Resource"] == STREAM
     assert st["BatchGetItemOnItsItems"]["Condition"] == {"ForAllValues:StringLike": {"dynamodb:LeadingKeys": ["LOC#*"]}}
     assert st["BatchWriteItemOnItsItems"]["Condition"] == {"ForAllValues:StringLike": {"dynamodb:LeadingKeys": ["REC#*", "LOC#*", "INVALIDATION"]}}
     for sid in ("GetItemOnItsItems", "PutItemOnItsItems", "QueryOnItsItems"):  # the table's settings only: shard count, zones
         assert st[sid]["Condition"] == {"ForAllValues:StringLike": {"dynamodb:LeadingKeys": ["SETTINGS"]}}
-    assert {sid for sid in st if sid.endswith("OnItsItems")} == {"BatchGetItemOnItsItems", "BatchWriteItemOnItsItems", "GetItemOnItsItems",
-                                                                 "PutItemOnItsItems", "QueryOnItsItems"}
+    assert {sid for sid in st if sid.endswith("OnItsItems")} == {
+        "BatchGetItemOnItsItems",
+        "BatchWriteItemOnItsItems",
+        "GetItemOnItsItems",
+        "PutItemOnItsItems",
+        "QueryOnItsItems",
+    }
     flat = json.dumps(every)
     assert "dynamodb:Scan" not in flat and '"*"' not in flat
     assert [s["Sid"] for s in every if "dynamodb:Query" in as_list(s["Action"])] == ["QueryOnItsItems"]
@@ -360,10 +435,19 @@ def test_the_read_api_is_an_http_api_behind_a_jwt_authorizer(template, tmp_path_
     assert '"status":"$context.status"' in stage["Properties"]["AccessLogSettings"]["Format"]
     (api,) = of_type(template, "AWS::ApiGatewayV2::Api").values()
     assert "CorsConfiguration" not in api["Properties"]  # no origins configured: no browser may call it
-    (policy,) = [r["Properties"] for r in of_type(template, "AWS::IAM::Policy").values() if r["Properties"]["Roles"][0]["Ref"].startswith("ReadApiRole")]
+    (policy,) = [
+        r["Properties"] for r in of_type(template, "AWS::IAM::Policy").values() if r["Properties"]["Roles"][0]["Ref"].startswith("ReadApiRole")
+    ]
     actions = {a for s in policy["PolicyDocument"]["Statement"] for a in as_list(s["Action"])}
-    assert actions == {"logs:CreateLogStream", "logs:PutLogEvents", "sns:Publish", "dynamodb:Query", "dynamodb:GetItem", "s3:ListBucket",
-                       "s3:GetObject"}
+    assert actions == {
+        "logs:CreateLogStream",
+        "logs:PutLogEvents",
+        "sns:Publish",
+        "dynamodb:Query",
+        "dynamodb:GetItem",
+        "s3:ListBucket",
+        "s3:GetObject",
+    }
 
 
 def test_every_instance_of_the_read_api_signs_cursors_with_the_key_the_stack_generates(template):
@@ -371,7 +455,7 @@ def test_every_instance_of_the_read_api_signs_cursors_with_the_key_the_stack_gen
     the key is a secret the stack generates, resolved into the environment by CloudFormation (no request at a cold start)."""
     from rollwise.api.settings import ApiSettings
 
-    (secret_id, secret), = of_type(template, "AWS::SecretsManager::Secret").items()
+    ((secret_id, secret),) = of_type(template, "AWS::SecretsManager::Secret").items()
     assert secret["Properties"]["GenerateSecretString"] == {"ExcludePunctuation": True, "PasswordLength": 64}
     env = function(template, "rollwise.handlers.api.lambda_handler")["Environment"]["Variables"]
     reference = env[variable(ApiSettings, "cursor_secret")]
@@ -379,8 +463,14 @@ def test_every_instance_of_the_read_api_signs_cursors_with_the_key_the_stack_gen
 
 
 def test_the_read_api_takes_any_oidc_issuer_cors_and_throttling_from_config(tmp_path_factory):
-    t = synth(tmp_path_factory, api_issuer="https://login.example.com/", api_audience="rollwise", api_cors_origins="https://app.example.com",
-              api_throttle_rate=5, api_throttle_burst=10)
+    t = synth(
+        tmp_path_factory,
+        api_issuer="https://login.example.com/",
+        api_audience="rollwise",
+        api_cors_origins="https://app.example.com",
+        api_throttle_rate=5,
+        api_throttle_burst=10,
+    )
     (authorizer,) = of_type(t, "AWS::ApiGatewayV2::Authorizer").values()
     assert authorizer["Properties"]["JwtConfiguration"] == {"Audience": ["rollwise"], "Issuer": "https://login.example.com/"}
     assert not of_type(t, "AWS::Cognito::UserPool")

@@ -3,13 +3,16 @@
 import base64
 import math
 import shutil
-from datetime import timedelta
+from datetime import UTC, timedelta
+from itertools import pairwise
 from pathlib import Path
 
 import pytest
 from typer.testing import CliRunner
 
 from rollwise.cli import app
+
+pytestmark = pytest.mark.slow  # a browser test: headless Chromium
 
 ROOT = Path(__file__).resolve().parents[2]
 ARTEFACTS = ROOT / "build" / "test-artefacts"
@@ -69,7 +72,7 @@ def test_the_run_totals_shown_are_those_stored(page, demo):
     names = [th.text for th in totals.find_elements(By.TAG_NAME, "th")]
     shown = [int(td.text.replace(",", "")) for td in totals.find_elements(By.TAG_NAME, "td")]
     expected = stored_run_totals(demo)
-    assert dict(zip(names, shown)) == {k.replace("_", " "): v for k, v in expected.items()}
+    assert dict(zip(names, shown, strict=True)) == {k.replace("_", " "): v for k, v in expected.items()}
     assert expected["files"] > 400  # the demo's files, counted once each
 
 
@@ -89,8 +92,10 @@ def test_the_page_fits_1280_pixels_without_scrolling_sideways_and_is_kept_as_a_s
     assert page.execute_script("return window.innerWidth") == WIDTH
     assert page.execute_script("return document.documentElement.scrollWidth") <= WIDTH
     height = page.execute_script("return document.documentElement.scrollHeight")
-    shot = page.execute_cdp_cmd("Page.captureScreenshot", {"format": "png", "captureBeyondViewport": True,
-                                                          "clip": {"x": 0, "y": 0, "width": WIDTH, "height": height, "scale": 1}})
+    shot = page.execute_cdp_cmd(
+        "Page.captureScreenshot",
+        {"format": "png", "captureBeyondViewport": True, "clip": {"x": 0, "y": 0, "width": WIDTH, "height": height, "scale": 1}},
+    )
     ARTEFACTS.mkdir(parents=True, exist_ok=True)
     png = base64.b64decode(shot["data"])
     (ARTEFACTS / "demo-report.png").write_bytes(png)
@@ -99,7 +104,7 @@ def test_the_page_fits_1280_pixels_without_scrolling_sideways_and_is_kept_as_a_s
 
 def test_the_health_section_comes_first_and_shows_a_failing_window_a_raw_backlog_and_a_waiting_day(tmp_path, browser):
     import json
-    from datetime import datetime, timezone
+    from datetime import datetime
 
     from selenium.webdriver.common.by import By
 
@@ -118,19 +123,45 @@ def test_the_health_section_comes_first_and_shows_a_failing_window_a_raw_backlog
     assert len(list((bucket / "raw").iterdir())) == 3
     # A late execution of Oct 30: that day waits for the next summaries run.
     store = SQLiteSummaryStore(tmp_path / "summaries.db")
-    with Recorder(store, now=datetime(2026, 11, 2, tzinfo=timezone.utc)) as rec:
-        rec.record({"tenant_id": "tenant-000", "owner_id": "user-000", "metric_type": "document_ocr", "execution_id": "late-health",
-                    "status": "queued", "submitted_at": "2026-10-30T10:00:00Z"})
+    with Recorder(store, now=datetime(2026, 11, 2, tzinfo=UTC)) as rec:
+        rec.record(
+            {
+                "tenant_id": "tenant-000",
+                "owner_id": "user-000",
+                "metric_type": "document_ocr",
+                "execution_id": "late-health",
+                "status": "queued",
+                "submitted_at": "2026-10-30T10:00:00Z",
+            }
+        )
     out = tmp_path / "health.html"
-    made = runner.invoke(app, ["report", "--out", str(out), "--since", "2026-10-01", "--until", "2026-10-31", "--quiet",
-                               "--store", f"sqlite:///{tmp_path / 'summaries.db'}", "--bucket", (tmp_path / "runs-bucket").as_uri()])
+    made = runner.invoke(
+        app,
+        [
+            "report",
+            "--out",
+            str(out),
+            "--since",
+            "2026-10-01",
+            "--until",
+            "2026-10-31",
+            "--quiet",
+            "--store",
+            f"sqlite:///{tmp_path / 'summaries.db'}",
+            "--bucket",
+            (tmp_path / "runs-bucket").as_uri(),
+        ],
+    )
     assert made.exit_code == 0, made.output
 
     browser.get(out.as_uri())
     first_section = browser.find_element(By.TAG_NAME, "h2")
     assert first_section.text == "Health"
-    rows = {tr.find_elements(By.TAG_NAME, "td")[0].text: [td.text for td in tr.find_elements(By.TAG_NAME, "td")[1:]]
-            for tr in browser.find_elements(By.CSS_SELECTOR, "table.health tr") if tr.find_elements(By.TAG_NAME, "td")}
+    rows = {
+        tr.find_elements(By.TAG_NAME, "td")[0].text: [td.text for td in tr.find_elements(By.TAG_NAME, "td")[1:]]
+        for tr in browser.find_elements(By.CSS_SELECTOR, "table.health tr")
+        if tr.find_elements(By.TAG_NAME, "td")
+    }
     state, detail = rows["merge: aggregates that cannot be read"]  # the report reads on, and says which
     assert state == "attention" and detail.startswith("runs/20261031t1505Z.json: not a window aggregate")
     state, detail = rows["merge: closed windows not aggregated"]
@@ -155,9 +186,9 @@ def test_each_tenants_headline_figures_are_those_stored(page, demo):
     headlines = page.find_elements(By.CSS_SELECTOR, "table.headline")
     tenants = [h.text.removeprefix("Tenant ") for h in page.find_elements(By.TAG_NAME, "h3") if h.text.startswith("Tenant ")]
     assert len(headlines) == len(tenants) == 3
-    for tenant, table in zip(tenants, headlines):
+    for tenant, table in zip(tenants, headlines, strict=True):
         names = [th.text for th in table.find_elements(By.TAG_NAME, "th")]
-        shown = dict(zip(names, (td.text for td in table.find_elements(By.TAG_NAME, "td"))))
+        shown = dict(zip(names, (td.text for td in table.find_elements(By.TAG_NAME, "td")), strict=True))
         # read another way than the report does: the tenant's index, not the day partitions
         days = list(store.query_summaries(tenant, "daily", since=DEMO_MONTH, until=last, owner_id="__tenant__"))
         for name, field in (("executions", "submission_count"), ("throttled", "throttled_count"), ("rejected", "rejected_count")):
@@ -173,7 +204,7 @@ def test_value_axes_have_round_ticks(page):
             Array.from(svg.querySelectorAll('text[text-anchor="end"]')).map(t => t.textContent));""")
     for labels in ticks:
         values = [float(v[:-1]) * 1000 if v.endswith("k") else float(v[:-1]) * 1e6 if v.endswith("M") else float(v) for v in labels]
-        steps = {round(b - a, 9) for a, b in zip(values, values[1:])}
+        steps = {round(b - a, 9) for a, b in pairwise(values)}
         assert values[0] == 0 and len(steps) == 1, labels
         step = steps.pop()
         mantissa = step / 10 ** math.floor(math.log10(step) + 1e-9)

@@ -2,14 +2,14 @@
 
 import math
 import re
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 from hypothesis import given
 from hypothesis import strategies as st
 
 from rollwise.report.charts import nice_scale, time_bars, time_lines, time_ticks
 
-UTC = timezone.utc
+UTC = UTC
 
 
 @given(st.floats(min_value=1e-6, max_value=1e12, allow_nan=False))

@@ -1,21 +1,19 @@
 """The offline HTML report: both sections from the jobs' stores, and its no-data states."""
 
 import re
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 
 import pytest
-from helpers import live_days
-from runs_helpers import item, put
 from typer.testing import CliRunner
-
-from runs_helpers import open_store
 
 from rollwise.cli import app
 from rollwise.report import build_report
 from rollwise.runs.job import MergeJob
 from rollwise.summaries.stores.sqlite import SQLiteSummaryStore
+from support.runs import item, open_store, put
+from support.summaries import live_days
 
-UTC = timezone.utc
+UTC = UTC
 
 
 @pytest.fixture
@@ -82,8 +80,24 @@ def test_empty_range_and_unknown_tenant(stores):
 def test_the_cli_writes_the_file(stores, tmp_path):
     summaries, job = stores
     out = tmp_path / "r" / "report.html"
-    result = CliRunner().invoke(app, ["report", "--since", "2024-01-01", "--until", "2024-01-15", "--tenant", "tenant-001",
-                                      "--out", str(out), "--store", summaries.describe(), "--bucket", job.store.url])
+    result = CliRunner().invoke(
+        app,
+        [
+            "report",
+            "--since",
+            "2024-01-01",
+            "--until",
+            "2024-01-15",
+            "--tenant",
+            "tenant-001",
+            "--out",
+            str(out),
+            "--store",
+            summaries.describe(),
+            "--bucket",
+            job.store.url,
+        ],
+    )
     assert result.exit_code == 0, result.output
     assert f"wrote {out}" in result.output
     page = out.read_text()
@@ -100,8 +114,11 @@ def test_daily_percentiles_merge_the_metric_types(stores):
     from rollwise.sketch import Distribution
 
     summaries, _ = stores
-    rows = [s for s in summaries.read_summaries(period_containing("daily", date(2024, 1, 10)), summaries.shard_of("tenant-000")).values()
-            if s.tenant_id == "tenant-000" and s.owner_id == "__tenant__"]
+    rows = [
+        s
+        for s in summaries.read_summaries(period_containing("daily", date(2024, 1, 10)), summaries.shard_of("tenant-000")).values()
+        if s.tenant_id == "tenant-000" and s.owner_id == "__tenant__"
+    ]
     assert len({s.metric_type for s in rows}) >= 2  # more than one sketch to merge
     p50, p95 = daily_percentiles(rows, [date(2024, 1, 10)])
     every = Distribution()
@@ -115,9 +132,9 @@ def test_on_dynamodb_and_s3(moto_server, monkeypatch, tmp_path):
     import uuid
 
     import boto3
-    from conftest import dynamodb_client
 
     from rollwise.summaries.stores.dynamodb import DynamoDBSummaryStore
+    from support.stores import dynamodb_client
 
     monkeypatch.setenv("AWS_ENDPOINT_URL", moto_server.url)
     summaries = DynamoDBSummaryStore(f"report-{uuid.uuid4().hex[:8]}", shards=4, client=dynamodb_client(moto_server.url))
@@ -139,11 +156,12 @@ def test_headline_figures_come_with_their_change_against_the_previous_period(sto
     summaries, job = stores
     page = build_report(summaries, job, date(2024, 1, 10), date(2024, 1, 12))
     (table,) = re.findall(r'<h3>Tenant tenant-001</h3><table class="headline">(.*?)</table>', page)
-    cells = dict(zip(re.findall(r"<th>(.*?)</th>", table), re.findall(r"<td>(.*?)</td>", table)))
+    cells = dict(zip(re.findall(r"<th>(.*?)</th>", table), re.findall(r"<td>(.*?)</td>", table), strict=True))
 
     def submitted(first, last):
-        return sum(s.figures["submission_count"] for s in summaries.query_summaries("tenant-001", "daily", since=first, until=last,
-                                                                                   owner_id="__tenant__"))
+        return sum(
+            s.figures["submission_count"] for s in summaries.query_summaries("tenant-001", "daily", since=first, until=last, owner_id="__tenant__")
+        )
 
     now, before = submitted(date(2024, 1, 10), date(2024, 1, 12)), submitted(date(2024, 1, 7), date(2024, 1, 9))
     assert now and before
@@ -161,8 +179,12 @@ def _window_doc(start, matches, times):
 
     d = Distribution()
     d.add_many(times)
-    return {"window_start": utc_text(start), "window_end": utc_text(start + timedelta(minutes=5)),
-            "stats": {"matches": matches, "no_matches": 1, "errors": 0, "files": 2}, "merge_state": {"opportunity_time": d.to_state()}}
+    return {
+        "window_start": utc_text(start),
+        "window_end": utc_text(start + timedelta(minutes=5)),
+        "stats": {"matches": matches, "no_matches": 1, "errors": 0, "files": 2},
+        "merge_state": {"opportunity_time": d.to_state()},
+    }
 
 
 def test_long_ranges_are_grouped_per_hour_or_day_with_sketches_merged():

@@ -1,11 +1,10 @@
 """Archiving: each key gets its own outcome, whatever the bulk request did."""
 
-from runs_helpers import FaultyStore, keys, open_store, put
-
 from rollwise import objects
 from rollwise.runs import archive
 from rollwise.runs.layout import Layout
 from rollwise.runs.plan import RawFile
+from support.runs import FaultyStore, keys, open_store, put
 
 LAYOUT = Layout.under("runs")
 

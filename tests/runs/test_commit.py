@@ -1,14 +1,13 @@
 """One window's commit: immutable outcomes, and a retry shell that reports only the final one."""
 
-from datetime import datetime, timezone
-
-from runs_helpers import FaultyStore, item, keys, open_store, put
+from datetime import UTC, datetime
 
 from rollwise import objects
 from rollwise.runs.job import MergeJob
 from rollwise.runs.settings import MergeSettings
+from support.runs import FaultyStore, item, keys, open_store, put
 
-AT = datetime(2024, 1, 15, 13, 20, tzinfo=timezone.utc)
+AT = datetime(2024, 1, 15, 13, 20, tzinfo=UTC)
 
 
 def test_an_unreadable_file_and_a_commit_conflict_count_once(runs_url):

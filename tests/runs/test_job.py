@@ -1,10 +1,14 @@
 """The merge-and-archive job on a local folder and on S3 (moto server): every behaviour on both."""
 
 import gzip
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import orjson
-from runs_helpers import (
+
+from rollwise import objects
+from rollwise.runs.job import MergeJob
+from rollwise.runs.settings import MergeSettings
+from support.runs import (
     FaultyStore,
     aggregates,
     check_exactly_once,
@@ -16,11 +20,7 @@ from runs_helpers import (
     write_small_run,
 )
 
-from rollwise import objects
-from rollwise.runs.job import MergeJob
-from rollwise.runs.settings import MergeSettings
-
-UTC = timezone.utc
+UTC = UTC
 AT = datetime(2024, 1, 15, 13, 20, tzinfo=UTC)
 
 
@@ -36,20 +36,46 @@ def test_closed_windows_are_aggregated_and_archived(runs_url):
     put(store, "runs/raw/20240115t1309Z_d.json", item(5, 0.1))
     put(store, "runs/raw/20240115t1319Z_open.json", item(6, 0.8))  # 13:15-13:20 closes at 13:21
     result = merge(runs_url)
-    assert result.body() == {"windows": ["runs/20240115t1305Z.json", "runs/20240115t1310Z.json"], "files_processed": 4,
-                             "files_archived": 4, "files_quarantined": 0, "files_failed": 0, "late_files": 0, "files_rewritten": 0,
-                             "files_changed": 0, "failed_operations": []}
+    assert result.body() == {
+        "windows": ["runs/20240115t1305Z.json", "runs/20240115t1310Z.json"],
+        "files_processed": 4,
+        "files_archived": 4,
+        "files_quarantined": 0,
+        "files_failed": 0,
+        "late_files": 0,
+        "files_rewritten": 0,
+        "files_changed": 0,
+        "failed_operations": [],
+    }
     docs = aggregates(store)
     first = docs["runs/20240115t1305Z.json"]
     assert (first["window_start"], first["window_end"]) == ("2024-01-15T13:00:00Z", "2024-01-15T13:05:00Z")
     stats = first["stats"]
-    assert {k: v for k, v in stats.items() if not k.endswith("_ms")} == {"files": 3, "opportunities_processed": 54, "matches": 7,
-                                                                          "no_matches": 44, "errors": 3}
+    assert {k: v for k, v in stats.items() if not k.endswith("_ms")} == {
+        "files": 3,
+        "opportunities_processed": 54,
+        "matches": 7,
+        "no_matches": 44,
+        "errors": 3,
+    }
     # Per opportunity: four items' own times, and the run's 4,000 ms spread over its 50 opportunities (80 ms each).
     per_opportunity = stats["opportunity_time_ms"]
-    assert (per_opportunity["count"], per_opportunity["total"], per_opportunity["min"], per_opportunity["max"]) == (54, 101 + 300 + 103 + 104 + 4000, 80, 300)
+    assert (per_opportunity["count"], per_opportunity["total"], per_opportunity["min"], per_opportunity["max"]) == (
+        54,
+        101 + 300 + 103 + 104 + 4000,
+        80,
+        300,
+    )
     assert per_opportunity["avg"] == round(4608 / 54, 3) and abs(per_opportunity["p50"] - 80) <= 0.8
-    assert stats["run_time_ms"] | {"p50": None, "p95": None} == {"count": 1, "total": 4000, "min": 4000, "max": 4000, "avg": 4000, "p50": None, "p95": None}
+    assert stats["run_time_ms"] | {"p50": None, "p95": None} == {
+        "count": 1,
+        "total": 4000,
+        "min": 4000,
+        "max": 4000,
+        "avg": 4000,
+        "p50": None,
+        "p95": None,
+    }
     entries = {r["file"]: r for r in first["runs"]}
     assert entries["runs/raw/20240115t1304Z_b.json"]["opportunity_time_ms"] == 507 and "run_time_ms" not in entries["runs/raw/20240115t1304Z_b.json"]
     assert entries["runs/raw/20240115t1302Z_c.json"]["run_time_ms"] == 4000
@@ -59,10 +85,14 @@ def test_closed_windows_are_aggregated_and_archived(runs_url):
         ("B", 0.9, "runs/raw/20240115t1302Z_c.json"),  # a tie on score: ids in order
         ("SOL-00001", 0.9, "runs/raw/20240115t1300Z_a.json"),
     ]
-    assert [r["file"] for r in first["runs"]] == sorted(["runs/raw/20240115t1300Z_a.json", "runs/raw/20240115t1302Z_c.json", "runs/raw/20240115t1304Z_b.json"])
+    assert [r["file"] for r in first["runs"]] == sorted(
+        ["runs/raw/20240115t1300Z_a.json", "runs/raw/20240115t1302Z_c.json", "runs/raw/20240115t1304Z_b.json"]
+    )
     assert next(r for r in first["runs"] if r.get("run_id") == "run-c")["opportunities_processed"] == 50
     etags = {m.key: m.e_tag for m in objects.list_objects(store, "runs/archive")}
-    assert {f["key"]: f["etag"] for f in first["source_files"]} == {k.replace("archive", "raw"): e for k, e in etags.items() if "1305" not in k and "1309" not in k}
+    assert {f["key"]: f["etag"] for f in first["source_files"]} == {
+        k.replace("archive", "raw"): e for k, e in etags.items() if "1305" not in k and "1309" not in k
+    }
     assert keys(store, "runs/raw") == ["runs/raw/20240115t1319Z_open.json"]
     assert len(keys(store, "runs/archive")) == 4
 
@@ -121,7 +151,11 @@ def test_producers_writing_straight_into_runs(runs_url):
     second = job.run(AT)
     # the aggregate under runs/ and the archive are never read as input
     assert second.windows == ["runs/20240115t1310Z.json"] and second.files_processed == 1
-    assert keys(store, "runs/archive") == ["runs/archive/20240115t1301Z_a.json", "runs/archive/20240115t1302Z_b.json", "runs/archive/20240115t1306Z_c.json"]
+    assert keys(store, "runs/archive") == [
+        "runs/archive/20240115t1301Z_a.json",
+        "runs/archive/20240115t1302Z_b.json",
+        "runs/archive/20240115t1306Z_c.json",
+    ]
 
 
 def test_bundle_mode_writes_one_compressed_bundle_per_window(runs_url):
@@ -261,8 +295,8 @@ def test_a_listing_cut_mid_answer_ends_the_run_with_a_clear_failure(gateway, mon
 
     import boto3
 
-    from gateway import Reply
     from rollwise.config import AwsSettings
+    from support.gateway import Reply
 
     bucket = f"cut-{uuid.uuid4().hex[:8]}"
     boto3.client("s3", endpoint_url=gateway.upstream.geturl(), region_name="us-east-1").create_bucket(Bucket=bucket)

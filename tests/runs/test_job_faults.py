@@ -12,15 +12,17 @@ import signal
 import subprocess
 import sys
 import time
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import pytest
-from runs_helpers import Crash, FaultyStore, check_exactly_once, item, keys, open_store, put, write_small_run
 
 from rollwise.runs.job import MergeJob
 from rollwise.runs.settings import MergeSettings
+from support.runs import Crash, FaultyStore, check_exactly_once, item, keys, open_store, put, write_small_run
 
-AT = datetime(2024, 1, 15, 13, 20, tzinfo=timezone.utc)
+pytestmark = pytest.mark.slow  # fault trials: crashes, SIGKILL and invocations at once
+
+AT = datetime(2024, 1, 15, 13, 20, tzinfo=UTC)
 
 
 def crash_at(n: int):
@@ -110,7 +112,9 @@ def test_sigkill_at_random_moments_then_a_clean_run(runs_url):
 
 def test_four_invocations_at_once(runs_url):
     good, bad = write_large_run(runs_url, 240)
-    procs = [subprocess.Popen(merge_command(runs_url), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=os.environ.copy()) for _ in range(4)]
+    procs = [
+        subprocess.Popen(merge_command(runs_url), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=os.environ.copy()) for _ in range(4)
+    ]
     outs = [p.communicate(timeout=300) for p in procs]
     assert all(p.returncode == 0 for p in procs), [o[0][-3000:] for o in outs]
     import orjson

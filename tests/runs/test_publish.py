@@ -1,16 +1,16 @@
 """The SQL outputs of the merge job: each window's records and its row, on a local folder and on S3 (moto server)."""
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import orjson
 import pytest
-from runs_helpers import FaultyStore, aggregates, check_exactly_once, item, keys, open_store, put, records_rows, sam_result
 
 from rollwise import objects
 from rollwise.runs.job import MergeJob
 from rollwise.runs.settings import MergeSettings
+from support.runs import FaultyStore, aggregates, check_exactly_once, item, keys, open_store, put, records_rows, sam_result
 
-UTC = timezone.utc
+UTC = UTC
 AT = datetime(2024, 1, 15, 13, 20, tzinfo=UTC)
 
 
@@ -47,8 +47,11 @@ def test_the_sam_producers_files_merge_with_none_quarantined(runs_url):
 def test_records_hold_each_object_whole_with_what_it_counted(runs_url):
     store = open_store(runs_url)
     write_sam_window(store)
-    put(store, "runs/raw/20240115t1302Z_run.json", {"run_id": "run-7", "opportunities_processed": 40, "matches": 4, "no_matches": 35,
-                                                    "errors": 1, "processing_time_ms": 8000})
+    put(
+        store,
+        "runs/raw/20240115t1302Z_run.json",
+        {"run_id": "run-7", "opportunities_processed": 40, "matches": 4, "no_matches": 35, "errors": 1, "processing_time_ms": 8000},
+    )
     merge(runs_url)
     doc = aggregates(store)["runs/20240115t1305Z.json"]
     (records_key,) = {f["records"] for f in doc["source_files"]}
@@ -62,13 +65,26 @@ def test_records_hold_each_object_whole_with_what_it_counted(runs_url):
     assert empty_id["link"] == f"https://sam.gov/opp/{2:032x}/view"
     assert orjson.loads(empty_id["record"]) == sam_result(2, 0.72, solicitation="")  # whole, as written
     run = rows[("runs/raw/20240115t1302Z_run.json", "run-7")]
-    assert (run["kind"], run["opportunities_processed"], run["matches"], run["no_matches"], run["errors"], run["time_ms"]) == ("run", 40, 4, 35, 1, 8000)
+    assert (run["kind"], run["opportunities_processed"], run["matches"], run["no_matches"], run["errors"], run["time_ms"]) == (
+        "run",
+        40,
+        4,
+        35,
+        1,
+        8000,
+    )
     assert sum(r["opportunities_processed"] for r in rows.values()) == doc["stats"]["opportunities_processed"] == 45
     assert sum(r["matches"] for r in rows.values()) == doc["stats"]["matches"] == 7
     (row_key,) = keys(store, "runs/windows/")
     assert row_key == "runs/windows/dt=2024-01-15/20240115t1305Z.json"
     row = orjson.loads(objects.read(store, row_key).data)
-    assert (row["aggregate"], row["files"], row["opportunities_processed"], row["matches"], row["errors"]) == ("runs/20240115t1305Z.json", 6, 45, 7, 1)
+    assert (row["aggregate"], row["files"], row["opportunities_processed"], row["matches"], row["errors"]) == (
+        "runs/20240115t1305Z.json",
+        6,
+        45,
+        7,
+        1,
+    )
     assert row["run_time_ms_count"] == 1 and row["run_time_ms_max"] == 8000 and row["opportunity_time_ms_avg"] == 200
 
 

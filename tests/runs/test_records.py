@@ -32,19 +32,28 @@ def test_an_error_field_fails_the_item_only_when_it_says_something(value, failed
 
 
 def test_run_summaries_and_arrays():
-    out = parse([
-        {"run_id": "r1", "opportunities_processed": 10, "matches": 3, "no_matches": 6, "errors": 1,
-         "started_at": "2024-01-15T13:00:00Z", "finished_at": "2024-01-15T13:00:02.5Z",
-         "top_matches": [{"id": "A", "title": "a", "score": 0.9}]},
-        {"noticeId": "N", "score": 0.8},
-    ])
+    out = parse(
+        [
+            {
+                "run_id": "r1",
+                "opportunities_processed": 10,
+                "matches": 3,
+                "no_matches": 6,
+                "errors": 1,
+                "started_at": "2024-01-15T13:00:00Z",
+                "finished_at": "2024-01-15T13:00:02.5Z",
+                "top_matches": [{"id": "A", "title": "a", "score": 0.9}],
+            },
+            {"noticeId": "N", "score": 0.8},
+        ]
+    )
     assert [o.opportunities_processed for o in out] == [10, 1]
     assert out[0].time_ms == 2500 and out[0].run_id == "r1"
     assert parse([]) == []
 
 
 BAD = {
-    "invalid JSON": (b"{\"solicitationNumber\": ", "invalid JSON"),
+    "invalid JSON": (b'{"solicitationNumber": ', "invalid JSON"),
     "empty file": (b"", "invalid JSON"),
     "NaN is not JSON": (b'{"noticeId": "n", "score": NaN}', "invalid JSON"),
     "not UTF-8": (b'{"noticeId": "\xff\xfe"}', "not UTF-8"),
@@ -65,7 +74,10 @@ BAD = {
     "id beyond 2**53": ({"opportunity_id": 2**60}, "opportunity_id must be a non-empty string or a whole number from 0 to 2\\*\\*53"),
     "negative id": ({"opportunity_id": -3}, "opportunity_id must be a non-empty string or a whole number"),
     "top match without score": ({"run_id": "r", "top_matches": [{"id": "a"}]}, "top_matches[0]: score is required"),
-    "finished before started": ({"run_id": "r", "started_at": "2024-01-15T13:00:01Z", "finished_at": "2024-01-15T13:00:00Z"}, "finished_at is before started_at"),
+    "finished before started": (
+        {"run_id": "r", "started_at": "2024-01-15T13:00:01Z", "finished_at": "2024-01-15T13:00:00Z"},
+        "finished_at is before started_at",
+    ),
     "started without zone": ({"run_id": "r", "started_at": "2024-01-15T13:00:01", "finished_at": "2024-01-15T13:00:02Z"}, "no time zone"),
 }
 
@@ -87,13 +99,20 @@ def _timestamp_by_parsing(text):
 
 
 def test_a_timestamp_already_in_the_utc_form_is_kept_as_parsing_would_keep_it():
-    from hypothesis import given, settings, strategies as st
+    from hypothesis import given, settings
+    from hypothesis import strategies as st
 
     from rollwise.runs.records import UTC_FORM, _timestamp
 
     @settings(max_examples=500)
-    @given(st.one_of(st.from_regex(UTC_FORM, fullmatch=True), st.text(max_size=40),
-                     st.datetimes().map(lambda d: d.isoformat() + "Z"), st.datetimes().map(lambda d: d.isoformat())))
+    @given(
+        st.one_of(
+            st.from_regex(UTC_FORM, fullmatch=True),
+            st.text(max_size=40),
+            st.datetimes().map(lambda d: d.isoformat() + "Z"),
+            st.datetimes().map(lambda d: d.isoformat()),
+        )
+    )
     def same(text):
         assert _timestamp({"timestamp": text}, "f.json") == _timestamp_by_parsing(text)
 

@@ -18,25 +18,25 @@ import gzip
 import json
 import random
 import threading
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import orjson
 import pytest
-from runs_helpers import Crash, FaultyStore, aggregates, crash_in_folder_delete, item, keys, open_store
 
 from rollwise import objects
 from rollwise.runs.job import MergeJob
 from rollwise.runs.layout import Layout
 from rollwise.runs.settings import MergeSettings
+from support.runs import Crash, FaultyStore, aggregates, crash_in_folder_delete, item, keys, open_store
 
-AT = datetime(2024, 1, 15, 13, 20, tzinfo=timezone.utc)
+AT = datetime(2024, 1, 15, 13, 20, tzinfo=UTC)
 LAYOUT = Layout.under("runs")
 BACKENDS = ["s3-strict", "local", "memory"]
 
 
 @pytest.fixture(params=BACKENDS)
 def store(request, tmp_path, monkeypatch):
-    from conftest import make_runs_url
+    from support.stores import make_runs_url
 
     return open_store(make_runs_url(request.param, request, tmp_path, monkeypatch))
 
@@ -82,7 +82,7 @@ class Watched(FaultyStore):
             crash = self.fault("delete", (keys_,))
         refused = self.inner.delete(keys_, if_match)
         with self.calls_lock:
-            self.deleted.update((k, e) for k, e in zip(keys_, if_match or ()) if k not in refused)
+            self.deleted.update((k, e) for k, e in zip(keys_, if_match or (), strict=False) if k not in refused)
         if crash is not None:
             raise crash
         return refused
@@ -188,6 +188,7 @@ def test_a_key_written_again_after_its_version_was_counted_is_archived_as_a_rewr
     assert check(store, producer, set(producer.bodies), mode) == {"counted": 6, "rewrites": 1}
 
 
+@pytest.mark.slow  # a fault trial: a crash at every request
 @pytest.mark.parametrize("mode", ["move", "bundle"])
 def test_a_rewrite_before_every_request_then_a_crash_loses_and_double_counts_nothing(store, mode, tmp_path, request):
     """Right before request n the producer writes that request's raw key again (or one of the run's);
@@ -204,7 +205,7 @@ def test_a_rewrite_before_every_request_then_a_crash_loses_and_double_counts_not
         written = producer.first_files()
         seen = [0]
 
-        def fault(name, args, n=n, written=written, producer=producer):
+        def fault(name, args, n=n, written=written, producer=producer, seen=seen):
             seen[0] += 1
             if seen[0] != n:
                 return None
@@ -235,6 +236,7 @@ def _keys_of(args) -> list[str]:
     return out
 
 
+@pytest.mark.slow  # a fault trial: invocations at once
 @pytest.mark.parametrize("mode", ["move", "bundle"])
 def test_invocations_at_once_while_the_producer_writes_keys_again(store, mode):
     """Four merges at once, twice over, while a producer writes random keys of the run again."""

@@ -2,19 +2,19 @@
 partitioning, as Athena reads them through the stack's Glue tables."""
 
 from collections import defaultdict
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import duckdb
 import orjson
 import pytest
-from runs_helpers import aggregates, item, open_store, put, run_summary, sam_result
 
 from rollwise.runs.job import MergeJob
 from rollwise.runs.settings import MergeSettings
 from rollwise.runs.tables import RECORD_COLUMNS, WINDOW_COLUMNS
 from rollwise.timestamps import utc_text
+from support.runs import aggregates, item, open_store, put, run_summary, sam_result
 
-UTC = timezone.utc
+UTC = UTC
 
 
 @pytest.fixture
@@ -54,8 +54,17 @@ def test_sums_per_window_equal_the_aggregates(merged):
                sum(matches) AS matches, sum(no_matches) AS no_matches, sum(errors) AS errors
         FROM read_json('{root}/runs/records/*/*.jsonl.gz', hive_partitioning = true, format = 'newline_delimited')
         GROUP BY window_end ORDER BY window_end""").fetchall()
-    expected = sorted((d["window_end"], d["stats"]["files"], d["stats"]["opportunities_processed"], d["stats"]["matches"],
-                       d["stats"]["no_matches"], d["stats"]["errors"]) for d in docs.values())
+    expected = sorted(
+        (
+            d["window_end"],
+            d["stats"]["files"],
+            d["stats"]["opportunities_processed"],
+            d["stats"]["matches"],
+            d["stats"]["no_matches"],
+            d["stats"]["errors"],
+        )
+        for d in docs.values()
+    )
     assert [(utc_text(r[0]), *r[1:]) for r in rows] == expected  # DuckDB reads the times as timestamps
     assert len(expected) > 100
 
@@ -89,8 +98,9 @@ def test_the_columns_are_the_ones_the_glue_tables_declare(merged):
         assert found.columns == [n for n, _ in columns]
         # Every value reads as the declared type (DuckDB refuses a value that does not convert).
         typed = ", ".join(f"{n!r}: {_duck(t)!r}" for n, t in columns)
-        count = duckdb.sql(f"SELECT count(*) FROM read_json('{pattern}', format = 'newline_delimited', hive_partitioning = false, "
-                           f"columns = {{{typed}}})").fetchall()[0][0]
+        count = duckdb.sql(
+            f"SELECT count(*) FROM read_json('{pattern}', format = 'newline_delimited', hive_partitioning = false, columns = {{{typed}}})"
+        ).fetchall()[0][0]
         assert count == len(found.fetchall()) > 0
     # Queries people ask: the best matches of a day, with their links and whole records.
     best = duckdb.sql(f"""

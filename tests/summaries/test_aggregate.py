@@ -1,7 +1,7 @@
 """Summaries merged from dailies equal a direct aggregation of the raw records."""
 
 from collections import defaultdict
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -15,7 +15,7 @@ OUTCOME = {"succeeded": "success_count", "failed": "failure_count", "cancelled":
 
 @st.composite
 def executions(draw):
-    base = draw(st.sampled_from([datetime(2023, 12, 20, tzinfo=timezone.utc), datetime(2024, 2, 20, tzinfo=timezone.utc)]))
+    base = draw(st.sampled_from([datetime(2023, 12, 20, tzinfo=UTC), datetime(2024, 2, 20, tzinfo=UTC)]))
     n = draw(st.integers(1, 60))
     out = []
     for i in range(n):
@@ -112,8 +112,18 @@ def test_rollups_from_dailies_equal_direct_aggregation(records):
 
 def test_tenant_wide_rows_sum_the_owners():
     records = [
-        normalize_record({"tenant_id": "t", "owner_id": f"u{i}", "metric_type": "m", "execution_id": f"e{i}", "status": "succeeded",
-                          "submitted_at": "2024-03-01T10:00:00Z", "completed_at": "2024-03-01T10:00:01Z", "duration_ms": 100 * (i + 1)})
+        normalize_record(
+            {
+                "tenant_id": "t",
+                "owner_id": f"u{i}",
+                "metric_type": "m",
+                "execution_id": f"e{i}",
+                "status": "succeeded",
+                "submitted_at": "2024-03-01T10:00:00Z",
+                "completed_at": "2024-03-01T10:00:01Z",
+                "duration_ms": 100 * (i + 1),
+            }
+        )
         for i in range(4)
     ]
     out, seen = aggregate_day(records, date(2024, 3, 1))

@@ -2,11 +2,11 @@
 
 import csv
 import io
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 
 import duckdb
 import orjson
-from runs_helpers import open_store
+import pytest
 from typer.testing import CliRunner
 
 from rollwise import objects
@@ -16,8 +16,9 @@ from rollwise.samples import sample_executions
 from rollwise.summaries.export import COLUMNS, export_summaries, periods_overlapping
 from rollwise.summaries.job import backfill_plan, run
 from rollwise.summaries.recorder import Recorder
+from support.runs import open_store
 
-AT = datetime(2024, 3, 1, tzinfo=timezone.utc)
+AT = datetime(2024, 3, 1, tzinfo=UTC)
 
 
 def summarized(store):
@@ -31,10 +32,18 @@ def summarized(store):
 
 def test_periods_overlapping_a_range():
     found = periods_overlapping(date(2024, 1, 30), date(2024, 2, 1))
-    assert [p.label() for p in found] == ["daily:2024-01-30", "daily:2024-01-31", "daily:2024-02-01", "weekly:2024-01-29",
-                                          "monthly:2024-01-01", "monthly:2024-02-01", "yearly:2024-01-01"]
+    assert [p.label() for p in found] == [
+        "daily:2024-01-30",
+        "daily:2024-01-31",
+        "daily:2024-02-01",
+        "weekly:2024-01-29",
+        "monthly:2024-01-01",
+        "monthly:2024-02-01",
+        "yearly:2024-01-01",
+    ]
 
 
+@pytest.mark.shards(2)  # a period's file gathers its summaries from every shard
 def test_every_summary_of_the_range_in_one_file_per_period_equal_to_the_store(summary_store, tmp_path):
     store = summarized(summary_store)
     target = open_store(f"file://{tmp_path / 'out'}")
@@ -61,7 +70,7 @@ def test_every_summary_of_the_range_in_one_file_per_period_equal_to_the_store(su
 
 
 def test_csv_has_every_column_and_a_period_with_no_summaries_left_loses_its_file(tmp_path, request):
-    from conftest import make_summary_store
+    from support.stores import make_summary_store
 
     store = summarized(make_summary_store("sqlite", request, tmp_path))
     target = open_store(f"file://{tmp_path / 'out'}")
@@ -70,7 +79,8 @@ def test_csv_has_every_column_and_a_period_with_no_summaries_left_loses_its_file
     key = "period_type=daily/period_start=2024-01-09/summaries.csv"
     table = list(csv.DictReader(io.StringIO(objects.read(target, key).data.decode())))
     assert tuple(table[0]) == COLUMNS and len(table) == len(store.read_summaries(day, 0)) + sum(
-        len(store.read_summaries(day, s)) for s in range(1, store.shards))
+        len(store.read_summaries(day, s)) for s in range(1, store.shards)
+    )
     for shard in range(store.shards):
         gone = list(store.read_summaries(day, shard))
         store.write_summaries(day, shard, [], gone)
@@ -93,8 +103,10 @@ def test_the_export_command_writes_to_s3_with_yesterday_by_default(moto_server, 
     assert "2024-01-15..2024-01-15" in result.output and "in 3 file(s)" in result.output
     target = open_store("s3://exports")
     keys = sorted(m.key for m in objects.list_objects(target, "rollwise/"))
-    assert keys == [f"rollwise/period_type={k}/period_start={d}/summaries.jsonl"
-                    for k, d in (("daily", "2024-01-15"), ("monthly", "2024-01-01"), ("weekly", "2024-01-15"))]
+    assert keys == [
+        f"rollwise/period_type={k}/period_start={d}/summaries.jsonl"
+        for k, d in (("daily", "2024-01-15"), ("monthly", "2024-01-01"), ("weekly", "2024-01-15"))
+    ]
     daily = [orjson.loads(line) for line in objects.read(target, keys[0]).data.splitlines()]
     assert {r["period_start"] for r in daily} == {"2024-01-15"} and sum(r["submission_count"] for r in daily if r["owner_id"] != "__tenant__") == 25
     bad = runner.invoke(app, ["summaries", "export", "--to", "s3://exports", "--store", db, "--format", "parquet"])

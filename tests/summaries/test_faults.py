@@ -1,4 +1,4 @@
-"""The summaries job under a faulty network: a proxy in front of moto server and dynalite (tests/faults.py).
+"""The summaries job under a faulty network: a proxy in front of moto server and dynalite (tests/support/dynamodb_faults.py).
 
 Three trials: answers of lease requests lost after they reached the table; a heavily throttled table,
 its batches answered in part, through every command; and a deadline too short to get through it.
@@ -7,14 +7,10 @@ its batches answered in part, through every command; and a deadline too short to
 from __future__ import annotations
 
 import uuid
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 
 import orjson
 import pytest
-from conftest import dynamodb_client
-from faults import DynamoFaults, lease_request, lease_shard, writes_to
-from gateway import Gateway
-from helpers import assert_summaries_are_true, nightly
 from typer.testing import CliRunner
 
 import rollwise.summaries.store as store_module
@@ -23,18 +19,22 @@ from rollwise.samples import sample_executions
 from rollwise.summaries.job import run, scheduled_plan
 from rollwise.summaries.recorder import Recorder
 from rollwise.summaries.stores.dynamodb import DynamoDBSummaryStore, lease_key
+from support.backoff import scale_backoff
+from support.dynamodb_faults import DynamoFaults, lease_request, lease_shard, writes_to
+from support.gateway import Gateway
+from support.stores import dynamodb_client
+from support.summaries import assert_summaries_are_true, nightly
 
-UTC = timezone.utc
+pytestmark = pytest.mark.slow  # fault trials: a faulty network in front of the emulators
+
+UTC = UTC
 TENANTS = [f"tenant-{i:03d}" for i in range(12)]  # enough for every one of 4 shards to hold some
 
 
 @pytest.fixture(autouse=True)
 def quick_backoff(monkeypatch):
-    """botocore's backoff after a throttle starts at 1 s (50 ms after other errors); a tenth of it here keeps
-    the same retries and the same schedule's shape, without the trials spending minutes asleep."""
-    from botocore.retries.standard import ExponentialBackoff
-
-    monkeypatch.setitem(ExponentialBackoff._DEFAULT_BACKOFF_CONFIG, "throttling_base_scale", 0.1)
+    """Every retry's wait, botocore's and rollwise's, a hundredth of what it is (tests/support/backoff.py)."""
+    scale_backoff(monkeypatch)
 
 
 @pytest.fixture(params=["moto", "dynalite"])
@@ -121,15 +121,17 @@ def test_every_command_rides_out_a_heavily_throttled_table(proxied, monkeypatch,
     url = f"dynamodb://{table}"
     assert cli("summaries", "init", "--store", url, "--shards", "4")[0] == 0
     faults = DynamoFaults(seed=19, partial=0.6, throttle=0.04, reset=0.01, server_error=0.01, drop=0.01).install(gateway)
-    january = executions(date(2024, 1, 1), 31, per_day=40)
+    january = executions(date(2024, 1, 1), 31, per_day=12)
     code, out = cli("summaries", "ingest", jsonl(tmp_path / "jan.jsonl", january), "--store", url, "--quiet")
     assert code == 0 and f"stored {len(january)} record(s), rejected 0" in out, out
     code, out = cli("summaries", "backfill", "2024-01-01", "2024-01-31", "--at", "2024-02-01T12:00:00Z", "--store", url, "--json", "--quiet")
     assert code == 0, out
     backfill = orjson.loads(out)
     assert backfill["errors"] == [] and backfill["deferred"] == [] and "monthly:2024-01-01" in backfill["periods"]
-    late = [{**january[7], "status": "failed", "completed_at": "2024-01-20T10:00:00Z", "duration_ms": 1234},  # corrected: another day
-            *executions(date(2024, 1, 12), 2, per_day=15, seed=77)]  # new executions of closed days
+    late = [
+        {**january[7], "status": "failed", "completed_at": "2024-01-20T10:00:00Z", "duration_ms": 1234},  # corrected: another day
+        *executions(date(2024, 1, 12), 2, per_day=15, seed=77),
+    ]  # new executions of closed days
     code, out = cli("summaries", "ingest", jsonl(tmp_path / "late.jsonl", late), "--store", url, "--quiet")
     assert code == 0, out
     code, out = cli("summaries", "run", "--at", "2024-02-02T02:00:00Z", "--store", url, "--json", "--quiet")
@@ -161,8 +163,14 @@ class Context:
 
 
 def scheduled(moment: datetime) -> dict:
-    return {"version": "0", "id": str(uuid.uuid4()), "detail-type": "Scheduled Event", "source": "aws.events",
-            "time": moment.isoformat().replace("+00:00", "Z"), "detail": {}}
+    return {
+        "version": "0",
+        "id": str(uuid.uuid4()),
+        "detail-type": "Scheduled Event",
+        "source": "aws.events",
+        "time": moment.isoformat().replace("+00:00", "Z"),
+        "detail": {},
+    }
 
 
 def test_a_deadline_too_short_for_a_throttled_table_leaves_the_rest_to_the_next_run(proxied, monkeypatch):
@@ -176,7 +184,7 @@ def test_a_deadline_too_short_for_a_throttled_table_leaves_the_rest_to_the_next_
     table = f"deadline-{uuid.uuid4().hex[:8]}"
     writer = DynamoDBSummaryStore(table, shards=4, client=dynamodb_client(endpoint))
     writer.create()
-    january = executions(date(2024, 1, 1), 31, per_day=30)
+    january = executions(date(2024, 1, 1), 31, per_day=12)
     with Recorder(writer, now=datetime(2024, 1, 31, 23, tzinfo=UTC)) as rec:  # every closed day marked
         for r in january:
             rec.record(r)
@@ -192,8 +200,11 @@ def test_a_deadline_too_short_for_a_throttled_table_leaves_the_rest_to_the_next_
     summaries_throttled = DynamoFaults(seed=5, throttle_always=writes_to("SUM#")).install(gateway)
     stuck = aggregate_summaries.lambda_handler(scheduled(datetime(2024, 2, 1, 2, tzinfo=UTC)), Context(DEADLINE_MARGIN_SECONDS + 2))["body"]
     assert stuck["errors"] == [] and stuck["deferred"] and summaries_throttled.counts["throttle"] > 1
-    assert any("the table throttled it until the run's retry time was spent (BatchWriteItem on table" in entry and
-               "raise its capacity or switch it to on-demand" in entry for entry in stuck["deferred"])
+    assert any(
+        "the table throttled it until the run's retry time was spent (BatchWriteItem on table" in entry
+        and "raise its capacity or switch it to on-demand" in entry
+        for entry in stuck["deferred"]
+    )
     assert writer.invalidations() != []
 
     faults.install(gateway)
@@ -211,5 +222,7 @@ def test_an_error_that_reaches_the_user_names_the_table_the_request_and_the_fix(
     DynamoFaults(throttle=1.0).install(gateway)  # a table with no capacity at all
     code, out = cli("summaries", "run", "--at", "2024-02-02T02:00:00Z", "--store", f"dynamodb://{table}", "--retry-seconds", "1")
     assert code == 1 and "Traceback" not in out
-    assert (f"error: Query on table '{table}': still answered ProvisionedThroughputExceededException after 1 s of retries: the table "
-            "is throttled or unavailable; raise its capacity or switch it to on-demand, then run again") in out
+    assert (
+        f"error: Query on table '{table}': still answered ProvisionedThroughputExceededException after 1 s of retries: the table "
+        "is throttled or unavailable; raise its capacity or switch it to on-demand, then run again"
+    ) in out

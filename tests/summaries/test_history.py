@@ -7,8 +7,6 @@ from datetime import date
 
 import orjson
 import pytest
-from conftest import dynamodb_client
-from workflow_sdk import assert_true_summaries, coordination_item, create_table, save_all, scenario, sdk_database
 
 from rollwise.errors import ConfigError, StoreError
 from rollwise.summaries.history import Checkpoint, ReadBudget, SourceTable, describe_source, import_table
@@ -16,6 +14,8 @@ from rollwise.summaries.job import run, scheduled_plan
 from rollwise.summaries.mapping import load_mapping
 from rollwise.summaries.stores.sqlite import SQLiteSummaryStore
 from rollwise.timestamps import utc_now
+from support.stores import dynamodb_client
+from support.workflow_sdk import assert_true_summaries, coordination_item, create_table, save_all, scenario, sdk_database
 
 GEEK = load_mapping("geek-cafe")
 
@@ -69,15 +69,17 @@ def test_an_interrupted_import_resumes_from_its_checkpoint(sdk_table, tmp_path):
     client, table, executions, count = sdk_table
     store, path = sqlite_store(tmp_path), tmp_path / "cp.json"
     source = describe_source(client, table)
-    first = import_table(client, table, GEEK, FailingAfter(store, 4), segments=2, page_size=10,
-                         checkpoint=Checkpoint.open(path, source, 2, GEEK.name))
+    first = import_table(
+        client, table, GEEK, FailingAfter(store, 4), segments=2, page_size=10, checkpoint=Checkpoint.open(path, source, 2, GEEK.name)
+    )
     assert first.failed_segments and first.items < count
     saved = orjson.loads(path.read_bytes())
     assert saved["figures"]["items"] < count
 
     pages = []
-    second = import_table(client, table, GEEK, store, segments=2, page_size=10, checkpoint=Checkpoint.open(path, source, 2, GEEK.name),
-                          on_items=pages.append)
+    second = import_table(
+        client, table, GEEK, store, segments=2, page_size=10, checkpoint=Checkpoint.open(path, source, 2, GEEK.name), on_items=pages.append
+    )
     assert second.resumed and not second.failed_segments
     assert second.items == count  # the figures of both runs: every item read once
     assert sum(pages) == count - first.items  # the second run read only what the first had not stored
@@ -94,9 +96,11 @@ def test_a_checkpoint_names_its_table_and_refuses_another(tmp_path):
     recreated = SourceTable("workflows", mine.arn, "2026-03-01T00:00:00+00:00")
     with pytest.raises(ConfigError) as refused:
         Checkpoint.open(path, recreated, 4, "geek-cafe")
-    assert str(refused.value) == (f"checkpoint {path} is of table {mine.arn} (created 2026-01-01T00:00:00+00:00), not of {mine.arn} "
-                                  "(created 2026-03-01T00:00:00+00:00): pass --restart to import this table from the start (the checkpoint "
-                                  "is replaced), or another --checkpoint")
+    assert str(refused.value) == (
+        f"checkpoint {path} is of table {mine.arn} (created 2026-01-01T00:00:00+00:00), not of {mine.arn} "
+        "(created 2026-03-01T00:00:00+00:00): pass --restart to import this table from the start (the checkpoint "
+        "is replaced), or another --checkpoint"
+    )
     with pytest.raises(ConfigError, match="is of an import in 4 segments, not 2: pass --segments 4 to resume it"):
         Checkpoint.open(path, mine, 2, "geek-cafe")
     assert not Checkpoint.open(path, recreated, 4, "geek-cafe", restart=True).resumed
@@ -127,23 +131,23 @@ def test_the_read_budget_holds_the_average_rate():
 def test_an_import_under_a_budget_waits_for_what_it_read(sdk_table, tmp_path):
     client, table, _, _ = sdk_table
     clock = FakeClock()
-    report = import_table(client, table, GEEK, sqlite_store(tmp_path), segments=2, page_size=5,
-                          budget=ReadBudget(0.5, clock=lambda: clock.now, sleep=clock.sleep))
+    report = import_table(
+        client, table, GEEK, sqlite_store(tmp_path), segments=2, page_size=5, budget=ReadBudget(0.5, clock=lambda: clock.now, sleep=clock.sleep)
+    )
     # Every unit but a second's worth and the last page of each segment (5 small items: at most 1 unit each) was waited for.
     assert (report.read_units - 0.5 - 2 * 1) / 0.5 <= clock.slept <= report.read_units / 0.5
 
 
 @pytest.mark.parametrize("emulator", ["moto", "dynalite"])
-def test_a_table_created_again_under_its_name_is_imported_and_its_old_checkpoint_refused(emulator, request, monkeypatch, tmp_path,
-                                                                                         state_dir):
+def test_a_table_created_again_under_its_name_is_imported_and_its_old_checkpoint_refused(emulator, request, monkeypatch, tmp_path, state_dir):
     """The default checkpoint is the table's own (its ARN and creation time): importing a table deleted and
     created again imports it, where a checkpoint keyed by name said "already imported" and imported nothing."""
     import time
 
     from typer.testing import CliRunner
-    from workflow_sdk import create_table, save_all, scenario, sdk_database
 
     from rollwise.cli import app
+    from support.workflow_sdk import create_table, save_all, scenario, sdk_database
 
     emu = request.getfixturevalue("moto_server" if emulator == "moto" else "dynalite")
     monkeypatch.setenv("AWS_ENDPOINT_URL", emu.url)

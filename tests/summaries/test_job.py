@@ -1,32 +1,41 @@
 """The summaries job on every store: schedule, late data, idempotency, backfill, failures."""
 
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 
 import orjson
 import pytest
-from helpers import WriteLog, dump, live_days, nightly
 
+import rollwise.summaries.store as store_module
 from rollwise.periods import period_containing
 from rollwise.summaries.job import backfill_plan, run, scheduled_plan
 from rollwise.summaries.recorder import Recorder
-import rollwise.summaries.store as store_module
+from support.summaries import WriteLog, dump, live_days, nightly
 
 
 def at(text):
-    return datetime.fromisoformat(text).replace(tzinfo=timezone.utc)
+    return datetime.fromisoformat(text).replace(tzinfo=UTC)
 
 
 def test_one_scenario_gives_identical_summaries_on_every_store(request, tmp_path):
-    from conftest import make_summary_store
+    from support.stores import make_summary_store
 
     dumps = {}
     for kind in ("sqlite", "moto", "dynalite"):
         store = make_summary_store(kind, request, tmp_path / kind)
-        results = live_days(store, date(2024, 1, 25), 12, per_day=40)
+        results = live_days(store, date(2024, 1, 25), 12, per_day=20)
         late = Recorder(store, now=nightly(date(2024, 2, 5)))
-        late.record({"tenant_id": "tenant-001", "owner_id": "user-000", "metric_type": "document_ocr", "execution_id": "late-1",
-                     "status": "failed", "submitted_at": "2024-01-29T08:00:00Z", "completed_at": "2024-01-30T09:00:00Z",
-                     "duration_ms": 777})
+        late.record(
+            {
+                "tenant_id": "tenant-001",
+                "owner_id": "user-000",
+                "metric_type": "document_ocr",
+                "execution_id": "late-1",
+                "status": "failed",
+                "submitted_at": "2024-01-29T08:00:00Z",
+                "completed_at": "2024-01-30T09:00:00Z",
+                "duration_ms": 777,
+            }
+        )
         late.flush()
         results.append(run(store, scheduled_plan(store, nightly(date(2024, 2, 6)))))
         dumps[kind] = (dump(store), [r.body() for r in results])
@@ -38,7 +47,9 @@ def test_one_scenario_gives_identical_summaries_on_every_store(request, tmp_path
 
 
 def weekly_wide(store, tenant, start):
-    (row,) = [s.to_dict() for s in store.query_summaries(tenant, "weekly", since=start, until=start, owner_id="__tenant__", metric_type="document_ocr")]
+    (row,) = [
+        s.to_dict() for s in store.query_summaries(tenant, "weekly", since=start, until=start, owner_id="__tenant__", metric_type="document_ocr")
+    ]
     return row
 
 
@@ -46,10 +57,19 @@ def test_late_data_reaches_its_day_week_and_month_in_the_next_run(summary_store)
     live_days(summary_store, date(2024, 1, 29), 8, per_day=30)  # through Monday Feb 5: week of Jan 29 is closed
     before = weekly_wide(summary_store, "tenant-001", date(2024, 1, 29))
     month_before = [s.to_dict() for s in summary_store.query_summaries("tenant-001", "monthly", owner_id="__tenant__", metric_type="document_ocr")]
-    with Recorder(summary_store, now=datetime(2024, 2, 6, 15, tzinfo=timezone.utc)) as rec:
-        rec.record({"tenant_id": "tenant-001", "owner_id": "user-000", "metric_type": "document_ocr", "execution_id": "late",
-                    "status": "timed_out", "submitted_at": "2024-01-31T23:00:00Z", "completed_at": "2024-02-01T01:00:00Z",
-                    "duration_ms": 7_200_000})
+    with Recorder(summary_store, now=datetime(2024, 2, 6, 15, tzinfo=UTC)) as rec:
+        rec.record(
+            {
+                "tenant_id": "tenant-001",
+                "owner_id": "user-000",
+                "metric_type": "document_ocr",
+                "execution_id": "late",
+                "status": "timed_out",
+                "submitted_at": "2024-01-31T23:00:00Z",
+                "completed_at": "2024-02-01T01:00:00Z",
+                "duration_ms": 7_200_000,
+            }
+        )
     result = run(summary_store, scheduled_plan(summary_store, nightly(date(2024, 2, 6))))
     assert result.periods == ["daily:2024-01-31", "daily:2024-02-01", "daily:2024-02-06", "weekly:2024-01-29", "monthly:2024-01-01"]
     after = weekly_wide(summary_store, "tenant-001", date(2024, 1, 29))
@@ -82,19 +102,33 @@ def test_backfill_and_dry_run(summary_store, monkeypatch):
 
     from rollwise.cli import app
 
-    with Recorder(summary_store, now=datetime(2024, 3, 10, tzinfo=timezone.utc)) as rec:
+    with Recorder(summary_store, now=datetime(2024, 3, 10, tzinfo=UTC)) as rec:
         from rollwise.samples import sample_executions
 
         for raw in sample_executions(date(2024, 2, 26), 6, per_day=25, tenants=3, owners=3):
             rec.record(raw)
     log = WriteLog(summary_store)
-    plan = backfill_plan(summary_store, date(2024, 2, 27), date(2024, 3, 2), datetime(2024, 3, 10, tzinfo=timezone.utc))
+    plan = backfill_plan(summary_store, date(2024, 2, 27), date(2024, 3, 2), datetime(2024, 3, 10, tzinfo=UTC))
     assert "monthly:2024-02-01" in plan.describe() and "weekly:2024-02-26" in plan.describe()
     if hasattr(summary_store, "client"):
         monkeypatch.setenv("AWS_ENDPOINT_URL", summary_store.client.meta.endpoint_url)
     # the command's dry run, on this very store: it lists the plan and writes nothing
-    dry = CliRunner().invoke(app, ["summaries", "backfill", "2024-02-27", "2024-03-02", "--at", "2024-03-10T00:00:00Z", "--dry-run",
-                                   "--json", "--store", summary_store.describe()], env={"ROLLWISE_SHARDS": str(summary_store.shards)})
+    dry = CliRunner().invoke(
+        app,
+        [
+            "summaries",
+            "backfill",
+            "2024-02-27",
+            "2024-03-02",
+            "--at",
+            "2024-03-10T00:00:00Z",
+            "--dry-run",
+            "--json",
+            "--store",
+            summary_store.describe(),
+        ],
+        env={"ROLLWISE_SHARDS": str(summary_store.shards)},
+    )
     assert dry.exit_code == 0, dry.output
     assert orjson.loads(dry.output) == {"dry_run": True, "periods": plan.describe()}
     assert log.summary_writes() == 0
@@ -103,7 +137,10 @@ def test_backfill_and_dry_run(summary_store, monkeypatch):
     assert result.summaries_created > 0 and result.errors == []
     assert log.summary_writes() > 0  # the same log sees the real run's writes
     week = [s.to_dict() for s in summary_store.query_summaries("tenant-000", "weekly", owner_id="__tenant__")]
-    days = [s.to_dict() for s in summary_store.query_summaries("tenant-000", "daily", since=date(2024, 2, 26), until=date(2024, 3, 3), owner_id="__tenant__")]
+    days = [
+        s.to_dict()
+        for s in summary_store.query_summaries("tenant-000", "daily", since=date(2024, 2, 26), until=date(2024, 3, 3), owner_id="__tenant__")
+    ]
     for metric in {w["metric_type"] for w in week}:
         w = next(x for x in week if x["metric_type"] == metric)
         # the week of Feb 26 overlaps the range: all its days feed it, the 26th (outside the range) included
@@ -128,17 +165,27 @@ class Flaky:
 
 def test_a_failed_group_fails_what_depends_on_it_and_nothing_else(summary_store):
     live_days(summary_store, date(2024, 1, 8), 6, per_day=30)
-    with Recorder(summary_store, now=datetime(2024, 1, 14, 12, tzinfo=timezone.utc)) as rec:
-        rec.record({"tenant_id": "tenant-000", "owner_id": "u", "metric_type": "m", "execution_id": "late", "status": "queued",
-                    "submitted_at": "2024-01-09T01:00:00Z"})
+    with Recorder(summary_store, now=datetime(2024, 1, 14, 12, tzinfo=UTC)) as rec:
+        rec.record(
+            {
+                "tenant_id": "tenant-000",
+                "owner_id": "u",
+                "metric_type": "m",
+                "execution_id": "late",
+                "status": "queued",
+                "submitted_at": "2024-01-09T01:00:00Z",
+            }
+        )
     bad_shard = summary_store.shard_of("tenant-000")
     flaky = Flaky(summary_store, date(2024, 1, 14), bad_shard)
     plan = scheduled_plan(summary_store, nightly(date(2024, 1, 14)))
     result = run(flaky, plan)
-    assert sorted(result.errors) == sorted([
-        f"daily:2024-01-14 shard {bad_shard}: simulated outage",
-        f"weekly:2024-01-08 shard {bad_shard}: depends on daily:2024-01-14, which failed: simulated outage",
-    ])
+    assert sorted(result.errors) == sorted(
+        [
+            f"daily:2024-01-14 shard {bad_shard}: simulated outage",
+            f"weekly:2024-01-08 shard {bad_shard}: depends on daily:2024-01-14, which failed: simulated outage",
+        ]
+    )
     # the other shards were done, and the failed shard's marker is kept for the retry
     assert result.summaries_created > 0
     assert [(m.day, m.shard) for m in summary_store.invalidations()] == [(date(2024, 1, 9), bad_shard)]
@@ -148,19 +195,19 @@ def test_a_failed_group_fails_what_depends_on_it_and_nothing_else(summary_store)
 
 @pytest.mark.parametrize("kind", ["sqlite", "moto"])
 def test_workers_give_the_same_summaries_as_one_process(kind, request, tmp_path, monkeypatch):
-    from conftest import make_summary_store
-
     from rollwise.samples import sample_executions
+    from support.stores import make_summary_store
 
     if kind == "moto":
         monkeypatch.setenv("AWS_ENDPOINT_URL", request.getfixturevalue("moto_server").url)  # the workers' own clients
     outcomes = []
     for name in ("one", "many"):
-        store = make_summary_store(kind, request, tmp_path / name, shards=6)
-        with Recorder(store, now=datetime(2024, 2, 2, tzinfo=timezone.utc)) as rec:
-            for raw in sample_executions(date(2024, 1, 20), 12, per_day=40, tenants=9, owners=3):
+        store = make_summary_store(kind, request, tmp_path / name, shards=4)  # 3 workers: one takes two shards
+        # two closed weeks, in an open month: the days, then the weeks the finish step rolls up
+        with Recorder(store, now=datetime(2024, 1, 22, tzinfo=UTC)) as rec:
+            for raw in sample_executions(date(2024, 1, 8), 12, per_day=18, tenants=9, owners=3):
                 rec.record(raw)
-        plan = backfill_plan(store, date(2024, 1, 20), date(2024, 1, 31), datetime(2024, 2, 2, tzinfo=timezone.utc))
+        plan = backfill_plan(store, date(2024, 1, 8), date(2024, 1, 19), datetime(2024, 1, 22, 2, tzinfo=UTC))
         result = run(store, plan, workers=1 if name == "one" else 3)
         outcomes.append((result.body(), dump(store, tenants=[f"tenant-{i:03d}" for i in range(9)])))
     assert outcomes[0] == outcomes[1]
@@ -171,11 +218,12 @@ def test_workers_give_the_same_summaries_as_one_process(kind, request, tmp_path,
 def test_a_shard_without_a_result_keeps_its_markers(summary_store):
     from rollwise.summaries.job import finish, run_shard
 
-    with Recorder(summary_store, now=datetime(2024, 1, 20, tzinfo=timezone.utc)) as rec:
+    with Recorder(summary_store, now=datetime(2024, 1, 20, tzinfo=UTC)) as rec:
         for t in ("tenant-000", "tenant-001", "tenant-003"):
-            rec.record({"tenant_id": t, "owner_id": "u", "metric_type": "m", "execution_id": "x", "status": "queued",
-                        "submitted_at": "2024-01-10T01:00:00Z"})
-    plan = scheduled_plan(summary_store, datetime(2024, 1, 20, 2, tzinfo=timezone.utc))
+            rec.record(
+                {"tenant_id": t, "owner_id": "u", "metric_type": "m", "execution_id": "x", "status": "queued", "submitted_at": "2024-01-10T01:00:00Z"}
+            )
+    plan = scheduled_plan(summary_store, datetime(2024, 1, 20, 2, tzinfo=UTC))
     marked = sorted({m.shard for m in plan.markers})
     assert len(marked) >= 2
     lost = marked[0]
@@ -185,19 +233,30 @@ def test_a_shard_without_a_result_keeps_its_markers(summary_store):
 
 def test_a_corrected_record_moves_and_is_counted_once(summary_store):
     """Submitted the 9th, completed the 10th with 5 profiles; then the same execution failed, completed the 11th."""
-    first = {"tenant_id": "acme", "owner_id": "u", "metric_type": "ocr", "execution_id": "ex-1", "status": "succeeded",
-             "submitted_at": "2024-01-09T10:00:00Z", "completed_at": "2024-01-10T10:00:00Z", "profiles": 5}
-    with Recorder(summary_store, now=datetime(2024, 1, 10, 12, tzinfo=timezone.utc)) as rec:
+    first = {
+        "tenant_id": "acme",
+        "owner_id": "u",
+        "metric_type": "ocr",
+        "execution_id": "ex-1",
+        "status": "succeeded",
+        "submitted_at": "2024-01-09T10:00:00Z",
+        "completed_at": "2024-01-10T10:00:00Z",
+        "profiles": 5,
+    }
+    with Recorder(summary_store, now=datetime(2024, 1, 10, 12, tzinfo=UTC)) as rec:
         rec.record(first)
     run(summary_store, scheduled_plan(summary_store, nightly(date(2024, 1, 10))))
-    with Recorder(summary_store, now=datetime(2024, 1, 12, 12, tzinfo=timezone.utc)) as rec:
+    with Recorder(summary_store, now=datetime(2024, 1, 12, 12, tzinfo=UTC)) as rec:
         rec.record({**first, "status": "failed", "completed_at": "2024-01-11T08:00:00Z"})
     shard = summary_store.shard_of("acme")
     assert list(summary_store.read_records(date(2024, 1, 10), shard)) == []  # no copy left on a day without an event
     assert [r["status"] for r in summary_store.read_records(date(2024, 1, 9), shard)] == ["failed"]
-    assert sorted((m.day, m.shard) for m in summary_store.invalidations()) == [(date(2024, 1, 9), shard), (date(2024, 1, 10), shard),
-                                                                               (date(2024, 1, 11), shard)]
-    run(summary_store, scheduled_plan(summary_store, datetime(2024, 2, 1, 2, tzinfo=timezone.utc)))
+    assert sorted((m.day, m.shard) for m in summary_store.invalidations()) == [
+        (date(2024, 1, 9), shard),
+        (date(2024, 1, 10), shard),
+        (date(2024, 1, 11), shard),
+    ]
+    run(summary_store, scheduled_plan(summary_store, datetime(2024, 2, 1, 2, tzinfo=UTC)))
     (month,) = [s.to_dict() for s in summary_store.query_summaries("acme", "monthly", owner_id="__tenant__")]
     assert (month["submission_count"], month["success_count"], month["failure_count"], month["total_profiles"]) == (1, 0, 1, 5)
     days = {s.period.start: s.figures for s in summary_store.query_summaries("acme", "daily", owner_id="__tenant__")}
@@ -205,15 +264,16 @@ def test_a_corrected_record_moves_and_is_counted_once(summary_store):
     assert summary_store.invalidations() == []
 
 
+@pytest.mark.shards(2)  # the closed year's 366 days are computed in every shard; one tenant's data needs one
 def test_a_backfill_leaves_every_period_it_overlaps_correct(summary_store):
     """22 January records and one of February 2nd: backfilling January must not leave the week of Jan 29
     with 1 submission or the year with 22."""
     base = {"owner_id": "u", "metric_type": "ocr", "tenant_id": "acme", "status": "queued"}
-    with Recorder(summary_store, now=datetime(2025, 1, 5, tzinfo=timezone.utc)) as rec:
+    with Recorder(summary_store, now=datetime(2025, 1, 5, tzinfo=UTC)) as rec:
         for i in range(22):
             rec.record({**base, "execution_id": f"jan-{i}", "submitted_at": f"2024-01-{10 + i % 22:02d}T10:00:00Z"})
         rec.record({**base, "execution_id": "feb-2", "submitted_at": "2024-02-02T10:00:00Z"})
-    result = run(summary_store, backfill_plan(summary_store, date(2024, 1, 1), date(2024, 1, 31), datetime(2025, 1, 5, tzinfo=timezone.utc)))
+    result = run(summary_store, backfill_plan(summary_store, date(2024, 1, 1), date(2024, 1, 31), datetime(2025, 1, 5, tzinfo=UTC)))
     assert result.errors == []
     wide = lambda kind: {s.period.start: s.figures["submission_count"] for s in summary_store.query_summaries("acme", kind, owner_id="__tenant__")}  # noqa: E731
     assert wide("weekly")[date(2024, 1, 29)] == 3 + 1  # Jan 29, 30 and 31, and Feb 2
@@ -239,8 +299,14 @@ class Interleaved:
 
 
 def acme(i, day):
-    return {"tenant_id": "acme", "owner_id": "u", "metric_type": "ocr", "execution_id": f"x{i}", "status": "queued",
-            "submitted_at": f"{day.isoformat()}T10:00:00Z"}
+    return {
+        "tenant_id": "acme",
+        "owner_id": "u",
+        "metric_type": "ocr",
+        "execution_id": f"x{i}",
+        "status": "queued",
+        "submitted_at": f"{day.isoformat()}T10:00:00Z",
+    }
 
 
 def wide_submissions(store, day):
@@ -250,16 +316,16 @@ def wide_submissions(store, day):
 def test_overlapping_runs_never_let_an_older_computation_overwrite_a_newer_one(summary_store):
     """Run A reads a day; 7 late records arrive; run B runs whole; then A writes. The late data must survive."""
     day = date(2024, 1, 10)
-    with Recorder(summary_store, now=datetime(2024, 1, 10, 20, tzinfo=timezone.utc)) as rec:
+    with Recorder(summary_store, now=datetime(2024, 1, 10, 20, tzinfo=UTC)) as rec:
         for i in range(40):
             rec.record(acme(i, day))
     b_results = []
 
     def late_data_then_run_b():
-        with Recorder(summary_store, now=datetime(2024, 1, 11, 3, tzinfo=timezone.utc)) as rec:
+        with Recorder(summary_store, now=datetime(2024, 1, 11, 3, tzinfo=UTC)) as rec:
             for i in range(40, 47):
                 rec.record(acme(i, day))
-        b_results.append(run(summary_store, scheduled_plan(summary_store, datetime(2024, 1, 11, 3, 30, tzinfo=timezone.utc))))
+        b_results.append(run(summary_store, scheduled_plan(summary_store, datetime(2024, 1, 11, 3, 30, tzinfo=UTC))))
 
     a = run(Interleaved(summary_store, day, late_data_then_run_b), scheduled_plan(summary_store, nightly(day)))
     (b,) = b_results
@@ -267,7 +333,7 @@ def test_overlapping_runs_never_let_an_older_computation_overwrite_a_newer_one(s
     assert b.deferred == [f"daily:2024-01-10 shard {shard}: being computed by another run; left to the next run"]
     assert b.errors == [] and a.errors == [] and a.deferred == []
     assert [(m.day, m.shard) for m in summary_store.invalidations()] == [(day, shard)]  # kept for the next run
-    nxt = run(summary_store, scheduled_plan(summary_store, datetime(2024, 1, 12, 2, tzinfo=timezone.utc)))
+    nxt = run(summary_store, scheduled_plan(summary_store, datetime(2024, 1, 12, 2, tzinfo=UTC)))
     assert nxt.errors == nxt.deferred == []
     assert wide_submissions(summary_store, day) == 47 and summary_store.invalidations() == []
 
@@ -275,7 +341,7 @@ def test_overlapping_runs_never_let_an_older_computation_overwrite_a_newer_one(s
 def five_records_and_a_clock(summary_store, monkeypatch):
     """Five records of 2024-01-10, and the leases' clock under the test's hand."""
     day = date(2024, 1, 10)
-    with Recorder(summary_store, now=datetime(2024, 1, 10, 20, tzinfo=timezone.utc)) as rec:
+    with Recorder(summary_store, now=datetime(2024, 1, 10, 20, tzinfo=UTC)) as rec:
         for i in range(5):
             rec.record(acme(i, day))
     clock = [1_000_000.0]
@@ -291,8 +357,9 @@ def test_a_run_that_held_its_group_too_long_does_not_write(summary_store, monkey
 
     slow = run(Interleaved(summary_store, day, paused), scheduled_plan(summary_store, nightly(day)))
     shard = summary_store.shard_of("acme")
-    assert slow.deferred == [f"daily:2024-01-10 shard {shard}: held longer than half its {store_module.LEASE_SECONDS} s lease without renewing it;"
-                             " left to the next run"]
+    assert slow.deferred == [
+        f"daily:2024-01-10 shard {shard}: held longer than half its {store_module.LEASE_SECONDS} s lease without renewing it; left to the next run"
+    ]
     assert wide_submissions(summary_store, day) == 0
     clock[0] += 1
     again = run(summary_store, scheduled_plan(summary_store, nightly(day)))  # the lease was released: the group is free
@@ -331,12 +398,14 @@ def test_a_run_out_of_time_marks_what_it_did_not_start_and_the_next_run_finishes
     cut = run(summary_store, scheduled_plan(summary_store, nightly(date(2024, 1, 14))), on_period=one_period_then_out_of_time, deadline=10.0)
     assert cut.errors == []
     left = [entry.split(":", 2)[0] + ":" + entry.split(":", 2)[1] for entry in cut.deferred]
-    assert left == ["weekly:2024-01-08 shard 0"] + [f"{p} shard {s}" for s in range(1, summary_store.shards)
-                                                  for p in ("daily:2024-01-14", "weekly:2024-01-08")]
+    assert left == ["weekly:2024-01-08 shard 0"] + [
+        f"{p} shard {s}" for s in range(1, summary_store.shards) for p in ("daily:2024-01-14", "weekly:2024-01-08")
+    ]
     assert all(entry.endswith("out of time before it started; marked for the next run") for entry in cut.deferred)
     assert "left to the next run" in cut.body()["message"]
     assert sorted((m.day, m.shard) for m in summary_store.invalidations()) == sorted(
-        [(date(2024, 1, 8), 0)] + [(d, s) for s in range(1, summary_store.shards) for d in (date(2024, 1, 8), date(2024, 1, 14))])
+        [(date(2024, 1, 8), 0)] + [(d, s) for s in range(1, summary_store.shards) for d in (date(2024, 1, 8), date(2024, 1, 14))]
+    )
     assert dump(summary_store) != dump(reference_store)  # the week is missing, and most of the 14th
 
     nxt = run(summary_store, scheduled_plan(summary_store, nightly(date(2024, 1, 15))))

@@ -1,6 +1,6 @@
 """The pure plan: which periods a run computes, from a reference time and the markers."""
 
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 
 import pytest
 
@@ -10,7 +10,7 @@ from rollwise.summaries.plan import Plan, plan_run
 
 
 def at(text):
-    return datetime.fromisoformat(text).replace(tzinfo=timezone.utc)
+    return datetime.fromisoformat(text).replace(tzinfo=UTC)
 
 
 @pytest.mark.parametrize(
@@ -43,7 +43,12 @@ def test_lateness_window_and_backfill_plans():
     plan = plan_run(at("2024-03-10T00:00"), shards=2, backfill=(date(2024, 2, 27), date(2024, 3, 2)))
     # the closed week of Feb 26 and month of February overlap the range: their days outside it are computed too
     assert plan.describe() == [f"daily:2024-02-{d:02d}" for d in range(1, 30)] + [
-        "daily:2024-03-01", "daily:2024-03-02", "daily:2024-03-03", "weekly:2024-02-26", "monthly:2024-02-01"]
+        "daily:2024-03-01",
+        "daily:2024-03-02",
+        "daily:2024-03-03",
+        "weekly:2024-02-26",
+        "monthly:2024-02-01",
+    ]
     with pytest.raises(ValueError, match="after its end"):
         plan_run(at("2024-03-10T00:00"), shards=2, backfill=(date(2024, 3, 2), date(2024, 3, 1)))
 
@@ -51,8 +56,11 @@ def test_lateness_window_and_backfill_plans():
 def test_a_plan_crosses_processes_as_json():
     plan = plan_run(at("2024-01-17T02:00"), shards=4, invalidations=[Invalidation(date(2024, 1, 3), 2, "x")])
     again = Plan.from_json(plan.to_json())
-    assert again == plan and again.for_shard(2) == [period_containing("daily", date(2024, 1, 3)),
-                                                   period_containing("daily", date(2024, 1, 16)), period_containing("weekly", date(2024, 1, 1))]
+    assert again == plan and again.for_shard(2) == [
+        period_containing("daily", date(2024, 1, 3)),
+        period_containing("daily", date(2024, 1, 16)),
+        period_containing("weekly", date(2024, 1, 1)),
+    ]
 
 
 def test_a_backfill_completes_every_closed_period_it_overlaps():
@@ -65,6 +73,13 @@ def test_a_backfill_completes_every_closed_period_it_overlaps():
     assert all(shards == {0, 1} for shards in plan.periods.values())
     # at a reference inside the year, only what is closed: no year, the week of Jan 29 brings Feb 1..4
     plan = plan_run(at("2024-02-10T02:00"), shards=2, backfill=(date(2024, 1, 1), date(2024, 1, 31)))
-    assert plan.describe()[-7:] == ["daily:2024-02-04", "weekly:2024-01-01", "weekly:2024-01-08", "weekly:2024-01-15",
-                                    "weekly:2024-01-22", "weekly:2024-01-29", "monthly:2024-01-01"]
+    assert plan.describe()[-7:] == [
+        "daily:2024-02-04",
+        "weekly:2024-01-01",
+        "weekly:2024-01-08",
+        "weekly:2024-01-15",
+        "weekly:2024-01-22",
+        "weekly:2024-01-29",
+        "monthly:2024-01-01",
+    ]
     assert "daily:2024-02-05" not in plan.describe()

@@ -1,11 +1,10 @@
 """The writer side: records validated at once, written in batches, and never dropped when a write fails."""
 
 import uuid
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 
 import pytest
 from botocore.exceptions import ClientError
-from conftest import dynamodb_client
 
 from rollwise.errors import OutOfRetryTime
 from rollwise.retry import Patience
@@ -13,6 +12,7 @@ from rollwise.samples import sample_executions
 from rollwise.summaries.model import RecordError
 from rollwise.summaries.recorder import IngestFailed, Recorder, ingest_lines
 from rollwise.summaries.stores.dynamodb import DynamoDBSummaryStore
+from support.stores import dynamodb_client
 
 
 class ThrottledClient:
@@ -26,8 +26,10 @@ class ThrottledClient:
 
     def batch_write_item(self, **kwargs):
         if self.throttled:
-            raise ClientError({"Error": {"Code": "ProvisionedThroughputExceededException", "Message": "Rate of requests exceeds the allowed throughput"}},
-                              "BatchWriteItem")
+            raise ClientError(
+                {"Error": {"Code": "ProvisionedThroughputExceededException", "Message": "Rate of requests exceeds the allowed throughput"}},
+                "BatchWriteItem",
+            )
         return self.real.batch_write_item(**kwargs)
 
 
@@ -49,7 +51,7 @@ def stored(store):
 def test_a_failed_write_keeps_the_records_for_a_retry(throttled_store):
     store, client = throttled_store
     records = list(sample_executions(date(2024, 1, 8), 1, per_day=50, tenants=2))
-    recorder = Recorder(store, batch_size=100, now=datetime(2024, 1, 9, 23, tzinfo=timezone.utc))
+    recorder = Recorder(store, batch_size=100, now=datetime(2024, 1, 9, 23, tzinfo=UTC))
     for raw in records:
         recorder.record(raw)
     with pytest.raises(OutOfRetryTime, match="still answered ProvisionedThroughputExceededException after 0 s of retries"):
@@ -65,7 +67,7 @@ def test_ingest_says_what_was_stored_and_what_was_not(throttled_store):
     store, client = throttled_store
     client.throttled = False
     lines = [orjson_line(r) for r in sample_executions(date(2024, 1, 8), 1, per_day=30, tenants=2)]
-    recorder = Recorder(store, batch_size=10, now=datetime(2024, 1, 9, 23, tzinfo=timezone.utc))
+    recorder = Recorder(store, batch_size=10, now=datetime(2024, 1, 9, 23, tzinfo=UTC))
     calls = []
 
     def throttle_after_two_batches(size):
@@ -87,8 +89,9 @@ def test_a_bad_record_is_refused_where_it_is_made(tmp_path):
     store.create()
     recorder = Recorder(store)
     with pytest.raises(RecordError, match="status must be one of"):
-        recorder.record({"tenant_id": "t", "owner_id": "o", "metric_type": "m", "execution_id": "e", "status": "done",
-                         "submitted_at": "2024-01-08T00:00:00Z"})
+        recorder.record(
+            {"tenant_id": "t", "owner_id": "o", "metric_type": "m", "execution_id": "e", "status": "done", "submitted_at": "2024-01-08T00:00:00Z"}
+        )
     assert recorder.pending == []
 
 

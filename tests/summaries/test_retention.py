@@ -4,11 +4,10 @@ retention floor never recomputed (their summaries stay as they are)."""
 from __future__ import annotations
 
 import uuid
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 
 import orjson
 import pytest
-from helpers import stored_local
 from typer.testing import CliRunner
 
 from rollwise.periods import Period
@@ -16,14 +15,23 @@ from rollwise.summaries.job import backfill_plan, run, scheduled_plan
 from rollwise.summaries.plan import BelowRetentionFloor
 from rollwise.summaries.recorder import Recorder
 from rollwise.summaries.retention import floor
+from support.summaries import stored_local
 
-UTC = timezone.utc
+UTC = UTC
 RETENTION = 30
 
 
 def execution(n: int, submitted: datetime, tenant: str = "t1") -> dict:
-    return {"tenant_id": tenant, "owner_id": "o", "metric_type": "ocr", "execution_id": f"e-{n}", "status": "succeeded",
-            "submitted_at": submitted.isoformat(), "completed_at": (submitted + timedelta(minutes=3)).isoformat(), "duration_ms": 180_000.0}
+    return {
+        "tenant_id": tenant,
+        "owner_id": "o",
+        "metric_type": "ocr",
+        "execution_id": f"e-{n}",
+        "status": "succeeded",
+        "submitted_at": submitted.isoformat(),
+        "completed_at": (submitted + timedelta(minutes=3)).isoformat(),
+        "duration_ms": 180_000.0,
+    }
 
 
 def test_the_floor_is_a_day_inside_the_retention():
@@ -36,9 +44,8 @@ def test_the_floor_is_a_day_inside_the_retention():
 
 @pytest.mark.parametrize("backend", ["moto", "dynalite"])
 def test_records_and_locators_carry_their_expiry_as_configured(backend, request, tmp_path):
-    from conftest import make_summary_store
-
     from rollwise.summaries.stores.dynamodb import TTL_ATTRIBUTE, locator_key, record_key
+    from support.stores import make_summary_store
 
     store = make_summary_store(backend, request, tmp_path)
     store.set_zone("t-kol", "Asia/Kolkata")
@@ -67,7 +74,7 @@ def test_init_turns_on_the_tables_ttl_when_records_expire(moto_server, monkeypat
     monkeypatch.setenv("ROLLWISE_RECORD_RETENTION_DAYS", str(RETENTION))
     result = CliRunner().invoke(app, ["summaries", "init", "--store", f"dynamodb://{table}"])
     assert result.exit_code == 0, result.output
-    from conftest import dynamodb_client
+    from support.stores import dynamodb_client
 
     ttl = dynamodb_client(moto_server.url).describe_time_to_live(TableName=table)["TimeToLiveDescription"]
     assert (ttl["TimeToLiveStatus"], ttl["AttributeName"]) == ("ENABLED", "expires")
@@ -128,7 +135,9 @@ def test_the_cli_refuses_a_backfill_below_the_floor_and_marks_frozen_periods(tmp
     assert runner.invoke(app, ["summaries", "run", "--at", "2020-01-11T02:00:00Z", "--store", url]).exit_code == 0
     result = runner.invoke(app, ["summaries", "backfill", "2020-01-01", "2020-01-31", "--store", url])
     assert result.exit_code == 2 and "below the retention floor" in result.output and "Traceback" not in result.output
-    shown = [orjson.loads(line) for line in runner.invoke(app, ["summaries", "show", "--tenant", "t1", "--period", "daily", "--store", url,
-                                                                 "--json"]).output.splitlines()]
+    shown = [
+        orjson.loads(line)
+        for line in runner.invoke(app, ["summaries", "show", "--tenant", "t1", "--period", "daily", "--store", url, "--json"]).output.splitlines()
+    ]
     assert shown and all(row["frozen"] for row in shown)
     assert shown[0]["zone"] == "UTC" and shown[0]["starts_at"] == "2020-01-10T00:00:00Z"

@@ -11,12 +11,11 @@ import io
 import json
 import uuid
 from collections import Counter, defaultdict
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import boto3
 import pytest
 from typer.testing import CliRunner
-from workflow_sdk import sdk_database, stream_events
 
 from rollwise.cli import app
 from rollwise.handlers import ingest_stream
@@ -25,8 +24,9 @@ from rollwise.summaries import sdk
 from rollwise.summaries.job import backfill_plan, run, scheduled_plan
 from rollwise.summaries.stores.dynamodb import DynamoDBSummaryStore
 from rollwise.summaries.stores.sdk_table import SdkSummaryTable, clean_up
+from support.workflow_sdk import sdk_database, stream_events
 
-UTC = timezone.utc
+UTC = UTC
 OUTCOMES = {"succeeded": "success_count", "failed": "failure_count", "cancelled": "cancelled_count"}
 
 
@@ -45,13 +45,20 @@ def create_sdk_table(client, name: str) -> str:
     """The SDK's table as its models need it: pk/sk, gsi1-gsi3 (every attribute projected), a stream."""
     names = ["pk", "sk"] + [f"gsi{i}_{k}" for i in (1, 2, 3) for k in ("pk", "sk")]
     client.create_table(
-        TableName=name, BillingMode="PAY_PER_REQUEST",
+        TableName=name,
+        BillingMode="PAY_PER_REQUEST",
         AttributeDefinitions=[{"AttributeName": n, "AttributeType": "S"} for n in names],
         KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}, {"AttributeName": "sk", "KeyType": "RANGE"}],
-        GlobalSecondaryIndexes=[{"IndexName": f"gsi{i}", "Projection": {"ProjectionType": "ALL"},
-                                 "KeySchema": [{"AttributeName": f"gsi{i}_pk", "KeyType": "HASH"},
-                                               {"AttributeName": f"gsi{i}_sk", "KeyType": "RANGE"}]} for i in (1, 2, 3)],
-        StreamSpecification={"StreamEnabled": True, "StreamViewType": "NEW_AND_OLD_IMAGES"})
+        GlobalSecondaryIndexes=[
+            {
+                "IndexName": f"gsi{i}",
+                "Projection": {"ProjectionType": "ALL"},
+                "KeySchema": [{"AttributeName": f"gsi{i}_pk", "KeyType": "HASH"}, {"AttributeName": f"gsi{i}_sk", "KeyType": "RANGE"}],
+            }
+            for i in (1, 2, 3)
+        ],
+        StreamSpecification={"StreamEnabled": True, "StreamViewType": "NEW_AND_OLD_IMAGES"},
+    )
     client.get_waiter("table_exists").wait(TableName=name, WaiterConfig={"Delay": 1, "MaxAttempts": 30})
     return client.describe_table(TableName=name)["Table"]["LatestStreamArn"]
 
@@ -64,8 +71,12 @@ def run_executions(db, table: str) -> None:
     n = 0
     for tenant in ("tenant-a", "Tenant-B"):
         for owner in ("owner-1", "owner-2"):
-            service = WorkflowService(dynamodb=db, table_name=table, record_history=False,
-                                      request_context=SystemRequestContext(tenant_id=tenant, user_id=owner, source="test"))
+            service = WorkflowService(
+                dynamodb=db,
+                table_name=table,
+                record_history=False,
+                request_context=SystemRequestContext(tenant_id=tenant, user_id=owner, source="test"),
+            )
             for kind in ("ocr", "match"):
                 for end in ("succeeded", "failed", "cancelled", "succeeded", "running"):
                     n += 1
@@ -109,11 +120,10 @@ def setup(moto_server, monkeypatch):
     table = f"rollwise-{uuid.uuid4().hex[:8]}"
     for name, value in {"AWS_ENDPOINT_URL": moto_server.url, "DYNAMODB_TABLE_NAME": table}.items():
         monkeypatch.setenv(name, value)
-    store = DynamoDBSummaryStore(table, client=client)
+    store = DynamoDBSummaryStore(table, shards=2, client=client)  # the mirror, not the shards, is under test
     store.create()
     store.sdk_table = SdkSummaryTable(source, client=client)
-    return {"client": client, "source": source, "store": store, "events": lambda: stream_events(streams, arn),
-            "db": sdk_database(moto_server.url)}
+    return {"client": client, "source": source, "store": store, "events": lambda: stream_events(streams, arn), "db": sdk_database(moto_server.url)}
 
 
 def plain(item: dict) -> dict:
@@ -148,17 +158,21 @@ def test_summaries_read_back_through_the_sdks_model_and_its_indexes_equal_the_tr
         key = (m.tenant_id, m.owner_id, m.metric_type)
         figures = want[key]
         assert (m.period_start_ts, m.period_end_ts) == (start, end)
-        assert [m.submission_count, m.success_count, m.failure_count, m.cancelled_count, m.timeout_count] == \
-            [figures[k] for k in ("submission_count", "success_count", "failure_count", "cancelled_count", "timeout_count")], key
+        assert [m.submission_count, m.success_count, m.failure_count, m.cancelled_count, m.timeout_count] == [
+            figures[k] for k in ("submission_count", "success_count", "failure_count", "cancelled_count", "timeout_count")
+        ], key
         assert m.total_duration_ms == figures["total_duration_ms"], key
         ours = stored[key]
-        assert m.get_metric("p95_duration_ms") == pytest.approx(ours["p95_duration_ms"]) and m.get_metric("duration_count") == \
-            figures["success_count"] + figures["failure_count"]
+        assert (
+            m.get_metric("p95_duration_ms") == pytest.approx(ours["p95_duration_ms"])
+            and m.get_metric("duration_count") == figures["success_count"] + figures["failure_count"]
+        )
         assert (m.min_duration_ms, m.max_duration_ms) == (round(ours["min_duration_ms"]), round(ours["max_duration_ms"]))
         # The item's keys are the ones the model builds from its own fields.
         built = quietly(m.to_resource_dictionary)
-        assert {k: built[k] for k in ("pk", "sk", *sdk.INDEXES["gsi1"], *sdk.INDEXES["gsi2"], *sdk.INDEXES["gsi3"])} == \
-            {k: item[k]["S"] for k in ("pk", "sk", *sdk.INDEXES["gsi1"], *sdk.INDEXES["gsi2"], *sdk.INDEXES["gsi3"])}
+        assert {k: built[k] for k in ("pk", "sk", *sdk.INDEXES["gsi1"], *sdk.INDEXES["gsi2"], *sdk.INDEXES["gsi3"])} == {
+            k: item[k]["S"] for k in ("pk", "sk", *sdk.INDEXES["gsi1"], *sdk.INDEXES["gsi2"], *sdk.INDEXES["gsi3"])
+        }
 
     # Each index, queried with keys the model builds, finds exactly one item per owner, metric type and period.
     for tenant, owner, kind in want:
@@ -168,9 +182,13 @@ def test_summaries_read_back_through_the_sdks_model_and_its_indexes_equal_the_tr
         found = {}
         for index in ("gsi1", "gsi2", "gsi3"):
             pk, sk = sdk.INDEXES[index]
-            items = client.query(TableName=source, IndexName=index, KeyConditionExpression="#p = :p AND #s = :s",
-                                 ExpressionAttributeNames={"#p": pk, "#s": sk},
-                                 ExpressionAttributeValues={":p": {"S": keys[pk]}, ":s": {"S": keys[sk]}})["Items"]
+            items = client.query(
+                TableName=source,
+                IndexName=index,
+                KeyConditionExpression="#p = :p AND #s = :s",
+                ExpressionAttributeNames={"#p": pk, "#s": sk},
+                ExpressionAttributeValues={":p": {"S": keys[pk]}, ":s": {"S": keys[sk]}},
+            )["Items"]
             found[index] = [i for i in items if (i["owner_id"]["S"], i["metric_type"]["S"]) == (owner, kind) and i["tenant_id"]["S"] == tenant]
         assert [len(found[i]) for i in ("gsi1", "gsi2", "gsi3")] == [1, 1, 1], (tenant, owner, kind)
 
@@ -180,8 +198,12 @@ def test_summaries_read_back_through_the_sdks_model_and_its_indexes_equal_the_tr
     assert not again.failures()
     after = sdk_items(client, source)
     assert {i["pk"]["S"] for i in after} == before and len(after) == len(before)
-    assert CliRunner().invoke(app, ["summaries", "sdk-check", "--table", source, "--day", today.isoformat(),
-                                    "--store", f"dynamodb://{store.table_name}"]).exit_code == 0
+    assert (
+        CliRunner()
+        .invoke(app, ["summaries", "sdk-check", "--table", source, "--day", today.isoformat(), "--store", f"dynamodb://{store.table_name}"])
+        .exit_code
+        == 0
+    )
 
 
 def handler_items(tenant: str, owner: str, kind: str, start: datetime, runs: int) -> list[dict]:
@@ -206,8 +228,9 @@ def test_cleanup_removes_the_sdk_handlers_items_keeps_rollwises_and_every_other_
     run_executions(setup["db"], source)  # executions, their tracking and metrics items: other models
     others = [i for page in client.get_paginator("scan").paginate(TableName=source) for i in page["Items"]]
     assert any(i["pk"]["S"].startswith("execution_metrics#") and i["sk"]["S"] == "metrics" for i in others)
-    duplicates = handler_items("tenant-a", "owner-1", "ocr", datetime(2024, 3, 1, tzinfo=UTC), runs=3) + \
-        handler_items("Tenant-B", "__tenant__", "match", datetime(2024, 3, 1, tzinfo=UTC), runs=2)
+    duplicates = handler_items("tenant-a", "owner-1", "ocr", datetime(2024, 3, 1, tzinfo=UTC), runs=3) + handler_items(
+        "Tenant-B", "__tenant__", "match", datetime(2024, 3, 1, tzinfo=UTC), runs=2
+    )
     for item in duplicates:
         client.put_item(TableName=source, Item=item)
     before = CliRunner().invoke(app, ["summaries", "sdk-cleanup", "--table", source, "--dry-run", "--json"])
@@ -240,15 +263,30 @@ def test_a_summary_removed_by_rollwise_is_removed_from_the_sdk_table_too(setup):
     day = datetime(2024, 3, 1, 12, tzinfo=UTC)
     with Recorder(store, now=day) as rec:
         for n, kind in enumerate(("ocr", "match")):
-            rec.record({"tenant_id": "t", "owner_id": "o", "metric_type": kind, "execution_id": f"e{n}", "status": "succeeded",
-                        "submitted_at": "2024-03-01T10:00:00Z", "completed_at": "2024-03-01T10:00:05Z"})
+            rec.record(
+                {
+                    "tenant_id": "t",
+                    "owner_id": "o",
+                    "metric_type": kind,
+                    "execution_id": f"e{n}",
+                    "status": "succeeded",
+                    "submitted_at": "2024-03-01T10:00:00Z",
+                    "completed_at": "2024-03-01T10:00:05Z",
+                }
+            )
     run(store, backfill_plan(store, day.date(), day.date(), day + timedelta(days=1)))
-    assert sorted((i["owner_id"]["S"], i["metric_type"]["S"]) for i in sdk_items(client, source) if i["period_type"]["S"] == "daily") == \
-        [("__tenant__", "match"), ("__tenant__", "ocr"), ("o", "match"), ("o", "ocr")]
+    assert sorted((i["owner_id"]["S"], i["metric_type"]["S"]) for i in sdk_items(client, source) if i["period_type"]["S"] == "daily") == [
+        ("__tenant__", "match"),
+        ("__tenant__", "ocr"),
+        ("o", "match"),
+        ("o", "ocr"),
+    ]
     store.forget_records([("t", "e1")], now=day)  # the match execution is gone
     run(store, backfill_plan(store, day.date(), day.date(), day + timedelta(days=1)))
-    assert sorted((i["owner_id"]["S"], i["metric_type"]["S"]) for i in sdk_items(client, source) if i["period_type"]["S"] == "daily") == \
-        [("__tenant__", "ocr"), ("o", "ocr")]
+    assert sorted((i["owner_id"]["S"], i["metric_type"]["S"]) for i in sdk_items(client, source) if i["period_type"]["S"] == "daily") == [
+        ("__tenant__", "ocr"),
+        ("o", "ocr"),
+    ]
 
 
 def test_a_tenants_new_zone_replaces_its_items_with_the_local_periods_instants(setup):
@@ -258,8 +296,17 @@ def test_a_tenants_new_zone_replaces_its_items_with_the_local_periods_instants(s
 
     day = datetime(2024, 3, 1, 12, tzinfo=UTC)
     with Recorder(store, now=day) as rec:
-        rec.record({"tenant_id": "t", "owner_id": "o", "metric_type": "ocr", "execution_id": "e", "status": "succeeded",
-                    "submitted_at": "2024-03-01T10:00:00Z", "completed_at": "2024-03-01T10:00:05Z"})
+        rec.record(
+            {
+                "tenant_id": "t",
+                "owner_id": "o",
+                "metric_type": "ocr",
+                "execution_id": "e",
+                "status": "succeeded",
+                "submitted_at": "2024-03-01T10:00:00Z",
+                "completed_at": "2024-03-01T10:00:05Z",
+            }
+        )
     run(store, backfill_plan(store, day.date(), day.date(), day + timedelta(days=1)))
     utc_start = int(datetime(2024, 3, 1, tzinfo=UTC).timestamp())
     assert {int(i["period_start_ts"]["N"]) for i in sdk_items(client, source) if i["period_type"]["S"] == "daily"} == {utc_start}

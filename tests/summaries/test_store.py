@@ -1,6 +1,6 @@
 """Each store, over the same contract; DynamoDB through moto server and dynalite over HTTP."""
 
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 
 from rollwise.periods import period_containing
 from rollwise.summaries.model import Summary, normalize_record
@@ -8,13 +8,21 @@ from rollwise.summaries.store import LEASE_SECONDS, StoredSummary
 
 
 def rec(i, tenant="t1", owner="u1", metric="ocr", submitted="2024-01-14T10:00:00Z", completed="2024-01-15T00:00:01Z", status="succeeded"):
-    return normalize_record({
-        "tenant_id": tenant, "owner_id": owner, "metric_type": metric, "execution_id": f"e{i}", "status": status,
-        "submitted_at": submitted, "completed_at": completed, "duration_ms": 1000 + i,
-    })
+    return normalize_record(
+        {
+            "tenant_id": tenant,
+            "owner_id": owner,
+            "metric_type": metric,
+            "execution_id": f"e{i}",
+            "status": status,
+            "submitted_at": submitted,
+            "completed_at": completed,
+            "duration_ms": 1000 + i,
+        }
+    )
 
 
-NOW = datetime(2024, 1, 15, 12, tzinfo=timezone.utc)
+NOW = datetime(2024, 1, 15, 12, tzinfo=UTC)
 
 
 def test_records_are_read_back_by_day_and_shard(summary_store):
@@ -99,7 +107,7 @@ def test_summaries_round_trip_and_are_queried_by_tenant_owner_and_metric(summary
 def test_a_longer_periods_parts_are_read_together_and_nothing_outside_it(summary_store):
     """A week across two months, a month and a year: each of its parts once, a neighbour never, and on
     DynamoDB one Query per month the days reach (per year for months), not one per day."""
-    from helpers import WriteLog
+    from support.summaries import WriteLog
 
     shard = summary_store.shard_of("t1")
     days = [date(2024, 1, 27) + timedelta(days=i) for i in range(10)]  # Sat 27 Jan .. Mon 5 Feb
@@ -110,7 +118,9 @@ def test_a_longer_periods_parts_are_read_together_and_nothing_outside_it(summary
     for month in (1, 2, 12):
         p = period_containing("monthly", date(2024, month, 1))
         summary_store.write_summaries(p, shard, [StoredSummary.of(summary("t1", "u1", "ocr", date(2024, month, 1), month))], [])
-    summary_store.write_summaries(period_containing("monthly", date(2023, 12, 1)), shard, [StoredSummary.of(summary("t1", "u1", "ocr", date(2023, 12, 1), 1))], [])
+    summary_store.write_summaries(
+        period_containing("monthly", date(2023, 12, 1)), shard, [StoredSummary.of(summary("t1", "u1", "ocr", date(2023, 12, 1), 1))], []
+    )
     log = WriteLog(summary_store)
 
     def within(kind, period):
@@ -124,9 +134,13 @@ def test_a_longer_periods_parts_are_read_together_and_nothing_outside_it(summary
     week = period_containing("weekly", date(2024, 1, 29))  # Mon 29 Jan .. Sun 4 Feb
     assert within("daily", week) == sorted((d, o, i + 1) for i, d in enumerate(days) if week.start <= d <= week.end for o in ("u1", "u2"))
     assert within("daily", period_containing("monthly", date(2024, 2, 1))) == sorted(
-        (d, o, i + 1) for i, d in enumerate(days) if d.month == 2 for o in ("u1", "u2"))
+        (d, o, i + 1) for i, d in enumerate(days) if d.month == 2 for o in ("u1", "u2")
+    )
     assert within("monthly", period_containing("yearly", date(2024, 1, 1))) == [
-        (date(2024, 1, 1), "u1", 1), (date(2024, 2, 1), "u1", 2), (date(2024, 12, 1), "u1", 12)]
+        (date(2024, 1, 1), "u1", 1),
+        (date(2024, 2, 1), "u1", 2),
+        (date(2024, 12, 1), "u1", 12),
+    ]
     assert within("daily", period_containing("weekly", date(2024, 3, 4))) == []
     assert sorted(summary_store.read_summaries(period_containing("daily", date(2024, 2, 4)), shard)) == [("t1", "u1", "ocr"), ("t1", "u2", "ocr")]
 
@@ -134,7 +148,7 @@ def test_a_longer_periods_parts_are_read_together_and_nothing_outside_it(summary
 def test_ids_beyond_the_basic_plane_are_read_like_any_other(summary_store):
     """A key range must not end at U+FFFF: in DynamoDB's byte order (and in code points) an id
     starting with an emoji sorts above it, and its summaries would silently drop out of every read."""
-    tenant, owner = "\U0001F600corp", "\U0001F9D1"
+    tenant, owner = "\U0001f600corp", "\U0001f9d1"
     day = date(2024, 1, 10)
     shard = summary_store.shard_of(tenant)
     summary_store.write_summaries(period_containing("daily", day), shard, [StoredSummary.of(summary(tenant, owner, "ocr", day, 3))], [])
@@ -187,4 +201,3 @@ def test_taking_renewing_and_giving_back_a_lease_can_each_be_repeated(summary_st
     assert summary_store._acquire_lease(2, "run-b", now + 7)
     # an expired lease is anyone's
     assert summary_store._acquire_lease(2, "run-c", now + 7 + LEASE_SECONDS + 1)
-

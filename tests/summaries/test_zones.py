@@ -1,16 +1,14 @@
 """Every tenant on its own clock: local periods, the hourly schedule, and moving a tenant to another zone.
 
-Truths are computed in the tests (tests/helpers.py ``local_truth``) with zoneinfo from the records alone.
+Truths are computed in the tests (tests/support/summaries.py ``local_truth``) with zoneinfo from the records alone.
 """
 
 from __future__ import annotations
 
 import uuid
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 
 import pytest
-from conftest import make_summary_store
-from helpers import local_truth, stored_local
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -18,19 +16,44 @@ from rollwise.periods import PERIOD_TYPES, Period, UnknownZone, parse_label
 from rollwise.summaries.job import backfill_plan, run, scheduled_plan
 from rollwise.summaries.recorder import Recorder
 from rollwise.summaries.zones import change_zone
+from support.stores import make_summary_store
+from support.summaries import local_truth, stored_local
 
-UTC = timezone.utc
-ZONES = ["Asia/Kolkata", "Asia/Kathmandu", "Australia/Lord_Howe", "America/St_Johns", "Pacific/Kiritimati", "Pacific/Niue",
-         "Europe/London", "Pacific/Apia", "UTC"]
+UTC = UTC
+ZONES = [
+    "Asia/Kolkata",
+    "Asia/Kathmandu",
+    "Australia/Lord_Howe",
+    "America/St_Johns",
+    "Pacific/Kiritimati",
+    "Pacific/Niue",
+    "Europe/London",
+    "Pacific/Apia",
+    "UTC",
+]
 # Days around what makes zones hard: Samoa skipping 2011-12-30, London's and Lord Howe's DST changes, a year's end.
-ANCHORS = [datetime(2011, 12, 28, tzinfo=UTC), datetime(2024, 3, 29, tzinfo=UTC), datetime(2024, 4, 4, tzinfo=UTC),
-           datetime(2024, 10, 25, tzinfo=UTC), datetime(2024, 12, 29, tzinfo=UTC)]
+ANCHORS = [
+    datetime(2011, 12, 28, tzinfo=UTC),
+    datetime(2024, 3, 29, tzinfo=UTC),
+    datetime(2024, 4, 4, tzinfo=UTC),
+    datetime(2024, 10, 25, tzinfo=UTC),
+    datetime(2024, 12, 29, tzinfo=UTC),
+]
 STATUSES = ["succeeded", "failed", "cancelled", "timed_out", "running"]
 
 
 def execution(tenant: str, n: int, submitted: datetime, status: str, minutes: int) -> dict:
-    rec = {"tenant_id": tenant, "owner_id": f"owner-{n % 2}", "metric_type": "ocr" if n % 3 else "match", "execution_id": f"e-{n}",
-           "status": status, "submitted_at": submitted.isoformat(), "profiles": n % 7, "throttled": n % 2, "rejected": n % 5 == 0}
+    rec = {
+        "tenant_id": tenant,
+        "owner_id": f"owner-{n % 2}",
+        "metric_type": "ocr" if n % 3 else "match",
+        "execution_id": f"e-{n}",
+        "status": status,
+        "submitted_at": submitted.isoformat(),
+        "profiles": n % 7,
+        "throttled": n % 2,
+        "rejected": n % 5 == 0,
+    }
     if status != "running":
         rec["completed_at"] = (submitted + timedelta(minutes=minutes)).isoformat()
         rec["duration_ms"] = minutes * 60_000.0
@@ -62,13 +85,18 @@ def hourly(store, first: datetime, hours: int) -> list[tuple[datetime, list[str]
     return out
 
 
+@pytest.mark.slow  # a long hypothesis run: 168 hourly runs an example
 @pytest.mark.parametrize("backend", ["sqlite", "moto", "dynalite"])
 def test_summaries_of_tenants_in_any_zone_are_the_truth(backend, request, tmp_path):
     """Hypothesis: tenants in random zones, random executions; after the hourly runs, every daily, weekly,
     monthly and yearly summary equals the truth computed from the records with zoneinfo."""
 
-    @settings(max_examples=25 if backend == "sqlite" else 6, deadline=None, derandomize=True,
-              suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture, HealthCheck.data_too_large])
+    @settings(
+        max_examples=25 if backend == "sqlite" else 6,
+        deadline=None,
+        derandomize=True,
+        suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture, HealthCheck.data_too_large],
+    )
     @given(histories())
     def trial(history):
         anchor, tenants, records = history
@@ -91,17 +119,23 @@ def test_summaries_of_tenants_in_any_zone_are_the_truth(backend, request, tmp_pa
     assert len(examples) >= (25 if backend == "sqlite" else 6) and len(set(examples)) > 1
 
 
+@pytest.mark.shards(2)  # the schedule is under test: each local day is computed once in every shard
 def test_the_hourly_schedule_takes_each_local_day_once_after_it_closed(summary_store):
     """Ten days across Europe/London's and Lord Howe's DST changes: every local day of every zone is
     aggregated by the first run at least 2 hours after its end, never before, and once; a late record
     brings its day back once."""
-    zones = {"t-utc": "UTC", "t-lon": "Europe/London", "t-kol": "Asia/Kolkata", "t-lhi": "Australia/Lord_Howe",
-             "t-kir": "Pacific/Kiritimati", "t-niu": "Pacific/Niue"}
+    zones = {
+        "t-utc": "UTC",
+        "t-lon": "Europe/London",
+        "t-kol": "Asia/Kolkata",
+        "t-lhi": "Australia/Lord_Howe",
+        "t-kir": "Pacific/Kiritimati",
+        "t-niu": "Pacific/Niue",
+    }
     for tenant, zone in zones.items():
         summary_store.set_zone(tenant, zone)
     start = datetime(2024, 3, 26, tzinfo=UTC)
-    records = [execution(t, i * 10 + d, start + timedelta(days=d, hours=7), "succeeded", 5)
-               for i, t in enumerate(zones) for d in range(10)]
+    records = [execution(t, i * 10 + d, start + timedelta(days=d, hours=7), "succeeded", 5) for i, t in enumerate(zones) for d in range(10)]
     with Recorder(summary_store, now=start) as rec:
         for r in records:
             rec.record(r)
@@ -136,10 +170,9 @@ def test_the_hourly_schedule_takes_each_local_day_once_after_it_closed(summary_s
 
 
 def test_a_run_with_nothing_due_reads_the_settings_and_the_markers_only(moto_server, tmp_path):
-    from conftest import dynamodb_client
-    from helpers import RequestLog
-
     from rollwise.summaries.stores.dynamodb import DynamoDBSummaryStore
+    from support.stores import dynamodb_client
+    from support.summaries import RequestLog
 
     client = dynamodb_client(moto_server.url)
     store = DynamoDBSummaryStore(f"idle-{uuid.uuid4().hex[:8]}", shards=4, client=client)
@@ -152,12 +185,12 @@ def test_a_run_with_nothing_due_reads_the_settings_and_the_markers_only(moto_ser
     assert result.periods == [] and sum(requests.operations.values()) == 2, requests.operations
 
 
+@pytest.mark.shards(2)  # the move is under test: each period is computed once in every shard
 @pytest.mark.parametrize("new_zone", ["Asia/Kolkata", "America/St_Johns"])
 def test_a_zone_change_equals_a_store_that_had_the_new_zone_from_the_start(summary_store, request, tmp_path, new_zone):
     anchor = datetime(2024, 3, 25, tzinfo=UTC)
-    records = [execution(t, n, anchor + timedelta(hours=5 * n + 1), STATUSES[n % 4], 20 + n * 7)
-               for n, t in enumerate(["moving", "staying"] * 20)]
-    fresh = make_summary_store(request.node.callspec.params.get("summary_store", "sqlite"), request, tmp_path / "fresh")
+    records = [execution(t, n, anchor + timedelta(hours=5 * n + 1), STATUSES[n % 4], 20 + n * 7) for n, t in enumerate(["moving", "staying"] * 20)]
+    fresh = make_summary_store(request.node.callspec.params.get("summary_store", "sqlite"), request, tmp_path / "fresh", shards=2)
     fresh.set_zone("moving", new_zone)
     reference = datetime(2024, 4, 8, 3, tzinfo=UTC)
     for store in (summary_store, fresh):

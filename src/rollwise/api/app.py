@@ -52,15 +52,16 @@ def build_app() -> APIGatewayHttpResolver:
         event = app.current_event
         allowed = sorted({route.method for route in _routes(app) if route.rule.match(event.path)} - {event.http_method.upper()})
         if allowed:
-            return problem_response(Problem(405, f"{event.http_method} is not allowed on {event.path}: use {', '.join(allowed)}",
-                                            headers={"Allow": ", ".join(allowed)}), event.path)
+            return problem_response(
+                Problem(405, f"{event.http_method} is not allowed on {event.path}: use {', '.join(allowed)}", headers={"Allow": ", ".join(allowed)}),
+                event.path,
+            )
         return problem_response(Problem(404, f"no route {event.path}"), event.path)
 
     @app.exception_handler(StoreError)
     def unavailable(error: StoreError) -> Response:
         log.error("store failed", extra={"error": str(error)})
-        return problem_response(Problem(503, "the store could not answer now; try again", headers={"Retry-After": "5"}),
-                                app.current_event.path)
+        return problem_response(Problem(503, "the store could not answer now; try again", headers={"Retry-After": "5"}), app.current_event.path)
 
     return app
 
@@ -79,8 +80,13 @@ def respond(app: APIGatewayHttpResolver, svc: Services, event: dict[str, Any], c
         try:
             caller = verified_caller(svc, event)
         except Problem as problem:
-            return {"statusCode": problem.status, "isBase64Encoded": False, "cookies": [], "body": problem.body(path),
-                    "headers": {"Content-Type": PROBLEM_JSON, "Cache-Control": "no-store", **problem.headers}}
+            return {
+                "statusCode": problem.status,
+                "isBase64Encoded": False,
+                "cookies": [],
+                "body": problem.body(path),
+                "headers": {"Content-Type": PROBLEM_JSON, "Cache-Control": "no-store", **problem.headers},
+            }
     if hasattr(svc.summaries, "forget_zones"):  # a warm host follows zone changes and the schedule within a minute
         from rollwise.summaries.store import ZONES_MAX_AGE_SECONDS
 
@@ -98,7 +104,10 @@ def openapi_document(app: APIGatewayHttpResolver | None = None) -> str:
     from aws_lambda_powertools.event_handler.openapi.models import HTTPBearer
 
     app = app or build_app()
-    return app.get_openapi_json_schema(title=TITLE, version=VERSION, security_schemes={"bearer": HTTPBearer(bearerFormat="JWT")},
-                                       security=[{"bearer": []}],
-                                       description="Usage and summaries per tenant, in the tenant's zone; the merge job's windows. "
-                                                   "Refusals are RFC 9457 problems.")
+    return app.get_openapi_json_schema(
+        title=TITLE,
+        version=VERSION,
+        security_schemes={"bearer": HTTPBearer(bearerFormat="JWT")},
+        security=[{"bearer": []}],
+        description="Usage and summaries per tenant, in the tenant's zone; the merge job's windows. Refusals are RFC 9457 problems.",
+    )

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, Callable, Mapping
+from typing import Any
 
 from rollwise.api.settings import ApiSettings
 from rollwise.api.tokens import Caller, Verifier, bearer, caller_of
@@ -38,6 +39,7 @@ def verified_caller(svc: Services, event: Mapping[str, Any]) -> Caller:
     JWT authorizer passed on; :class:`~rollwise.api.problems.Problem` 401 without a valid one."""
     from rollwise.api.problems import unauthorized
 
+    claims: Mapping[str, Any] | None
     if svc.verifier is not None:
         claims = svc.verifier.claims(bearer(event.get("headers") or {}))
     else:

@@ -7,9 +7,10 @@ the tenant claim names the one tenant a token may read; the admin group (or scop
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any
 
 from rollwise.api.problems import forbidden, unauthorized
 
@@ -72,13 +73,14 @@ class Verifier:
         import jwt
 
         try:
-            if self._client is not None:
+            keys = self._keys
+            if keys is None:  # a key set fetched over HTTP
                 return self._client.get_signing_key(kid) if kid else self._client.get_signing_keys()[0]
             if kid is None:
-                if len(self._keys.keys) != 1:
+                if len(keys.keys) != 1:
                     raise unauthorized("the token names no key (kid) and the key set has several")
-                return self._keys.keys[0]
-            return self._keys[kid]
+                return keys.keys[0]
+            return keys[kid]
         except (KeyError, jwt.PyJWKClientError):
             raise unauthorized("the token is signed by a key not in the key set") from None
 
@@ -96,8 +98,9 @@ class Verifier:
         if key.algorithm_name != alg:
             raise unauthorized(f"the token says {alg} but its key is for {key.algorithm_name}")
         try:
-            claims = jwt.decode(token, key.key, algorithms=[alg], issuer=self.issuer, leeway=LEEWAY_SECONDS,
-                                options={"require": ["exp", "iss"], "verify_aud": False})
+            claims = jwt.decode(
+                token, key.key, algorithms=[alg], issuer=self.issuer, leeway=LEEWAY_SECONDS, options={"require": ["exp", "iss"], "verify_aud": False}
+            )
         except jwt.ExpiredSignatureError:
             raise unauthorized("the token has expired") from None
         except jwt.ImmatureSignatureError:

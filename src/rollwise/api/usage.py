@@ -7,9 +7,10 @@ a week's row equals the weekly summary.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
-from typing import Any, Iterable
+from typing import Any
 
 from rollwise.periods import Period, days_between, local_day, local_midnight, period_containing
 from rollwise.summaries.aggregate import aggregate_day
@@ -103,8 +104,13 @@ def _wanted(s: Summary, query: UsageQuery, by_owner: bool) -> bool:
 
 def _row(s: Summary, key: tuple, first: date, after: date, zone: str, complete: bool, now: datetime) -> dict[str, Any]:
     figures = s.figures()
-    row: dict[str, Any] = {"from": first.isoformat(), "to": after.isoformat(), "zone": zone,
-                           "starts_at": utc_text(local_midnight(first, zone)), "ends_at": utc_text(local_midnight(after, zone))}
+    row: dict[str, Any] = {
+        "from": first.isoformat(),
+        "to": after.isoformat(),
+        "zone": zone,
+        "starts_at": utc_text(local_midnight(first, zone)),
+        "ends_at": utc_text(local_midnight(after, zone)),
+    }
     if key[0] is not None:
         row["owner_id"] = key[0]
     if key[1] is not None:

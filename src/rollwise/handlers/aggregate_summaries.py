@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from typing import Any, Mapping
+from collections.abc import Mapping
+from typing import Any
 
 from rollwise.config import AwsSettings, resolve
 from rollwise.handlers import SUMMARIES_SERVICE
@@ -48,7 +49,8 @@ def lambda_handler(event: Any, context: Any) -> dict[str, Any]:
     Functions calls it three ways instead: ``{"action": "plan"}``, then
     ``{"action": "shard", "plan": ..., "shard": N}`` once per shard, then
     ``{"action": "finalize", "plan": ..., "results": [...]}``."""
-    from rollwise.summaries.job import RunResult, backfill_plan, finish as finish_plan, run_shard, scheduled_plan
+    from rollwise.summaries.job import RunResult, backfill_plan, run_shard, scheduled_plan
+    from rollwise.summaries.job import finish as finish_plan
     from rollwise.summaries.plan import Plan
     from rollwise.summaries.settings import SummariesSettings
     from rollwise.summaries.stores import configure, open_summary_store

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import functools
 from collections import Counter
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from rollwise.config import AwsSettings, resolve
 from rollwise.errors import StoreError
@@ -29,6 +29,9 @@ from rollwise.handlers.common import (
     start_invocation,
     structured_logger,
 )
+
+if TYPE_CHECKING:
+    from aws_lambda_powertools.utilities.batch.types import PartialItemFailureResponse
 
 SERVICE = INGEST_SERVICE
 logger = structured_logger(SERVICE)
@@ -69,8 +72,9 @@ def _processor_class():
         def failure_handler(self, record: DynamoDBRecord, exception):
             self.counts["rejected"] += 1
             stream = getattr(record, "dynamodb", None)
-            logger.warning("stream record rejected", extra={"sequence_number": stream.sequence_number if stream else None,
-                                                            "reason": str(exception[1])})
+            logger.warning(
+                "stream record rejected", extra={"sequence_number": stream.sequence_number if stream else None, "reason": str(exception[1])}
+            )
             return super().failure_handler(record, exception)
 
         def _clean(self) -> None:
@@ -99,18 +103,24 @@ def _processor_class():
 
         def _fail_from(self, start: int, exc: StoreError) -> None:
             """Every record from ``start`` on was not stored: report it failed, for Lambda to retry."""
-            logger.error("store failed; the batch's remaining records are reported failed", extra={"records": len(self._writes) - start,
-                                                                                                   "error": str(exc)})
+            logger.error(
+                "store failed; the batch's remaining records are reported failed", extra={"records": len(self._writes) - start, "error": str(exc)}
+            )
             for raw, _ in self._writes[start:]:
-                self.success_messages.remove(raw)
+                self.success_messages.remove(raw)  # type: ignore[arg-type]  # Powertools keeps the raw records here, typed as its data classes
                 self.fail_messages.append(DynamoDBRecord(raw))
                 self.exceptions.append((type(exc), exc, None))
             self.counts["store_failed"] += len(self._writes) - start
 
         def figures(self) -> dict[str, float]:
-            return {"RecordsStored": self.counts["stored"], "ExecutionsForgotten": self.counts["forgotten"],
-                    "ItemsSkipped": self.counts["skipped"], "RemovesIgnored": self.counts["removes_ignored"],
-                    "RecordsRejected": self.counts["rejected"], "RecordsNotStored": self.counts["store_failed"]}
+            return {
+                "RecordsStored": self.counts["stored"],
+                "ExecutionsForgotten": self.counts["forgotten"],
+                "ItemsSkipped": self.counts["skipped"],
+                "RemovesIgnored": self.counts["removes_ignored"],
+                "RecordsRejected": self.counts["rejected"],
+                "RecordsNotStored": self.counts["store_failed"],
+            }
 
     return StreamIngest
 
@@ -124,7 +134,7 @@ def _setup(summaries, ingest, aws):
     return open_summary_store(summaries.lambda_url(), summaries.shards, aws), load_mapping(ingest.mapping)
 
 
-def lambda_handler(event: Any, context: Any) -> dict[str, Any]:
+def lambda_handler(event: Any, context: Any) -> PartialItemFailureResponse:
     from aws_lambda_powertools.utilities.batch import process_partial_response
 
     from rollwise.summaries.settings import IngestSettings, SummariesSettings

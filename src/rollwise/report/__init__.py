@@ -6,16 +6,18 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import date, datetime, timedelta
-from typing import Any, Callable
+from typing import Any
 
 from rollwise.report.collect import read_health, read_runs, read_summaries
 from rollwise.report.page import render_health, render_page, render_runs, render_summaries
 from rollwise.timestamps import utc_now
 
 
-def build_report(store: Any, job: Any, first: date, last: date, tenant: str | None = None,
-                 advance: Callable[[], None] = lambda: None, now: datetime | None = None) -> str:
+def build_report(
+    store: Any, job: Any, first: date, last: date, tenant: str | None = None, advance: Callable[[], None] = lambda: None, now: datetime | None = None
+) -> str:
     if first > last:
         raise ValueError(f"the range starts {first} after it ends {last}")
     health = read_health(store, job, now or utc_now())
@@ -23,8 +25,9 @@ def build_report(store: Any, job: Any, first: date, last: date, tenant: str | No
     summaries = read_summaries(store, first, last, tenant, advance)
     days = (last - first).days + 1  # the previous period of the same length, for the headline figures' change
     before = read_summaries(store, first - timedelta(days=days), first - timedelta(days=1), tenant)
-    return render_page(first, last, tenant, render_runs(runs), render_summaries(store, summaries, first, last, before),
-                       render_health(health, runs, summaries, last))
+    return render_page(
+        first, last, tenant, render_runs(runs), render_summaries(store, summaries, first, last, before), render_health(health, runs, summaries, last)
+    )
 
 
 def default_range(today: date | None = None) -> tuple[date, date]:

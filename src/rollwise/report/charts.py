@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import html
 import math
+from collections.abc import Iterable, Sequence
 from datetime import datetime, timedelta
-from typing import Any, Iterable, Sequence
+from typing import Any
 
 
 def esc(value: Any) -> str:
@@ -45,16 +46,21 @@ def _svg(width: int, height: int, top: float, step: float, body: str, x_axis: st
     ticks = []
     for i in range(round(top / step) + 1):
         y = 10 + plot_h - plot_h * step * i / top
-        ticks.append(f'<line x1="{left}" x2="{width}" y1="{y:.1f}" y2="{y:.1f}" stroke="#eee"/>'
-                     f'<text x="{left - 4}" y="{y + 4:.1f}" text-anchor="end">{_number(step * i)}</text>')
+        ticks.append(
+            f'<line x1="{left}" x2="{width}" y1="{y:.1f}" y2="{y:.1f}" stroke="#eee"/>'
+            f'<text x="{left - 4}" y="{y + 4:.1f}" text-anchor="end">{_number(step * i)}</text>'
+        )
     return f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" role="img">{"".join(ticks)}{body}{x_axis}</svg>'
 
 
 def _categories(width: int, height: int, labels: Sequence[str]) -> str:
     every = max(1, len(labels) // 10)
     slot = (width - LEFT) / max(1, len(labels))
-    return "".join(f'<text x="{LEFT + slot * (i + .5):.1f}" y="{height - 8}" text-anchor="middle">{esc(lab)}</text>'
-                   for i, lab in enumerate(labels) if i % every == 0)
+    return "".join(
+        f'<text x="{LEFT + slot * (i + 0.5):.1f}" y="{height - 8}" text-anchor="middle">{esc(lab)}</text>'
+        for i, lab in enumerate(labels)
+        if i % every == 0
+    )
 
 
 def stacked_bars(labels: Sequence[str], series: Sequence[tuple[str, str, Sequence[float]]], width: int = 900, height: int = 220) -> str:
@@ -65,13 +71,15 @@ def stacked_bars(labels: Sequence[str], series: Sequence[tuple[str, str, Sequenc
     slot = (width - LEFT) / max(1, len(labels))
     bars = []
     for i in range(len(labels)):
-        y = 10 + plot_h
+        y: float = 10 + plot_h
         for name, colour, values in series:
             h = plot_h * values[i] / top
             if h > 0:
                 y -= h
-                bars.append(f'<rect x="{LEFT + slot * i + slot * .15:.1f}" y="{y:.1f}" width="{slot * .7:.1f}" height="{h:.1f}" fill="{colour}">'
-                            f'<title>{esc(labels[i])} {esc(name)}: {values[i]:g}</title></rect>')
+                bars.append(
+                    f'<rect x="{LEFT + slot * i + slot * 0.15:.1f}" y="{y:.1f}" width="{slot * 0.7:.1f}" height="{h:.1f}" fill="{colour}">'
+                    f"<title>{esc(labels[i])} {esc(name)}: {values[i]:g}</title></rect>"
+                )
     return _svg(width, height, top, step, "".join(bars), _categories(width, height, labels))
 
 
@@ -91,8 +99,9 @@ def _polylines(name: str, colour: str, points: Sequence[tuple[float, float] | No
     return out
 
 
-def lines(labels: Sequence[str], series: Sequence[tuple[str, str, Sequence[float | None]]], width: int = 900, height: int = 200,
-          top: float | None = None) -> str:
+def lines(
+    labels: Sequence[str], series: Sequence[tuple[str, str, Sequence[float | None]]], width: int = 900, height: int = 200, top: float | None = None
+) -> str:
     """One polyline per series over the labels; gaps where a value is None. ``top`` fixes the scale (100 for a rate)."""
     values = [v for _, _, vs in series for v in vs if v is not None]
     top, step = (top, top / 4) if top else nice_scale(max(values, default=0))
@@ -100,8 +109,9 @@ def lines(labels: Sequence[str], series: Sequence[tuple[str, str, Sequence[float
     slot = (width - LEFT) / max(1, len(labels))
     paths = []
     for name, colour, vs in series:
-        paths += _polylines(name, colour, [None if v is None else (LEFT + slot * (i + .5), 10 + plot_h - plot_h * v / top)
-                                           for i, v in enumerate(vs)])
+        paths += _polylines(
+            name, colour, [None if v is None else (LEFT + slot * (i + 0.5), 10 + plot_h - plot_h * v / top) for i, v in enumerate(vs)]
+        )
     return _svg(width, height, top, step, "".join(paths), _categories(width, height, labels))
 
 
@@ -133,13 +143,17 @@ def _time_axis(width: int, height: int, start: datetime, end: datetime) -> tuple
         return LEFT + plot_w * (t - start).total_seconds() / span
 
     ticks, fmt = time_ticks(start, end)
-    labels = "".join(f'<line x1="{x(t):.1f}" x2="{x(t):.1f}" y1="{height - BOTTOM}" y2="{height - BOTTOM + 4}" stroke="#999"/>'
-                     f'<text x="{x(t):.1f}" y="{height - 8}" text-anchor="middle">{t.strftime(fmt)}</text>' for t in ticks)
+    labels = "".join(
+        f'<line x1="{x(t):.1f}" x2="{x(t):.1f}" y1="{height - BOTTOM}" y2="{height - BOTTOM + 4}" stroke="#999"/>'
+        f'<text x="{x(t):.1f}" y="{height - 8}" text-anchor="middle">{t.strftime(fmt)}</text>'
+        for t in ticks
+    )
     return x, labels
 
 
-def time_bars(start: datetime, end: datetime, bucket: timedelta, series: Sequence[tuple[str, str, dict[datetime, float]]],
-              width: int = 900, height: int = 220) -> str:
+def time_bars(
+    start: datetime, end: datetime, bucket: timedelta, series: Sequence[tuple[str, str, dict[datetime, float]]], width: int = 900, height: int = 220
+) -> str:
     """Bars at their buckets' true places between ``start`` and ``end``, stacked by series (name,
     colour, bucket start -> value): a bucket with nothing is an empty stretch, not a missing slot."""
     x, axis = _time_axis(width, height, start, end)
@@ -148,19 +162,27 @@ def time_bars(start: datetime, end: datetime, bucket: timedelta, series: Sequenc
     plot_h = height - BOTTOM - 10
     bars = []
     for t in moments:
-        y = 10 + plot_h
+        y: float = 10 + plot_h
         left, right = x(t), x(t + bucket)
         for name, colour, values in series:
             h = plot_h * values.get(t, 0) / top
             if h > 0:
                 y -= h
-                bars.append(f'<rect x="{left + (right - left) * .1:.1f}" y="{y:.1f}" width="{max((right - left) * .8, 1):.1f}" '
-                            f'height="{h:.1f}" fill="{colour}"><title>{t:%Y-%m-%d %H:%M} {esc(name)}: {values[t]:g}</title></rect>')
+                bars.append(
+                    f'<rect x="{left + (right - left) * 0.1:.1f}" y="{y:.1f}" width="{max((right - left) * 0.8, 1):.1f}" '
+                    f'height="{h:.1f}" fill="{colour}"><title>{t:%Y-%m-%d %H:%M} {esc(name)}: {values[t]:g}</title></rect>'
+                )
     return _svg(width, height, top, step, "".join(bars), axis)
 
 
-def time_lines(start: datetime, end: datetime, bucket: timedelta, series: Sequence[tuple[str, str, dict[datetime, float | None]]],
-               width: int = 900, height: int = 200) -> str:
+def time_lines(
+    start: datetime,
+    end: datetime,
+    bucket: timedelta,
+    series: Sequence[tuple[str, str, dict[datetime, float | None]]],
+    width: int = 900,
+    height: int = 200,
+) -> str:
     """One line per series through its buckets' middles; a bucket without a value breaks the line."""
     x, axis = _time_axis(width, height, start, end)
     values = [v for _, _, vs in series for v in vs.values() if v is not None]
@@ -190,6 +212,8 @@ def no_data(what: str) -> str:
 
 def table(headers: Sequence[str], rows: Iterable[Sequence[Any]]) -> str:
     head = "".join(f"<th>{esc(h)}</th>" for h in headers)
-    body = "".join("<tr>" + "".join(f"<td>{cell if isinstance(cell, Markup) else esc('–' if cell is None else cell)}</td>" for cell in row)
-                   + "</tr>" for row in rows)
+    body = "".join(
+        "<tr>" + "".join(f"<td>{cell if isinstance(cell, Markup) else esc('–' if cell is None else cell)}</td>" for cell in row) + "</tr>"
+        for row in rows
+    )
     return f"<table><tr>{head}</tr>{body}</table>"

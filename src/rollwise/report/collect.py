@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
-from typing import Any, Callable
+from typing import Any
 
 import orjson
 
@@ -55,8 +56,7 @@ def read_runs(job: Any, first: date, last: date, advance: Callable[[], None] = l
     """The range's aggregates (by day), and the notes of files quarantined in it."""
     data = RunsData()
     for day in days_between(first, last):
-        data.aggregates.extend(aggregates_of_day(job.store, job.layout, day, lambda key, why: data.unreadable.append((key, why)),
-                                                 keep_state=True))
+        data.aggregates.extend(aggregates_of_day(job.store, job.layout, day, lambda key, why: data.unreadable.append((key, why)), keep_state=True))
         advance()
     for meta in objects.list_objects(job.store, job.layout.quarantine):
         if not job.layout.is_note(meta.key):
@@ -128,7 +128,7 @@ def time_buckets(docs: list[dict]) -> tuple[timedelta, datetime, datetime]:
     ends = [parse_timestamp(d["window_end"]) for d in docs]
     span = max(ends) - min(starts)
     if span <= timedelta(hours=12):
-        bucket = min(e - s for s, e in zip(starts, ends))
+        bucket = min(e - s for s, e in zip(starts, ends, strict=True))
     elif span <= timedelta(days=4):
         bucket = timedelta(hours=1)
     else:
@@ -157,12 +157,18 @@ def per_bucket(docs: list[dict], bucket: timedelta, origin: datetime) -> dict[da
 def headline(rows: list) -> dict[str, float | None]:
     """A tenant's figures over a range, from its tenant-wide daily summaries: executions submitted,
     success rate of those finished, p95 duration (sketches merged), throttled and rejected."""
-    total = {name: sum(s.figures[name] or 0 for s in rows) for name in
-             ("submission_count", "success_count", "failure_count", "cancelled_count", "timeout_count", "throttled_count", "rejected_count")}
+    total = {
+        name: sum(s.figures[name] or 0 for s in rows)
+        for name in ("submission_count", "success_count", "failure_count", "cancelled_count", "timeout_count", "throttled_count", "rejected_count")
+    }
     finished = total["success_count"] + total["failure_count"] + total["cancelled_count"] + total["timeout_count"]
     durations = Distribution()
     for s in rows:
         durations.merge(s.summary().durations)
-    return {"executions": total["submission_count"], "success rate %": 100 * total["success_count"] / finished if finished else None,
-            "p95 duration ms": durations.quantiles((0.95,))[0] if durations.count else None,
-            "throttled": total["throttled_count"], "rejected": total["rejected_count"]}
+    return {
+        "executions": total["submission_count"],
+        "success rate %": 100 * total["success_count"] / finished if finished else None,
+        "p95 duration ms": durations.quantiles((0.95,))[0] if durations.count else None,
+        "throttled": total["throttled_count"],
+        "rejected": total["rejected_count"],
+    }

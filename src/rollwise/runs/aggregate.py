@@ -19,9 +19,10 @@ A statistic with nothing reported is empty (``count`` 0, figures null), never ze
 from __future__ import annotations
 
 import heapq
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, Iterable
+from typing import Any
 
 import orjson
 
@@ -60,7 +61,7 @@ class WindowAggregate:
         item_ms: float | None = None
         run_ms: float | None = None
         run_ids = []
-        candidates = []
+        candidates: list[tuple[Match, str]] = []
         for o in outcomes:
             counts[0] += o.opportunities_processed
             counts[1] += o.matches
@@ -128,19 +129,19 @@ class WindowAggregate:
             "generated_at": utc_text(generated_at),
             "stats": self.stats(),
             "top_matches": [
-                {"id": m.id, "title": m.title, "score": m.score, "source_file": src, **({"link": m.link} if m.link else {})}
-                for m, src in self.top
+                {"id": m.id, "title": m.title, "score": m.score, "source_file": src, **({"link": m.link} if m.link else {})} for m, src in self.top
             ],
             "runs": orjson.Fragment(runs),
-            "source_files": [{"key": k, "etag": self.manifest[k], **({"records": self.records_of[k]} if k in self.records_of else {})}
-                             for k in sorted(self.manifest)],
-            "merge_state": {"version": FORMAT_VERSION, "opportunity_time": self.opportunity_time.to_state(),
-                            "run_time": self.run_time.to_state()},
+            "source_files": [
+                {"key": k, "etag": self.manifest[k], **({"records": self.records_of[k]} if k in self.records_of else {})}
+                for k in sorted(self.manifest)
+            ],
+            "merge_state": {"version": FORMAT_VERSION, "opportunity_time": self.opportunity_time.to_state(), "run_time": self.run_time.to_state()},
         }
         return orjson.dumps(doc)
 
     @classmethod
-    def from_json(cls, window: Window, body: bytes) -> "WindowAggregate":
+    def from_json(cls, window: Window, body: bytes) -> WindowAggregate:
         """An existing aggregate, ready to take late files; ValueError if it is not one."""
         try:
             return cls._from_doc(window, orjson.loads(body))
@@ -148,7 +149,7 @@ class WindowAggregate:
             raise ValueError(f"not a window aggregate ({type(exc).__name__}: {exc})") from None
 
     @classmethod
-    def _from_doc(cls, window: Window, doc: dict) -> "WindowAggregate":
+    def _from_doc(cls, window: Window, doc: dict) -> WindowAggregate:
         stats = doc["stats"]
         state = doc.get("merge_state") or {}
         agg = cls(window)

@@ -17,9 +17,10 @@ import gzip
 import logging
 import os
 import tempfile
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any
 
 import orjson
 
@@ -47,7 +48,7 @@ class Bundle:
 
     def __init__(self, window: Window) -> None:
         fd, self.path = tempfile.mkstemp(prefix=f"rollwise-{window.name}-", suffix=".jsonl.gz")
-        self._file = gzip.open(os.fdopen(fd, "wb"), "wb", compresslevel=6)
+        self._file = gzip.open(os.fdopen(fd, "wb"), "wb", compresslevel=6)  # noqa: SIM115 - open for the bundle's life, closed by close()
         self.keys: dict[str, str] = {}
 
     def add(self, f: RawFile, body: bytes) -> None:
@@ -81,8 +82,7 @@ def _deleted(store: objects.ObjectStore, keys: Sequence[str], e_tags: dict[str, 
     return outcome.done, outcome.changed
 
 
-def move(store: objects.ObjectStore, layout: Layout, files: Sequence[RawFile], concurrency: int,
-         rewrites: Sequence[RawFile] = ()) -> ArchiveOutcome:
+def move(store: objects.ObjectStore, layout: Layout, files: Sequence[RawFile], concurrency: int, rewrites: Sequence[RawFile] = ()) -> ArchiveOutcome:
     """Copy each file to the archive (a rewrite beside the version counted), then delete the originals copied."""
     if not files and not rewrites:
         return ArchiveOutcome((), ())
@@ -94,8 +94,9 @@ def move(store: objects.ObjectStore, layout: Layout, files: Sequence[RawFile], c
     return ArchiveOutcome(tuple(archived), tuple(failed), tuple(copies.changed), tuple(superseded))
 
 
-def bundle(store: objects.ObjectStore, layout: Layout, window: Window, files: Sequence[RawFile], into: Bundle | None,
-           concurrency: int) -> ArchiveOutcome:
+def bundle(
+    store: objects.ObjectStore, layout: Layout, window: Window, files: Sequence[RawFile], into: Bundle | None, concurrency: int
+) -> ArchiveOutcome:
     """Write one bundle of the window's files (those not already in ``into`` are read now), then delete them.
     A line names its file's key and ETag, so a rewrite's line stands beside the counted version's in an earlier bundle."""
     if not files:

@@ -11,8 +11,9 @@ final attempt's outcome is reported.
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
-from typing import Any, Callable, Mapping, Sequence
+from typing import Any
 
 from rollwise import objects
 from rollwise.runs.aggregate import WindowAggregate
@@ -56,8 +57,15 @@ class CommitOutcome:
         return [f for f in files if self.manifest.get(f.key) == f.e_tag and f.key not in bad]
 
 
-def attempt_commit(store: objects.ObjectStore, layout: Layout, window: Window, files: Sequence[RawFile], settings: MergeSettings,
-                   known_poison: Mapping[str, str] | None = None, on_read: Callable[[str], None] = lambda key: None) -> CommitOutcome:
+def attempt_commit(
+    store: objects.ObjectStore,
+    layout: Layout,
+    window: Window,
+    files: Sequence[RawFile],
+    settings: MergeSettings,
+    known_poison: Mapping[str, str] | None = None,
+    on_read: Callable[[str], None] = lambda key: None,
+) -> CommitOutcome:
     """One attempt: read the aggregate, read and fold the files it does not count, store it if anything was added."""
     key = layout.aggregate_key(window)
     stored = objects.read_if_exists(store, key)
@@ -66,7 +74,7 @@ def attempt_commit(store: objects.ObjectStore, layout: Layout, window: Window, f
     poison: dict[str, tuple[RawFile, str]] = {}
     rewritten: list[tuple[RawFile, str]] = []
     for f in files:
-        if f.key in (known_poison or {}):
+        if known_poison and f.key in known_poison:
             poison[f.key] = (f, known_poison[f.key])
         elif f.key in agg.manifest and agg.manifest[f.key] != f.e_tag:
             rewritten.append((f, agg.manifest[f.key]))
@@ -111,7 +119,7 @@ def attempt_commit(store: objects.ObjectStore, layout: Layout, window: Window, f
             agg.name_records(records.files, named[0])
         if added:
             data = agg.to_json(utc_now())
-            if existing is None:
+            if stored is None:
                 objects.create(store, key, data)
             else:
                 objects.replace(store, key, data, stored.e_tag)
@@ -123,13 +131,30 @@ def attempt_commit(store: objects.ObjectStore, layout: Layout, window: Window, f
         if bundle:
             bundle.discard()
         raise
-    return CommitOutcome(window, key, dict(agg.manifest), tuple(added), existing is not None and bool(added), tuple(poison.values()),
-                         tuple(rewritten), tuple(changed), tuple(unread), aggregate=agg if (added or existing) else None, bundle=bundle,
-                         records=named)
+    return CommitOutcome(
+        window,
+        key,
+        dict(agg.manifest),
+        tuple(added),
+        existing is not None and bool(added),
+        tuple(poison.values()),
+        tuple(rewritten),
+        tuple(changed),
+        tuple(unread),
+        aggregate=agg if (added or existing) else None,
+        bundle=bundle,
+        records=named,
+    )
 
 
-def commit_window(store: objects.ObjectStore, layout: Layout, window: Window, files: Sequence[RawFile], settings: MergeSettings,
-                  on_file: Callable[[], None] = lambda: None) -> CommitOutcome:
+def commit_window(
+    store: objects.ObjectStore,
+    layout: Layout,
+    window: Window,
+    files: Sequence[RawFile],
+    settings: MergeSettings,
+    on_file: Callable[[], None] = lambda: None,
+) -> CommitOutcome:
     """Attempts until one is not beaten by another invocation; the final outcome only.
     ``on_file`` is called once per file, however many attempts read it."""
     seen: set[str] = set()
@@ -150,6 +175,10 @@ def commit_window(store: objects.ObjectStore, layout: Layout, window: Window, fi
         log.info("aggregate changed under us, merging again", extra={"aggregate": outcome.key, "attempt": n})
     for f in files:
         once(f.key)
-    return CommitOutcome(window, layout.aggregate_key(window), poison=tuple((f, known_poison[f.key]) for f in files if f.key in known_poison),
-                         gave_up=f"aggregate kept changing: gave up after {COMMIT_ATTEMPTS} attempts; the next run retries",
-                         attempts=COMMIT_ATTEMPTS)
+    return CommitOutcome(
+        window,
+        layout.aggregate_key(window),
+        poison=tuple((f, known_poison[f.key]) for f in files if f.key in known_poison),
+        gave_up=f"aggregate kept changing: gave up after {COMMIT_ATTEMPTS} attempts; the next run retries",
+        attempts=COMMIT_ATTEMPTS,
+    )

@@ -19,9 +19,10 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, Callable, Iterator
+from typing import Any
 
 from rollwise import objects
 from rollwise.result import Failure
@@ -90,9 +91,16 @@ class MergeResult:
         return [f.line() for f in self.failed]
 
     def metrics(self) -> dict[str, float]:
-        return {"FilesProcessed": self.files_processed, "FilesArchived": self.files_archived, "FilesQuarantined": self.files_quarantined,
-                "ArchiveFailures": len(self.failed), "LateFiles": self.late_files, "FilesRewritten": self.files_rewritten,
-                "FilesChanged": self.files_changed, "OldestPendingSeconds": self.oldest_pending_seconds}
+        return {
+            "FilesProcessed": self.files_processed,
+            "FilesArchived": self.files_archived,
+            "FilesQuarantined": self.files_quarantined,
+            "ArchiveFailures": len(self.failed),
+            "LateFiles": self.late_files,
+            "FilesRewritten": self.files_rewritten,
+            "FilesChanged": self.files_changed,
+            "OldestPendingSeconds": self.oldest_pending_seconds,
+        }
 
 
 class MergeJob:
@@ -152,8 +160,12 @@ class MergeJob:
         key = self.layout.aggregate_key(planned.window)
         stored = objects.read_if_exists(self.store, key)
         counted = set(WindowAggregate.from_json(planned.window, stored.data).manifest) if stored else set()
-        return {"aggregate": key, "files": len(planned.files), "already_counted": sum(f.key in counted for f in planned.files),
-                "aggregate_exists": stored is not None}
+        return {
+            "aggregate": key,
+            "files": len(planned.files),
+            "already_counted": sum(f.key in counted for f in planned.files),
+            "aggregate_exists": stored is not None,
+        }
 
     def merge_window(self, planned: WindowFiles, result: MergeResult) -> CommitOutcome:
         window, files = planned.window, planned.files
@@ -162,15 +174,26 @@ class MergeJob:
             poisoned = {f.key for f, _ in outcome.poison}
             result.fail(Failure(outcome.key, "put", outcome.gave_up))
             result.failed_files.update(f.key for f in files if f.key not in poisoned)
-        elif outcome.added:
+        elif outcome.added and outcome.aggregate is not None:
             result.windows.append(outcome.key)
             result.files_processed += len(outcome.added)
             if outcome.late:
                 result.late_files += len(outcome.added)
             agg = outcome.aggregate
-            log.info("window merged", extra={"aggregate": outcome.key, "window_start": window.start.isoformat(), "files_added": len(outcome.added),
-                                              "files_in_aggregate": agg.files, "late": outcome.late, "opportunities": agg.opportunities_processed,
-                                              "matches": agg.matches, "errors": agg.errors, "attempts": outcome.attempts})
+            log.info(
+                "window merged",
+                extra={
+                    "aggregate": outcome.key,
+                    "window_start": window.start.isoformat(),
+                    "files_added": len(outcome.added),
+                    "files_in_aggregate": agg.files,
+                    "late": outcome.late,
+                    "opportunities": agg.opportunities_processed,
+                    "matches": agg.matches,
+                    "errors": agg.errors,
+                    "attempts": outcome.attempts,
+                },
+            )
         for f, error in outcome.unread:
             result.fail(Failure(f.key, "get", error), f.key)
         counted = outcome.counted(files)
@@ -193,13 +216,21 @@ class MergeJob:
                 continue
             result.files_rewritten += 1
             where = self.layout.bundles if self.settings.archive_mode == "bundle" else self.layout.rewrite_key(f.key, f.e_tag)
-            log.warning("file written again after it was counted: %s (ETag %s counted in %s, now %s): archived in %s, not counted again",
-                        f.key, counted_e_tag, outcome.key, f.e_tag, where,
-                        extra={"key": f.key, "counted_etag": counted_e_tag, "etag": f.e_tag, "aggregate": outcome.key, "archived": where})
+            log.warning(
+                "file written again after it was counted: %s (ETag %s counted in %s, now %s): archived in %s, not counted again",
+                f.key,
+                counted_e_tag,
+                outcome.key,
+                f.e_tag,
+                where,
+                extra={"key": f.key, "counted_etag": counted_e_tag, "etag": f.e_tag, "aggregate": outcome.key, "archived": where},
+            )
         result.files_archived += len(done - {f.key for f in rewrites})
         changed = [f.key for f in outcome.changed] + list(archived.changed) + list(archived.superseded)
         if changed:
-            log.info("files written again since they were listed, left under raw/ for the next run", extra={"keys": changed[:20], "files": len(changed)})
+            log.info(
+                "files written again since they were listed, left under raw/ for the next run", extra={"keys": changed[:20], "files": len(changed)}
+            )
         result.files_changed += len(changed)
         for failure in archived.failed:
             result.fail(failure, failure.key)

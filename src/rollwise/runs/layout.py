@@ -43,7 +43,7 @@ class Layout:
     raw: str = "runs/raw/"
 
     @classmethod
-    def under(cls, root: str = "runs", raw: str | None = None) -> "Layout":
+    def under(cls, root: str = "runs", raw: str | None = None) -> Layout:
         """The layout with aggregates under ``root``; producers write under ``raw`` (default ``<root>/raw/``)."""
         base = _prefix(root)
         return cls(base, _prefix(raw) if raw else f"{base}raw/")

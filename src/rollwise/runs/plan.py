@@ -15,9 +15,9 @@ listing (a local folder) is read whole first.
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Iterable, Iterator
 
 from rollwise.runs.layout import Layout
 from rollwise.windows import Window, stamp_in_name, window_ending, window_of
@@ -38,8 +38,7 @@ class WindowFiles:
     files: tuple[RawFile, ...]
 
 
-def plan_windows(metas: Iterable, layout: Layout, reference: datetime, size: timedelta, grace: timedelta,
-                 ordered: bool) -> Iterator[WindowFiles]:
+def plan_windows(metas: Iterable, layout: Layout, reference: datetime, size: timedelta, grace: timedelta, ordered: bool) -> Iterator[WindowFiles]:
     """Closed windows with their raw files, oldest first; files of open windows wait.
 
     ``metas`` are listed objects (anything with ``key``, ``e_tag``, ``size`` and
@@ -55,7 +54,7 @@ def plan_windows(metas: Iterable, layout: Layout, reference: datetime, size: tim
         if not w.is_closed(reference, grace):
             continue
         pending[w.end].append(RawFile(key, meta.e_tag, meta.size))
-        if ordered and stamp is not None and "/" not in key[len(layout.raw):]:
+        if ordered and stamp is not None and "/" not in key[len(layout.raw) :]:
             horizon = _listed_past(key, stamp)
             for end in sorted(e for e in pending if e <= horizon):
                 yield WindowFiles(window_ending(end, size), tuple(pending.pop(end)))

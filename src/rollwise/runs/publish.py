@@ -12,9 +12,9 @@ archives them. A window row is replaced only by a row of more files.
 from __future__ import annotations
 
 import logging
-from collections import defaultdict
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any, Sequence
+from typing import Any
 
 import orjson
 
@@ -39,8 +39,9 @@ class PublishOutcome:
     failed: tuple[Failure, ...]
 
 
-def publish(store: objects.ObjectStore, layout: Layout, outcome: CommitOutcome, counted: Sequence[RawFile],
-            settings: MergeSettings) -> PublishOutcome:
+def publish(
+    store: objects.ObjectStore, layout: Layout, outcome: CommitOutcome, counted: Sequence[RawFile], settings: MergeSettings
+) -> PublishOutcome:
     """Make sure the records of ``counted`` files and the window's row are stored. A failure
     here leaves the files unarchived; the next run completes what is missing."""
     agg = outcome.aggregate
@@ -54,17 +55,16 @@ def publish(store: objects.ObjectStore, layout: Layout, outcome: CommitOutcome, 
         if _create(store, fresh_key, data, failed):
             written.append(fresh_key)
     # Files counted by an earlier run (which stopped before archiving them): their records object may be missing.
-    earlier: dict[str, list[RawFile]] = defaultdict(list)
+    earlier: set[str] = set()
     added = {f.key for f in outcome.added}
     for f in counted:
         records_key = agg.records_of.get(f.key)
         if records_key and records_key != fresh_key and f.key not in added:
-            earlier[records_key].append(f)
-    for records_key, files in sorted(earlier.items()):
+            earlier.add(records_key)
+    for records_key in sorted(earlier):
         try:
-            if objects.exists(store, records_key) is None:
-                if _rebuild(store, layout, outcome, records_key, settings, failed):
-                    written.append(records_key)
+            if objects.exists(store, records_key) is None and _rebuild(store, layout, outcome, records_key, settings, failed):
+                written.append(records_key)
         except objects.ObjectError as exc:
             failed.append(Failure(records_key, "records", exc))
     try:
@@ -87,8 +87,9 @@ def _create(store: objects.ObjectStore, key: str, data: bytes, failed: list[Fail
         return False
 
 
-def _rebuild(store: objects.ObjectStore, layout: Layout, outcome: CommitOutcome, records_key: str, settings: MergeSettings,
-             failed: list[Failure]) -> bool:
+def _rebuild(
+    store: objects.ObjectStore, layout: Layout, outcome: CommitOutcome, records_key: str, settings: MergeSettings, failed: list[Failure]
+) -> bool:
     """The records object of every file the manifest puts in it, from the files (still under
     raw/, or already moved to the archive by a run that crashed while archiving)."""
     agg = outcome.aggregate

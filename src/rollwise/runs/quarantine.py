@@ -7,9 +7,10 @@ leaves raw/ with the reason beside it for a person to read.
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, Sequence
+from typing import Any
 
 import orjson
 
@@ -30,12 +31,12 @@ class QuarantineOutcome:
 
 
 def note(f: RawFile, reason: str, at: datetime) -> bytes:
-    return orjson.dumps({"key": f.key, "etag": f.e_tag, "size": f.size, "reason": reason, "quarantined_at": utc_text(at)},
-                        option=orjson.OPT_INDENT_2)
+    return orjson.dumps({"key": f.key, "etag": f.e_tag, "size": f.size, "reason": reason, "quarantined_at": utc_text(at)}, option=orjson.OPT_INDENT_2)
 
 
-def quarantine(store: objects.ObjectStore, layout: Layout, poison: Sequence[tuple[RawFile, str]], concurrency: int,
-               at: datetime) -> QuarantineOutcome:
+def quarantine(
+    store: objects.ObjectStore, layout: Layout, poison: Sequence[tuple[RawFile, str]], concurrency: int, at: datetime
+) -> QuarantineOutcome:
     """Copy each file to the quarantine, write its note, then delete the originals."""
     if not poison:
         return QuarantineOutcome((), ())

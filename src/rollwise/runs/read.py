@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterator
 from datetime import date
-from typing import Any, Callable, Iterator
+from typing import Any
 
 import orjson
 
@@ -25,15 +26,17 @@ def read_aggregate(store: objects.ObjectStore, layout: Layout, stamp: str) -> di
     return _public(orjson.loads(blob.data))
 
 
-def aggregates_of_day(store: objects.ObjectStore, layout: Layout, day: date,
-                      unreadable: Callable[[str, str], None] | None = None, keep_state: bool = False) -> Iterator[dict[str, Any]]:
+def aggregates_of_day(
+    store: objects.ObjectStore, layout: Layout, day: date, unreadable: Callable[[str, str], None] | None = None, keep_state: bool = False
+) -> Iterator[dict[str, Any]]:
     """Aggregates whose window ends on ``day``, in time order. Aggregates sit side by side
     under the root, so this lists the root one level deep (not the archive). One that is not
     a window aggregate (edited by hand?) is handed to ``unreadable(key, reason)`` and skipped,
     or, without it, is a ValueError naming it. ``keep_state`` keeps the sketches (``merge_state``), for merging windows."""
     name = day.strftime("%Y%m%d")
-    keys = sorted(m.key for m in objects.list_children(store, layout.root)
-                  if layout.is_aggregate(m.key) and m.key[len(layout.root):].startswith(name))
+    keys = sorted(
+        m.key for m in objects.list_children(store, layout.root) if layout.is_aggregate(m.key) and m.key[len(layout.root) :].startswith(name)
+    )
     for key in keys:
         blob = objects.read_if_exists(store, key)
         if blob is None:

@@ -117,11 +117,11 @@ def item_outcome(obj: dict, where: str, threshold: float) -> Outcome:
 
 def run_outcome(obj: dict, where: str) -> Outcome:
     run_id = _ident(obj.get("run_id"), "run_id", where)
-    counts = [validate.count(obj, name, PoisonFile, where) for name in RUN_COUNT_FIELDS]
+    processed, matches, no_matches, errors = (validate.count(obj, name, PoisonFile, where) for name in RUN_COUNT_FIELDS)
     ms = validate.duration_ms(obj, "processing_time_ms", PoisonFile, where)
     if ms is None and obj.get("started_at") is not None and obj.get("finished_at") is not None:
-        started = validate.timestamp(obj, "started_at", PoisonFile, where)
-        finished = validate.timestamp(obj, "finished_at", PoisonFile, where)
+        started = validate.timestamp(obj, "started_at", PoisonFile, where, required=True)
+        finished = validate.timestamp(obj, "finished_at", PoisonFile, where, required=True)
         if finished < started:
             raise PoisonFile(f"{where}: finished_at is before started_at")
         ms = (finished - started).total_seconds() * 1000.0
@@ -138,8 +138,10 @@ def run_outcome(obj: dict, where: str) -> Outcome:
             raise PoisonFile(f"{at}: must be an object")
         raw_id = next((m[f] for f in ("id", *ITEM_ID_FIELDS) if f in m), None)
         ident = _ident(raw_id, "id", at)
-        top.append(Match(ident, validate.text(m, "title", PoisonFile, at), float(validate.number(m, "score", PoisonFile, at, required=True)), _link(m)))
-    return Outcome(*counts, ms, tuple(top), run_id, source=obj)
+        top.append(
+            Match(ident, validate.text(m, "title", PoisonFile, at), float(validate.number(m, "score", PoisonFile, at, required=True)), _link(m))
+        )
+    return Outcome(processed, matches, no_matches, errors, ms, tuple(top), run_id, source=obj)
 
 
 def parse_run_file(body: bytes, threshold: float) -> list[Outcome]:

@@ -21,8 +21,9 @@ from __future__ import annotations
 import gzip
 import hashlib
 import io
+from collections.abc import Iterable, Sequence
 from functools import lru_cache
-from typing import Any, Iterable, Sequence
+from typing import Any
 
 import orjson
 
@@ -32,17 +33,35 @@ from rollwise.windows import Window
 
 # The columns of each table, in order: the Glue tables (infra) are defined from these.
 RECORD_COLUMNS: tuple[tuple[str, str], ...] = (
-    ("window_start", "string"), ("window_end", "string"), ("source_file", "string"), ("kind", "string"),
-    ("id", "string"), ("title", "string"), ("score", "double"), ("matched", "boolean"), ("error", "boolean"),
-    ("time_ms", "double"), ("timestamp", "string"), ("link", "string"),
-    ("opportunities_processed", "bigint"), ("matches", "bigint"), ("no_matches", "bigint"), ("errors", "bigint"),
+    ("window_start", "string"),
+    ("window_end", "string"),
+    ("source_file", "string"),
+    ("kind", "string"),
+    ("id", "string"),
+    ("title", "string"),
+    ("score", "double"),
+    ("matched", "boolean"),
+    ("error", "boolean"),
+    ("time_ms", "double"),
+    ("timestamp", "string"),
+    ("link", "string"),
+    ("opportunities_processed", "bigint"),
+    ("matches", "bigint"),
+    ("no_matches", "bigint"),
+    ("errors", "bigint"),
     ("record", "string"),
 )
 STATISTICS = ("opportunity_time_ms", "run_time_ms")
 FIGURES = ("count", "total", "min", "max", "avg", "p50", "p95")
 WINDOW_COLUMNS: tuple[tuple[str, str], ...] = (
-    ("window_start", "string"), ("window_end", "string"), ("generated_at", "string"), ("aggregate", "string"),
-    ("files", "bigint"), ("opportunities_processed", "bigint"), ("matches", "bigint"), ("no_matches", "bigint"),
+    ("window_start", "string"),
+    ("window_end", "string"),
+    ("generated_at", "string"),
+    ("aggregate", "string"),
+    ("files", "bigint"),
+    ("opportunities_processed", "bigint"),
+    ("matches", "bigint"),
+    ("no_matches", "bigint"),
     ("errors", "bigint"),
     *((f"{stat}_{figure}", "double") for stat in STATISTICS for figure in FIGURES),
 )
@@ -60,25 +79,27 @@ def record_rows(window: Window, source_file: str, outcomes: Iterable[Outcome]) -
     rows = []
     for o in outcomes:
         item = o.item
-        rows.append({
-            "window_start": start,
-            "window_end": end,
-            "source_file": source_file,
-            "kind": "run" if o.run_id is not None else "item",
-            "id": o.run_id if o.run_id is not None else (item.id if item else None),
-            "title": item.title if item else None,
-            "score": item.score if item else None,
-            "matched": bool(o.matches) if o.run_id is None else None,
-            "error": bool(o.errors) if o.run_id is None else None,
-            "time_ms": o.time_ms,
-            "timestamp": o.timestamp,
-            "link": item.link if item else None,
-            "opportunities_processed": o.opportunities_processed,
-            "matches": o.matches,
-            "no_matches": o.no_matches,
-            "errors": o.errors,
-            "record": orjson.dumps(o.source).decode() if o.source is not None else None,
-        })
+        rows.append(
+            {
+                "window_start": start,
+                "window_end": end,
+                "source_file": source_file,
+                "kind": "run" if o.run_id is not None else "item",
+                "id": o.run_id if o.run_id is not None else (item.id if item else None),
+                "title": item.title if item else None,
+                "score": item.score if item else None,
+                "matched": bool(o.matches) if o.run_id is None else None,
+                "error": bool(o.errors) if o.run_id is None else None,
+                "time_ms": o.time_ms,
+                "timestamp": o.timestamp,
+                "link": item.link if item else None,
+                "opportunities_processed": o.opportunities_processed,
+                "matches": o.matches,
+                "no_matches": o.no_matches,
+                "errors": o.errors,
+                "record": orjson.dumps(o.source).decode() if o.source is not None else None,
+            }
+        )
     return rows
 
 

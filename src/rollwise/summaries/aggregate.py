@@ -6,12 +6,13 @@ summary is the same whichever backend produced it.
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Mapping
 from datetime import date
-from typing import Any, Iterable, Mapping
+from typing import Any
 
 from rollwise.periods import Period, period_containing
-from rollwise.timestamps import utc_text
 from rollwise.summaries.model import TENANT_WIDE, TERMINAL, Summary, SummaryKey
+from rollwise.timestamps import utc_text
 
 
 def aggregate_day(records: Iterable[Mapping[str, Any]], day: date | Period) -> tuple[dict[SummaryKey, Summary], int]:

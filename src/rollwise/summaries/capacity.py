@@ -32,8 +32,9 @@ def vcpu_share(memory_mb: int) -> float:
     return min(memory_mb / FULL_VCPU_MB, 1.0)
 
 
-def records_per_run(memory_mb: int = SUMMARIES_MEMORY_MB, timeout_seconds: int = TIMEOUT_SECONDS,
-                    margin_seconds: int = DEADLINE_MARGIN_SECONDS) -> int:
+def records_per_run(
+    memory_mb: int = SUMMARIES_MEMORY_MB, timeout_seconds: int = TIMEOUT_SECONDS, margin_seconds: int = DEADLINE_MARGIN_SECONDS
+) -> int:
     """Records one invocation aggregates before its deadline."""
     return int((timeout_seconds - margin_seconds) * vcpu_share(memory_mb) / (CPU_US_PER_RECORD / 1e6))
 

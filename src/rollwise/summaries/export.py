@@ -16,9 +16,10 @@ from __future__ import annotations
 
 import csv
 import io
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import date
-from typing import Any, Callable, Iterable
+from typing import Any
 
 import orjson
 
@@ -28,8 +29,19 @@ from rollwise.summaries.model import COUNTERS, DURATION_FIELDS
 from rollwise.summaries.store import SummaryStore
 
 FORMATS = ("jsonl", "csv")
-COLUMNS = ("tenant_id", "owner_id", "metric_type", "period_type", "period_start", "period_end", "zone", "starts_at", "ends_at",
-           *COUNTERS, *DURATION_FIELDS)
+COLUMNS = (
+    "tenant_id",
+    "owner_id",
+    "metric_type",
+    "period_type",
+    "period_start",
+    "period_end",
+    "zone",
+    "starts_at",
+    "ends_at",
+    *COUNTERS,
+    *DURATION_FIELDS,
+)
 
 
 def export_key(prefix: str, period: Period, fmt: str) -> str:
@@ -64,12 +76,17 @@ class ExportReport:
     rows: int = 0
 
     def to_dict(self) -> dict[str, Any]:
-        return {"objects_written": len(self.written), "objects_removed": len(self.removed), "summaries": self.rows,
-                "written": self.written}
+        return {"objects_written": len(self.written), "objects_removed": len(self.removed), "summaries": self.rows, "written": self.written}
 
 
-def export_summaries(store: SummaryStore, target: objects.ObjectStore, prefix: str, periods: Iterable[Period], fmt: str = "jsonl",
-                     on_period: Callable[[], None] = lambda: None) -> ExportReport:
+def export_summaries(
+    store: SummaryStore,
+    target: objects.ObjectStore,
+    prefix: str,
+    periods: Iterable[Period],
+    fmt: str = "jsonl",
+    on_period: Callable[[], None] = lambda: None,
+) -> ExportReport:
     """Write one object per period (every shard's summaries of it, sorted by key)."""
     if fmt not in FORMATS:
         raise ValueError(f"format must be one of {', '.join(FORMATS)}, got {fmt!r}")

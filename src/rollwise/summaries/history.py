@@ -15,9 +15,10 @@ import hashlib
 import os
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import orjson
 
@@ -46,8 +47,13 @@ class ImportReport:
     failed_segments: dict[int, str] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
-        return {"items": self.items, "stored": self.stored, "skipped": self.skipped, "rejected": self.rejected,
-                "read_units": round(self.read_units, 1)}
+        return {
+            "items": self.items,
+            "stored": self.stored,
+            "skipped": self.skipped,
+            "rejected": self.rejected,
+            "read_units": round(self.read_units, 1),
+        }
 
     def add(self, figures: dict[str, Any]) -> None:
         self.items += figures.get("items", 0)
@@ -115,8 +121,7 @@ def describe_source(client: Any, table: str, patience: Patience | None = None) -
     from rollwise.summaries.stores.dynamodb import retried
 
     try:
-        found = retried(lambda: client.describe_table(TableName=table), lambda: patience or Patience.for_seconds(60), "DescribeTable",
-                        table)["Table"]
+        found = retried(lambda: client.describe_table(TableName=table), lambda: patience or Patience.for_seconds(60), "DescribeTable", table)["Table"]
     except ClientError as exc:
         if exc.response.get("Error", {}).get("Code") == "ResourceNotFoundException":
             raise StoreError(f"table {table!r} not found in {client.meta.region_name}") from None
@@ -145,7 +150,7 @@ class Checkpoint:
         self.lock = threading.Lock()
 
     @classmethod
-    def open(cls, path: Path | None, source: SourceTable, segments: int, mapping: str, restart: bool = False) -> "Checkpoint":
+    def open(cls, path: Path | None, source: SourceTable, segments: int, mapping: str, restart: bool = False) -> Checkpoint:
         cp = cls(path, source, segments, mapping)
         if path is None or restart or not path.exists():
             return cp
@@ -162,8 +167,10 @@ class Checkpoint:
         if (theirs.arn, theirs.created) != (source.arn, source.created):
             raise ConfigError(f"checkpoint {path} is of table {theirs.describe()}, not of {source.describe()}: {start_over}")
         if segments_then != segments:
-            raise ConfigError(f"checkpoint {path} is of an import in {segments_then} segments, not {segments}: pass --segments "
-                              f"{segments_then} to resume it, or {start_over}")
+            raise ConfigError(
+                f"checkpoint {path} is of an import in {segments_then} segments, not {segments}: pass --segments "
+                f"{segments_then} to resume it, or {start_over}"
+            )
         cp.positions, cp.figures = positions, doc.get("figures", {})
         return cp
 
@@ -183,9 +190,16 @@ class Checkpoint:
             for name, value in figures.items():
                 self.figures[name] = self.figures.get(name, 0) + value
             if self.path is not None:
-                doc = {"version": CHECKPOINT_VERSION, "table": self.source.name, "table_arn": self.source.arn, "created": self.source.created,
-                       "segments": self.segments, "mapping": self.mapping,
-                       "positions": {str(k): v for k, v in sorted(self.positions.items())}, "figures": self.figures}
+                doc = {
+                    "version": CHECKPOINT_VERSION,
+                    "table": self.source.name,
+                    "table_arn": self.source.arn,
+                    "created": self.source.created,
+                    "segments": self.segments,
+                    "mapping": self.mapping,
+                    "positions": {str(k): v for k, v in sorted(self.positions.items())},
+                    "figures": self.figures,
+                }
                 self.path.parent.mkdir(parents=True, exist_ok=True)
                 temporary = self.path.with_name(self.path.name + ".tmp")
                 temporary.write_bytes(orjson.dumps(doc, option=orjson.OPT_INDENT_2))
@@ -210,8 +224,17 @@ def _scan(client: Any, patience: Patience, **kwargs: Any) -> dict[str, Any]:
         raise StoreError(f"Scan of table {table!r} failed: {exc}") from None
 
 
-def import_table(client: Any, table: str, mapping: Mapping, store: SummaryStore, segments: int = 4, budget: ReadBudget | None = None,
-                 checkpoint: Checkpoint | None = None, page_size: int | None = None, on_items: Callable[[int], None] | None = None) -> ImportReport:
+def import_table(
+    client: Any,
+    table: str,
+    mapping: Mapping,
+    store: SummaryStore,
+    segments: int = 4,
+    budget: ReadBudget | None = None,
+    checkpoint: Checkpoint | None = None,
+    page_size: int | None = None,
+    on_items: Callable[[int], None] | None = None,
+) -> ImportReport:
     """Scan ``table`` in ``segments`` parallel segments, storing the records ``mapping`` finds.
 
     A segment that fails (a table throttles past the store's retry time, the
@@ -239,7 +262,9 @@ def import_table(client: Any, table: str, mapping: Mapping, store: SummaryStore,
             units = float((page.get("ConsumedCapacity") or {}).get("CapacityUnits") or 0.0)
             if budget:
                 budget.spend(units)
-            records, figures, reasons = [], {"items": len(page.get("Items", [])), "skipped": 0, "rejected": 0, "read_units": units}, []
+            records: list[dict[str, Any]] = []
+            figures: dict[str, Any] = {"items": len(page.get("Items", [])), "skipped": 0, "rejected": 0, "read_units": units}
+            reasons: list[str] = []
             for item in page.get("Items", []):
                 try:
                     values = item_values(item)

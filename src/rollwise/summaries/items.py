@@ -9,9 +9,10 @@ what a writer meant, not how DynamoDB carried it. Pure functions.
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from decimal import Decimal
-from typing import Any, Callable, Iterator, Mapping
+from typing import Any
 
 TYPE_TAGS = frozenset({"S", "N", "B", "BOOL", "NULL", "M", "L", "SS", "NS", "BS"})
 
@@ -98,16 +99,24 @@ def changes_of(obj: Any) -> Iterator[Change | ItemError]:
         yield ItemError(f"expected a JSON object, got {type(obj).__name__}")
     elif isinstance(obj.get("Records"), list):
         for i, record in enumerate(obj["Records"]):
-            yield _attempt(lambda: change_of_stream_record(record) if isinstance(record, Mapping) else _not_object(record), f"Records[{i}]")
+            yield _attempt(_stream_change, record, f"Records[{i}]")
     elif isinstance(obj.get("dynamodb"), Mapping) and "eventName" in obj:
-        yield _attempt(lambda: change_of_stream_record(obj))
+        yield _attempt(_stream_change, obj)
     elif isinstance(obj.get("Items"), list):
         for i, item in enumerate(obj["Items"]):
-            yield _attempt(lambda: Change("ITEM", item_values(item)), f"Items[{i}]")
+            yield _attempt(_item_change, item, f"Items[{i}]")
     elif isinstance(obj.get("Item"), Mapping) and len(obj) == 1:
-        yield _attempt(lambda: Change("ITEM", item_values(obj["Item"])))
+        yield _attempt(_item_change, obj["Item"])
     else:
-        yield _attempt(lambda: Change("ITEM", item_values(obj)))
+        yield _attempt(_item_change, obj)
+
+
+def _stream_change(record: Any) -> Change:
+    return change_of_stream_record(record) if isinstance(record, Mapping) else _not_object(record)
+
+
+def _item_change(item: Any) -> Change:
+    return Change("ITEM", item_values(item))
 
 
 def item_values(item: Any) -> dict[str, Any]:
@@ -121,8 +130,8 @@ def _not_object(value: Any) -> Any:
     raise ItemError(f"expected an object, got {type(value).__name__}")
 
 
-def _attempt(make: Callable[[], Change], where: str = "") -> Change | ItemError:
+def _attempt(make: Callable[[Any], Change], value: Any, where: str = "") -> Change | ItemError:
     try:
-        return make()
+        return make(value)
     except ItemError as exc:
         return ItemError(f"{where}: {exc}") if where else exc

@@ -8,10 +8,11 @@ process, over worker processes, or as Step Functions branches: the same
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable, Iterable
 from dataclasses import asdict, dataclass, field
 from datetime import date, datetime
 from time import monotonic
-from typing import Any, Callable, Iterable
+from typing import Any
 
 from rollwise.errors import OutOfRetryTime, StoreError
 from rollwise.periods import Period, day_key
@@ -48,10 +49,10 @@ class RunResult:
         return asdict(self)
 
     @classmethod
-    def from_json(cls, doc: dict) -> "RunResult":
+    def from_json(cls, doc: dict) -> RunResult:
         return cls(**doc)
 
-    def absorb(self, other: "RunResult") -> None:
+    def absorb(self, other: RunResult) -> None:
         self.metrics_processed += other.metrics_processed
         self.summaries_created += other.summaries_created
         self.summaries_updated += other.summaries_updated
@@ -65,7 +66,8 @@ class RunResult:
     def body(self) -> dict[str, Any]:
         failed, left = len(self.errors), len(self.deferred)
         return {
-            "message": f"aggregated {len(self.periods)} period(s)" + (f" with {failed} failure(s)" if failed else "")
+            "message": f"aggregated {len(self.periods)} period(s)"
+            + (f" with {failed} failure(s)" if failed else "")
             + (f"; {left} period shard(s) left to the next run" if left else ""),
             "periods": self.periods,
             "metrics_processed": self.metrics_processed,
@@ -82,9 +84,13 @@ class RunResult:
         return list(self.errors)
 
     def metrics(self) -> dict[str, float]:
-        return {"RecordsAggregated": self.metrics_processed, "SummariesWritten": self.summaries_created + self.summaries_updated,
-                "SummaryFailures": len(self.errors), "SummariesDeferred": len(self.deferred),
-                "ExpiredDays": len(self.expired_days)}
+        return {
+            "RecordsAggregated": self.metrics_processed,
+            "SummariesWritten": self.summaries_created + self.summaries_updated,
+            "SummaryFailures": len(self.errors),
+            "SummariesDeferred": len(self.deferred),
+            "ExpiredDays": len(self.expired_days),
+        }
 
 
 def _inputs(store: SummaryStore, period: Period, shard: int) -> Iterable[Summary]:
@@ -138,8 +144,7 @@ class DependencyFailed(RuntimeError):
         self.why = why
 
 
-def run_shard(store: SummaryStore, plan: Plan, shard: int, on_period: Callable[[], None] | None = None,
-              deadline: float | None = None) -> RunResult:
+def run_shard(store: SummaryStore, plan: Plan, shard: int, on_period: Callable[[], None] | None = None, deadline: float | None = None) -> RunResult:
     """Every period of the plan in one shard, under the shard's lease; a failed period fails the
     longer ones above it, and a shard another run holds is left whole to the next run. Past
     ``deadline`` (a ``time.monotonic()`` value) no period is started, and once the store's retry
@@ -153,25 +158,26 @@ def run_shard(store: SummaryStore, plan: Plan, shard: int, on_period: Callable[[
             with store.holding(shard) as hold:
                 _periods(store, periods, shard, hold, result, finished, on_period, deadline)
         except GroupBusy as busy:
-            _defer(periods[len(finished):], shard, str(busy), result, on_period)
+            _defer(periods[len(finished) :], shard, str(busy), result, on_period)
             log.warning("shard left to the next run", extra={"shard": shard, "reason": str(busy)})
             return result
         except OutOfRetryTime as spent:
             reason = f"the table throttled it until the run's retry time was spent ({spent}); marked for the next run"
         except StoreError as exc:  # the lease itself could not be taken: the shard's periods fail, its markers stay
-            for period in periods[len(finished):]:
+            for period in periods[len(finished) :]:
                 result.errors.append(f"{period.label()} shard {shard}: {exc}")
                 if on_period:
                     on_period()
             log.error("shard failed", extra={"shard": shard, "error": str(exc)})
             return result
-    left = periods[len(finished):]
+    left = periods[len(finished) :]
     if left:
         try:
             store.leave_for_next_run(left, shard)
         except Exception as exc:  # noqa: BLE001 - said in the result; the shard's plan markers are kept
-            result.errors.append(f"shard {shard}: {len(left)} period(s) left to the next run could not be marked for it "
-                                 f"(run again, or backfill them): {exc}")
+            result.errors.append(
+                f"shard {shard}: {len(left)} period(s) left to the next run could not be marked for it (run again, or backfill them): {exc}"
+            )
         _defer(left, shard, reason, result, on_period)
         log.warning("periods left to the next run", extra={"shard": shard, "periods": [p.label() for p in left], "reason": reason})
     return result
@@ -188,8 +194,16 @@ def _defer(periods: list[Period], shard: int, reason: str, result: RunResult, on
             on_period()
 
 
-def _periods(store: SummaryStore, periods: list[Period], shard: int, hold, result: RunResult, finished: list[Period],
-             on_period: Callable[[], None] | None, deadline: float | None = None) -> None:
+def _periods(
+    store: SummaryStore,
+    periods: list[Period],
+    shard: int,
+    hold,
+    result: RunResult,
+    finished: list[Period],
+    on_period: Callable[[], None] | None,
+    deadline: float | None = None,
+) -> None:
     """The shard's periods in order, until ``deadline``; each one done or failed is appended to ``finished``.
     :class:`OutOfRetryTime` stops the shard: the period under way and the rest are left to the next run."""
     failed: dict[Period, str] = {}  # each failed period, and the root cause of its failure
@@ -204,9 +218,14 @@ def _periods(store: SummaryStore, periods: list[Period], shard: int, hold, resul
             result.absorb(part)
             log.info(
                 "period aggregated",
-                extra={"period": period.label(), "shard": shard, "records": part.metrics_processed,
-                       "summaries_created": part.summaries_created, "summaries_updated": part.summaries_updated,
-                       "summaries_unchanged": part.summaries_unchanged},
+                extra={
+                    "period": period.label(),
+                    "shard": shard,
+                    "records": part.metrics_processed,
+                    "summaries_created": part.summaries_created,
+                    "summaries_updated": part.summaries_updated,
+                    "summaries_unchanged": part.summaries_unchanged,
+                },
             )
         except (GroupBusy, OutOfRetryTime):
             raise  # the hold is gone, or the table will not take more now: nothing more is written in this shard
@@ -231,8 +250,9 @@ def finish(store: SummaryStore, plan: Plan, parts: Iterable[tuple[int, RunResult
     done = [m for m in plan.markers if m.shard in succeeded] + plan.expired
     total.expired_days = sorted({day_key(m.day, m.zone) for m in plan.expired})
     if total.expired_days:
-        log.warning("data arrived for days below the retention floor: their summaries are kept as they are",
-                    extra={"expired_days": total.expired_days})
+        log.warning(
+            "data arrived for days below the retention floor: their summaries are kept as they are", extra={"expired_days": total.expired_days}
+        )
     try:
         with store.closing():
             if done:
@@ -245,8 +265,7 @@ def finish(store: SummaryStore, plan: Plan, parts: Iterable[tuple[int, RunResult
     return total
 
 
-def run(store: SummaryStore, plan: Plan, on_period: Callable[[], None] | None = None, workers: int = 1,
-        deadline: float | None = None) -> RunResult:
+def run(store: SummaryStore, plan: Plan, on_period: Callable[[], None] | None = None, workers: int = 1, deadline: float | None = None) -> RunResult:
     """Run a plan shard by shard: in this process, or over ``workers`` processes (the
     local form of the Step Functions fan-out, with the same results). ``deadline``: see :func:`run_shard`."""
     if workers <= 1 or len(plan.shards) <= 1:
@@ -272,12 +291,25 @@ def scheduled_plan(store: SummaryStore, reference: datetime, lateness_days: int 
     """The plan of the hourly run at ``reference``: two reads (the settings with the zones, the markers)."""
     schedule = store.schedule()
     store.expire_records(reference)
-    return plan_run(reference, store.settle_shards(), store.invalidations(), lateness_days, schedule=schedule, delay_hours=delay_hours,
-                    retention_days=store.retention_days)
+    return plan_run(
+        reference,
+        store.settle_shards(),
+        store.invalidations(),
+        lateness_days,
+        schedule=schedule,
+        delay_hours=delay_hours,
+        retention_days=store.retention_days,
+    )
 
 
 def backfill_plan(store: SummaryStore, start: date, end: date, reference: datetime, delay_hours: int = DEFAULT_DELAY_HOURS) -> Plan:
     """Every closed period overlapping ``start..end`` in every zone (:class:`~rollwise.summaries.plan.BelowRetentionFloor`
     when the range reaches days whose records may have expired)."""
-    return plan_run(reference, store.settle_shards(), backfill=(start, end), schedule=dict.fromkeys(store.zones()), delay_hours=delay_hours,
-                    retention_days=store.retention_days)
+    return plan_run(
+        reference,
+        store.settle_shards(),
+        backfill=(start, end),
+        schedule=dict.fromkeys(store.zones()),
+        delay_hours=delay_hours,
+        retention_days=store.retention_days,
+    )

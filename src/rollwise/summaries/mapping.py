@@ -10,9 +10,10 @@ and the problem.
 
 from __future__ import annotations
 
+from collections.abc import Mapping as MappingType
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Mapping as MappingType
+from typing import Any
 
 import orjson
 
@@ -21,8 +22,19 @@ from rollwise.summaries.items import Change
 from rollwise.summaries.model import ID_FIELDS, STATUSES, TERMINAL, RecordError, normalize_record
 
 # The record fields a mapping fills; the status has its own section.
-TARGETS = ("tenant_id", "owner_id", "metric_type", "execution_id", "submitted_at", "started_at", "completed_at", "duration_ms",
-           "profiles", "throttled", "rejected")
+TARGETS = (
+    "tenant_id",
+    "owner_id",
+    "metric_type",
+    "execution_id",
+    "submitted_at",
+    "started_at",
+    "completed_at",
+    "duration_ms",
+    "profiles",
+    "throttled",
+    "rejected",
+)
 REQUIRED_TARGETS = ("tenant_id", "owner_id", "metric_type", "execution_id", "submitted_at")
 OPERATORS = ("equals", "prefix", "in", "same_as", "present")
 
@@ -188,13 +200,19 @@ class Mapping:
         if self.description:
             doc["description"] = self.description
         doc["take"] = [{"field": c.field, c.operator: c.operand, **({"missing": "take"} if c.take_missing else {})} for c in self.take]
-        doc["fields"] = {t: ({"present": f.paths[0]} if f.present else (f.paths[0] if len(f.paths) == 1 else list(f.paths)))
-                         for t, f in self.fields.items()}
+        doc["fields"] = {
+            t: ({"present": f.paths[0]} if f.present else (f.paths[0] if len(f.paths) == 1 else list(f.paths))) for t, f in self.fields.items()
+        }
         status: dict[str, Any] = {"field": self.status.paths[0] if len(self.status.paths) == 1 else list(self.status.paths)}
         if self.statuses is not None:
-            status["map"] = {k: (r.status if (r.throttled, r.rejected) == (0, False) else
-                                 {"status": r.status, **({"throttled": r.throttled} if r.throttled else {}),
-                                  **({"rejected": True} if r.rejected else {})}) for k, r in self.statuses.items()}
+            status["map"] = {
+                k: (
+                    r.status
+                    if (r.throttled, r.rejected) == (0, False)
+                    else {"status": r.status, **({"throttled": r.throttled} if r.throttled else {}), **({"rejected": True} if r.rejected else {})}
+                )
+                for k, r in self.statuses.items()
+            }
         doc["status"] = status
         return doc
 
@@ -262,7 +280,7 @@ def _field(spec: Any, where: str, bad) -> Field:
         return Field(tuple(spec))
     if isinstance(spec, MappingType) and set(spec) == {"present"} and isinstance(spec["present"], str):
         return Field((spec["present"],), present=True)
-    raise bad(f"{where} must be an attribute name, a list of them (the first set wins) or {{\"present\": NAME}}")
+    raise bad(f'{where} must be an attribute name, a list of them (the first set wins) or {{"present": NAME}}')
 
 
 def _rule(spec: Any, where: str, bad) -> StatusRule:

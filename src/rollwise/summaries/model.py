@@ -7,9 +7,10 @@ aggregate without parsing dates again.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date
-from typing import Any, Mapping
+from typing import Any
 
 from rollwise import validate
 from rollwise.periods import UTC_ZONE, Period, local_day
@@ -150,7 +151,7 @@ class Summary:
     min_duration_ms = property(lambda self: self.durations.lowest)
     max_duration_ms = property(lambda self: self.durations.highest)
 
-    def merge(self, other: "Summary") -> None:
+    def merge(self, other: Summary) -> None:
         for name in EVENT_COUNTERS:
             setattr(self, name, getattr(self, name) + getattr(other, name))
         self.durations.merge(other.durations)
@@ -163,7 +164,7 @@ class Summary:
         # From the rounded total, as stored: re-reading a summary must give the same figures.
         out["avg_duration_ms"] = round(out["total_duration_ms"] / self.duration_count, 3) if self.duration_count else None
         values = self.durations.quantiles([q for _, q in QUANTILES])
-        out.update(zip((name for name, _ in QUANTILES), values))
+        out.update(zip((name for name, _ in QUANTILES), values, strict=True))
         return out
 
     def to_dict(self) -> dict[str, Any]:

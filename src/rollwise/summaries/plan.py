@@ -14,10 +14,11 @@ Kolkata tenant's 2024-03-10 (2024-03-09T18:30Z to 2024-03-10T18:30Z) at
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
-from typing import Iterable, Mapping
 
+from rollwise.errors import ConfigError
 from rollwise.periods import (
     PERIOD_TYPES,
     UTC_ZONE,
@@ -29,7 +30,6 @@ from rollwise.periods import (
     period_containing,
     utc_day,
 )
-from rollwise.errors import ConfigError
 from rollwise.summaries.model import Invalidation
 from rollwise.summaries.retention import floor, is_frozen
 
@@ -71,7 +71,7 @@ class Plan:
         }
 
     @classmethod
-    def from_json(cls, doc: dict) -> "Plan":
+    def from_json(cls, doc: dict) -> Plan:
         periods = {parse_label(label): frozenset(shards) for label, shards in doc["periods"]}
         markers = [_marker(m) for m in doc.get("markers", [])]
         done = {zone: date.fromisoformat(day) for zone, day in doc.get("done", {}).items()}
@@ -130,7 +130,8 @@ def plan_run(
         if floors and backfill[0] < max(floors):
             raise BelowRetentionFloor(
                 f"backfill from {backfill[0]} reaches below the retention floor {max(floors)}: records of earlier days may have "
-                f"expired (record retention {retention_days} days), so their summaries are kept as they are; start at {max(floors)} or later")
+                f"expired (record retention {retention_days} days), so their summaries are kept as they are; start at {max(floors)} or later"
+            )
         return _backfill(utc_day(reference), every, last, *backfill)
     day_shards: dict[tuple[str, date], set[int]] = {}
     done: dict[str, date] = {}
@@ -139,10 +140,7 @@ def plan_run(
         # The days that fell due in the hour up to ``reference`` are this run's whatever was done before
         # (a retry of the same event does the same work), and those due earlier but not done yet with them.
         first = last_due_day(reference - timedelta(hours=1), zone, delay_hours) + timedelta(days=1)
-        if through is None:
-            first = min(first, due)
-        else:
-            first = min(first, max(through + timedelta(days=1), due - timedelta(days=CATCH_UP_DAYS - 1)))
+        first = min(first, due if through is None else max(through + timedelta(days=1), due - timedelta(days=CATCH_UP_DAYS - 1)))
         if first > due:
             continue
         done[zone] = due
@@ -188,7 +186,7 @@ def _backfill(today: date, every: frozenset[int], last: Mapping[str, date], star
     return Plan(today, _ordered({p: every for p in needed}))
 
 
-def _ordered(periods: dict[Period, Iterable[int]]) -> dict[Period, frozenset[int]]:
+def _ordered(periods: Mapping[Period, Iterable[int]]) -> dict[Period, frozenset[int]]:
     """Shorter periods first: a longer one merges the shorter ones computed before it."""
     rank = {k: i for i, k in enumerate(PERIOD_TYPES)}
     return {p: frozenset(periods[p]) for p in sorted(periods, key=lambda p: (rank[p.kind], p.start, p.zone != UTC_ZONE, p.zone))}

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, Callable, Iterable, Mapping
+from typing import Any
 
 import orjson
 
@@ -56,7 +57,7 @@ class Recorder:
             self.written += len(self.pending)
             self.pending = []
 
-    def __enter__(self) -> "Recorder":
+    def __enter__(self) -> Recorder:
         return self
 
     def __exit__(self, *exc: object) -> None:
@@ -80,8 +81,13 @@ class IngestFailed(StoreError):
         self.report, self.unstored = report, unstored
 
 
-def ingest_lines(lines: Iterable[bytes | str], recorder: Recorder, on_line: Callable[[int], None] | None = None,
-                 mapping: ItemMapping | None = None, on_remove: str = "ignore") -> IngestReport:
+def ingest_lines(
+    lines: Iterable[bytes | str],
+    recorder: Recorder,
+    on_line: Callable[[int], None] | None = None,
+    mapping: ItemMapping | None = None,
+    on_remove: str = "ignore",
+) -> IngestReport:
     """JSON Lines into the store: a bad line (or record of a line) is reported by number, the rest stored.
 
     Without a mapping each line is an execution record; with one, each line is
@@ -114,9 +120,9 @@ def ingest_lines(lines: Iterable[bytes | str], recorder: Recorder, on_line: Call
                 except (ItemError, RecordError) as exc:
                     report.rejected.append((number, str(exc)))
                     continue
-                if action.kind == "store":
+                if action.record is not None:  # store
                     recorder.add(action.record)
-                elif action.kind == "forget":
+                elif action.key is not None:  # forget
                     recorder.forget(action.key)
                 elif action.kind == "skip":
                     report.skipped += 1

@@ -10,9 +10,10 @@ records are stored again (nothing counts twice) and only changed summaries are w
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
-from typing import Any, Callable
+from typing import Any
 
 from rollwise.errors import ConfigError
 from rollwise.periods import utc_day
@@ -35,20 +36,32 @@ class ReshardReport:
     backfill: RunResult = field(default_factory=RunResult)
 
     def to_dict(self) -> dict[str, Any]:
-        return {"source_shards": self.source_shards, "target_shards": self.target_shards, "records": self.records,
-                "first_day": self.first_day.isoformat() if self.first_day else None,
-                "last_day": self.last_day.isoformat() if self.last_day else None, "backfill": self.backfill.body()}
+        return {
+            "source_shards": self.source_shards,
+            "target_shards": self.target_shards,
+            "records": self.records,
+            "first_day": self.first_day.isoformat() if self.first_day else None,
+            "last_day": self.last_day.isoformat() if self.last_day else None,
+            "backfill": self.backfill.body(),
+        }
 
 
-def reshard(source: SummaryStore, target: SummaryStore, reference: datetime, workers: int = 1,
-            on_records: Callable[[int], None] = lambda n: None, on_period: Callable[[], None] | None = None) -> ReshardReport:
+def reshard(
+    source: SummaryStore,
+    target: SummaryStore,
+    reference: datetime,
+    workers: int = 1,
+    on_records: Callable[[int], None] = lambda n: None,
+    on_period: Callable[[], None] | None = None,
+) -> ReshardReport:
     """Copy every record of ``source`` into ``target`` (a store holding ``target.configured_shards``
     shards, or none yet), then compute every period closed at ``reference`` over the copied days."""
     if source.describe() == target.describe():
         raise ConfigError(f"{source.describe()}: a store cannot be resharded into itself; give a new store")
     if target.settle_shards() != target.configured_shards:
-        raise ConfigError(f"{target.describe()} already holds {target.shards} shards, not {target.configured_shards}: "
-                          "give a new store, or its own count")
+        raise ConfigError(
+            f"{target.describe()} already holds {target.shards} shards, not {target.configured_shards}: give a new store, or its own count"
+        )
     report = ReshardReport(source.shards, target.shards)
     for tenant, zone in source.tenant_zones().items():  # before the records: they are placed by their tenant's local days
         target.set_zone(tenant, zone)
@@ -71,7 +84,7 @@ def reshard(source: SummaryStore, target: SummaryStore, reference: datetime, wor
     if batch:
         flush()
     yesterday = utc_day(reference) - timedelta(days=1)
-    if report.first_day is not None and report.first_day <= yesterday:
+    if report.first_day is not None and report.last_day is not None and report.first_day <= yesterday:
         # UTC days bound the records; a zone's local days reach a day further either way
         first = report.first_day - timedelta(days=1)
         floors = [f for f in (floor(reference, zone, target.retention_days) for zone in target.zones()) if f is not None]

@@ -11,8 +11,9 @@ rollwise (the SDK handler's items carry random ids). Pure: no I/O.
 from __future__ import annotations
 
 import uuid
+from collections.abc import Mapping
 from datetime import datetime
-from typing import Any, Mapping
+from typing import Any
 
 from rollwise.periods import Period
 from rollwise.summaries.model import QUANTILES, SummaryKey
@@ -28,10 +29,29 @@ WRITER = "rollwise"  # created_by_id of rollwise's items, for people reading the
 MODEL_NAME, MODEL_NAME_PLURAL, MODEL_VERSION = "workflow_metrics_summary", "workflow_metrics_summarys", "1.0.0"
 _NAMESPACE = uuid.uuid5(uuid.NAMESPACE_URL, "https://github.com/rollwise/rollwise#execution_metrics_summary")
 # What `summaries sdk-check` compares: the counts, and the durations as whole milliseconds.
-FIGURES_COMPARED = ("submission_count", "success_count", "failure_count", "cancelled_count", "timeout_count", "total_profiles",
-                    "throttled_count", "rejected_count", "total_duration_ms", "min_duration_ms", "max_duration_ms")
-_COUNTS = ("submission_count", "success_count", "failure_count", "cancelled_count", "timeout_count", "total_profiles",
-           "throttled_count", "rejected_count")
+FIGURES_COMPARED = (
+    "submission_count",
+    "success_count",
+    "failure_count",
+    "cancelled_count",
+    "timeout_count",
+    "total_profiles",
+    "throttled_count",
+    "rejected_count",
+    "total_duration_ms",
+    "min_duration_ms",
+    "max_duration_ms",
+)
+_COUNTS = (
+    "submission_count",
+    "success_count",
+    "failure_count",
+    "cancelled_count",
+    "timeout_count",
+    "total_profiles",
+    "throttled_count",
+    "rejected_count",
+)
 
 
 def build_key(*pairs: tuple[str, Any]) -> str:
@@ -60,9 +80,14 @@ def primary_key(period: Period, key: SummaryKey) -> dict[str, dict[str, str]]:
 def index_keys(tenant_id: str, owner_id: str, metric_type: str, period_type: str, period_start_ts: int) -> dict[str, str]:
     """gsi1 (tenant), gsi2 (tenant and owner), gsi3 (tenant and metric type), each sorted by period type and start."""
     sort = build_key(("model", MODEL), ("period_type", period_type), ("period_start", period_start_ts))
-    return {"gsi1_pk": build_key(("tenant", tenant_id)), "gsi1_sk": sort,
-            "gsi2_pk": build_key(("tenant", tenant_id), ("owner", owner_id)), "gsi2_sk": sort,
-            "gsi3_pk": build_key(("tenant", tenant_id), ("metric_type", metric_type)), "gsi3_sk": sort}
+    return {
+        "gsi1_pk": build_key(("tenant", tenant_id)),
+        "gsi1_sk": sort,
+        "gsi2_pk": build_key(("tenant", tenant_id), ("owner", owner_id)),
+        "gsi2_sk": sort,
+        "gsi3_pk": build_key(("tenant", tenant_id), ("metric_type", metric_type)),
+        "gsi3_sk": sort,
+    }
 
 
 def _number(value: float | int) -> dict[str, str]:
@@ -82,12 +107,16 @@ def summary_item(summary: StoredSummary, now: datetime) -> dict[str, Any]:
         if f.get(name) is not None:
             metrics[name] = _number(float(f[name]))
     item: dict[str, Any] = {
-        PK: {"S": build_key((MODEL, ident))}, SK: {"S": SORT_KEY},
-        **{name: {"S": value} for name, value in index_keys(summary.tenant_id, summary.owner_id, summary.metric_type,
-                                                             period.kind, start).items()},
-        "id": {"S": ident}, "tenant_id": {"S": summary.tenant_id}, "owner_id": {"S": summary.owner_id},
-        "metric_type": {"S": summary.metric_type}, "period_type": {"S": period.kind},
-        "period_start_ts": _number(start), "period_end_ts": _number(end),
+        PK: {"S": build_key((MODEL, ident))},
+        SK: {"S": SORT_KEY},
+        **{name: {"S": value} for name, value in index_keys(summary.tenant_id, summary.owner_id, summary.metric_type, period.kind, start).items()},
+        "id": {"S": ident},
+        "tenant_id": {"S": summary.tenant_id},
+        "owner_id": {"S": summary.owner_id},
+        "metric_type": {"S": summary.metric_type},
+        "period_type": {"S": period.kind},
+        "period_start_ts": _number(start),
+        "period_end_ts": _number(end),
         **{name: _number(int(f.get(name) or 0)) for name in _COUNTS},
         # The model keeps whole milliseconds, 0 where there was no duration, and the average as a float.
         "total_duration_ms": _number(round(f.get("total_duration_ms") or 0)),
@@ -98,10 +127,15 @@ def summary_item(summary: StoredSummary, now: datetime) -> dict[str, Any]:
         "success_rate": _number(float((f.get("success_count") or 0) / completed * 100 if completed else 0.0)),
         "is_tenant_wide": {"BOOL": False},
         "metrics": {"M": metrics},
-        "model_name": {"S": MODEL_NAME}, "model_name_plural": {"S": MODEL_NAME_PLURAL}, "model_version": {"S": MODEL_VERSION},
-        "version": {"N": "1"}, "created_by_id": {"S": WRITER},
-        "created_utc": {"S": now.isoformat()}, "created_utc_ts": _number(now.timestamp()),
-        "modified_utc": {"S": now.isoformat()}, "modified_utc_ts": _number(now.timestamp()),
+        "model_name": {"S": MODEL_NAME},
+        "model_name_plural": {"S": MODEL_NAME_PLURAL},
+        "model_version": {"S": MODEL_VERSION},
+        "version": {"N": "1"},
+        "created_by_id": {"S": WRITER},
+        "created_utc": {"S": now.isoformat()},
+        "created_utc_ts": _number(now.timestamp()),
+        "modified_utc": {"S": now.isoformat()},
+        "modified_utc_ts": _number(now.timestamp()),
     }
     return item
 
@@ -115,11 +149,12 @@ def is_model_item(item: Mapping[str, Any]) -> bool:
 def written_by_rollwise(item: Mapping[str, Any]) -> bool:
     """Whether ``item`` is one rollwise wrote: its id is the one its own fields give (a random id is not)."""
     try:
-        fields = [item[name]["S"] for name in ("tenant_id", "owner_id", "metric_type", "period_type")]
+        tenant_id, owner_id, metric_type, period_type = (item[name]["S"] for name in ("tenant_id", "owner_id", "metric_type", "period_type"))
         start = item["period_start_ts"]["N"]
         start_ts = int(start) if start.lstrip("-").isdigit() else None
     except (KeyError, TypeError):
         return False
     if start_ts is None:
         return False
-    return item.get("id", {}).get("S") == summary_id(*fields, start_ts) and item[PK]["S"] == build_key((MODEL, item["id"]["S"]))
+    own_id = summary_id(tenant_id, owner_id, metric_type, period_type, start_ts)
+    return item.get("id", {}).get("S") == own_id and item[PK]["S"] == build_key((MODEL, own_id))

@@ -36,15 +36,15 @@ import time
 import uuid
 import zlib
 from abc import ABC, abstractmethod
+from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date, datetime
-from typing import Any, Iterable, Iterator, Mapping
+from typing import Any
 
-from rollwise.periods import UTC_ZONE, Period, day_key, local_day, parse_day_key, zone_info
 from rollwise.errors import StoreError
+from rollwise.periods import UTC_ZONE, Period, day_key, local_day, parse_day_key, zone_info
 from rollwise.retry import Patience
-from rollwise.summaries.retention import expires_at
 from rollwise.sketch import Distribution, plain
 from rollwise.summaries.model import (
     COUNTERS,
@@ -56,6 +56,7 @@ from rollwise.summaries.model import (
     record_days,
     summary_row,
 )
+from rollwise.summaries.retention import expires_at
 from rollwise.summaries.settings import SummariesSettings
 from rollwise.timestamps import utc_now
 
@@ -82,7 +83,7 @@ class GroupBusy(Exception):
 class Hold:
     """A run's lease on one shard: :meth:`check` right before each write."""
 
-    def __init__(self, store: "SummaryStore", shard: int, owner: str) -> None:
+    def __init__(self, store: SummaryStore, shard: int, owner: str) -> None:
         self.store, self.shard, self.owner = store, shard, owner
         self.renewed = time.time()
 
@@ -160,14 +161,14 @@ class StoredSummary:
     figures: Mapping[str, Any]
 
     @classmethod
-    def of(cls, summary: Summary, sketch: bytes | None = None) -> "StoredSummary":
+    def of(cls, summary: Summary, sketch: bytes | None = None) -> StoredSummary:
         return cls(summary.tenant_id, summary.owner_id, summary.metric_type, summary.period, stored_figures(summary, sketch))
 
     def identity(self) -> tuple:
         return (*(self.figures[name] for name in IDENTITY_FIELDS), self.figures["sketch"])
 
     @classmethod
-    def load(cls, tenant_id: str, owner_id: str, metric_type: str, period: Period, figures: Mapping[str, Any]) -> "StoredSummary":
+    def load(cls, tenant_id: str, owner_id: str, metric_type: str, period: Period, figures: Mapping[str, Any]) -> StoredSummary:
         """From what a backend read: absent figures are None, like in :func:`stored_figures`."""
         full = {name: figures.get(name) for name in NUMBER_FIELDS}
         full["sketch"] = figures.get("sketch") or b""
@@ -179,9 +180,15 @@ class StoredSummary:
 
     def summary(self) -> Summary:
         f = self.figures
-        s = Summary(self.tenant_id, self.owner_id, self.metric_type, self.period,
-                    durations=Distribution.restore(f["duration_count"] or 0, f["total_duration_ms"] or 0, f["min_duration_ms"],
-                                                   f["max_duration_ms"], f["sketch"]))
+        s = Summary(
+            self.tenant_id,
+            self.owner_id,
+            self.metric_type,
+            self.period,
+            durations=Distribution.restore(
+                f["duration_count"] or 0, f["total_duration_ms"] or 0, f["min_duration_ms"], f["max_duration_ms"], f["sketch"]
+            ),
+        )
         for name in EVENT_COUNTERS:
             setattr(s, name, f[name] or 0)
         return s
@@ -223,9 +230,18 @@ class SummaryStore(ABC):
 
     def __getstate__(self) -> dict:
         """What another process needs (a worker of ``--workers``): the settings, never a connection."""
-        return {"configured_shards": self.configured_shards, "_shards": self._shards, "_unsettled": self._unsettled,
-                "patience": self.patience, "_closing": False, "default_zone": self.default_zone, "retention_days": self.retention_days, "_zones": self._zones,
-                "_zones_read_at": self._zones_read_at, "sdk_table": self.sdk_table}
+        return {
+            "configured_shards": self.configured_shards,
+            "_shards": self._shards,
+            "_unsettled": self._unsettled,
+            "patience": self.patience,
+            "_closing": False,
+            "default_zone": self.default_zone,
+            "retention_days": self.retention_days,
+            "_zones": self._zones,
+            "_zones_read_at": self._zones_read_at,
+            "sdk_table": self.sdk_table,
+        }
 
     def mirror_summaries(self, period: Period, current: list[StoredSummary], removed: list[SummaryKey]) -> None:
         """The period's summaries into the workflow SDK's table too, when one is set. Called before the store's
@@ -303,7 +319,7 @@ class SummaryStore(ABC):
             self._zones = None
             self._forget_settings()
 
-    def _forget_settings(self) -> None:
+    def _forget_settings(self) -> None:  # noqa: B027 - a hook: a backend that keeps nothing has nothing to drop
         """Drop what the backend keeps of the store's settings, to read them again (see :meth:`forget_zones`)."""
 
     def known_tenants(self) -> list[str]:
@@ -348,7 +364,7 @@ class SummaryStore(ABC):
         found = [expires_at(day, self.retention_days) for day, _ in places]
         return max(found) if found and None not in found else None  # type: ignore[type-var]
 
-    def enable_expiry(self) -> None:
+    def enable_expiry(self) -> None:  # noqa: B027 - a hook: a backend without TTL expires records in expire_records
         """Have the backend delete records past their lifetime by itself, where it can (DynamoDB's TTL)."""
 
     def expire_records(self, now: datetime) -> int:
@@ -384,8 +400,13 @@ class SummaryStore(ABC):
         grown = {key: before.get(key, frozenset()) | places for key, places in after.items() if not places <= before.get(key, frozenset())}
         if grown:
             self._put_locators(grown)  # first: no copy is ever where its locator does not point
-        self._put_record_items([RecordItem(day, shard, key[0], key[1], latest[key], expires_at(day, self.retention_days))
-                                for key, places in after.items() for day, shard in sorted(places)])
+        self._put_record_items(
+            [
+                RecordItem(day, shard, key[0], key[1], latest[key], expires_at(day, self.retention_days))
+                for key, places in after.items()
+                for day, shard in sorted(places)
+            ]
+        )
         stale = {key: before[key] - after[key] for key in latest if before.get(key, frozenset()) - after[key]}
         if stale:
             self._delete_record_items([(day, shard, key[0], key[1]) for key, places in stale.items() for day, shard in sorted(places)])
@@ -457,8 +478,7 @@ class SummaryStore(ABC):
                 with self.closing():
                     self._release_lease(shard, hold.owner)
             except StoreError as exc:
-                log.warning("lease not given back: it expires by itself", extra={"shard": shard, "seconds": LEASE_SECONDS,
-                                                                                  "error": str(exc)})
+                log.warning("lease not given back: it expires by itself", extra={"shard": shard, "seconds": LEASE_SECONDS, "error": str(exc)})
 
     @abstractmethod
     def _acquire_lease(self, shard: int, owner: str, now: float) -> bool:
@@ -472,7 +492,6 @@ class SummaryStore(ABC):
     @abstractmethod
     def _release_lease(self, shard: int, owner: str) -> None:
         """Give the lease back, only if it is still ``owner``'s."""
-
 
     @abstractmethod
     def read_records(self, day: date, shard: int, zone: str = UTC_ZONE) -> Iterator[Mapping[str, Any]]:

@@ -9,9 +9,10 @@ all moved (``moving_from``), so an interrupted change is finished by running the
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable, Mapping
 from dataclasses import asdict, dataclass, field
 from datetime import date, datetime, timedelta
-from typing import Any, Callable, Mapping
+from typing import Any
 
 from rollwise.periods import PERIOD_TYPES, Period, closed_periods_containing, days_between, local_day, zone_info
 from rollwise.summaries.job import RunResult, run
@@ -50,8 +51,16 @@ def _history_days(store: SummaryStore, tenant_id: str, zone: str, now: datetime)
     return sorted(days | set(days_between(min(since, today), today + timedelta(days=1))))
 
 
-def change_zone(store: SummaryStore, tenant_id: str, zone: str, now: datetime, delay_hours: int, dry_run: bool = False,
-                on_day: Callable[[int], None] = lambda total: None, on_period: Callable[[], None] | None = None) -> ZoneChange:
+def change_zone(
+    store: SummaryStore,
+    tenant_id: str,
+    zone: str,
+    now: datetime,
+    delay_hours: int,
+    dry_run: bool = False,
+    on_day: Callable[[int], None] = lambda total: None,
+    on_period: Callable[[], None] | None = None,
+) -> ZoneChange:
     """Set ``tenant_id``'s zone to ``zone`` and move its history (see the module). ``on_day(total)`` is
     called once per old-zone day read; ``on_period`` once per period shard computed."""
     zone_info(zone)
@@ -103,5 +112,4 @@ def change_zone(store: SummaryStore, tenant_id: str, zone: str, now: datetime, d
 def tenant_zone_rows(store: SummaryStore) -> list[dict[str, Any]]:
     """Every tenant with a zone set, for ``tenants list``."""
     moves = store.zone_moves()
-    return [{"tenant_id": t, "zone": z, **({"moving_from": moves[t]} if t in moves else {})}
-            for t, z in sorted(store.tenant_zones().items())]
+    return [{"tenant_id": t, "zone": z, **({"moving_from": moves[t]} if t in moves else {})} for t, z in sorted(store.tenant_zones().items())]

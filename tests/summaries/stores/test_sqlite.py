@@ -1,7 +1,7 @@
 """The SQLite store: a database made before zones existed opens, keeps its summaries, and takes zones."""
 
 import sqlite3
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 
 from rollwise.periods import Period
 from rollwise.summaries.job import run, scheduled_plan
@@ -32,9 +32,17 @@ def test_a_database_made_before_zones_opens_with_its_summaries_in_utc(tmp_path):
     (old,) = store.query_summaries("acme", "daily")
     assert old.period == Period("daily", date(2024, 1, 9), "UTC") and old.figures["submission_count"] == 7
     store.set_zone("kolkata-co", "Asia/Kolkata")
-    with Recorder(store, now=datetime(2024, 1, 10, tzinfo=timezone.utc)) as rec:
-        rec.record({"tenant_id": "kolkata-co", "owner_id": "o", "metric_type": "ocr", "execution_id": "e1", "status": "queued",
-                    "submitted_at": "2024-01-10T20:00:00Z"})  # 2024-01-11 01:30 in Kolkata
-    result = run(store, scheduled_plan(store, datetime(2024, 1, 11, 21, tzinfo=timezone.utc)))
+    with Recorder(store, now=datetime(2024, 1, 10, tzinfo=UTC)) as rec:
+        rec.record(
+            {
+                "tenant_id": "kolkata-co",
+                "owner_id": "o",
+                "metric_type": "ocr",
+                "execution_id": "e1",
+                "status": "queued",
+                "submitted_at": "2024-01-10T20:00:00Z",
+            }
+        )  # 2024-01-11 01:30 in Kolkata
+    result = run(store, scheduled_plan(store, datetime(2024, 1, 11, 21, tzinfo=UTC)))
     assert result.periods == ["daily:2024-01-10", "daily:2024-01-11@Asia/Kolkata"] and result.summaries_created == 2
     assert {s.period.zone for s in store.query_summaries("kolkata-co", "daily")} == {"Asia/Kolkata"}

@@ -5,8 +5,9 @@ from __future__ import annotations
 import csv
 import hashlib
 import io
+from collections.abc import Iterable
 from datetime import date, datetime
-from typing import Any, Iterable
+from typing import Any
 
 import orjson
 from aws_lambda_powertools.event_handler import Response
@@ -19,18 +20,31 @@ ID_PATTERN = r"^[^#\x00-\x1f\x7f]{1,200}$"
 DATE_OR_INSTANT = r"^\d{4}-\d{2}-\d{2}([Tt ].+)?$"
 CLOSED_MAX_AGE = "private, max-age=300"
 
-PROBLEM_SCHEMA = {"type": "object", "required": ["type", "title", "status", "detail"],
-                  "properties": {"type": {"type": "string"}, "title": {"type": "string"}, "status": {"type": "integer"},
-                                 "detail": {"type": "string"}, "parameter": {"type": "string"}, "instance": {"type": "string"}}}
+PROBLEM_SCHEMA = {
+    "type": "object",
+    "required": ["type", "title", "status", "detail"],
+    "properties": {
+        "type": {"type": "string"},
+        "title": {"type": "string"},
+        "status": {"type": "integer"},
+        "detail": {"type": "string"},
+        "parameter": {"type": "string"},
+        "instance": {"type": "string"},
+    },
+}
 
 
 def problem(description: str) -> dict:
-    return {"description": description + " (an RFC 9457 problem)",
-            "content": {"application/problem+json": {"schema": PROBLEM_SCHEMA}}}
+    return {"description": description + " (an RFC 9457 problem)", "content": {"application/problem+json": {"schema": PROBLEM_SCHEMA}}}
 
 
-REFUSALS = {400: problem("a parameter is not valid; the problem names it"), 401: problem("no valid token"),
-            403: problem("the token may not read this"), 404: problem("nothing there"), 503: problem("the store could not answer")}
+REFUSALS = {
+    400: problem("a parameter is not valid; the problem names it"),
+    401: problem("no valid token"),
+    403: problem("the token may not read this"),
+    404: problem("nothing there"),
+    503: problem("the store could not answer"),
+}
 
 
 def answers(description: str, schema: dict | None = None, tabular: bool = False, cacheable: bool = False) -> dict:

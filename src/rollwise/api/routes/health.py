@@ -14,9 +14,13 @@ from rollwise.timestamps import utc_text
 router = Router()
 
 
-@router.get("/health", summary="The raw backlog, the closed windows waiting, the quarantine, the days waiting for the summaries job",
-            responses=answers("what the jobs have not done yet (the merge job's part for admin tokens)",
-                              {"type": "object", "required": ["checked_at", "open_days"]}))
+@router.get(
+    "/health",
+    summary="The raw backlog, the closed windows waiting, the quarantine, the days waiting for the summaries job",
+    responses=answers(
+        "what the jobs have not done yet (the merge job's part for admin tokens)", {"type": "object", "required": ["checked_at", "open_days"]}
+    ),
+)
 def health() -> Response[Any]:
     import orjson
 
@@ -29,8 +33,14 @@ def health() -> Response[Any]:
     body: dict = {"checked_at": utc_text(now)}
     if who.admin and svc.runs is not None:
         h = read_health(svc.summaries, svc.runs, now)
-        body.update({"raw_files": h.raw_files, "oldest_raw": utc_text(h.oldest_raw) if h.oldest_raw else None,
-                     "waiting_windows": [{"window": str(w), "files": n} for w, n in h.waiting_windows], "quarantined": h.quarantined})
+        body.update(
+            {
+                "raw_files": h.raw_files,
+                "oldest_raw": utc_text(h.oldest_raw) if h.oldest_raw else None,
+                "waiting_windows": [{"window": str(w), "files": n} for w, n in h.waiting_windows],
+                "quarantined": h.quarantined,
+            }
+        )
     days: dict[str, int] = {}
     for m in svc.summaries.invalidations():  # a local day of a zone, and in how many shards it waits
         key = day_key(m.day, m.zone)

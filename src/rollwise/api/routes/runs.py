@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from typing import Annotated, Any
 
 from aws_lambda_powertools.event_handler import Response
@@ -28,8 +28,8 @@ def _job(svc):
 
 def _window_days(since: str, until: str):
     first, last = date_or_instant(since, "from"), date_or_instant(until, "to")
-    start = first if isinstance(first, datetime) else datetime.combine(first, datetime.min.time(), timezone.utc)
-    end = last if isinstance(last, datetime) else datetime.combine(last, datetime.min.time(), timezone.utc)
+    start = first if isinstance(first, datetime) else datetime.combine(first, datetime.min.time(), UTC)
+    end = last if isinstance(last, datetime) else datetime.combine(last, datetime.min.time(), UTC)
     if start >= end:
         raise bad_parameter("to", "must be after from")
     if end - start > timedelta(days=MAX_RANGE_DAYS):
@@ -52,18 +52,31 @@ def _aggregates(job, start: datetime, end: datetime) -> list[dict]:
 
 def _summary(doc: dict) -> dict:
     stats = doc["stats"]
-    return {"window_start": doc.get("window_start"), "window_end": doc["window_end"], "files": stats.get("files"),
-            "opportunities_processed": stats.get("opportunities_processed"), "matches": stats.get("matches"),
-            "no_matches": stats.get("no_matches"), "errors": stats.get("errors"),
-            "top_match": (doc.get("top_matches") or [None])[0]}
+    return {
+        "window_start": doc.get("window_start"),
+        "window_end": doc["window_end"],
+        "files": stats.get("files"),
+        "opportunities_processed": stats.get("opportunities_processed"),
+        "matches": stats.get("matches"),
+        "no_matches": stats.get("no_matches"),
+        "errors": stats.get("errors"),
+        "top_match": (doc.get("top_matches") or [None])[0],
+    }
 
 
-@router.get("/runs/windows", summary="The merge job's windows ending in a range (UTC), with their statistics",
-            responses=answers("the windows, in time order; CSV with Accept: text/csv",
-                              {"type": "object", "required": ["windows"], "properties": {"windows": {"type": "array"}}},
-                              tabular=True, cacheable=True))
-def windows(from_: Annotated[str, Query(alias="from", pattern=DATE_OR_INSTANT)],
-            to: Annotated[str, Query(pattern=DATE_OR_INSTANT, description="exclusive")]) -> Response[Any]:
+@router.get(
+    "/runs/windows",
+    summary="The merge job's windows ending in a range (UTC), with their statistics",
+    responses=answers(
+        "the windows, in time order; CSV with Accept: text/csv",
+        {"type": "object", "required": ["windows"], "properties": {"windows": {"type": "array"}}},
+        tabular=True,
+        cacheable=True,
+    ),
+)
+def windows(
+    from_: Annotated[str, Query(alias="from", pattern=DATE_OR_INSTANT)], to: Annotated[str, Query(pattern=DATE_OR_INSTANT, description="exclusive")]
+) -> Response[Any]:
     caller(router).may_read_runs()
     job = _job(services(router))
     start, end = _window_days(from_, to)
@@ -74,8 +87,11 @@ def windows(from_: Annotated[str, Query(alias="from", pattern=DATE_OR_INSTANT)],
     return cached({"windows": rows}, headers, complete, (flat, list(flat[0]) if flat else ["window_end"]) if wants_csv(headers) else None)
 
 
-@router.get("/runs/windows/<stamp>", summary="One window's aggregate, with its top matches",
-            responses=answers("the aggregate", {"type": "object", "required": ["window_end", "stats", "top_matches"]}, cacheable=True))
+@router.get(
+    "/runs/windows/<stamp>",
+    summary="One window's aggregate, with its top matches",
+    responses=answers("the aggregate", {"type": "object", "required": ["window_end", "stats", "top_matches"]}, cacheable=True),
+)
 def window(stamp: Annotated[str, Path(pattern=STAMP, description="the window's end, e.g. 20240115t1305Z")]) -> Response[Any]:
     from rollwise.runs.read import read_aggregate
 
@@ -90,13 +106,21 @@ def window(stamp: Annotated[str, Path(pattern=STAMP, description="the window's e
     return cached(doc, router.current_event.headers, True)
 
 
-@router.get("/runs/top-matches", summary="The best matches of the windows ending in a range, best first",
-            responses=answers("the matches, best first; CSV with Accept: text/csv",
-                              {"type": "object", "required": ["matches"], "properties": {"matches": {"type": "array"}}},
-                              tabular=True, cacheable=True))
-def top_matches(from_: Annotated[str, Query(alias="from", pattern=DATE_OR_INSTANT)],
-                to: Annotated[str, Query(pattern=DATE_OR_INSTANT, description="exclusive")],
-                limit: Annotated[int, Query(ge=1, le=1000)] = 10) -> Response[Any]:
+@router.get(
+    "/runs/top-matches",
+    summary="The best matches of the windows ending in a range, best first",
+    responses=answers(
+        "the matches, best first; CSV with Accept: text/csv",
+        {"type": "object", "required": ["matches"], "properties": {"matches": {"type": "array"}}},
+        tabular=True,
+        cacheable=True,
+    ),
+)
+def top_matches(
+    from_: Annotated[str, Query(alias="from", pattern=DATE_OR_INSTANT)],
+    to: Annotated[str, Query(pattern=DATE_OR_INSTANT, description="exclusive")],
+    limit: Annotated[int, Query(ge=1, le=1000)] = 10,
+) -> Response[Any]:
     caller(router).may_read_runs()
     job = _job(services(router))
     start, end = _window_days(from_, to)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime, timedelta
-from typing import Annotated, Any, Literal, Optional
+from typing import Annotated, Any, Literal
 
 import orjson
 from aws_lambda_powertools.event_handler import Response
@@ -20,29 +20,70 @@ from rollwise.summaries.model import TENANT_WIDE
 router = Router()
 MAX_PAGE = 1000
 NUMBER = {"type": ["number", "null"]}
-FIGURES = {name: NUMBER for name in ("submission_count", "success_count", "failure_count", "cancelled_count", "timeout_count",
-                                     "total_profiles", "throttled_count", "rejected_count", "duration_count", "total_duration_ms",
-                                     "min_duration_ms", "max_duration_ms", "avg_duration_ms", "p50_duration_ms", "p90_duration_ms",
-                                     "p95_duration_ms", "p99_duration_ms")}
-ROW_SCHEMA = {"type": "object", "required": ["from", "to", "zone", "starts_at", "ends_at", "complete", *FIGURES],
-              "properties": {"from": {"type": "string", "format": "date"}, "to": {"type": "string", "format": "date"},
-                             "zone": {"type": "string"}, "starts_at": {"type": "string"}, "ends_at": {"type": "string"},
-                             "owner_id": {"type": "string"}, "metric_type": {"type": "string"}, "complete": {"type": "boolean"},
-                             "as_of": {"type": "string"}, **FIGURES}}
-USAGE_SCHEMA = {"type": "object", "required": ["tenant", "zone", "from", "to", "window", "group_by", "complete", "rows"],
-                "properties": {"tenant": {"type": "string"}, "zone": {"type": "string"}, "from": {"type": "string"},
-                               "to": {"type": "string"}, "window": {"type": "string"}, "group_by": {"type": "array"},
-                               "complete": {"type": "boolean"}, "as_of": {"type": "string"},
-                               "rows": {"type": "array", "items": ROW_SCHEMA}}}
-PAGE_SCHEMA = {"type": "object", "required": ["tenant", "period", "summaries", "next"],
-               "properties": {"tenant": {"type": "string"}, "period": {"type": "string"}, "summaries": {"type": "array"},
-                              "next": {"type": ["string", "null"]}}}
+FIGURES = {
+    name: NUMBER
+    for name in (
+        "submission_count",
+        "success_count",
+        "failure_count",
+        "cancelled_count",
+        "timeout_count",
+        "total_profiles",
+        "throttled_count",
+        "rejected_count",
+        "duration_count",
+        "total_duration_ms",
+        "min_duration_ms",
+        "max_duration_ms",
+        "avg_duration_ms",
+        "p50_duration_ms",
+        "p90_duration_ms",
+        "p95_duration_ms",
+        "p99_duration_ms",
+    )
+}
+ROW_SCHEMA = {
+    "type": "object",
+    "required": ["from", "to", "zone", "starts_at", "ends_at", "complete", *FIGURES],
+    "properties": {
+        "from": {"type": "string", "format": "date"},
+        "to": {"type": "string", "format": "date"},
+        "zone": {"type": "string"},
+        "starts_at": {"type": "string"},
+        "ends_at": {"type": "string"},
+        "owner_id": {"type": "string"},
+        "metric_type": {"type": "string"},
+        "complete": {"type": "boolean"},
+        "as_of": {"type": "string"},
+        **FIGURES,
+    },
+}
+USAGE_SCHEMA = {
+    "type": "object",
+    "required": ["tenant", "zone", "from", "to", "window", "group_by", "complete", "rows"],
+    "properties": {
+        "tenant": {"type": "string"},
+        "zone": {"type": "string"},
+        "from": {"type": "string"},
+        "to": {"type": "string"},
+        "window": {"type": "string"},
+        "group_by": {"type": "array"},
+        "complete": {"type": "boolean"},
+        "as_of": {"type": "string"},
+        "rows": {"type": "array", "items": ROW_SCHEMA},
+    },
+}
+PAGE_SCHEMA = {
+    "type": "object",
+    "required": ["tenant", "period", "summaries", "next"],
+    "properties": {"tenant": {"type": "string"}, "period": {"type": "string"}, "summaries": {"type": "array"}, "next": {"type": ["string", "null"]}},
+}
 Tenant = Annotated[str, Path(pattern=ID_PATTERN, description="the tenant id; a token may read its own tenant only")]
-OptionalId = Annotated[Optional[str], Query(pattern=ID_PATTERN)]
+OptionalId = Annotated[str | None, Query(pattern=ID_PATTERN)]
 Day = Annotated[str, Query(pattern=DATE_OR_INSTANT, description="a date (YYYY-MM-DD, in the tenant's zone) or an instant with a zone")]
 
 
-def _group_by(text: Optional[str]) -> tuple[str, ...]:
+def _group_by(text: str | None) -> tuple[str, ...]:
     if not text:
         return ()
     parts = ordered(p.strip() for p in text.split(","))
@@ -61,15 +102,20 @@ def _range(svc, tenant: str, since: str, until: str):
     return start, end
 
 
-@router.get("/tenants/<tenant>/usage", summary="A tenant's usage by window and group, live to the minute",
-            responses=answers("rows per window and group, in the tenant's zone; CSV with Accept: text/csv", USAGE_SCHEMA,
-                              tabular=True, cacheable=True))
-def tenant_usage(tenant: Tenant,
-                 from_: Annotated[str, Query(alias="from", pattern=DATE_OR_INSTANT, description="first day (inclusive)")],
-                 to: Annotated[str, Query(pattern=DATE_OR_INSTANT, description="end (exclusive); past now, it ends now")],
-                 window: Annotated[Literal["day", "week", "month", "none"], Query()] = "day",
-                 group_by: Annotated[Optional[str], Query(pattern=r"^[a-z_,]{0,40}$", description="owner, metric_type")] = None,
-                 owner: OptionalId = None, metric_type: OptionalId = None) -> Response[Any]:
+@router.get(
+    "/tenants/<tenant>/usage",
+    summary="A tenant's usage by window and group, live to the minute",
+    responses=answers("rows per window and group, in the tenant's zone; CSV with Accept: text/csv", USAGE_SCHEMA, tabular=True, cacheable=True),
+)
+def tenant_usage(
+    tenant: Tenant,
+    from_: Annotated[str, Query(alias="from", pattern=DATE_OR_INSTANT, description="first day (inclusive)")],
+    to: Annotated[str, Query(pattern=DATE_OR_INSTANT, description="end (exclusive); past now, it ends now")],
+    window: Annotated[Literal["day", "week", "month", "none"], Query()] = "day",
+    group_by: Annotated[str | None, Query(pattern=r"^[a-z_,]{0,40}$", description="owner, metric_type")] = None,
+    owner: OptionalId = None,
+    metric_type: OptionalId = None,
+) -> Response[Any]:
     tenant = path_id(tenant, "tenant")
     caller(router).may_read_tenant(tenant)
     svc = services(router)
@@ -81,8 +127,16 @@ def tenant_usage(tenant: Tenant,
     query = UsageQuery(tenant, start, end, window, _group_by(group_by), owner, metric_type)
     now = svc.clock()
     rows, complete = usage(svc.summaries, query, now)
-    body = {"tenant": tenant, "zone": svc.summaries.zone_of(tenant), "from": start.isoformat(), "to": end.isoformat(),
-            "window": window, "group_by": list(query.group_by), "complete": complete, "rows": rows}
+    body = {
+        "tenant": tenant,
+        "zone": svc.summaries.zone_of(tenant),
+        "from": start.isoformat(),
+        "to": end.isoformat(),
+        "window": window,
+        "group_by": list(query.group_by),
+        "complete": complete,
+        "rows": rows,
+    }
     if not complete:
         from rollwise.timestamps import utc_text
 
@@ -106,14 +160,21 @@ def _unsign(svc, cursor: str) -> dict:
         raise bad_parameter("cursor", "not a cursor this API gave (altered, or from another instance)") from None
 
 
-@router.get("/tenants/<tenant>/summaries", summary="A tenant's stored summaries, as `summaries show --json` prints them, paged",
-            responses=answers("a page of summaries, and the cursor of the next (null on the last)", PAGE_SCHEMA))
-def tenant_summaries(tenant: Tenant, period: Annotated[Literal["daily", "weekly", "monthly", "yearly"], Query()],
-                     from_: Annotated[Optional[str], Query(alias="from", pattern=DATE_OR_INSTANT)] = None,
-                     to: Annotated[Optional[str], Query(pattern=DATE_OR_INSTANT, description="exclusive")] = None,
-                     owner: OptionalId = None, metric_type: OptionalId = None,
-                     limit: Annotated[int, Query(ge=1, le=MAX_PAGE)] = 100,
-                     cursor: Annotated[Optional[str], Query(max_length=2000, pattern=r"^[A-Za-z0-9_\-.]+$")] = None) -> Response[Any]:
+@router.get(
+    "/tenants/<tenant>/summaries",
+    summary="A tenant's stored summaries, as `summaries show --json` prints them, paged",
+    responses=answers("a page of summaries, and the cursor of the next (null on the last)", PAGE_SCHEMA),
+)
+def tenant_summaries(
+    tenant: Tenant,
+    period: Annotated[Literal["daily", "weekly", "monthly", "yearly"], Query()],
+    from_: Annotated[str | None, Query(alias="from", pattern=DATE_OR_INSTANT)] = None,
+    to: Annotated[str | None, Query(pattern=DATE_OR_INSTANT, description="exclusive")] = None,
+    owner: OptionalId = None,
+    metric_type: OptionalId = None,
+    limit: Annotated[int, Query(ge=1, le=MAX_PAGE)] = 100,
+    cursor: Annotated[str | None, Query(max_length=2000, pattern=r"^[A-Za-z0-9_\-.]+$")] = None,
+) -> Response[Any]:
     tenant = path_id(tenant, "tenant")
     caller(router).may_read_tenant(tenant)
     svc = services(router)

@@ -6,8 +6,8 @@ from pathlib import Path
 
 from rollwise.config import AwsSettings
 from rollwise.errors import ConfigError
-from rollwise.summaries.store import StoreNotFound, SummaryStore
 from rollwise.summaries.settings import SummariesSettings
+from rollwise.summaries.store import StoreNotFound, SummaryStore
 
 
 def open_summary_store(url: str, shards: int, aws: AwsSettings | None = None, create: bool = False, check: bool = True) -> SummaryStore:

@@ -36,19 +36,20 @@ owner, GSI3 by tenant and metric type. Every read is a Query; nothing scans.
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import threading
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from datetime import date
-from typing import Any, Callable, Iterable, Iterator, Mapping, TypeVar
+from typing import Any, TypeVar
 
 import orjson
 
 from rollwise.config import AwsSettings
 from rollwise.errors import OutOfRetryTime, StoreError
-from rollwise.retry import Patience
 from rollwise.periods import UTC_ZONE, Period, day_key, parse_day_key, period_containing
-from rollwise.summaries.model import SummaryKey
-from rollwise.summaries.model import Invalidation
+from rollwise.retry import Patience
+from rollwise.summaries.model import Invalidation, SummaryKey
 from rollwise.summaries.store import (
     DEFAULT_SHARDS,
     LEASE_SECONDS,
@@ -100,16 +101,25 @@ def job_key_patterns() -> dict[str, list[str]]:
     """The partition keys the summaries job gets, writes or deletes, by request (IAM wildcards)."""
     # Markers are written too: for periods a run had no time left to start. The shard count is read,
     # and written by the first process when the table has none.
-    return {"BatchWriteItem": [SUMMARY_PREFIX + "*", MARKER_PARTITION], "PutItem": [LEASE_PREFIX + "*", SETTINGS_PARTITION],
-            "DeleteItem": [LEASE_PREFIX + "*", MARKER_PARTITION], "GetItem": [SETTINGS_PARTITION]}
+    return {
+        "BatchWriteItem": [SUMMARY_PREFIX + "*", MARKER_PARTITION],
+        "PutItem": [LEASE_PREFIX + "*", SETTINGS_PARTITION],
+        "DeleteItem": [LEASE_PREFIX + "*", MARKER_PARTITION],
+        "GetItem": [SETTINGS_PARTITION],
+    }
 
 
 def ingest_key_patterns() -> dict[str, list[str]]:
     """The partition keys ingest (the Recorder, the stream handler) reads and writes: where an
     execution's copies are, the copies, the invalidation markers of their days, and the table's settings
     (its shard count, and the tenants' zones, which say which local days a record belongs to)."""
-    return {"BatchGetItem": [LOCATOR_PREFIX + "*"], "BatchWriteItem": [RECORD_PREFIX + "*", LOCATOR_PREFIX + "*", MARKER_PARTITION],
-            "GetItem": [SETTINGS_PARTITION], "PutItem": [SETTINGS_PARTITION], "Query": [SETTINGS_PARTITION]}
+    return {
+        "BatchGetItem": [LOCATOR_PREFIX + "*"],
+        "BatchWriteItem": [RECORD_PREFIX + "*", LOCATOR_PREFIX + "*", MARKER_PARTITION],
+        "GetItem": [SETTINGS_PARTITION],
+        "PutItem": [SETTINGS_PARTITION],
+        "Query": [SETTINGS_PARTITION],
+    }
 
 
 def api_key_patterns() -> dict[str, list[str]]:
@@ -129,8 +139,11 @@ def record_key(day: str, shard: int, tenant_id: str, execution_id: str) -> Item:
 
 
 def record_item(item: RecordItem) -> Item:
-    return {**record_key(item.day, item.shard, item.tenant_id, item.execution_id), "r": {"S": orjson.dumps(item.record).decode()},
-            **({TTL_ATTRIBUTE: {"N": str(item.expires)}} if item.expires is not None else {})}
+    return {
+        **record_key(item.day, item.shard, item.tenant_id, item.execution_id),
+        "r": {"S": orjson.dumps(item.record).decode()},
+        **({TTL_ATTRIBUTE: {"N": str(item.expires)}} if item.expires is not None else {}),
+    }
 
 
 def parse_record(item: Mapping[str, Any]) -> dict[str, Any]:
@@ -152,6 +165,7 @@ def parse_locator(item: Mapping[str, Any]) -> tuple[tuple[str, str], Places]:
 
 
 # -- invalidation markers ------------------------------------------------------------------
+
 
 def marker_key(day: date, shard: int, zone: str = UTC_ZONE) -> Item:
     return {"PK": {"S": MARKER_PARTITION}, "SK": {"S": f"{day_key(day, zone)}#{shard:03d}"}}
@@ -177,7 +191,7 @@ def zone_item(tenant_id: str, zone: str, moving_from: str | None = None) -> Item
 
 
 def parse_zone(item: Mapping[str, Any]) -> tuple[str, tuple[str, str | None]]:
-    return item["SK"]["S"][len(ZONE_PREFIX):], (item["zone"]["S"], item.get("moving_from", {}).get("S"))
+    return item["SK"]["S"][len(ZONE_PREFIX) :], (item["zone"]["S"], item.get("moving_from", {}).get("S"))
 
 
 def done_item(zone: str, day: date) -> Item:
@@ -185,7 +199,7 @@ def done_item(zone: str, day: date) -> Item:
 
 
 def parse_done(item: Mapping[str, Any]) -> tuple[str, date]:
-    return item["SK"]["S"][len(DONE_PREFIX):], date.fromisoformat(item["through"]["S"])
+    return item["SK"]["S"][len(DONE_PREFIX) :], date.fromisoformat(item["through"]["S"])
 
 
 # -- store settings ---------------------------------------------------------------------------
@@ -222,8 +236,7 @@ def summary_partition(kind: str, start: date, shard: int, zone: str = UTC_ZONE) 
 
 
 def summary_key(period: Period, shard: int, key: SummaryKey) -> Item:
-    return {"PK": {"S": summary_partition(period.kind, period.start, shard, period.zone)},
-            "SK": {"S": "#".join((period.start.isoformat(), *key))}}
+    return {"PK": {"S": summary_partition(period.kind, period.start, shard, period.zone)}, "SK": {"S": "#".join((period.start.isoformat(), *key))}}
 
 
 def after_every(prefix: str) -> str:
@@ -317,8 +330,7 @@ def dynamodb_client(aws: AwsSettings) -> Any:
 
     config = Config(retries={"mode": "standard", "max_attempts": CLIENT_ATTEMPTS}, max_pool_connections=16, parameter_validation=False)
     with _CREATING:  # a client is thread-safe, its session is not: stores made in threads make theirs one at a time
-        return _botocore_session().create_client("dynamodb", region_name=aws.region, endpoint_url=aws.endpoint_url or None,
-                                                 config=config)
+        return _botocore_session().create_client("dynamodb", region_name=aws.region, endpoint_url=aws.endpoint_url or None, config=config)
 
 
 _CREATING = threading.Lock()
@@ -375,9 +387,11 @@ def api_name(method: str) -> str:
 
 def out_of_retry_time(operation: str, table: str, waited: float, what: str) -> OutOfRetryTime:
     """The error a user sees when the table throttled past the run's patience: the table, the request, the fix."""
-    return OutOfRetryTime(f"{operation} on table {table!r}: {what} after {waited:.0f} s of retries: the table is throttled "
-                          "or unavailable; raise its capacity or switch it to on-demand, then run again (what is left is "
-                          "marked for the next run)")
+    return OutOfRetryTime(
+        f"{operation} on table {table!r}: {what} after {waited:.0f} s of retries: the table is throttled "
+        "or unavailable; raise its capacity or switch it to on-demand, then run again (what is left is "
+        "marked for the next run)"
+    )
 
 
 class TableRequests:
@@ -469,8 +483,7 @@ class DynamoDBSummaryStore(SummaryStore, TableRequests):
         current = self._call("describe_time_to_live", TableName=self.table_name).get("TimeToLiveDescription", {})
         if current.get("TimeToLiveStatus") in ("ENABLED", "ENABLING") and current.get("AttributeName") == TTL_ATTRIBUTE:
             return
-        self._call("update_time_to_live", TableName=self.table_name,
-                   TimeToLiveSpecification={"Enabled": True, "AttributeName": TTL_ATTRIBUTE})
+        self._call("update_time_to_live", TableName=self.table_name, TimeToLiveSpecification={"Enabled": True, "AttributeName": TTL_ATTRIBUTE})
 
     def create(self) -> bool:
         try:
@@ -484,7 +497,9 @@ class DynamoDBSummaryStore(SummaryStore, TableRequests):
 
     def _batch_get(self, keys: list[Item], projection: str) -> Iterator[Item]:
         for i in range(0, len(keys), BATCH_GET_LIMIT):
-            pending = {self.table_name: {"Keys": keys[i : i + BATCH_GET_LIMIT], "ConsistentRead": True, "ProjectionExpression": projection}}
+            pending: dict[str, Any] = {
+                self.table_name: {"Keys": keys[i : i + BATCH_GET_LIMIT], "ConsistentRead": True, "ProjectionExpression": projection}
+            }
             attempt = 0
             while pending:
                 response = self._call("batch_get_item", RequestItems=pending)
@@ -547,10 +562,14 @@ class DynamoDBSummaryStore(SummaryStore, TableRequests):
     def _acquire_lease(self, shard: int, owner: str, now: float) -> bool:
         # The run's own lease is its own: a retry of an acquire whose answer was lost must succeed.
         try:
-            self._call("put_item", TableName=self.table_name, Item=lease_item(shard, owner, now + LEASE_SECONDS),
-                       ConditionExpression="attribute_not_exists(PK) OR expires_at < :now OR #owner = :owner",
-                       ExpressionAttributeNames={"#owner": "owner"},
-                       ExpressionAttributeValues={":now": {"N": f"{now:.3f}"}, ":owner": {"S": owner}})
+            self._call(
+                "put_item",
+                TableName=self.table_name,
+                Item=lease_item(shard, owner, now + LEASE_SECONDS),
+                ConditionExpression="attribute_not_exists(PK) OR expires_at < :now OR #owner = :owner",
+                ExpressionAttributeNames={"#owner": "owner"},
+                ExpressionAttributeValues={":now": {"N": f"{now:.3f}"}, ":owner": {"S": owner}},
+            )
             return True
         except ConditionFailed:
             return False
@@ -558,19 +577,29 @@ class DynamoDBSummaryStore(SummaryStore, TableRequests):
     def _renew_lease(self, shard: int, owner: str, now: float) -> bool:
         try:
             # Repeating a renewal that took effect renews again: the condition still holds.
-            self._call("put_item", TableName=self.table_name, Item=lease_item(shard, owner, now + LEASE_SECONDS),
-                       ConditionExpression="#owner = :owner", ExpressionAttributeNames={"#owner": "owner"},
-                       ExpressionAttributeValues={":owner": {"S": owner}})
+            self._call(
+                "put_item",
+                TableName=self.table_name,
+                Item=lease_item(shard, owner, now + LEASE_SECONDS),
+                ConditionExpression="#owner = :owner",
+                ExpressionAttributeNames={"#owner": "owner"},
+                ExpressionAttributeValues={":owner": {"S": owner}},
+            )
             return True
         except ConditionFailed:
             return False
 
     def _release_lease(self, shard: int, owner: str) -> None:
-        try:
-            self._call("delete_item", TableName=self.table_name, Key=lease_key(shard), ConditionExpression="#owner = :owner",
-                       ExpressionAttributeNames={"#owner": "owner"}, ExpressionAttributeValues={":owner": {"S": owner}})
-        except ConditionFailed:
-            pass  # already given back (a retry of a release whose answer was lost), or expired and taken by another run
+        # a failed condition: already given back (a retry of a release whose answer was lost), or expired and taken by another run
+        with contextlib.suppress(ConditionFailed):
+            self._call(
+                "delete_item",
+                TableName=self.table_name,
+                Key=lease_key(shard),
+                ConditionExpression="#owner = :owner",
+                ExpressionAttributeNames={"#owner": "owner"},
+                ExpressionAttributeValues={":owner": {"S": owner}},
+            )
 
     def read_records(self, day: date, shard: int, zone: str = UTC_ZONE) -> Iterator[Mapping[str, Any]]:
         for item in self._partition(record_partition(day_key(day, zone), shard), "r"):
@@ -593,9 +622,15 @@ class DynamoDBSummaryStore(SummaryStore, TableRequests):
         self._settings_items = None
 
     def read_tenant_records(self, tenant_id: str, day: date, zone: str) -> Iterator[Mapping[str, Any]]:
-        for item in self._query(KeyConditionExpression="PK = :pk AND begins_with(SK, :tenant)", ConsistentRead=True,
-                                ExpressionAttributeValues={":pk": {"S": record_partition(day_key(day, zone), self.shard_of(tenant_id))},
-                                                           ":tenant": {"S": tenant_id + "#"}}, ProjectionExpression="r"):
+        for item in self._query(
+            KeyConditionExpression="PK = :pk AND begins_with(SK, :tenant)",
+            ConsistentRead=True,
+            ExpressionAttributeValues={
+                ":pk": {"S": record_partition(day_key(day, zone), self.shard_of(tenant_id))},
+                ":tenant": {"S": tenant_id + "#"},
+            },
+            ProjectionExpression="r",
+        ):
             yield parse_record(item)
 
     def _read_done(self) -> dict[str, date]:
@@ -603,21 +638,27 @@ class DynamoDBSummaryStore(SummaryStore, TableRequests):
 
     def _put_done(self, done: Mapping[str, date]) -> None:
         for zone, day in done.items():  # a day only moves forward: a late finish of an older plan leaves a newer one
-            try:
-                self._call("put_item", TableName=self.table_name, Item=done_item(zone, day),
-                           ConditionExpression="attribute_not_exists(PK) OR through < :day",
-                           ExpressionAttributeValues={":day": {"S": day.isoformat()}})
-            except ConditionFailed:
-                pass
+            with contextlib.suppress(ConditionFailed):
+                self._call(
+                    "put_item",
+                    TableName=self.table_name,
+                    Item=done_item(zone, day),
+                    ConditionExpression="attribute_not_exists(PK) OR through < :day",
+                    ExpressionAttributeValues={":day": {"S": day.isoformat()}},
+                )
         self._settings_items = None
 
     def _record_copies(self) -> Iterator[tuple[str, Mapping[str, Any]]]:
-        kwargs: dict[str, Any] = {"TableName": self.table_name, "FilterExpression": "begins_with(PK, :rec)",
-                                  "ExpressionAttributeValues": {":rec": {"S": RECORD_PREFIX}}, "ProjectionExpression": "PK, r"}
+        kwargs: dict[str, Any] = {
+            "TableName": self.table_name,
+            "FilterExpression": "begins_with(PK, :rec)",
+            "ExpressionAttributeValues": {":rec": {"S": RECORD_PREFIX}},
+            "ProjectionExpression": "PK, r",
+        }
         while True:
             page = self._call("scan", **kwargs)
             for item in page["Items"]:
-                yield item["PK"]["S"][len(RECORD_PREFIX):].rsplit("#", 1)[0], parse_record(item)
+                yield item["PK"]["S"][len(RECORD_PREFIX) :].rsplit("#", 1)[0], parse_record(item)
             if not page.get("LastEvaluatedKey"):
                 return
             kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
@@ -627,11 +668,15 @@ class DynamoDBSummaryStore(SummaryStore, TableRequests):
 
     def clear_invalidations(self, markers: Iterable[Invalidation]) -> None:
         for m in markers:
-            try:
-                self._call("delete_item", TableName=self.table_name, Key=marker_key(m.day, m.shard, m.zone), ConditionExpression="#token = :token",
-                           ExpressionAttributeNames={"#token": "token"}, ExpressionAttributeValues={":token": {"S": m.token}})
-            except ConditionFailed:
-                pass  # rewritten since we read it: new data, next run
+            with contextlib.suppress(ConditionFailed):  # rewritten since we read it: new data, next run
+                self._call(
+                    "delete_item",
+                    TableName=self.table_name,
+                    Key=marker_key(m.day, m.shard, m.zone),
+                    ConditionExpression="#token = :token",
+                    ExpressionAttributeNames={"#token": "token"},
+                    ExpressionAttributeValues={":token": {"S": m.token}},
+                )
 
     def read_summaries(self, period: Period, shard: int) -> dict[SummaryKey, StoredSummary]:
         out = {}
@@ -646,9 +691,13 @@ class DynamoDBSummaryStore(SummaryStore, TableRequests):
 
     def _summary_range(self, kind: str, first: date, last: date, shard: int, zone: str) -> Iterator[Item]:
         for pk, low, high in summary_ranges(kind, first, last, shard, zone):
-            yield from self._query(KeyConditionExpression="PK = :pk AND SK BETWEEN :low AND :high", ConsistentRead=True,
-                                   ExpressionAttributeValues={":pk": {"S": pk}, ":low": {"S": low}, ":high": {"S": high}},
-                                   ProjectionExpression=SUMMARY_PROJECTION, ExpressionAttributeNames=SUMMARY_NAMES)
+            yield from self._query(
+                KeyConditionExpression="PK = :pk AND SK BETWEEN :low AND :high",
+                ConsistentRead=True,
+                ExpressionAttributeValues={":pk": {"S": pk}, ":low": {"S": low}, ":high": {"S": high}},
+                ProjectionExpression=SUMMARY_PROJECTION,
+                ExpressionAttributeNames=SUMMARY_NAMES,
+            )
 
     def write_summaries(self, period: Period, shard: int, puts: list[StoredSummary], deletes: list[SummaryKey]) -> None:
         requests: list[dict[str, Any]] = [{"PutRequest": {"Item": summary_item(period, shard, s)}} for s in puts]

@@ -5,16 +5,29 @@ on the run's patience."""
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import asdict, dataclass
-from datetime import date, datetime, timezone
-from typing import Any, Callable, Iterable, Iterator
+from datetime import UTC, date, datetime
+from typing import Any
 
 from rollwise.config import AwsSettings
 from rollwise.periods import Period
 from rollwise.retry import Patience
 from rollwise.summaries.model import SummaryKey
-from rollwise.summaries.sdk import (FIGURES_COMPARED, INDEXES, KEY_PREFIX, PK, SK, SORT_KEY, index_keys, is_model_item, period_bounds,
-                                    primary_key, summary_item, written_by_rollwise)
+from rollwise.summaries.sdk import (
+    FIGURES_COMPARED,
+    INDEXES,
+    KEY_PREFIX,
+    PK,
+    SK,
+    SORT_KEY,
+    index_keys,
+    is_model_item,
+    period_bounds,
+    primary_key,
+    summary_item,
+    written_by_rollwise,
+)
 from rollwise.summaries.store import DEFAULT_RETRY_SECONDS, StoredSummary, SummaryStore
 from rollwise.summaries.stores.dynamodb import TableRequests
 
@@ -23,8 +36,7 @@ _PROJECTION = "#pk, #sk, id, tenant_id, owner_id, metric_type, period_type, peri
 
 
 class SdkSummaryTable(TableRequests):
-    def __init__(self, table_name: str, client: Any = None, aws: AwsSettings | None = None,
-                 patience: Callable[[], Patience] | None = None) -> None:
+    def __init__(self, table_name: str, client: Any = None, aws: AwsSettings | None = None, patience: Callable[[], Patience] | None = None) -> None:
         if not table_name:
             raise ValueError("the workflow SDK's table name is required")
         self.table_name = table_name
@@ -41,11 +53,10 @@ class SdkSummaryTable(TableRequests):
     def not_found_hint(self) -> str:
         return "ROLLWISE_SDK_SUMMARIES_TABLE names the workflow SDK's table, which must exist (the SDK creates it)"
 
-    def write(self, period: Period, current: Iterable[StoredSummary], removed: Iterable[SummaryKey],
-              now: datetime | None = None) -> None:
+    def write(self, period: Period, current: Iterable[StoredSummary], removed: Iterable[SummaryKey], now: datetime | None = None) -> None:
         """Every summary of the period as computed now (each replaces its item: a rerun never duplicates) and the
         deletion of those no longer there."""
-        now = now or datetime.now(timezone.utc)
+        now = now or datetime.now(UTC)
         requests = [{"PutRequest": {"Item": summary_item(s, now)}} for s in current]
         requests += [{"DeleteRequest": {"Key": primary_key(period, key)}} for key in removed]
         self._batch_write(requests)
@@ -53,7 +64,8 @@ class SdkSummaryTable(TableRequests):
     def model_items(self) -> Iterator[list[dict[str, Any]]]:
         """Pages of the model's items, by a Scan filtered on its key layout: cleanup's one full read."""
         kwargs: dict[str, Any] = {
-            "TableName": self.table_name, "ProjectionExpression": _PROJECTION,
+            "TableName": self.table_name,
+            "ProjectionExpression": _PROJECTION,
             "FilterExpression": "begins_with(#pk, :prefix) AND #sk = :sk",
             "ExpressionAttributeNames": {"#pk": PK, "#sk": SK},
             "ExpressionAttributeValues": {":prefix": {"S": KEY_PREFIX}, ":sk": {"S": SORT_KEY}},
@@ -77,10 +89,16 @@ class SdkSummaryTable(TableRequests):
         the index projects every attribute)."""
         keys = index_keys(tenant_id, "", "", period.kind, period_bounds(period)[0])
         pk_name, sk_name = INDEXES["gsi1"]
-        items, kwargs = [], {"TableName": self.table_name, "IndexName": "gsi1",
-                             "KeyConditionExpression": "#pk = :pk AND #sk = :sk",
-                             "ExpressionAttributeNames": {"#pk": pk_name, "#sk": sk_name},
-                             "ExpressionAttributeValues": {":pk": {"S": keys["gsi1_pk"]}, ":sk": {"S": keys["gsi1_sk"]}}}
+        items, kwargs = (
+            [],
+            {
+                "TableName": self.table_name,
+                "IndexName": "gsi1",
+                "KeyConditionExpression": "#pk = :pk AND #sk = :sk",
+                "ExpressionAttributeNames": {"#pk": pk_name, "#sk": sk_name},
+                "ExpressionAttributeValues": {":pk": {"S": keys["gsi1_pk"]}, ":sk": {"S": keys["gsi1_sk"]}},
+            },
+        )
         while True:
             page = self._call("query", **kwargs)
             items += page.get("Items", [])

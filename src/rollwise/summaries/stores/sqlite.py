@@ -9,16 +9,16 @@ from __future__ import annotations
 
 import sqlite3
 import threading
+from collections.abc import Iterable, Iterator, Mapping
 from datetime import date, datetime
 from pathlib import Path
-from typing import Any, Iterable, Iterator, Mapping
+from typing import Any
 
 import orjson
 
-from rollwise.summaries.retention import expires_at
 from rollwise.periods import UTC_ZONE, Period, day_key, parse_day_key, period_containing
-from rollwise.summaries.model import SummaryKey
-from rollwise.summaries.model import Invalidation
+from rollwise.summaries.model import Invalidation, SummaryKey
+from rollwise.summaries.retention import expires_at
 from rollwise.summaries.store import (
     DEFAULT_SHARDS,
     LEASE_SECONDS,
@@ -175,10 +175,14 @@ class SQLiteSummaryStore(SummaryStore):
             return 0
         with self._db as db:
             db.execute("BEGIN IMMEDIATE")
-            gone = [d for (d,) in db.execute("SELECT DISTINCT day FROM execution_records") if expires_at(d, self.retention_days) <= now.timestamp()]
+            days = [d for (d,) in db.execute("SELECT DISTINCT day FROM execution_records")]
+            gone = [d for d in days if (expiry := expires_at(d, self.retention_days)) is not None and expiry <= now.timestamp()]
             deleted = sum(db.execute("DELETE FROM execution_records WHERE day = ?", (d,)).rowcount for d in gone)
-            stale = [(t, e) for t, e, places in db.execute("SELECT tenant_id, execution_id, places FROM record_locators")
-                     if (self.locator_expiry(places_of(places)) or float("inf")) <= now.timestamp()]
+            stale = [
+                (t, e)
+                for t, e, places in db.execute("SELECT tenant_id, execution_id, places FROM record_locators")
+                if (self.locator_expiry(places_of(places)) or float("inf")) <= now.timestamp()
+            ]
             db.executemany("DELETE FROM record_locators WHERE tenant_id = ? AND execution_id = ?", stale)
         return deleted
 
@@ -187,8 +191,10 @@ class SQLiteSummaryStore(SummaryStore):
         return sorted(t for (t,) in rows)
 
     def read_tenant_records(self, tenant_id: str, day: date, zone: str) -> Iterator[Mapping[str, Any]]:
-        rows = self._db.execute("SELECT record FROM execution_records WHERE day = ? AND shard = ? AND tenant_id = ? ORDER BY execution_id",
-                                (day_key(day, zone), self.shard_of(tenant_id), tenant_id))
+        rows = self._db.execute(
+            "SELECT record FROM execution_records WHERE day = ? AND shard = ? AND tenant_id = ? ORDER BY execution_id",
+            (day_key(day, zone), self.shard_of(tenant_id), tenant_id),
+        )
         for (blob,) in rows:
             yield orjson.loads(blob)
 
@@ -201,8 +207,11 @@ class SQLiteSummaryStore(SummaryStore):
     def _put_done(self, done: Mapping[str, date]) -> None:
         with self._db as db:
             db.execute("BEGIN")
-            db.executemany("INSERT INTO zone_schedule VALUES (?, ?) ON CONFLICT (zone) DO UPDATE SET through = excluded.through"
-                           " WHERE zone_schedule.through < excluded.through", [(z, d.isoformat()) for z, d in done.items()])
+            db.executemany(
+                "INSERT INTO zone_schedule VALUES (?, ?) ON CONFLICT (zone) DO UPDATE SET through = excluded.through"
+                " WHERE zone_schedule.through < excluded.through",
+                [(z, d.isoformat()) for z, d in done.items()],
+            )
 
     def _acquire_lease(self, shard: int, owner: str, now: float) -> bool:
         with self._db as db:
@@ -218,7 +227,9 @@ class SQLiteSummaryStore(SummaryStore):
     def _renew_lease(self, shard: int, owner: str, now: float) -> bool:
         with self._db as db:
             db.execute("BEGIN IMMEDIATE")
-            return db.execute("UPDATE shard_leases SET expires_at = ? WHERE shard = ? AND owner = ?", (now + LEASE_SECONDS, shard, owner)).rowcount == 1
+            return (
+                db.execute("UPDATE shard_leases SET expires_at = ? WHERE shard = ? AND owner = ?", (now + LEASE_SECONDS, shard, owner)).rowcount == 1
+            )
 
     def _release_lease(self, shard: int, owner: str) -> None:
         with self._db as db:
@@ -273,12 +284,26 @@ class SQLiteSummaryStore(SummaryStore):
         rows = []
         for s in puts:
             figures = {k: v for k, v in s.figures.items() if k != "sketch"}
-            rows.append((period.kind, period.start.isoformat(), shard, s.tenant_id, s.owner_id, s.metric_type, orjson.dumps(figures),
-                         s.figures["sketch"], period.zone))
+            rows.append(
+                (
+                    period.kind,
+                    period.start.isoformat(),
+                    shard,
+                    s.tenant_id,
+                    s.owner_id,
+                    s.metric_type,
+                    orjson.dumps(figures),
+                    s.figures["sketch"],
+                    period.zone,
+                )
+            )
         with self._db as db:
             db.execute("BEGIN")
-            db.executemany("INSERT OR REPLACE INTO summaries (period_type, period_start, shard, tenant_id, owner_id, metric_type, figures,"
-                           " sketch, zone) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)", rows)
+            db.executemany(
+                "INSERT OR REPLACE INTO summaries (period_type, period_start, shard, tenant_id, owner_id, metric_type, figures,"
+                " sketch, zone) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                rows,
+            )
             db.executemany(
                 "DELETE FROM summaries WHERE period_type = ? AND period_start = ? AND shard = ?"
                 " AND tenant_id = ? AND owner_id = ? AND metric_type = ? AND zone = ?",

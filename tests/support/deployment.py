@@ -14,7 +14,7 @@ from pathlib import Path
 
 import boto3
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT / "infra"))
 sys.path.insert(0, str(ROOT / "scripts"))
 os.environ.setdefault("JSII_SILENCE_WARNING_DEPRECATED_NODE_VERSION", "1")
@@ -44,8 +44,11 @@ class Deployment:
         """The function's role policy as IAM holds it: the template's statements, intrinsics resolved by CloudFormation."""
         iam = self.client("iam")
         role = self.function(handler)["Role"].rsplit("/", 1)[-1]
-        return [s for name in iam.list_role_policies(RoleName=role)["PolicyNames"]
-                for s in iam.get_role_policy(RoleName=role, PolicyName=name)["PolicyDocument"]["Statement"]]
+        return [
+            s
+            for name in iam.list_role_policies(RoleName=role)["PolicyNames"]
+            for s in iam.get_role_policy(RoleName=role, PolicyName=name)["PolicyDocument"]["Statement"]
+        ]
 
     def output(self, key: str) -> str:
         (stack,) = self.client("cloudformation").describe_stacks(StackName=self.name)["Stacks"]
@@ -58,6 +61,7 @@ SDK_SUMMARIES_TABLE = "workflows-sdk-deployed"  # the workflow SDK's table the f
 def deploy(endpoint: str, asset: Path, outdir: Path, **settings) -> Deployment:
     """Synthesize, lay the assets out as `cdk bootstrap`'s bucket holds them, create the stack, wait."""
     import aws_cdk as cdk
+
     from rollwise_infra.config import StackConfig
     from rollwise_infra.stack import RollwiseStack
 
@@ -96,6 +100,9 @@ def deploy(endpoint: str, asset: Path, outdir: Path, **settings) -> Deployment:
             break
         time.sleep(0.5)
     assert stack["StackStatus"] == "CREATE_COMPLETE", (stack["StackStatus"], stack.get("StackStatusReason"))
-    physical = {r["LogicalResourceId"]: r["PhysicalResourceId"] for r in cfn.list_stack_resources(StackName=name)["StackResourceSummaries"]
-                if r.get("LogicalResourceId")}
+    physical = {
+        r["LogicalResourceId"]: r["PhysicalResourceId"]
+        for r in cfn.list_stack_resources(StackName=name)["StackResourceSummaries"]
+        if r.get("LogicalResourceId")
+    }
     return Deployment(name, template, physical, endpoint)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import time
 import uuid
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import jwt
 import urllib3
@@ -15,7 +15,7 @@ from rollwise.api.settings import ApiSettings
 from rollwise.api.tokens import Verifier
 
 ISSUER, AUDIENCE = "https://issuer.test/pool", "rollwise-tests"
-NOW = datetime(2024, 3, 14, 12, 30, tzinfo=timezone.utc)  # a Thursday: the week is open, days before it are aggregated
+NOW = datetime(2024, 3, 14, 12, 30, tzinfo=UTC)  # a Thursday: the week is open, days before it are aggregated
 
 
 class Keys:
@@ -62,12 +62,25 @@ def lambda_event(method: str, path: str, query: dict | None = None, claims: dict
     """An API Gateway HTTP API (payload 2.0) event, with the claims its JWT authorizer passes on."""
     from urllib.parse import urlencode
 
-    context = {"http": {"method": method, "path": path, "protocol": "HTTP/1.1", "sourceIp": "192.0.2.1", "userAgent": "t"},
-               "requestId": uuid.uuid4().hex, "routeKey": "$default", "stage": "$default", "timeEpoch": 0}
+    context = {
+        "http": {"method": method, "path": path, "protocol": "HTTP/1.1", "sourceIp": "192.0.2.1", "userAgent": "t"},
+        "requestId": uuid.uuid4().hex,
+        "routeKey": "$default",
+        "stage": "$default",
+        "timeEpoch": 0,
+    }
     if claims is not None:
         context["authorizer"] = {"jwt": {"claims": claims, "scopes": None}}
-    return {"version": "2.0", "routeKey": "$default", "rawPath": path, "rawQueryString": urlencode(query or {}),
-            "headers": headers or {}, "queryStringParameters": query or None, "requestContext": context, "isBase64Encoded": False}
+    return {
+        "version": "2.0",
+        "routeKey": "$default",
+        "rawPath": path,
+        "rawQueryString": urlencode(query or {}),
+        "headers": headers or {},
+        "queryStringParameters": query or None,
+        "requestContext": context,
+        "isBase64Encoded": False,
+    }
 
 
 def history(tenants: int = 3, per_day: int = 60, seed: int = 3) -> list[dict]:
@@ -85,17 +98,18 @@ def history(tenants: int = 3, per_day: int = 60, seed: int = 3) -> list[dict]:
 
 
 def populate(store, records: list[dict]) -> None:
-    """Write ``records`` as they happened and run the job at each day's due hour, up to NOW."""
+    """Write ``records`` as they happened and run the job at each day's due hour, up to NOW: 02:00, the tenants being
+    in UTC (an hourly run between two due hours finds nothing due)."""
     from datetime import timedelta
 
     from rollwise.summaries.job import run, scheduled_plan
     from rollwise.summaries.recorder import Recorder
 
-    with Recorder(store, now=datetime(2024, 3, 1, tzinfo=timezone.utc)) as rec:
+    with Recorder(store, now=datetime(2024, 3, 1, tzinfo=UTC)) as rec:
         for r in records:
             rec.record(r)
-    at = datetime(2024, 3, 2, 2, tzinfo=timezone.utc)
+    at = datetime(2024, 3, 2, 2, tzinfo=UTC)
     while at <= NOW:
         result = run(store, scheduled_plan(store, at))
         assert result.errors == [], result.errors
-        at += timedelta(hours=1)
+        at += timedelta(days=1)

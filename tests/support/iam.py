@@ -17,12 +17,13 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import Any, Iterable
+from typing import Any
 from urllib.parse import parse_qsl, unquote
 from xml.etree import ElementTree
 
-from gateway import Reply, Request, access_denied
+from support.gateway import Reply, Request, access_denied
 
 ACCOUNT = "123456789012"
 
@@ -134,21 +135,38 @@ def _query_partition(body: dict) -> list[str]:
 def _dynamodb(operation: str, body: dict, region: str) -> list[Call]:
     table = lambda name: f"arn:aws:dynamodb:{region}:{ACCOUNT}:table/{name}"  # noqa: E731
     if operation == "BatchWriteItem":
-        return [Call(f"dynamodb:{operation}", table(name), {"dynamodb:LeadingKeys": _partition_keys(
-                    [r.get("PutRequest", {}).get("Item") or r.get("DeleteRequest", {}).get("Key") for r in requests])})
-                for name, requests in body["RequestItems"].items()]
+        return [
+            Call(
+                f"dynamodb:{operation}",
+                table(name),
+                {
+                    "dynamodb:LeadingKeys": _partition_keys(
+                        [r.get("PutRequest", {}).get("Item") or r.get("DeleteRequest", {}).get("Key") for r in requests]
+                    )
+                },
+            )
+            for name, requests in body["RequestItems"].items()
+        ]
     if operation == "BatchGetItem":
-        return [Call(f"dynamodb:{operation}", table(name), {"dynamodb:LeadingKeys": _partition_keys(spec["Keys"])})
-                for name, spec in body["RequestItems"].items()]
+        return [
+            Call(f"dynamodb:{operation}", table(name), {"dynamodb:LeadingKeys": _partition_keys(spec["Keys"])})
+            for name, spec in body["RequestItems"].items()
+        ]
     if operation == "TransactWriteItems":
-        return [Call("dynamodb:" + kind.replace("Put", "PutItem").replace("Delete", "DeleteItem").replace("Update", "UpdateItem")
-                     .replace("ConditionCheck", "ConditionCheckItem"), table(item[kind]["TableName"]))
-                for item in body["TransactItems"] for kind in item]
+        return [
+            Call(
+                "dynamodb:"
+                + kind.replace("Put", "PutItem")
+                .replace("Delete", "DeleteItem")
+                .replace("Update", "UpdateItem")
+                .replace("ConditionCheck", "ConditionCheckItem"),
+                table(item[kind]["TableName"]),
+            )
+            for item in body["TransactItems"]
+            for kind in item
+        ]
     resource = table(body["TableName"]) + (f"/index/{body['IndexName']}" if body.get("IndexName") else "")
-    if operation == "Query":
-        keys = _query_partition(body)
-    else:
-        keys = _partition_keys([body.get("Item") or body.get("Key") or {}])
+    keys = _query_partition(body) if operation == "Query" else _partition_keys([body.get("Item") or body.get("Key") or {}])
     return [Call(f"dynamodb:{operation}", resource, {"dynamodb:LeadingKeys": keys} if keys else {})]
 
 
@@ -186,8 +204,10 @@ def denial(request: Request, call: Call) -> Reply:
         body = json.dumps({"__type": "com.amazonaws.dynamodb.v20120810#AccessDeniedException", "message": message}).encode()
         return Reply(400, body, {"Content-Type": "application/x-amz-json-1.0"}, note=str(call))
     if call.action.startswith("sns:"):
-        body = (f"<ErrorResponse><Error><Type>Sender</Type><Code>AuthorizationError</Code><Message>{message}</Message></Error>"
-                "<RequestId>0</RequestId></ErrorResponse>").encode()
+        body = (
+            f"<ErrorResponse><Error><Type>Sender</Type><Code>AuthorizationError</Code><Message>{message}</Message></Error>"
+            "<RequestId>0</RequestId></ErrorResponse>"
+        ).encode()
         return Reply(403, body, {"Content-Type": "text/xml"}, note=str(call))
     reply = access_denied(message)
     reply.note = str(call)

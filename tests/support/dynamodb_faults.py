@@ -1,4 +1,4 @@
-"""A faulty network in front of DynamoDB, plugged into a gateway (tests/gateway.py), answering as DynamoDB would.
+"""A faulty network in front of DynamoDB, plugged into a gateway (tests/support/gateway.py), answering as DynamoDB would.
 
 What a table's clients meet in production, each at its own rate, from a seeded
 random source so that a failing run can be replayed:
@@ -19,17 +19,16 @@ import random
 import threading
 import zlib
 from collections import Counter
-from typing import Callable
+from collections.abc import Callable
 
-from gateway import Reply, Request
+from support.gateway import Reply, Request
 
 Rule = Callable[[str, dict], bool]  # (operation, request body) -> whether the fault applies
 
 
 def dynamodb_answer(status: int, doc: dict) -> Reply:
     body = json.dumps(doc).encode()
-    return Reply(status, body, {"Content-Type": "application/x-amz-json-1.0", "x-amz-crc32": str(zlib.crc32(body)),
-                                "x-amzn-RequestId": "fault"})
+    return Reply(status, body, {"Content-Type": "application/x-amz-json-1.0", "x-amz-crc32": str(zlib.crc32(body)), "x-amzn-RequestId": "fault"})
 
 
 def dynamodb_error(status: int, code: str, message: str) -> Reply:
@@ -39,8 +38,7 @@ def dynamodb_error(status: int, code: str, message: str) -> Reply:
 
 
 def throttled() -> Reply:
-    return dynamodb_error(400, "ProvisionedThroughputExceededException",
-                          "The level of configured provisioned throughput for the table was exceeded.")
+    return dynamodb_error(400, "ProvisionedThroughputExceededException", "The level of configured provisioned throughput for the table was exceeded.")
 
 
 def lease_request(kind: str) -> Rule:
@@ -69,7 +67,9 @@ def writes_to(prefix: str) -> Rule:
     def rule(operation: str, body: dict) -> bool:
         return operation == "BatchWriteItem" and any(
             (r.get("PutRequest", {}).get("Item") or r.get("DeleteRequest", {}).get("Key"))["PK"]["S"].startswith(prefix)
-            for requests in body["RequestItems"].values() for r in requests)
+            for requests in body["RequestItems"].values()
+            for r in requests
+        )
 
     return rule
 
@@ -80,8 +80,17 @@ class DynamoFaults:
 
     DATA_PLANE = {"GetItem", "PutItem", "DeleteItem", "UpdateItem", "Query", "Scan", "BatchWriteItem", "BatchGetItem"}
 
-    def __init__(self, seed: int = 0, throttle: float = 0.0, partial: float = 0.0, reset: float = 0.0, server_error: float = 0.0,
-                 drop: float = 0.0, drop_once: list[tuple[Rule, Callable[[dict], str]]] = (), throttle_always: Rule | None = None) -> None:
+    def __init__(
+        self,
+        seed: int = 0,
+        throttle: float = 0.0,
+        partial: float = 0.0,
+        reset: float = 0.0,
+        server_error: float = 0.0,
+        drop: float = 0.0,
+        drop_once: list[tuple[Rule, Callable[[dict], str]]] = (),
+        throttle_always: Rule | None = None,
+    ) -> None:
         self.rng = random.Random(seed)
         self.throttle, self.partial, self.reset, self.server_error, self.drop = throttle, partial, reset, server_error, drop
         self.drop_once = list(drop_once)
@@ -91,7 +100,7 @@ class DynamoFaults:
         self.lock = threading.Lock()
         self.enabled = True
 
-    def install(self, gateway) -> "DynamoFaults":
+    def install(self, gateway) -> DynamoFaults:
         gateway.decide = self.decide
         return self
 
@@ -115,8 +124,7 @@ class DynamoFaults:
                 return throttled()
             draw = self.rng.random()
             fault = None
-            for name, rate in (("reset", self.reset), ("server_error", self.server_error), ("throttle", self.throttle),
-                               ("drop", self.drop)):
+            for name, rate in (("reset", self.reset), ("server_error", self.server_error), ("throttle", self.throttle), ("drop", self.drop)):
                 if draw < rate:
                     fault = name
                     break

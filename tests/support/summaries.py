@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections import Counter
-from datetime import date, datetime, time, timedelta, timezone
+from datetime import UTC, date, datetime, time, timedelta
 
 from rollwise.periods import PERIOD_TYPES
 from rollwise.samples import sample_executions
@@ -63,8 +63,9 @@ class WriteLog:
         """Writes of summary items (a lease or a marker is not one)."""
         if self.requests:
             return self.requests.summary_items_written
-        return sum(1 for sql in self.statements if sql.lstrip().upper().startswith(("INSERT", "UPDATE", "DELETE", "REPLACE"))
-                   and " summaries " in f" {sql} ")
+        return sum(
+            1 for sql in self.statements if sql.lstrip().upper().startswith(("INSERT", "UPDATE", "DELETE", "REPLACE")) and " summaries " in f" {sql} "
+        )
 
     def scans(self) -> int:
         if self.requests:
@@ -79,7 +80,7 @@ class WriteLog:
 
 def nightly(day: date) -> datetime:
     """02:00 UTC the day after ``day``: when the scheduled run covers ``day``."""
-    return datetime.combine(day + timedelta(days=1), time(2), tzinfo=timezone.utc)
+    return datetime.combine(day + timedelta(days=1), time(2), tzinfo=UTC)
 
 
 def live_days(store, first: date, days: int, per_day: int, tenants: int = 3, seed: int = 1):
@@ -100,8 +101,20 @@ def dump(store, tenants=("tenant-000", "tenant-001", "tenant-002")) -> list[dict
 
 
 # -- the truth, from the records alone ------------------------------------------------------------------
-TRUE_FIGURES = ("submission_count", "success_count", "failure_count", "cancelled_count", "timeout_count", "total_profiles",
-                "throttled_count", "rejected_count", "duration_count", "total_duration_ms", "min_duration_ms", "max_duration_ms")
+TRUE_FIGURES = (
+    "submission_count",
+    "success_count",
+    "failure_count",
+    "cancelled_count",
+    "timeout_count",
+    "total_profiles",
+    "throttled_count",
+    "rejected_count",
+    "duration_count",
+    "total_duration_ms",
+    "min_duration_ms",
+    "max_duration_ms",
+)
 OUTCOME_OF = {"succeeded": "success_count", "failed": "failure_count", "cancelled": "cancelled_count", "timed_out": "timeout_count"}
 
 
@@ -164,8 +177,11 @@ def true_summaries(raw_records, period_type: str, today: date) -> dict[tuple, di
 
 def stored_summaries(store, tenants, period_type: str) -> dict[tuple, dict]:
     """What a store holds, in the shape of :func:`true_summaries`."""
-    return {(s.tenant_id, s.owner_id, s.metric_type, s.period.start.isoformat()): {f: s.figures[f] for f in TRUE_FIGURES}
-            for t in tenants for s in store.query_summaries(t, period_type)}
+    return {
+        (s.tenant_id, s.owner_id, s.metric_type, s.period.start.isoformat()): {f: s.figures[f] for f in TRUE_FIGURES}
+        for t in tenants
+        for s in store.query_summaries(t, period_type)
+    }
 
 
 def assert_summaries_are_true(store, raw_records, today: date, kinds=("daily", "weekly", "monthly", "yearly")) -> None:
@@ -175,8 +191,7 @@ def assert_summaries_are_true(store, raw_records, today: date, kinds=("daily", "
         assert stored_summaries(store, tenants, kind) == want, kind
 
 
-def local_truth(raw_records, period_type: str, zones: dict, now: datetime, delay_hours: int = 2,
-                default_zone: str = "UTC") -> dict[tuple, dict]:
+def local_truth(raw_records, period_type: str, zones: dict, now: datetime, delay_hours: int = 2, default_zone: str = "UTC") -> dict[tuple, dict]:
     """Expected figures per (tenant, owner, metric type, period start, zone), each tenant in its zone
     (``zones``, else ``default_zone``), of every period that ended ``delay_hours`` before ``now``: computed
     here with zoneinfo from the records alone, without rollwise's periods or aggregation."""
@@ -212,5 +227,8 @@ def local_truth(raw_records, period_type: str, zones: dict, now: datetime, delay
 
 def stored_local(store, tenants, period_type: str) -> dict[tuple, dict]:
     """What a store holds, in the shape of :func:`local_truth`."""
-    return {(s.tenant_id, s.owner_id, s.metric_type, s.period.start.isoformat(), s.period.zone): {f: s.figures[f] for f in TRUE_FIGURES}
-            for t in tenants for s in store.query_summaries(t, period_type)}
+    return {
+        (s.tenant_id, s.owner_id, s.metric_type, s.period.start.isoformat(), s.period.zone): {f: s.figures[f] for f in TRUE_FIGURES}
+        for t in tenants
+        for s in store.query_summaries(t, period_type)
+    }

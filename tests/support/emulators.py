@@ -11,7 +11,7 @@ import time
 import urllib.request
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 DYNALITE = ROOT / "tools" / "emulators" / "node_modules" / ".bin" / "dynalite"
 
 
@@ -59,8 +59,15 @@ def start_moto() -> Emulator:
     return Emulator("moto server", [exe, "-H", "127.0.0.1", "-p", str(port)], port, "/moto-api/")
 
 
-def start_dynalite() -> Emulator:
+def start_dynalite(table_state_ms: int = 0) -> Emulator:
+    """dynalite, its tables ACTIVE at once by default: a new table waits ``table_state_ms`` in CREATING (and as long in
+    UPDATING and DELETING), 500 ms as dynalite ships; every test makes a table of its own."""
     if not DYNALITE.exists():
         raise RuntimeError(f"dynalite is not installed at {DYNALITE}: run `make setup` (npm ci in tools/emulators)")
     port = free_port()
-    return Emulator("dynalite", ["node", str(DYNALITE), "--host", "127.0.0.1", "--port", str(port)], port)
+    states = [f"--{state}TableMs" for state in ("create", "update", "delete")]
+    return Emulator(
+        "dynalite",
+        ["node", str(DYNALITE), "--host", "127.0.0.1", "--port", str(port), *(arg for state in states for arg in (state, str(table_state_ms)))],
+        port,
+    )

@@ -16,7 +16,7 @@ import threading
 import xml.etree.ElementTree as ET
 from urllib.parse import quote, unquote
 
-from gateway import Gateway, Reply, Request
+from support.gateway import Gateway, Reply, Request
 
 S3_NS = "http://s3.amazonaws.com/doc/2006-03-01/"
 
@@ -95,9 +95,9 @@ class S3Preconditions:
         root = ET.fromstring(request.body)
         ns = {"s3": S3_NS} if root.tag.startswith("{") else {}
         find = (lambda node, name: node.find(f"s3:{name}", ns)) if ns else (lambda node, name: node.find(name))
-        quiet = (find(root, "Quiet") is not None and find(root, "Quiet").text == "true")
+        quiet = find(root, "Quiet") is not None and find(root, "Quiet").text == "true"
         out = [f'<?xml version="1.0" encoding="UTF-8"?><DeleteResult xmlns="{S3_NS}">']
-        for obj in (root.findall("s3:Object", ns) if ns else root.findall("Object")):
+        for obj in root.findall("s3:Object", ns) if ns else root.findall("Object"):
             key = find(obj, "Key").text
             tag = find(obj, "ETag")
             path = f"/{bucket}/{quote(key)}"

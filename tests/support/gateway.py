@@ -15,9 +15,9 @@ from __future__ import annotations
 import http.client
 import socket
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Callable
 from urllib.parse import parse_qsl, urlsplit
 
 
@@ -46,7 +46,7 @@ class Reply:
     drop: bool = False  # forward the request, then close the connection unanswered: it took effect, its answer is lost
     reset: bool = False  # close the connection without forwarding: the request never reached the emulator
     forward_body: bytes | None = None  # forward this body instead of the request's
-    rewrite: Callable[[int, bytes], "Reply"] | None = None  # answer with what this makes of the emulator's status and body
+    rewrite: Callable[[int, bytes], Reply] | None = None  # answer with what this makes of the emulator's status and body
 
     @property
     def forwards(self) -> bool:
@@ -70,6 +70,7 @@ class Gateway:
 
         class Handler(BaseHTTPRequestHandler):
             protocol_version = "HTTP/1.1"
+            disable_nagle_algorithm = True  # headers and body go out in two writes: Nagle would hold the body for the client's delayed ACK (40 ms)
 
             def log_message(self, *args) -> None:
                 pass
@@ -78,8 +79,14 @@ class Gateway:
                 length = int(self.headers.get("Content-Length") or 0)
                 body = self.rfile.read(length) if length else b""
                 parts = urlsplit(self.path)
-                request = Request(self.command, parts.path, dict(parse_qsl(parts.query, keep_blank_values=True)),
-                                  {k.lower(): v for k, v in self.headers.items()}, body, target=self.path)
+                request = Request(
+                    self.command,
+                    parts.path,
+                    dict(parse_qsl(parts.query, keep_blank_values=True)),
+                    {k.lower(): v for k, v in self.headers.items()},
+                    body,
+                    target=self.path,
+                )
                 with gateway.lock:
                     gateway.requests.append(request)
                 reply = gateway.decide(request)

@@ -14,11 +14,11 @@ import io
 import random
 import uuid
 from collections import Counter, defaultdict
+from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta, timezone
-from typing import Iterable
+from datetime import UTC, date, datetime, timedelta
 
-UTC = timezone.utc
+UTC = UTC
 
 
 @dataclass(frozen=True)
@@ -113,13 +113,37 @@ def scenario(first: date, days: int, per_day: int, seed: int = 7) -> list[Execut
             if status == "rejected":
                 completed = created + timedelta(milliseconds=5)  # the SDK stamps a rejection complete
                 throttled_at = None
-            e = Execution(uuid.uuid4().hex, f"tenant-{rng.randrange(3)}", f"owner-{rng.randrange(4)}",
-                          rng.choice(["step_function", "lambda", "sqs"]), status, created, started, completed, duration, profiles,
-                          throttled_at)
+            e = Execution(
+                uuid.uuid4().hex,
+                f"tenant-{rng.randrange(3)}",
+                f"owner-{rng.randrange(4)}",
+                rng.choice(["step_function", "lambda", "sqs"]),
+                status,
+                created,
+                started,
+                completed,
+                duration,
+                profiles,
+                throttled_at,
+            )
             out.append(e)
             if rng.random() < 0.2:  # a child of this execution: never counted on its own
-                out.append(Execution(uuid.uuid4().hex, e.tenant, e.owner, e.execution_type, "succeeded", created, started or created,
-                                     (started or created) + timedelta(seconds=3), 3000, 1, None, root_id=e.id))
+                out.append(
+                    Execution(
+                        uuid.uuid4().hex,
+                        e.tenant,
+                        e.owner,
+                        e.execution_type,
+                        "succeeded",
+                        created,
+                        started or created,
+                        (started or created) + timedelta(seconds=3),
+                        3000,
+                        1,
+                        None,
+                        root_id=e.id,
+                    )
+                )
     return out
 
 
@@ -157,14 +181,27 @@ def rolled(daily: dict[tuple[str, str, str, str], Counter], period_of) -> dict[t
 
 
 # -- comparing rollwise's summaries with the truth ------------------------------------------------------
-FIGURES = ("submission_count", "success_count", "failure_count", "cancelled_count", "timeout_count", "total_profiles", "throttled_count",
-           "rejected_count", "duration_count", "total_duration_ms")
+FIGURES = (
+    "submission_count",
+    "success_count",
+    "failure_count",
+    "cancelled_count",
+    "timeout_count",
+    "total_profiles",
+    "throttled_count",
+    "rejected_count",
+    "duration_count",
+    "total_duration_ms",
+)
 TENANTS = ("tenant-0", "tenant-1", "tenant-2")
 
 
 def summaries_of(store, period_type: str) -> dict[tuple, dict]:
-    return {(s.tenant_id, s.owner_id, s.metric_type, s.period.start.isoformat()): {f: s.figures[f] or 0 for f in FIGURES}
-            for t in TENANTS for s in store.query_summaries(t, period_type)}
+    return {
+        (s.tenant_id, s.owner_id, s.metric_type, s.period.start.isoformat()): {f: s.figures[f] or 0 for f in FIGURES}
+        for t in TENANTS
+        for s in store.query_summaries(t, period_type)
+    }
 
 
 def expected(executions, until: date, period_type: str) -> dict[tuple, dict]:
@@ -187,9 +224,13 @@ def assert_true_summaries(store, executions, until: date) -> None:
 def create_table(client, name: str, stream: bool = True) -> str | None:
     """The SDK's table (pk/sk strings), with a NEW_AND_OLD_IMAGES stream; returns the stream's ARN."""
     spec = {"StreamSpecification": {"StreamEnabled": True, "StreamViewType": "NEW_AND_OLD_IMAGES"}} if stream else {}
-    client.create_table(TableName=name, BillingMode="PAY_PER_REQUEST",
-                        AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"}, {"AttributeName": "sk", "AttributeType": "S"}],
-                        KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}, {"AttributeName": "sk", "KeyType": "RANGE"}], **spec)
+    client.create_table(
+        TableName=name,
+        BillingMode="PAY_PER_REQUEST",
+        AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"}, {"AttributeName": "sk", "AttributeType": "S"}],
+        KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}, {"AttributeName": "sk", "KeyType": "RANGE"}],
+        **spec,
+    )
     client.get_waiter("table_exists").wait(TableName=name, WaiterConfig={"Delay": 1, "MaxAttempts": 30})
     return client.describe_table(TableName=name)["Table"].get("LatestStreamArn")
 
@@ -228,8 +269,9 @@ def stream_events(streams_client, stream_arn: str, batch_size: int = 100) -> lis
     """The stream's records, cut into Lambda events (``Records`` with ``eventSourceARN``), as the event source mapping sends them."""
     records = []
     for shard in streams_client.describe_stream(StreamArn=stream_arn)["StreamDescription"]["Shards"]:
-        iterator = streams_client.get_shard_iterator(StreamArn=stream_arn, ShardId=shard["ShardId"],
-                                                     ShardIteratorType="TRIM_HORIZON")["ShardIterator"]
+        iterator = streams_client.get_shard_iterator(StreamArn=stream_arn, ShardId=shard["ShardId"], ShardIteratorType="TRIM_HORIZON")[
+            "ShardIterator"
+        ]
         while iterator:
             page = streams_client.get_records(ShardIterator=iterator, Limit=1000)
             records.extend(page["Records"])

@@ -27,8 +27,15 @@ def item(i: int, score: float, matched: bool | None = None, **extra: Any) -> dic
 
 
 def run_summary(run_id: str, processed: int, matches: int, errors: int = 0, ms: float = 5000, top=()) -> dict:
-    return {"run_id": run_id, "opportunities_processed": processed, "matches": matches, "no_matches": processed - matches - errors,
-            "errors": errors, "processing_time_ms": ms, "top_matches": [{"id": i, "title": t, "score": s} for i, t, s in top]}
+    return {
+        "run_id": run_id,
+        "opportunities_processed": processed,
+        "matches": matches,
+        "no_matches": processed - matches - errors,
+        "errors": errors,
+        "processing_time_ms": ms,
+        "top_matches": [{"id": i, "title": t, "score": s} for i, t, s in top],
+    }
 
 
 def put(store, key: str, doc: Any) -> None:
@@ -122,7 +129,9 @@ class FaultyStore:
         if name not in ("get", "copy", "delete"):
             return
         keys = args[0] if name == "delete" else [args[0]]
-        condition = kwargs.get("if_match", args[{"get": 1, "copy": 2, "delete": 1}[name]] if len(args) > {"get": 1, "copy": 2, "delete": 1}[name] else None)
+        condition = kwargs.get(
+            "if_match", args[{"get": 1, "copy": 2, "delete": 1}[name]] if len(args) > {"get": 1, "copy": 2, "delete": 1}[name] else None
+        )
         raw = [k for k in keys if "/raw/" in k]
         if raw and condition is None:
             self.unconditioned.extend((name, k) for k in raw)
@@ -185,7 +194,7 @@ def sam_result(i: int, score: float, at: str = "2024-01-15T13:02:11.482913", sol
         "fullParentPathName": "DEPT OF DEFENSE.DEPT OF THE ARMY.AMC",
         "score": score,
         "rationale": "The opportunity asks for AWS migration experience, which matches the company's past performance.",
-        "enhanced_description": "Multi-line\ndescription with \"quotes\" and ünïcode.",
+        "enhanced_description": 'Multi-line\ndescription with "quotes" and ünïcode.',
         "uiLink": f"https://sam.gov/opp/{notice}/view",
         "postedDate": "2024-01-12",
         "responseDeadLine": "2024-02-01T17:00:00-05:00",
