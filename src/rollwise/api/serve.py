@@ -34,13 +34,21 @@ def http_event(method: str, target: str, headers: dict[str, str], body: bytes, c
     for name, value in parse_qsl(parts.query, keep_blank_values=True):
         query[name] = f"{query[name]},{value}" if name in query else value  # as API Gateway joins repeated names
     return {
-        "version": "2.0", "routeKey": "$default", "rawPath": parts.path, "rawQueryString": parts.query,
-        "headers": {k.lower(): v for k, v in headers.items()}, "queryStringParameters": query or None,
-        "requestContext": {"http": {"method": method, "path": parts.path, "protocol": "HTTP/1.1", "sourceIp": client,
-                                    "userAgent": headers.get("User-Agent", "")},
-                           "requestId": uuid.uuid4().hex, "routeKey": "$default", "stage": "$default",
-                           "timeEpoch": int(time.time() * 1000)},
-        "body": base64.b64encode(body).decode() if body else None, "isBase64Encoded": bool(body),
+        "version": "2.0",
+        "routeKey": "$default",
+        "rawPath": parts.path,
+        "rawQueryString": parts.query,
+        "headers": {k.lower(): v for k, v in headers.items()},
+        "queryStringParameters": query or None,
+        "requestContext": {
+            "http": {"method": method, "path": parts.path, "protocol": "HTTP/1.1", "sourceIp": client, "userAgent": headers.get("User-Agent", "")},
+            "requestId": uuid.uuid4().hex,
+            "routeKey": "$default",
+            "stage": "$default",
+            "timeEpoch": int(time.time() * 1000),
+        },
+        "body": base64.b64encode(body).decode() if body else None,
+        "isBase64Encoded": bool(body),
     }
 
 
@@ -52,7 +60,7 @@ class DevKeys:
     jwks_path: Path
 
     @classmethod
-    def make(cls, folder: Path) -> "DevKeys":
+    def make(cls, folder: Path) -> DevKeys:
         import jwt
         from cryptography.hazmat.primitives.asymmetric import rsa
 
@@ -70,8 +78,12 @@ class DevKeys:
         import jwt
 
         now = int(time.time())
-        return jwt.encode({"iss": DEV_ISSUER, "aud": DEV_AUDIENCE, "iat": now, "exp": now + DEV_TOKEN_SECONDS, **claims},
-                          self.private_key, algorithm="RS256", headers={"kid": "dev"})
+        return jwt.encode(
+            {"iss": DEV_ISSUER, "aud": DEV_AUDIENCE, "iat": now, "exp": now + DEV_TOKEN_SECONDS, **claims},
+            self.private_key,
+            algorithm="RS256",
+            headers={"kid": "dev"},
+        )
 
 
 class Server:
@@ -80,17 +92,21 @@ class Server:
     def __init__(self, services, host: str = "127.0.0.1", port: int = 8080) -> None:
         from rollwise.api.app import build_app, respond
 
-        self.app, self.services = build_app(), services
+        self.app, self.services, self.host = build_app(), services, host
         lock = threading.Lock()  # the resolver keeps the request under way on itself: one at a time
         server = self
 
         class Handler(BaseHTTPRequestHandler):
             protocol_version = "HTTP/1.1"
+            # headers and body go out in two writes: with Nagle's algorithm, a kept-alive connection's body would wait
+            # for the client's delayed ACK of the headers (40 ms on Linux)
+            disable_nagle_algorithm = True
 
             def _any(self) -> None:
                 length = int(self.headers.get("Content-Length") or 0)
-                event = http_event(self.command, self.path, dict(self.headers.items()), self.rfile.read(length) if length else b"",
-                                   self.client_address[0])
+                event = http_event(
+                    self.command, self.path, dict(self.headers.items()), self.rfile.read(length) if length else b"", self.client_address[0]
+                )
                 with lock:
                     answer = respond(server.app, server.services, event)
                 body = answer.get("body") or ""
@@ -119,10 +135,9 @@ class Server:
 
     @property
     def url(self) -> str:
-        host, port = self.httpd.server_address[:2]
-        return f"http://{host}:{port}"
+        return f"http://{self.host}:{self.httpd.server_port}"
 
-    def start(self) -> "Server":
+    def start(self) -> Server:
         threading.Thread(target=self.httpd.serve_forever, daemon=True).start()
         return self
 
