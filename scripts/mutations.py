@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import signal
 import subprocess
 import sys
 import time
@@ -201,7 +202,7 @@ def run(mutation: Mutation, workers: str) -> tuple[str, float]:
     try:
         path.write_text(original.replace(mutation.before, mutation.after))
         done = subprocess.run(
-            [sys.executable, "-m", "pytest", "-q", "-x", "-p", "no:cacheprovider", "-n", workers, *mutation.tests],
+            [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-n", workers, *mutation.tests],
             cwd=ROOT,
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
@@ -215,6 +216,7 @@ def run(mutation: Mutation, workers: str) -> tuple[str, float]:
 
 
 def main() -> int:
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))  # a file mutated is restored when the run is stopped too
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("names", nargs="*", help="mutations to run (default: all)")
     parser.add_argument("--list", action="store_true", help="name each mutation and its defect")
