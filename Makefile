@@ -25,7 +25,7 @@ test:
 
 # The inner loop, in about two minutes: lint and types, and every test but the slow ones (pyproject.toml's `slow` marker).
 check: setup lint
-	$(UV) run pytest -n $(WORKERS) -m "not slow"
+	$(UV) run pytest -n $(WORKERS) -m "not slow" --dynamodb-emulator dynalite
 
 lint:
 	$(UV) run ruff check

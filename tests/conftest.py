@@ -65,6 +65,32 @@ def runs_url(request, tmp_path, monkeypatch):
     return make_runs_url(request.param, request, tmp_path, monkeypatch)
 
 
+def pytest_addoption(parser):
+    parser.addoption(
+        "--dynamodb-emulator",
+        choices=["both", "dynalite", "moto"],
+        default="both",
+        help="the DynamoDB emulator of tests that run on both: the fast lane (make check) keeps one, CI runs both",
+    )
+
+
+def _twin(item, emulator: str, nodeids: set[str]) -> bool:
+    """A test's run on the other DynamoDB emulator, when the same test also runs on ``emulator``."""
+    params = getattr(item, "callspec", None)
+    other = {"dynalite": "moto", "moto": "dynalite"}[emulator]
+    if params is None or not any(isinstance(v, str) and v == other for v in params.params.values()):
+        return False
+    twin = item.nodeid.replace(f"[{other}", f"[{emulator}").replace(f"-{other}", f"-{emulator}")
+    return twin != item.nodeid and twin in nodeids
+
+
 def pytest_collection_modifyitems(config, items):
-    """The slow tests first (each takes up to a minute), so that pytest-xdist's workers finish together."""
+    emulator = config.getoption("--dynamodb-emulator")
+    if emulator != "both":
+        nodeids = {item.nodeid for item in items}
+        twins = [item for item in items if _twin(item, emulator, nodeids)]
+        config.hook.pytest_deselected(items=twins)
+        items[:] = [item for item in items if item not in twins]
+    # The slow tests first (each takes up to a minute), so that pytest-xdist's workers finish together; the order
+    # is otherwise kept, so that a module's tests (and its module-scoped fixtures) stay together.
     items.sort(key=lambda item: item.get_closest_marker("slow") is None)

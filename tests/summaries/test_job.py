@@ -11,6 +11,10 @@ from rollwise.summaries.job import backfill_plan, run, scheduled_plan
 from rollwise.summaries.recorder import Recorder
 from support.summaries import WriteLog, dump, live_days, nightly
 
+# The job's periods, on stores of two shards: every period is computed once a shard, and two keep a shard that
+# fails or waits beside one that does not.
+pytestmark = pytest.mark.shards(2)
+
 
 def at(text):
     return datetime.fromisoformat(text).replace(tzinfo=UTC)
@@ -215,6 +219,7 @@ def test_workers_give_the_same_summaries_as_one_process(kind, request, tmp_path,
     assert body["summaries_created"] == len(summaries) > 0 and body["errors"] == []
 
 
+@pytest.mark.shards(4)  # three tenants' markers in at least two shards
 def test_a_shard_without_a_result_keeps_its_markers(summary_store):
     from rollwise.summaries.job import finish, run_shard
 
@@ -264,7 +269,6 @@ def test_a_corrected_record_moves_and_is_counted_once(summary_store):
     assert summary_store.invalidations() == []
 
 
-@pytest.mark.shards(2)  # the closed year's 366 days are computed in every shard; one tenant's data needs one
 def test_a_backfill_leaves_every_period_it_overlaps_correct(summary_store):
     """22 January records and one of February 2nd: backfilling January must not leave the week of Jan 29
     with 1 submission or the year with 22."""
