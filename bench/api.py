@@ -130,8 +130,8 @@ def main() -> None:
 
     from rollwise.api.app import build_app, respond
     from rollwise.api.context import Services
+    from rollwise.summaries.ingest.recorder import Recorder
     from rollwise.summaries.job import backfill_plan, run, scheduled_plan
-    from rollwise.summaries.recorder import Recorder
     from rollwise.summaries.stores.dynamodb import DynamoDBSummaryStore
     from support.emulators import start_dynalite, start_moto
 

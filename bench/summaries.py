@@ -90,7 +90,7 @@ def own_peak_mb() -> float:
 
 def load(endpoint, table, first, days, records, seed):
     from rollwise.samples import sample_executions
-    from rollwise.summaries.recorder import Recorder
+    from rollwise.summaries.ingest.recorder import Recorder
     from rollwise.summaries.stores.dynamodb import DynamoDBSummaryStore
 
     store = DynamoDBSummaryStore(table, client=client(endpoint))
@@ -110,7 +110,7 @@ def job_aws(endpoint):
 
 def job_client(endpoint):
     """The client the job itself builds (its retry mode, pool and no parameter validation)."""
-    from rollwise.summaries.stores.dynamodb import dynamodb_client
+    from rollwise.dynamodb import dynamodb_client
 
     return dynamodb_client(job_aws(endpoint))
 
@@ -152,7 +152,7 @@ def measure_job(endpoint, table, workers):
 def written_summaries(endpoint, table, path):
     """The day's summary items as the job wrote them, saved for the bare read+write loop."""
     from rollwise.summaries.store import DEFAULT_SHARDS
-    from rollwise.summaries.stores.dynamodb import summary_ranges
+    from rollwise.summaries.stores.dynamodb_layout import summary_ranges
 
     c, items = client(endpoint), []
     for shard in range(DEFAULT_SHARDS):
@@ -178,7 +178,7 @@ def written_summaries(endpoint, table, path):
 
 def measure_bare(endpoint, table, summaries_file=None):
     from rollwise.summaries.store import DEFAULT_SHARDS
-    from rollwise.summaries.stores.dynamodb import record_partition
+    from rollwise.summaries.stores.dynamodb_layout import record_partition
 
     puts = []
     if summaries_file:

@@ -100,7 +100,7 @@ class Counting:
 
 
 def store_with(endpoint: str, zones: dict[str, str], rows: list[dict], shards: int):
-    from rollwise.summaries.recorder import Recorder
+    from rollwise.summaries.ingest.recorder import Recorder
     from rollwise.summaries.stores.dynamodb import DynamoDBSummaryStore
     from support.stores import dynamodb_client
 

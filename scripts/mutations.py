@@ -105,7 +105,7 @@ MUTATIONS = [
     Mutation(
         "children-counted",
         "the built-in mapping takes child executions: a child is counted beside its root",
-        "src/rollwise/summaries/mapping.py",
+        "src/rollwise/summaries/ingest/mapping.py",
         '            {"field": "root_id", "same_as": "id", "missing": "take"},\n',
         "",
         ("tests/handlers/test_ingest_stream.py",),
@@ -169,7 +169,7 @@ MUTATIONS = [
     Mutation(
         "api-imports-boto3",
         "the read API's DynamoDB client made by boto3: its cold start imports boto3 and s3transfer",
-        "src/rollwise/summaries/stores/dynamodb.py",
+        "src/rollwise/dynamodb.py",
         "    from botocore.config import Config\n",
         "    from botocore.config import Config\n    import boto3  # noqa: F401\n",
         ("tests/infra/test_package.py::test_the_read_api_answers_without_importing_boto3",),
@@ -189,6 +189,14 @@ MUTATIONS = [
         '        self.client.get_waiter("table_exists").wait(TableName=self.table_name, WaiterConfig={"Delay": 1, "MaxAttempts": 60})\n',
         "",
         ("tests/summaries/stores/test_dynamodb.py::test_create_returns_once_the_table_is_active",),
+    ),
+    Mutation(
+        "retry-time-spent-over-the-stores-life",
+        "a request outside any piece of work retrying on time the store spent before (the store's patience made once)",
+        "src/rollwise/summaries/store.py",
+        "        work = self.patience or Patience.for_seconds(self.retry_seconds)\n",
+        "        work = self.patience = self.patience or Patience.for_seconds(self.retry_seconds)\n",
+        ("tests/summaries/ingest/test_recorder.py::test_a_store_outside_any_work_gives_each_request_its_own_retry_time",),
     ),
 ]
 

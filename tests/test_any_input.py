@@ -21,8 +21,8 @@ from hypothesis import strategies as st
 
 from rollwise import objects
 from rollwise.runs.job import MergeJob
+from rollwise.summaries.ingest.recorder import Recorder, ingest_lines
 from rollwise.summaries.job import backfill_plan, run
-from rollwise.summaries.recorder import Recorder, ingest_lines
 from rollwise.summaries.stores.sqlite import SQLiteSummaryStore
 
 pytestmark = pytest.mark.slow  # long hypothesis runs

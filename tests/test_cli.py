@@ -371,7 +371,7 @@ def test_ingest_with_a_mapping_reads_scan_output_stream_records_and_plain_items(
 
     from boto3.dynamodb.types import TypeSerializer
 
-    from rollwise.summaries.items import plain_value
+    from rollwise.summaries.ingest.dynamodb_items import plain_value
     from support.workflow_sdk import Execution, coordination_item, workflow_item
 
     t0 = datetime(2026, 3, 1, 10, tzinfo=UTC)

@@ -1,4 +1,5 @@
-"""The package's shape: imports only point down its layers, there are no cycles, one module talks to obstore.
+"""The package's shape: imports only point down its layers, there are no cycles, one module talks to obstore
+and one makes DynamoDB clients.
 
 Every import in ``src/rollwise`` counts, including those inside functions
 (deferred to keep the Lambda cold start lean): deferring an import does not
@@ -26,8 +27,8 @@ LAYERS = [
         "summaries.aggregate",
         "summaries.settings",
         "summaries.plan",
-        "summaries.items",
-        "summaries.mapping",
+        "summaries.ingest.dynamodb_items",
+        "summaries.ingest.mapping",
         "summaries.capacity",
         "summaries.retention",
     },
@@ -38,9 +39,11 @@ LAYERS = [
         "summaries.store",
         "summaries.stores",
         "summaries.stores.sqlite",
+        "dynamodb",
         "summaries.stores.dynamodb",
-        "summaries.sdk",
-        "summaries.stores.sdk_table",
+        "summaries.stores.dynamodb_layout",
+        "summaries.sdk.layout",
+        "summaries.sdk.table",
     },
     # the jobs
     {
@@ -51,11 +54,11 @@ LAYERS = [
         "runs.job",
         "runs.read",
         "summaries.job",
-        "summaries.zones",
-        "summaries.recorder",
-        "summaries.history",
-        "summaries.export",
-        "summaries.reshard",
+        "summaries.admin.zone_change",
+        "summaries.ingest.recorder",
+        "summaries.ingest.table_import",
+        "summaries.admin.export",
+        "summaries.admin.reshard",
         "notify",
     },
     # what people and Lambda see
@@ -88,7 +91,7 @@ LAYERS = [
     # the commands
     {"demo", "cli"},
 ]
-PACKAGES = {"", "runs", "summaries"}  # namespace-like package inits with no code of their own
+PACKAGES = {"", "runs", "summaries", "summaries.ingest", "summaries.admin", "summaries.sdk"}  # namespace-like package inits with no code of their own
 
 
 def modules() -> dict[str, Path]:
@@ -195,3 +198,58 @@ def test_objects_is_the_only_module_that_imports_obstore():
         )
     )
     assert users == ["objects"]
+
+
+DYNAMODB_SERVICES = {"dynamodb", "dynamodbstreams"}
+
+
+def dynamodb_clients_made_in(path: Path) -> int:
+    """Calls that make a DynamoDB client: ``boto3.client("dynamodb")``, a session's ``create_client``, a resource."""
+    return sum(
+        1
+        for n in ast.walk(ast.parse(path.read_text()))
+        if isinstance(n, ast.Call)
+        and isinstance(n.func, ast.Attribute)
+        and n.func.attr in {"client", "create_client", "resource"}
+        and any(
+            isinstance(a, ast.Constant) and a.value in DYNAMODB_SERVICES
+            for a in [*n.args[:1], *(k.value for k in n.keywords if k.arg == "service_name")]
+        )
+    )
+
+
+def test_the_dynamodb_seam_is_the_only_module_that_makes_a_dynamodb_client(tmp_path):
+    """Retries, patience and error translation hold for every DynamoDB request only if every one goes through
+    rollwise.dynamodb: the store, the SDK's table, the history import and the CLI."""
+    makers = sorted(name for name, path in modules().items() if dynamodb_clients_made_in(path))
+    assert makers == ["dynamodb"]
+    (tmp_path / "elsewhere.py").write_text('import boto3\nclient = boto3.client("dynamodb", region_name="eu-west-1")\n')
+    assert dynamodb_clients_made_in(tmp_path / "elsewhere.py") == 1  # the check sees one made elsewhere
+
+
+# The summaries wing's folders are its layers: the job (summaries/*.py) computes periods over a store; the
+# backends (stores/) keep items; ingest/ writes records in; admin/ changes a store; sdk/ is the workflow SDK's
+# items. Each folder, and the folders it must never import.
+FOLDER_RULES = {
+    "summaries": {"summaries.ingest", "summaries.admin"},
+    "summaries.stores": {"summaries.ingest", "summaries.admin"},
+    "summaries.sdk": {"summaries.ingest", "summaries.admin", "summaries.stores"},
+    "summaries.ingest": {"summaries.admin"},
+    "summaries.admin": {"summaries.ingest"},
+}
+
+
+def folder_of(module: str) -> str:
+    """A module's folder: ``summaries.ingest.recorder`` is in ``summaries.ingest``; a package is its own folder."""
+    return module if module in PACKAGES or module == "summaries.stores" else module.rpartition(".")[0]
+
+
+def test_the_summaries_folders_import_only_what_is_below_them():
+    crossing = sorted(
+        f"rollwise.{name} imports rollwise.{target}"
+        for name, targets in graph().items()
+        for target in targets
+        if folder_of(name) in FOLDER_RULES and any(target == f or target.startswith(f + ".") for f in FOLDER_RULES[folder_of(name)])
+    )
+    assert crossing == []
+    assert folder_of("summaries.ingest.recorder") == "summaries.ingest" and folder_of("summaries.job") == "summaries"

@@ -51,7 +51,7 @@ def _architecture(name: str) -> lambda_.Architecture:
 
 def table_keys() -> tuple[list[tuple[str, str]], dict[str, tuple[str, str]]]:
     """The summaries store's own key layout, so the created table is exactly what the code needs."""
-    from rollwise.summaries.stores.dynamodb import INDEXES
+    from rollwise.summaries.stores.dynamodb_layout import INDEXES
 
     return [("PK", "S"), ("SK", "S")], INDEXES
 
@@ -168,7 +168,7 @@ class RollwiseStack(Stack):
     def _table(self) -> ddb.ITable:
         if self.config.table_name:
             return ddb.Table.from_table_name(self, "Table", self.config.table_name)
-        from rollwise.summaries.stores.dynamodb import TTL_ATTRIBUTE
+        from rollwise.summaries.stores.dynamodb_layout import TTL_ATTRIBUTE
 
         base, indexes = table_keys()
         table = ddb.Table(
@@ -248,7 +248,7 @@ class RollwiseStack(Stack):
         """The job reads a day's records, markers and summaries (Query on the base table); it writes
         only summaries (in batches), its group leases, and deletes leases and consumed markers: each
         write narrowed to its items' partition keys, taken from the store's own key layout."""
-        from rollwise.summaries.stores.dynamodb import job_key_patterns
+        from rollwise.summaries.stores.dynamodb_layout import job_key_patterns
 
         role_of(fn).add_to_principal_policy(iam.PolicyStatement(sid="ReadTheTable", actions=["dynamodb:Query"], resources=[self.table.table_arn]))
         for action, keys in job_key_patterns().items():
@@ -261,7 +261,7 @@ class RollwiseStack(Stack):
                 )
             )
         if self.config.sdk_summaries_table:
-            from rollwise.summaries.sdk import KEY_PREFIX
+            from rollwise.summaries.sdk.layout import KEY_PREFIX
 
             # The SDK's table: only its summary model's items, put and deleted in batches; nothing else in it.
             sdk_table = self.format_arn(service="dynamodb", resource="table", resource_name=self.config.sdk_summaries_table)
@@ -340,7 +340,7 @@ class RollwiseStack(Stack):
                 resources=[config.source_stream_arn],
             )
         )
-        from rollwise.summaries.stores.dynamodb import ingest_key_patterns
+        from rollwise.summaries.stores.dynamodb_layout import ingest_key_patterns
 
         for action, keys in ingest_key_patterns().items():
             role_of(fn).add_to_principal_policy(
@@ -485,7 +485,7 @@ class RollwiseStack(Stack):
     def _api_permissions(self, fn: lambda_.Function) -> None:
         """Reads only: Query and GetItem on record, settings and marker keys of the table, Query on the tenant
         indexes (summaries only); ListBucket on the root, raw and quarantine folders, GetObject on aggregates and window rows."""
-        from rollwise.summaries.stores.dynamodb import INDEXES, api_key_patterns
+        from rollwise.summaries.stores.dynamodb_layout import INDEXES, api_key_patterns
 
         for action, keys in api_key_patterns().items():
             role_of(fn).add_to_principal_policy(

@@ -103,7 +103,8 @@ def summary_store(url: str | None, create: bool = False, check: bool = True, sha
     settings = resolve(SummariesSettings, {"store": url, "shards": shards, "retry_seconds": retry_seconds})
     aws = resolve(AwsSettings)
     store = open_summary_store(settings.store, settings.shards, aws, create=create, check=check)
-    store.patience = Patience.for_seconds(settings.retry_seconds)
+    store.retry_seconds = settings.retry_seconds
+    store.patience = Patience.for_seconds(settings.retry_seconds)  # the command's: one piece of work
     return configure(store, settings, aws)
 
 
@@ -179,7 +180,7 @@ def summaries_reshard(
     workers: int = WorkersOption,
 ) -> None:
     """Copy every record into a new store with another shard count and compute its summaries there."""
-    from rollwise.summaries.reshard import reshard
+    from rollwise.summaries.admin.reshard import reshard
 
     reference = moment(at)
     source, target = summary_store(store), summary_store(into, create=True, shards=shards)
@@ -192,7 +193,7 @@ def summaries_reshard(
 
 def item_mapping(spec: str | None):
     from rollwise.config import resolve
-    from rollwise.summaries.mapping import load_mapping
+    from rollwise.summaries.ingest.mapping import load_mapping
     from rollwise.summaries.settings import IngestSettings
 
     return load_mapping(resolve(IngestSettings, {"mapping": spec}).mapping)
@@ -220,7 +221,7 @@ def summaries_ingest(
 ) -> None:
     """Validate and store execution records; bad lines are reported, good ones kept."""
     from rollwise.config import resolve
-    from rollwise.summaries.recorder import IngestFailed, Recorder, ingest_lines
+    from rollwise.summaries.ingest.recorder import IngestFailed, Recorder, ingest_lines
     from rollwise.summaries.settings import IngestSettings
 
     removes = resolve(IngestSettings, {"on_remove": on_remove}).on_remove
@@ -234,7 +235,7 @@ def summaries_ingest(
         source, size = file.open("rb"), file.stat().st_size
     try:
         with display.progress(size, f"ingest {file}", quiet) as advance:
-            report = ingest_lines(source, Recorder(s, batch_size=500), on_line=advance, mapping=chosen, on_remove=removes)
+            report = ingest_lines(source, Recorder(s, batch_size=500, patience=None), on_line=advance, mapping=chosen, on_remove=removes)
     except IngestFailed as exc:
         for number, reason in exc.report.rejected:
             display.warning(f"{file}:{number}: {reason}")
@@ -276,14 +277,14 @@ def summaries_import(
 ) -> None:
     """Import a table's history: its executions stored as records, marked for the next run (or a backfill) to summarize."""
     from rollwise.config import AwsSettings, resolve
-    from rollwise.summaries.history import Checkpoint, ReadBudget, default_checkpoint, describe_source, import_table
+    from rollwise.dynamodb import dynamodb_client
+    from rollwise.summaries.ingest.table_import import Checkpoint, ReadBudget, default_checkpoint, describe_source, import_table
     from rollwise.summaries.settings import IngestSettings
-    from rollwise.summaries.stores.dynamodb import dynamodb_client
 
     chosen = item_mapping(mapping)
     s = summary_store(store, create=True, retry_seconds=retry_seconds)
     client = dynamodb_client(resolve(AwsSettings))
-    source = describe_source(client, table, s.patience)
+    source = describe_source(client, table, s.patience_now())
     path = checkpoint or default_checkpoint(source, resolve(IngestSettings).checkpoints())
     progress = Checkpoint.open(path, source, segments, chosen.name, restart)
     if progress.complete():
@@ -322,8 +323,8 @@ def summaries_sdk_cleanup(
     another model's item. Run it after the first run that wrote summaries into the table."""
     from rollwise.config import AwsSettings, resolve
     from rollwise.retry import Patience
+    from rollwise.summaries.sdk.table import SdkSummaryTable, clean_up
     from rollwise.summaries.settings import SummariesSettings
-    from rollwise.summaries.stores.sdk_table import SdkSummaryTable, clean_up
 
     waiting = Patience.for_seconds(resolve(SummariesSettings, {"retry_seconds": retry_seconds}).retry_seconds)
     sdk = SdkSummaryTable(table, aws=resolve(AwsSettings), patience=lambda: waiting)
@@ -345,7 +346,7 @@ def summaries_sdk_check(
 ) -> None:
     """Compare a day's summaries in the store with the SDK's items in its table: exit 0 when every tenant's, owner's
     and metric type's figures agree, else 1 with each difference."""
-    from rollwise.summaries.stores.sdk_table import SdkSummaryTable, compare_day
+    from rollwise.summaries.sdk.table import SdkSummaryTable, compare_day
 
     s = summary_store(store)
     differences = compare_day(s, SdkSummaryTable(table, client=getattr(s, "client", None), patience=s.patience_now), day(on, "--day"))
@@ -374,7 +375,7 @@ def summaries_export(
     from rollwise.config import AwsSettings, resolve
     from rollwise.objects import open_store
     from rollwise.periods import utc_day
-    from rollwise.summaries.export import FORMATS, export_summaries, periods_overlapping
+    from rollwise.summaries.admin.export import FORMATS, export_summaries, periods_overlapping
 
     if fmt not in FORMATS:
         raise ConfigError(f"--format must be one of {', '.join(FORMATS)}, got {fmt!r}")
@@ -521,8 +522,8 @@ def tenants_set(
     recomputed in the new zone and the old zone's summaries removed (run it again to finish an interrupted change)."""
     from rollwise.config import resolve
     from rollwise.periods import UnknownZone, zone_info
+    from rollwise.summaries.admin.zone_change import change_zone
     from rollwise.summaries.settings import SummariesSettings
-    from rollwise.summaries.zones import change_zone
 
     try:
         zone_info(zone)
@@ -555,7 +556,7 @@ def tenants_set(
 @command
 def tenants_list(store: str | None = StoreOption, as_json: bool = JsonOption) -> None:
     """Every tenant with a zone set (the others are in ROLLWISE_DEFAULT_ZONE, default UTC)."""
-    from rollwise.summaries.zones import tenant_zone_rows
+    from rollwise.summaries.admin.zone_change import tenant_zone_rows
 
     s = summary_store(store)
     rows = tenant_zone_rows(s)
@@ -739,6 +740,7 @@ def serve(
     from rollwise.api.settings import RETRY_SECONDS
 
     s = summary_store(store, retry_seconds=RETRY_SECONDS)  # a reader retries; it does not wait minutes
+    s.patience = None  # a server is no one piece of work: each request gets its own retry time
     runs = merge_job(bucket, create=False) if bucket else None  # no bucket: the /v1/runs routes answer 404
     server = Server(Services(s, runs, verifier, settings, cursor_key=settings.cursor_key()), host, port)
     display.echo(f"serving the read API on {server.url}/v1 (OpenAPI: {server.url}/v1/openapi.json)")

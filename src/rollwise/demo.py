@@ -21,8 +21,8 @@ def run_demo(directory: Path, quiet: bool = False) -> None:
 
 def run_summaries_demo(directory: Path, quiet: bool):
     from rollwise.samples import sample_executions
+    from rollwise.summaries.ingest.recorder import Recorder
     from rollwise.summaries.job import run, scheduled_plan
-    from rollwise.summaries.recorder import Recorder
     from rollwise.summaries.stores.sqlite import SQLiteSummaryStore
 
     db = directory / "summaries.db"

@@ -19,6 +19,10 @@ class StoreError(RollwiseError):
     """A storage backend refused or failed a request; the message names the store and the key."""
 
 
+class StoreNotFound(StoreError):
+    """The store (a SQLite file, a DynamoDB table) does not exist; the message says how to create it."""
+
+
 class OutOfRetryTime(StoreError):
     """A store kept throttling or failing a request until the run's time for retries was spent: not a
     failure of the work, which is left to the next run, like work the run had no time for."""

@@ -14,7 +14,7 @@ from rollwise.handlers import aggregate_summaries
 from rollwise.handlers.common import EventError
 from rollwise.result import JobFailed
 from rollwise.samples import sample_executions
-from rollwise.summaries.recorder import Recorder
+from rollwise.summaries.ingest.recorder import Recorder
 from rollwise.summaries.stores.dynamodb import DynamoDBSummaryStore
 
 

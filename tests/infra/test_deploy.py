@@ -18,7 +18,7 @@ from rollwise.handlers import INGEST_HANDLER, RUNS_HANDLER, SUMMARIES_HANDLER
 from rollwise.handlers.common import HandlerSettings
 from rollwise.runs.settings import MergeSettings
 from rollwise.summaries.settings import SummariesSettings
-from rollwise.summaries.stores.dynamodb import TTL_ATTRIBUTE, table_definition
+from rollwise.summaries.stores.dynamodb_layout import TTL_ATTRIBUTE, table_definition
 
 pytestmark = pytest.mark.slow  # a deploy test: CloudFormation creates the stack on moto server
 

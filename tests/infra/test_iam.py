@@ -22,7 +22,7 @@ from rollwise.config import AwsSettings
 from rollwise.handlers import RUNS_HANDLER, SUMMARIES_HANDLER
 from rollwise.result import JobFailed
 from rollwise.samples import sample_executions
-from rollwise.summaries.recorder import Recorder
+from rollwise.summaries.ingest.recorder import Recorder
 from rollwise.summaries.stores.dynamodb import DynamoDBSummaryStore
 from support.iam import Call, Enforcer, decision
 from support.runs import item, put, run_summary

@@ -21,7 +21,7 @@ from rollwise.config import variable  # noqa: E402
 from rollwise.handlers import INGEST_HANDLER  # noqa: E402
 from rollwise.runs.tables import RECORD_COLUMNS, WINDOW_COLUMNS  # noqa: E402
 from rollwise.summaries.settings import IngestSettings, SummariesSettings  # noqa: E402
-from rollwise.summaries.stores.dynamodb import TTL_ATTRIBUTE, table_definition  # noqa: E402
+from rollwise.summaries.stores.dynamodb_layout import TTL_ATTRIBUTE, table_definition  # noqa: E402
 from rollwise_infra.config import StackConfig  # noqa: E402
 from rollwise_infra.stack import RollwiseStack  # noqa: E402
 

@@ -108,7 +108,7 @@ def test_the_health_section_comes_first_and_shows_a_failing_window_a_raw_backlog
 
     from selenium.webdriver.common.by import By
 
-    from rollwise.summaries.recorder import Recorder
+    from rollwise.summaries.ingest.recorder import Recorder
     from rollwise.summaries.stores.sqlite import SQLiteSummaryStore
 
     runner = CliRunner()

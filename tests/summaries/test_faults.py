@@ -16,9 +16,10 @@ from typer.testing import CliRunner
 import rollwise.summaries.store as store_module
 from rollwise.config import AwsSettings
 from rollwise.samples import sample_executions
+from rollwise.summaries.ingest.recorder import Recorder
 from rollwise.summaries.job import run, scheduled_plan
-from rollwise.summaries.recorder import Recorder
-from rollwise.summaries.stores.dynamodb import DynamoDBSummaryStore, lease_key
+from rollwise.summaries.stores.dynamodb import DynamoDBSummaryStore
+from rollwise.summaries.stores.dynamodb_layout import lease_key
 from support.backoff import scale_backoff
 from support.dynamodb_faults import DynamoFaults, lease_request, lease_shard, writes_to
 from support.gateway import Gateway

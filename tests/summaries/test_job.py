@@ -7,8 +7,8 @@ import pytest
 
 import rollwise.summaries.store as store_module
 from rollwise.periods import period_containing
+from rollwise.summaries.ingest.recorder import Recorder
 from rollwise.summaries.job import backfill_plan, run, scheduled_plan
-from rollwise.summaries.recorder import Recorder
 from support.summaries import WriteLog, dump, live_days, nightly
 
 # The job's periods, on stores of two shards: every period is computed once a shard, and two keep a shard that

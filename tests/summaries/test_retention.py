@@ -11,9 +11,9 @@ import pytest
 from typer.testing import CliRunner
 
 from rollwise.periods import Period
+from rollwise.summaries.ingest.recorder import Recorder
 from rollwise.summaries.job import backfill_plan, run, scheduled_plan
 from rollwise.summaries.plan import BelowRetentionFloor
-from rollwise.summaries.recorder import Recorder
 from rollwise.summaries.retention import floor
 from support.summaries import stored_local
 
@@ -44,7 +44,7 @@ def test_the_floor_is_a_day_inside_the_retention():
 
 @pytest.mark.parametrize("backend", ["moto", "dynalite"])
 def test_records_and_locators_carry_their_expiry_as_configured(backend, request, tmp_path):
-    from rollwise.summaries.stores.dynamodb import TTL_ATTRIBUTE, locator_key, record_key
+    from rollwise.summaries.stores.dynamodb_layout import TTL_ATTRIBUTE, locator_key, record_key
     from support.stores import make_summary_store
 
     store = make_summary_store(backend, request, tmp_path)

@@ -13,9 +13,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from rollwise.periods import PERIOD_TYPES, Period, UnknownZone, parse_label
+from rollwise.summaries.admin.zone_change import change_zone
+from rollwise.summaries.ingest.recorder import Recorder
 from rollwise.summaries.job import backfill_plan, run, scheduled_plan
-from rollwise.summaries.recorder import Recorder
-from rollwise.summaries.zones import change_zone
 from support.stores import make_summary_store
 from support.summaries import local_truth, stored_local
 
@@ -234,7 +234,7 @@ def test_labels_of_local_periods_survive_a_plan_sent_to_another_process():
 
 def test_a_long_lived_writer_follows_a_zone_change_once_it_reads_the_zones_again(summary_store, request, tmp_path):
     """A warm stream function keeps the zones for a minute; then it reads them again, settings cache included."""
-    from rollwise.summaries.recorder import Recorder as _Recorder
+    from rollwise.summaries.ingest.recorder import Recorder as _Recorder
 
     if request.node.callspec.params["summary_store"] == "sqlite":  # the same file, another store object: a second process
         from rollwise.summaries.stores.sqlite import SQLiteSummaryStore

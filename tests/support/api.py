@@ -102,8 +102,8 @@ def populate(store, records: list[dict]) -> None:
     in UTC (an hourly run between two due hours finds nothing due)."""
     from datetime import timedelta
 
+    from rollwise.summaries.ingest.recorder import Recorder
     from rollwise.summaries.job import run, scheduled_plan
-    from rollwise.summaries.recorder import Recorder
 
     with Recorder(store, now=datetime(2024, 3, 1, tzinfo=UTC)) as rec:
         for r in records:

@@ -7,8 +7,8 @@ from datetime import UTC, date, datetime, time, timedelta
 
 from rollwise.periods import PERIOD_TYPES
 from rollwise.samples import sample_executions
+from rollwise.summaries.ingest.recorder import Recorder
 from rollwise.summaries.job import run, scheduled_plan
-from rollwise.summaries.recorder import Recorder
 
 
 class RequestLog:

@@ -26,9 +26,8 @@ def _setup():
     api = resolve(ApiSettings)
     store = configure(open_summary_store(summaries.lambda_url(), summaries.shards, aws), summaries, aws)
     from rollwise.api.settings import RETRY_SECONDS
-    from rollwise.retry import Patience
 
-    store.patience = Patience.for_seconds(RETRY_SECONDS, closing_seconds=0)  # a reader retries; it does not wait minutes
+    store.retry_seconds = RETRY_SECONDS  # each request's own: a reader retries; it does not wait minutes
     runs = None
     merge = resolve(MergeSettings)
     if merge.bucket:

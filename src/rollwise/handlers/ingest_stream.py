@@ -42,8 +42,8 @@ def _processor_class():
     from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType
     from aws_lambda_powertools.utilities.data_classes.dynamo_db_stream_event import DynamoDBRecord
 
-    from rollwise.summaries.items import change_of_stream_record
-    from rollwise.summaries.mapping import Action, action_of
+    from rollwise.summaries.ingest.dynamodb_items import change_of_stream_record
+    from rollwise.summaries.ingest.mapping import Action, action_of
 
     class StreamIngest(BatchProcessor):
         """Maps each stream record on its own, and stores the batch's records in as few writes as its order allows."""
@@ -128,7 +128,7 @@ def _processor_class():
 @functools.lru_cache(maxsize=4)
 def _setup(summaries, ingest, aws):
     """The store and the mapping, kept across warm invocations (a boto3 client costs ~100 ms to build)."""
-    from rollwise.summaries.mapping import load_mapping
+    from rollwise.summaries.ingest.mapping import load_mapping
     from rollwise.summaries.stores import open_summary_store
 
     return open_summary_store(summaries.lambda_url(), summaries.shards, aws), load_mapping(ingest.mapping)

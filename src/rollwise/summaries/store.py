@@ -98,10 +98,6 @@ class Hold:
             self.renewed = now
 
 
-class StoreNotFound(StoreError):
-    """The store (a SQLite file, a DynamoDB table) does not exist; the message says how to create it."""
-
-
 Places = frozenset[tuple[str, int]]  # the (day key, shard) places of an execution's copies
 
 
@@ -221,11 +217,13 @@ class SummaryStore(ABC):
         self._zones_read_at = 0.0
         self._shards: int | None = None  # as stored (settled)
         self._unsettled: int | None = None  # nothing stored yet: the configured count, for readers only
-        # How long a throttled or failing request is retried (the CLI's total; the Lambda sets its deadline).
-        self.patience = Patience.for_seconds(DEFAULT_RETRY_SECONDS)
+        # The retry time of the work under way (a run, a command, a flush), set by whoever starts it; None
+        # outside any: then each request gets its own ``retry_seconds``, so no wait is spent over the store's life.
+        self.patience: Patience | None = None
+        self.retry_seconds: float = DEFAULT_RETRY_SECONDS
         self._closing = False
         # The workflow SDK's table, when summaries are also written there as its model's items
-        # (rollwise.summaries.stores.sdk_table.SdkSummaryTable; ROLLWISE_SDK_SUMMARIES_TABLE).
+        # (rollwise.summaries.sdk.table.SdkSummaryTable; ROLLWISE_SDK_SUMMARIES_TABLE).
         self.sdk_table: Any = None
 
     def __getstate__(self) -> dict:
@@ -235,6 +233,7 @@ class SummaryStore(ABC):
             "_shards": self._shards,
             "_unsettled": self._unsettled,
             "patience": self.patience,
+            "retry_seconds": self.retry_seconds,
             "_closing": False,
             "default_zone": self.default_zone,
             "retention_days": self.retention_days,
@@ -251,8 +250,20 @@ class SummaryStore(ABC):
             self.sdk_table.write(period, current, removed)
 
     def patience_now(self) -> Patience:
-        """The patience of the request under way: the run's, or the closing writes' within :meth:`closing`."""
-        return self.patience.closing() if self._closing else self.patience
+        """The patience of a request starting now: the work's under way, or a new one of ``retry_seconds``
+        for a request outside any; the closing writes' within :meth:`closing`."""
+        work = self.patience or Patience.for_seconds(self.retry_seconds)
+        return work.closing() if self._closing else work
+
+    @contextmanager
+    def working(self, patience: Patience) -> Iterator[Patience]:
+        """A piece of work with its own retry time (a producer's flush, a request): its requests share it,
+        and what it spends is not taken from the work around it or from the next one."""
+        before, self.patience = self.patience, patience
+        try:
+            yield patience
+        finally:
+            self.patience = before
 
     @contextmanager
     def closing(self) -> Iterator[None]:
@@ -336,7 +347,7 @@ class SummaryStore(ABC):
     def set_zone(self, tenant_id: str, zone: str, moving_from: str | None = None) -> None:
         """Store ``tenant_id``'s zone (:class:`~rollwise.periods.UnknownZone` for a name not in the IANA database),
         and the zone its history is being moved from, until it is. Moving the history is
-        :func:`rollwise.summaries.zones.change_zone`."""
+        :func:`rollwise.summaries.admin.zone_change.change_zone`."""
         zone_info(zone)
         self._put_zone(tenant_id, zone, moving_from)
         if self._zones is not None:

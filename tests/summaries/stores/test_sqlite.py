@@ -4,8 +4,8 @@ import sqlite3
 from datetime import UTC, date, datetime
 
 from rollwise.periods import Period
+from rollwise.summaries.ingest.recorder import Recorder
 from rollwise.summaries.job import run, scheduled_plan
-from rollwise.summaries.recorder import Recorder
 from rollwise.summaries.stores.sqlite import SQLiteSummaryStore
 
 BEFORE_ZONES = """

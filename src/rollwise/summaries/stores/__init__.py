@@ -5,9 +5,9 @@ from __future__ import annotations
 from pathlib import Path
 
 from rollwise.config import AwsSettings
-from rollwise.errors import ConfigError
+from rollwise.errors import ConfigError, StoreNotFound
 from rollwise.summaries.settings import SummariesSettings
-from rollwise.summaries.store import StoreNotFound, SummaryStore
+from rollwise.summaries.store import SummaryStore
 
 
 def open_summary_store(url: str, shards: int, aws: AwsSettings | None = None, create: bool = False, check: bool = True) -> SummaryStore:
@@ -42,7 +42,7 @@ def configure(store: SummaryStore, settings: SummariesSettings, aws: AwsSettings
     store.default_zone = settings.default_zone
     store.retention_days = settings.record_retention_days
     if settings.sdk_summaries_table:
-        from rollwise.summaries.stores.sdk_table import open_sdk_table
+        from rollwise.summaries.sdk.table import open_sdk_table
 
         store.sdk_table = open_sdk_table(settings.sdk_summaries_table, aws)
     return store

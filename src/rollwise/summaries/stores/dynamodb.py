@@ -1,54 +1,22 @@
-"""DynamoDB through the boto3 low-level client.
-
-Single-table layout (keys are strings):
-
-=================  ===============================  ==============================
-item               PK                               SK
-=================  ===============================  ==============================
-execution record   ``REC#<day key>#<shard>``        ``<tenant>#<execution id>``
-record locator     ``LOC#<tenant>#<execution id>``  ``LOC``
-invalidation       ``INVALIDATION``                 ``<day key>#<shard>``
-store settings     ``SETTINGS``                     ``SHARDS``
-tenant's zone      ``SETTINGS``                     ``ZONE#<tenant>``
-zone's last day    ``SETTINGS``                     ``DONE#<zone>``
-shard lease        ``LEASE#<shard>``                ``LEASE``
-summary            ``SUM#<type>#<span key>#<shard>`` ``<start>#<tenant>#<owner>#<metric>``
-=================  ===============================  ==============================
-
-The settings partition is read whole, in one Query: an hourly run with
-nothing due costs that and the markers' Query. A day key is a local date and its zone (:func:`rollwise.periods.day_key`):
-``2024-03-10`` in UTC, ``2024-03-10@Asia/Kolkata`` elsewhere, so a UTC
-tenant's items are keyed as they were before zones existed. A span key is
-the first day of a summary partition's span, with the zone likewise.
-
-A summary's partition holds every period of its type that starts in one span
-(:data:`SPAN_OF`): a shard's daily summaries of a month, its weekly and
-monthly ones of a year. A week's or a month's days and a year's months are
-then one Query (two for a week across months), not one per day.
-
-Each item type has one key builder, one item builder and one parser, below;
-nothing else in the store makes or reads a key. A summary keeps its figures
-as one JSON attribute and its sketch as one binary attribute, and carries
-three sparse index keys for the read side: GSI1 by tenant
-(``<tenant>#<type>`` / ``<start>#<owner>#<metric>``), GSI2 by tenant and
-owner, GSI3 by tenant and metric type. Every read is a Query; nothing scans.
-"""
+"""The summaries store on DynamoDB: one table, laid out as :mod:`rollwise.summaries.stores.dynamodb_layout`
+says, every request through the seam (:mod:`rollwise.dynamodb`)."""
 
 from __future__ import annotations
 
 import contextlib
-import functools
-import threading
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from datetime import date
-from typing import Any, TypeVar
-
-import orjson
+from typing import Any
 
 from rollwise.config import AwsSettings
-from rollwise.errors import OutOfRetryTime, StoreError
-from rollwise.periods import UTC_ZONE, Period, day_key, parse_day_key, period_containing
-from rollwise.retry import Patience
+from rollwise.dynamodb import (
+    BATCH_GET_LIMIT,
+    ConditionFailed,
+    Item,
+    TableNotFound,
+    TableRequests,
+)
+from rollwise.periods import UTC_ZONE, Period, day_key, period_containing
 from rollwise.summaries.model import Invalidation, SummaryKey
 from rollwise.summaries.store import (
     DEFAULT_SHARDS,
@@ -56,403 +24,45 @@ from rollwise.summaries.store import (
     Places,
     RecordItem,
     StoredSummary,
-    StoreNotFound,
     SummaryStore,
-    places_of,
-    places_text,
 )
-
-INDEXES = {
-    "GSI1": ("GSI1PK", "GSI1SK"),
-    "GSI2": ("GSI2PK", "GSI2SK"),
-    "GSI3": ("GSI3PK", "GSI3SK"),
-}
-BATCH_WRITE_LIMIT = 25
-BATCH_GET_LIMIT = 100
-# Answers worth another try (the same request may succeed later), by error code: throttling, and the
-# service's own failures. A request whose answer never came (a reset, a timeout) is one too.
-THROTTLING = frozenset({"ProvisionedThroughputExceededException", "ThrottlingException", "RequestLimitExceeded"})
-TRANSIENT = THROTTLING | {"InternalServerError", "ServiceUnavailable", "InternalFailure"}
-# botocore's own quick retries (a dropped connection, one throttle) before the store's patience takes over;
-# few, so that a request never waits past the run's deadline on botocore's backoff.
-CLIENT_ATTEMPTS = 3
-Item = dict[str, Any]
-T = TypeVar("T")
-
-
-class TableNotFound(StoreNotFound):
-    """The table does not exist in this region."""
-
-
-class ConditionFailed(Exception):
-    """A conditional write's condition did not hold (expected; callers decide)."""
-
-
-# The partition-key prefix of each item type: the keys below, and the deploy's IAM conditions
-# (dynamodb:LeadingKeys), are made from these.
-RECORD_PREFIX, LOCATOR_PREFIX, MARKER_PARTITION, LEASE_PREFIX, SUMMARY_PREFIX = "REC#", "LOC#", "INVALIDATION", "LEASE#", "SUM#"
-SETTINGS_PARTITION = "SETTINGS"
-ZONE_PREFIX, DONE_PREFIX = "ZONE#", "DONE#"  # sort keys in the settings partition
-# The attribute DynamoDB's TTL reads on records and locators (epoch seconds), when records are kept for a while only.
-TTL_ATTRIBUTE = "expires"
-
-
-def job_key_patterns() -> dict[str, list[str]]:
-    """The partition keys the summaries job gets, writes or deletes, by request (IAM wildcards)."""
-    # Markers are written too: for periods a run had no time left to start. The shard count is read,
-    # and written by the first process when the table has none.
-    return {
-        "BatchWriteItem": [SUMMARY_PREFIX + "*", MARKER_PARTITION],
-        "PutItem": [LEASE_PREFIX + "*", SETTINGS_PARTITION],
-        "DeleteItem": [LEASE_PREFIX + "*", MARKER_PARTITION],
-        "GetItem": [SETTINGS_PARTITION],
-    }
-
-
-def ingest_key_patterns() -> dict[str, list[str]]:
-    """The partition keys ingest (the Recorder, the stream handler) reads and writes: where an
-    execution's copies are, the copies, the invalidation markers of their days, and the table's settings
-    (its shard count, and the tenants' zones, which say which local days a record belongs to)."""
-    return {
-        "BatchGetItem": [LOCATOR_PREFIX + "*"],
-        "BatchWriteItem": [RECORD_PREFIX + "*", LOCATOR_PREFIX + "*", MARKER_PARTITION],
-        "GetItem": [SETTINGS_PARTITION],
-        "PutItem": [SETTINGS_PARTITION],
-        "Query": [SETTINGS_PARTITION],
-    }
-
-
-def api_key_patterns() -> dict[str, list[str]]:
-    """The partition keys the read API queries or gets on the base table: a tenant's records of the days not
-    aggregated yet, the settings (zones, each zone's last day, the shard count), the markers (health). Its
-    summary reads go through the tenant indexes, which hold summaries only."""
-    return {"Query": [RECORD_PREFIX + "*", SETTINGS_PARTITION, MARKER_PARTITION], "GetItem": [SETTINGS_PARTITION]}
-
-
-# -- execution records --------------------------------------------------------------------
-def record_partition(day: str, shard: int) -> str:
-    return f"{RECORD_PREFIX}{day}#{shard:03d}"
-
-
-def record_key(day: str, shard: int, tenant_id: str, execution_id: str) -> Item:
-    return {"PK": {"S": record_partition(day, shard)}, "SK": {"S": f"{tenant_id}#{execution_id}"}}
-
-
-def record_item(item: RecordItem) -> Item:
-    return {
-        **record_key(item.day, item.shard, item.tenant_id, item.execution_id),
-        "r": {"S": orjson.dumps(item.record).decode()},
-        **({TTL_ATTRIBUTE: {"N": str(item.expires)}} if item.expires is not None else {}),
-    }
-
-
-def parse_record(item: Mapping[str, Any]) -> dict[str, Any]:
-    return orjson.loads(item["r"]["S"])
-
-
-# -- record locators ------------------------------------------------------------------------
-def locator_key(tenant_id: str, execution_id: str) -> Item:
-    return {"PK": {"S": f"{LOCATOR_PREFIX}{tenant_id}#{execution_id}"}, "SK": {"S": "LOC"}}
-
-
-def locator_item(key: tuple[str, str], places: Places, expires: int | None = None) -> Item:
-    return {**locator_key(*key), "places": {"S": places_text(places)}, **({TTL_ATTRIBUTE: {"N": str(expires)}} if expires is not None else {})}
-
-
-def parse_locator(item: Mapping[str, Any]) -> tuple[tuple[str, str], Places]:
-    _, tenant_id, execution_id = item["PK"]["S"].split("#", 2)
-    return (tenant_id, execution_id), places_of(item["places"]["S"])
-
-
-# -- invalidation markers ------------------------------------------------------------------
-
-
-def marker_key(day: date, shard: int, zone: str = UTC_ZONE) -> Item:
-    return {"PK": {"S": MARKER_PARTITION}, "SK": {"S": f"{day_key(day, zone)}#{shard:03d}"}}
-
-
-def marker_item(marker: Invalidation) -> Item:
-    return {**marker_key(marker.day, marker.shard, marker.zone), "token": {"S": marker.token}}
-
-
-def parse_marker(item: Mapping[str, Any]) -> Invalidation:
-    key, shard = item["SK"]["S"].rsplit("#", 1)
-    day, zone = parse_day_key(key)
-    return Invalidation(day, int(shard), item["token"]["S"], zone)
-
-
-# -- tenants' zones -----------------------------------------------------------------------------
-def zone_key(tenant_id: str) -> Item:
-    return {"PK": {"S": SETTINGS_PARTITION}, "SK": {"S": ZONE_PREFIX + tenant_id}}
-
-
-def zone_item(tenant_id: str, zone: str, moving_from: str | None = None) -> Item:
-    return {**zone_key(tenant_id), "zone": {"S": zone}, **({"moving_from": {"S": moving_from}} if moving_from else {})}
-
-
-def parse_zone(item: Mapping[str, Any]) -> tuple[str, tuple[str, str | None]]:
-    return item["SK"]["S"][len(ZONE_PREFIX) :], (item["zone"]["S"], item.get("moving_from", {}).get("S"))
-
-
-def done_item(zone: str, day: date) -> Item:
-    return {"PK": {"S": SETTINGS_PARTITION}, "SK": {"S": DONE_PREFIX + zone}, "through": {"S": day.isoformat()}}
-
-
-def parse_done(item: Mapping[str, Any]) -> tuple[str, date]:
-    return item["SK"]["S"][len(DONE_PREFIX) :], date.fromisoformat(item["through"]["S"])
-
-
-# -- store settings ---------------------------------------------------------------------------
-def shards_key() -> Item:
-    return {"PK": {"S": SETTINGS_PARTITION}, "SK": {"S": "SHARDS"}}
-
-
-def shards_item(shards: int) -> Item:
-    return {**shards_key(), "shards": {"N": str(shards)}}
-
-
-def parse_shards(item: Mapping[str, Any]) -> int:
-    return int(item["shards"]["N"])
-
-
-# -- shard leases -----------------------------------------------------------------------------
-def lease_key(shard: int) -> Item:
-    return {"PK": {"S": f"{LEASE_PREFIX}{shard:03d}"}, "SK": {"S": "LEASE"}}
-
-
-def lease_item(shard: int, owner: str, expires_at: float) -> Item:
-    return {**lease_key(shard), "owner": {"S": owner}, "expires_at": {"N": f"{expires_at:.3f}"}}
-
-
-# -- summaries ------------------------------------------------------------------------------
-# The span one summary partition covers, by period type: the periods merged into a longer one
-# (a week's or a month's days, a year's months) sit in one partition.
-SPAN_OF = {"daily": "monthly", "weekly": "yearly", "monthly": "yearly", "yearly": "yearly"}
-
-
-def summary_partition(kind: str, start: date, shard: int, zone: str = UTC_ZONE) -> str:
-    """The partition of the ``kind`` summaries of a shard and zone whose period starts on ``start``."""
-    return f"{SUMMARY_PREFIX}{kind}#{day_key(period_containing(SPAN_OF[kind], start).start, zone)}#{shard:03d}"
-
-
-def summary_key(period: Period, shard: int, key: SummaryKey) -> Item:
-    return {"PK": {"S": summary_partition(period.kind, period.start, shard, period.zone)}, "SK": {"S": "#".join((period.start.isoformat(), *key))}}
-
-
-def after_every(prefix: str) -> str:
-    """The lowest key above every key that starts with ``prefix + "#"`` (``$`` follows ``#``):
-    a range ending at ``prefix#\uffff`` would leave out ids that start beyond U+FFFF, an emoji."""
-    return prefix + "$"
-
-
-def summary_ranges(kind: str, first: date, last: date, shard: int, zone: str = UTC_ZONE) -> Iterator[tuple[str, str, str]]:
-    """(partition, lowest SK, highest SK) of each Query that reads the ``kind`` summaries of a
-    shard and zone whose periods start from ``first`` to ``last``: one per span they reach."""
-    span = period_containing(SPAN_OF[kind], first)
-    while span.start <= last:
-        low, high = max(first, span.start), min(last, span.end)
-        yield summary_partition(kind, span.start, shard, zone), f"{low.isoformat()}#", after_every(high.isoformat())
-        span = period_containing(SPAN_OF[kind], span.next_start)
-
-
-def summary_index(tenant_id: str, period_type: str, owner_id: str | None = None, metric_type: str | None = None) -> tuple[str, str]:
-    """The index and partition a read of one tenant's summaries queries."""
-    if owner_id is not None:
-        return "GSI2", f"{tenant_id}#{period_type}#O#{owner_id}"
-    if metric_type is not None:
-        return "GSI3", f"{tenant_id}#{period_type}#M#{metric_type}"
-    return "GSI1", f"{tenant_id}#{period_type}"
-
-
-def summary_item(period: Period, shard: int, s: StoredSummary) -> Item:
-    start = period.start.isoformat()
-    return {
-        **summary_key(period, shard, s.key),
-        "GSI1PK": {"S": summary_index(s.tenant_id, period.kind)[1]},
-        "GSI1SK": {"S": f"{start}#{s.owner_id}#{s.metric_type}"},
-        "GSI2PK": {"S": summary_index(s.tenant_id, period.kind, owner_id=s.owner_id)[1]},
-        "GSI2SK": {"S": f"{start}#{s.metric_type}"},
-        "GSI3PK": {"S": summary_index(s.tenant_id, period.kind, metric_type=s.metric_type)[1]},
-        "GSI3SK": {"S": f"{start}#{s.owner_id}"},
-        "tenant_id": {"S": s.tenant_id},
-        "owner_id": {"S": s.owner_id},
-        "metric_type": {"S": s.metric_type},
-        "period_type": {"S": period.kind},
-        "period_start": {"S": start},
-        "period_end": {"S": period.end.isoformat()},
-        **({} if period.zone == UTC_ZONE else {"zone": {"S": period.zone}}),
-        "figures": {"S": orjson.dumps({k: v for k, v in s.figures.items() if k != "sketch"}).decode()},
-        "sketch": {"B": s.figures["sketch"]},
-    }
-
-
-def parse_summary(item: Mapping[str, Any], period_type: str, period: Period | None = None) -> StoredSummary:
-    start, tenant_id, owner_id, metric_type = item["SK"]["S"].split("#")
-    if period is None:
-        period = period_containing(period_type, date.fromisoformat(start), item.get("zone", {}).get("S", UTC_ZONE))
-    figures = orjson.loads(item["figures"]["S"])
-    figures["sketch"] = item["sketch"]["B"]
-    return StoredSummary.load(tenant_id, owner_id, metric_type, period, figures)
-
-
-SUMMARY_PROJECTION = "SK, figures, sketch, #zone"  # with SUMMARY_NAMES: ``zone`` is a reserved word
-SUMMARY_NAMES = {"#zone": "zone"}
-
-
-def table_definition(table_name: str) -> dict[str, Any]:
-    """CreateTable arguments: the keys and indexes this store needs (the deploy reuses them)."""
-    attributes = [("PK", "S"), ("SK", "S")] + [(a, "S") for keys in INDEXES.values() for a in keys]
-    # TTL (on TTL_ATTRIBUTE) is turned on after CreateTable: UpdateTimeToLive, by `summaries init` and the stack.
-    return {
-        "TableName": table_name,
-        "BillingMode": "PAY_PER_REQUEST",
-        "AttributeDefinitions": [{"AttributeName": n, "AttributeType": t} for n, t in attributes],
-        "KeySchema": [{"AttributeName": "PK", "KeyType": "HASH"}, {"AttributeName": "SK", "KeyType": "RANGE"}],
-        "GlobalSecondaryIndexes": [
-            {
-                "IndexName": name,
-                "KeySchema": [{"AttributeName": pk, "KeyType": "HASH"}, {"AttributeName": sk, "KeyType": "RANGE"}],
-                "Projection": {"ProjectionType": "ALL"},
-            }
-            for name, (pk, sk) in INDEXES.items()
-        ],
-    }
-
-
-# -- the store ------------------------------------------------------------------------------
-def dynamodb_client(aws: AwsSettings) -> Any:
-    """The low-level client every rollwise DynamoDB request goes through: botocore's few quick retries
-    (the store's patience does the long ones), a pool for threads, and no parameter validation
-    (requests are built by the builders above; it only costs CPU). botocore's own session, not boto3's: a
-    low-level client is the same either way, and boto3 (with s3transfer) is a cold start's import the
-    read API has no other use for."""
-    from botocore.config import Config
-
-    config = Config(retries={"mode": "standard", "max_attempts": CLIENT_ATTEMPTS}, max_pool_connections=16, parameter_validation=False)
-    with _CREATING:  # a client is thread-safe, its session is not: stores made in threads make theirs one at a time
-        return _botocore_session().create_client("dynamodb", region_name=aws.region, endpoint_url=aws.endpoint_url or None, config=config)
-
-
-_CREATING = threading.Lock()
-
-
-@functools.lru_cache(maxsize=1)
-def _botocore_session() -> Any:
-    """One session per process, as boto3's default one: credentials are resolved once, not per client."""
-    import botocore.session
-
-    return botocore.session.get_session()
-
-
-def transient(exc: BaseException) -> tuple[str, str] | None:
-    """(code, message) of a botocore error worth retrying, or None."""
-    from botocore.exceptions import ClientError, ConnectionError, HTTPClientError
-
-    if isinstance(exc, ClientError):
-        error = exc.response.get("Error", {})
-        code = error.get("Code", "")
-        status = exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode") or 0
-        if code in TRANSIENT or status >= 500:
-            return code or str(status), error.get("Message", "")
-        return None
-    if isinstance(exc, (ConnectionError, HTTPClientError)):
-        return type(exc).__name__, str(exc)
-    return None
-
-
-def retried(call: Callable[[], T], patience: Callable[[], Patience], operation: str, table: str) -> T:
-    """``call()``, again after a backoff while it is throttled or unanswered, until ``patience()`` is spent
-    (:class:`OutOfRetryTime`). Every request rollwise makes is safe to repeat: a retry of one that took
-    effect changes nothing."""
-    from botocore.exceptions import BotoCoreError, ClientError
-
-    attempt = 0
-    while True:
-        try:
-            return call()
-        except (ClientError, BotoCoreError) as exc:
-            busy = transient(exc)
-            if busy is None:
-                raise
-            waiting = patience()
-            if not waiting.wait(attempt):
-                raise out_of_retry_time(operation, table, waiting.waited, f"still answered {busy[0]}") from None
-            attempt += 1
-
-
-def api_name(method: str) -> str:
-    """The API's name of a boto3 method: ``batch_write_item`` is BatchWriteItem."""
-    return "".join(part.title() for part in method.split("_"))
-
-
-def out_of_retry_time(operation: str, table: str, waited: float, what: str) -> OutOfRetryTime:
-    """The error a user sees when the table throttled past the run's patience: the table, the request, the fix."""
-    return OutOfRetryTime(
-        f"{operation} on table {table!r}: {what} after {waited:.0f} s of retries: the table is throttled "
-        "or unavailable; raise its capacity or switch it to on-demand, then run again (what is left is "
-        "marked for the next run)"
-    )
-
-
-class TableRequests:
-    """Requests to one table, each retried on the patience of the run under way (:func:`retried`), batches
-    until every part is written: what the summaries store and the SDK's summaries table share."""
-
-    table_name: str
-    _client: Any  # built on first use, from _aws (or the environment)
-    _aws: AwsSettings | None
-    patience_now: Callable[[], Patience]  # the patience of the request under way
-
-    @property
-    def client(self) -> Any:
-        if self._client is None:
-            from rollwise.config import resolve
-
-            self._aws = self._aws or resolve(AwsSettings)
-            self._client = dynamodb_client(self._aws)
-        return self._client
-
-    def not_found_hint(self) -> str:
-        return f"create it with rollwise summaries init --store dynamodb://{self.table_name}"
-
-    def _call(self, operation: str, **kwargs: Any) -> dict[str, Any]:
-        """One request, :func:`retried` on the run's patience; AWS errors become StoreError naming the table and the fix."""
-        from botocore.exceptions import BotoCoreError, ClientError
-
-        method = getattr(self.client, operation)
-        try:
-            return retried(lambda: method(**kwargs), self.patience_now, api_name(operation), self.table_name)
-        except (ClientError, BotoCoreError) as exc:
-            if isinstance(exc, BotoCoreError):
-                raise StoreError(f"{api_name(operation)} on table {self.table_name!r} failed: {exc}") from None
-            code = exc.response.get("Error", {}).get("Code", "")
-            message = exc.response.get("Error", {}).get("Message", "")
-            if code == "ConditionalCheckFailedException":
-                raise ConditionFailed(message) from None
-            if code == "ResourceNotFoundException":
-                raise TableNotFound(f"table {self.table_name!r} not found in {self.client.meta.region_name}: {self.not_found_hint()}") from None
-            if code in ("AccessDeniedException", "UnrecognizedClientException"):
-                raise StoreError(f"{api_name(operation)} on table {self.table_name!r} was denied: {message}") from None
-            raise StoreError(f"{api_name(operation)} on table {self.table_name!r} failed: {code}: {message}") from None
-
-    def _batch_write(self, requests: list[dict[str, Any]]) -> None:
-        """In batches of 25; what a batch leaves unprocessed (throttled) is sent again after a backoff,
-        until it is written or the run's patience is spent."""
-        for i in range(0, len(requests), BATCH_WRITE_LIMIT):
-            pending = {self.table_name: requests[i : i + BATCH_WRITE_LIMIT]}
-            attempt = 0
-            while pending:
-                pending = self._call("batch_write_item", RequestItems=pending).get("UnprocessedItems") or {}
-                if pending and not self._backoff(attempt, "BatchWriteItem", f"{sum(len(v) for v in pending.values())} write(s) still unprocessed"):
-                    break
-                attempt += 1
-
-    def _backoff(self, attempt: int, operation: str, what: str) -> bool:
-        """Wait before sending a batch's unprocessed part again; :class:`OutOfRetryTime` once the patience is spent."""
-        patience = self.patience_now()
-        if not patience.wait(attempt):
-            raise out_of_retry_time(operation, self.table_name, patience.waited, what)
-        return True
+from rollwise.summaries.stores.dynamodb_layout import (
+    DONE_PREFIX,
+    INDEXES,
+    MARKER_PARTITION,
+    RECORD_PREFIX,
+    SETTINGS_PARTITION,
+    SUMMARY_NAMES,
+    SUMMARY_PROJECTION,
+    TTL_ATTRIBUTE,
+    ZONE_PREFIX,
+    after_every,
+    done_item,
+    lease_item,
+    lease_key,
+    locator_item,
+    locator_key,
+    marker_item,
+    marker_key,
+    parse_done,
+    parse_locator,
+    parse_marker,
+    parse_record,
+    parse_shards,
+    parse_summary,
+    parse_zone,
+    record_item,
+    record_key,
+    record_partition,
+    shards_item,
+    shards_key,
+    summary_index,
+    summary_item,
+    summary_key,
+    summary_ranges,
+    table_definition,
+    zone_item,
+)
 
 
 class DynamoDBSummaryStore(SummaryStore, TableRequests):
@@ -500,12 +110,14 @@ class DynamoDBSummaryStore(SummaryStore, TableRequests):
             pending: dict[str, Any] = {
                 self.table_name: {"Keys": keys[i : i + BATCH_GET_LIMIT], "ConsistentRead": True, "ProjectionExpression": projection}
             }
-            attempt = 0
+            attempt, patience = 0, self.patience_now()
             while pending:
                 response = self._call("batch_get_item", RequestItems=pending)
                 yield from response.get("Responses", {}).get(self.table_name, [])
                 pending = response.get("UnprocessedKeys") or {}
-                if pending and not self._backoff(attempt, "BatchGetItem", f"{len(pending[self.table_name]['Keys'])} read(s) still unprocessed"):
+                if pending and not self._backoff(
+                    patience, attempt, "BatchGetItem", f"{len(pending[self.table_name]['Keys'])} read(s) still unprocessed"
+                ):
                     break
                 attempt += 1
 

@@ -9,9 +9,9 @@ import orjson
 import pytest
 
 from rollwise.errors import ConfigError, StoreError
-from rollwise.summaries.history import Checkpoint, ReadBudget, SourceTable, describe_source, import_table
+from rollwise.summaries.ingest.mapping import load_mapping
+from rollwise.summaries.ingest.table_import import Checkpoint, ReadBudget, SourceTable, describe_source, import_table
 from rollwise.summaries.job import run, scheduled_plan
-from rollwise.summaries.mapping import load_mapping
 from rollwise.summaries.stores.sqlite import SQLiteSummaryStore
 from rollwise.timestamps import utc_now
 from support.stores import dynamodb_client
@@ -56,7 +56,7 @@ class FailingAfter:
 
     def __init__(self, store, n: int) -> None:
         self.store, self.left = store, n
-        self.patience = store.patience
+        self.patience_now = store.patience_now
 
     def put_records(self, records, now=None):
         if self.left == 0:

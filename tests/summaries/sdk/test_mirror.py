@@ -20,10 +20,10 @@ from typer.testing import CliRunner
 from rollwise.cli import app
 from rollwise.handlers import ingest_stream
 from rollwise.periods import Period
-from rollwise.summaries import sdk
 from rollwise.summaries.job import backfill_plan, run, scheduled_plan
+from rollwise.summaries.sdk import layout as sdk
+from rollwise.summaries.sdk.table import SdkSummaryTable, clean_up
 from rollwise.summaries.stores.dynamodb import DynamoDBSummaryStore
-from rollwise.summaries.stores.sdk_table import SdkSummaryTable, clean_up
 from support.workflow_sdk import sdk_database, stream_events
 
 UTC = UTC
@@ -258,7 +258,7 @@ def test_cleanup_removes_the_sdk_handlers_items_keeps_rollwises_and_every_other_
 
 def test_a_summary_removed_by_rollwise_is_removed_from_the_sdk_table_too(setup):
     client, source, store = setup["client"], setup["source"], setup["store"]
-    from rollwise.summaries.recorder import Recorder
+    from rollwise.summaries.ingest.recorder import Recorder
 
     day = datetime(2024, 3, 1, 12, tzinfo=UTC)
     with Recorder(store, now=day) as rec:
@@ -291,8 +291,8 @@ def test_a_summary_removed_by_rollwise_is_removed_from_the_sdk_table_too(setup):
 
 def test_a_tenants_new_zone_replaces_its_items_with_the_local_periods_instants(setup):
     client, source, store = setup["client"], setup["source"], setup["store"]
-    from rollwise.summaries.recorder import Recorder
-    from rollwise.summaries.zones import change_zone
+    from rollwise.summaries.admin.zone_change import change_zone
+    from rollwise.summaries.ingest.recorder import Recorder
 
     day = datetime(2024, 3, 1, 12, tzinfo=UTC)
     with Recorder(store, now=day) as rec:

@@ -5,9 +5,9 @@ from datetime import UTC, date, datetime
 import pytest
 
 from rollwise.errors import ConfigError
+from rollwise.summaries.admin.reshard import reshard
+from rollwise.summaries.ingest.recorder import Recorder
 from rollwise.summaries.job import run, scheduled_plan
-from rollwise.summaries.recorder import Recorder
-from rollwise.summaries.reshard import reshard
 from support.summaries import dump, live_days, nightly
 
 

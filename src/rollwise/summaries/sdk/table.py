@@ -1,5 +1,5 @@
 """The workflow SDK's own table, as the place apps built on the SDK read summaries from: rollwise writes each
-period it computes there too (:mod:`rollwise.summaries.sdk` gives the items), and ``summaries sdk-cleanup``
+period it computes there too (:mod:`rollwise.summaries.sdk.layout` gives the items), and ``summaries sdk-cleanup``
 removes the model's items rollwise did not write. Requests go through the same retries as the summaries store's,
 on the run's patience."""
 
@@ -11,10 +11,11 @@ from datetime import UTC, date, datetime
 from typing import Any
 
 from rollwise.config import AwsSettings
+from rollwise.dynamodb import TableRequests
 from rollwise.periods import Period
 from rollwise.retry import Patience
 from rollwise.summaries.model import SummaryKey
-from rollwise.summaries.sdk import (
+from rollwise.summaries.sdk.layout import (
     FIGURES_COMPARED,
     INDEXES,
     KEY_PREFIX,
@@ -29,7 +30,6 @@ from rollwise.summaries.sdk import (
     written_by_rollwise,
 )
 from rollwise.summaries.store import DEFAULT_RETRY_SECONDS, StoredSummary, SummaryStore
-from rollwise.summaries.stores.dynamodb import TableRequests
 
 # What cleanup reads of an item: its keys and what its id is derived from.
 _PROJECTION = "#pk, #sk, id, tenant_id, owner_id, metric_type, period_type, period_start_ts"

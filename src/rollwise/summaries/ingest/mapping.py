@@ -3,7 +3,7 @@
 A mapping is data (a small JSON document, see ``docs/mappings.md``), so the
 same engine reads any table: the built-in ``geek-cafe`` one reads the items
 ``geek-cafe-saas-sdk``'s ``Workflow`` model writes. Applied to a plain item
-(:mod:`rollwise.summaries.items`) it gives a validated execution record, None
+(:mod:`rollwise.summaries.ingest.dynamodb_items`) it gives a validated execution record, None
 for an item that is not one to count, or :class:`RecordError` naming the item
 and the problem.
 """
@@ -18,7 +18,7 @@ from typing import Any
 import orjson
 
 from rollwise.errors import ConfigError
-from rollwise.summaries.items import Change
+from rollwise.summaries.ingest.dynamodb_items import Change
 from rollwise.summaries.model import ID_FIELDS, STATUSES, TERMINAL, RecordError, normalize_record
 
 # The record fields a mapping fills; the status has its own section.

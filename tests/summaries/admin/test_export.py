@@ -13,9 +13,9 @@ from rollwise import objects
 from rollwise.cli import app
 from rollwise.periods import Period
 from rollwise.samples import sample_executions
-from rollwise.summaries.export import COLUMNS, export_summaries, periods_overlapping
+from rollwise.summaries.admin.export import COLUMNS, export_summaries, periods_overlapping
+from rollwise.summaries.ingest.recorder import Recorder
 from rollwise.summaries.job import backfill_plan, run
-from rollwise.summaries.recorder import Recorder
 from support.runs import open_store
 
 AT = datetime(2024, 3, 1, tzinfo=UTC)

@@ -24,8 +24,8 @@ import orjson
 
 from rollwise.errors import ConfigError, StoreError
 from rollwise.retry import Patience
-from rollwise.summaries.items import ItemError, item_values
-from rollwise.summaries.mapping import Mapping
+from rollwise.summaries.ingest.dynamodb_items import ItemError, item_values
+from rollwise.summaries.ingest.mapping import Mapping
 from rollwise.summaries.model import RecordError
 from rollwise.summaries.store import SummaryStore
 from rollwise.threads import each
@@ -116,18 +116,9 @@ class SourceTable:
 
 def describe_source(client: Any, table: str, patience: Patience | None = None) -> SourceTable:
     """The table's ARN, creation time and item count (one DescribeTable)."""
-    from botocore.exceptions import BotoCoreError, ClientError
+    from rollwise.dynamodb import Table
 
-    from rollwise.summaries.stores.dynamodb import retried
-
-    try:
-        found = retried(lambda: client.describe_table(TableName=table), lambda: patience or Patience.for_seconds(60), "DescribeTable", table)["Table"]
-    except ClientError as exc:
-        if exc.response.get("Error", {}).get("Code") == "ResourceNotFoundException":
-            raise StoreError(f"table {table!r} not found in {client.meta.region_name}") from None
-        raise StoreError(f"DescribeTable of table {table!r} failed: {exc}") from None
-    except BotoCoreError as exc:
-        raise StoreError(f"DescribeTable of table {table!r} failed: {exc}") from None
+    found = Table(table, client=client, patience=(lambda: patience) if patience else None).request("describe_table")["Table"]
     created = found["CreationDateTime"]
     return SourceTable(table, found["TableArn"], created.isoformat() if hasattr(created, "isoformat") else str(created), found.get("ItemCount"))
 
@@ -207,21 +198,9 @@ class Checkpoint:
 
 
 def _scan(client: Any, patience: Patience, **kwargs: Any) -> dict[str, Any]:
-    from botocore.exceptions import BotoCoreError, ClientError
+    from rollwise.dynamodb import Table
 
-    from rollwise.summaries.stores.dynamodb import retried
-
-    table = kwargs["TableName"]
-    try:
-        return retried(lambda: client.scan(**kwargs), lambda: patience, "Scan", table)
-    except ClientError as exc:
-        code = exc.response.get("Error", {}).get("Code", "")
-        message = exc.response.get("Error", {}).get("Message", "")
-        if code == "ResourceNotFoundException":
-            raise StoreError(f"table {table!r} not found in {client.meta.region_name}") from None
-        raise StoreError(f"Scan of table {table!r} failed: {code}: {message}") from None
-    except BotoCoreError as exc:
-        raise StoreError(f"Scan of table {table!r} failed: {exc}") from None
+    return Table(kwargs.pop("TableName"), client=client, patience=lambda: patience).request("scan", **kwargs)
 
 
 def import_table(
@@ -258,7 +237,7 @@ def import_table(
                 request["Limit"] = page_size
             if budget:
                 budget.wait()
-            page = _scan(client, store.patience, **request)
+            page = _scan(client, store.patience_now(), **request)
             units = float((page.get("ConsumedCapacity") or {}).get("CapacityUnits") or 0.0)
             if budget:
                 budget.spend(units)

@@ -10,9 +10,9 @@ import orjson
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from rollwise.summaries.items import Change, ItemError, changes_of, plain_value, untyped
-from rollwise.summaries.mapping import load_mapping
-from rollwise.summaries.recorder import Recorder, ingest_lines
+from rollwise.summaries.ingest.dynamodb_items import Change, ItemError, changes_of, plain_value, untyped
+from rollwise.summaries.ingest.mapping import load_mapping
+from rollwise.summaries.ingest.recorder import Recorder, ingest_lines
 from rollwise.summaries.stores.sqlite import SQLiteSummaryStore
 from support.workflow_sdk import Execution, workflow_item
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -10,11 +11,20 @@ from typing import Any
 import orjson
 
 from rollwise.errors import StoreError
-from rollwise.summaries.items import ItemError, changes_of
-from rollwise.summaries.mapping import Mapping as ItemMapping
-from rollwise.summaries.mapping import action_of
+from rollwise.retry import Patience
+from rollwise.summaries.ingest.dynamodb_items import ItemError, changes_of
+from rollwise.summaries.ingest.mapping import Mapping as ItemMapping
+from rollwise.summaries.ingest.mapping import action_of
 from rollwise.summaries.model import RecordError, normalize_record
 from rollwise.summaries.store import SummaryStore
+
+# How long a producer's flush waits for a throttled table: producers call the Recorder inline, in their own
+# requests, so it gives up in seconds, keeps its buffer and raises; the next flush tries again with as long.
+RETRY_SECONDS = 5.0
+
+
+def flush_patience() -> Patience:
+    return Patience.for_seconds(RETRY_SECONDS, closing_seconds=0)
 
 
 class Recorder:
@@ -25,12 +35,22 @@ class Recorder:
     keeps the batch in :attr:`pending`: the next ``flush`` (or ``record``)
     stores it; writing a record twice is harmless. Use as a context manager,
     or call ``flush`` before exiting.
+
+    Each flush has its own retry time, from ``patience`` (:data:`RETRY_SECONDS` by default); None gives
+    the store's, for a command that is itself one piece of work (``rollwise summaries ingest``).
     """
 
-    def __init__(self, store: SummaryStore, batch_size: int = 100, now: datetime | None = None) -> None:
+    def __init__(
+        self,
+        store: SummaryStore,
+        batch_size: int = 100,
+        now: datetime | None = None,
+        patience: Callable[[], Patience] | None = flush_patience,
+    ) -> None:
         self.store = store
         self.batch_size = batch_size
         self.now = now
+        self.patience = patience
         self.written = 0
         self.forgotten = 0
         self.pending: list[dict[str, Any]] = []
@@ -47,15 +67,20 @@ class Recorder:
     def forget(self, key: tuple[str, str]) -> None:
         """Delete an execution's records (tenant, execution id), after what is pending (it may be the same one)."""
         self.flush()
-        self.store.forget_records([key], self.now)
+        with self._work():
+            self.store.forget_records([key], self.now)
         self.forgotten += 1
 
     def flush(self) -> None:
         """Write what is pending; on failure it stays pending and the error is raised."""
         if self.pending:
-            self.store.put_records(self.pending, self.now)
+            with self._work():
+                self.store.put_records(self.pending, self.now)
             self.written += len(self.pending)
             self.pending = []
+
+    def _work(self) -> AbstractContextManager[object]:
+        return self.store.working(self.patience()) if self.patience else nullcontext()
 
     def __enter__(self) -> Recorder:
         return self
@@ -91,7 +116,7 @@ def ingest_lines(
     """JSON Lines into the store: a bad line (or record of a line) is reported by number, the rest stored.
 
     Without a mapping each line is an execution record; with one, each line is
-    an item in any shape :func:`rollwise.summaries.items.changes_of` reads.
+    an item in any shape :func:`rollwise.summaries.ingest.dynamodb_items.changes_of` reads.
     """
     report = IngestReport()
     written_before, forgotten_before = recorder.written, recorder.forgotten

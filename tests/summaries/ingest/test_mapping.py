@@ -8,8 +8,8 @@ import orjson
 import pytest
 
 from rollwise.errors import ConfigError
-from rollwise.summaries.items import Change, plain_value
-from rollwise.summaries.mapping import action_of, load_mapping, mapping_from_dict
+from rollwise.summaries.ingest.dynamodb_items import Change, plain_value
+from rollwise.summaries.ingest.mapping import action_of, load_mapping, mapping_from_dict
 from rollwise.summaries.model import RecordError
 from support.workflow_sdk import Execution, coordination_item, workflow_item
 

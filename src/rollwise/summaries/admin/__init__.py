@@ -1,0 +1,1 @@
+"""Administration of a store: a tenant's zone changed, the shard count changed, summaries exported."""

@@ -1,0 +1,1 @@
+"""The workflow SDK's own summary items: their layout, and the table rollwise mirrors its summaries into."""
