@@ -98,14 +98,12 @@ def summary_store(url: str | None, create: bool = False, check: bool = True, sha
     from rollwise.config import AwsSettings, resolve
     from rollwise.retry import Patience
     from rollwise.summaries.settings import SummariesSettings
-    from rollwise.summaries.stores import configure, open_summary_store
+    from rollwise.summaries.stores import open_configured
 
     settings = resolve(SummariesSettings, {"store": url, "shards": shards, "retry_seconds": retry_seconds})
-    aws = resolve(AwsSettings)
-    store = open_summary_store(settings.store, settings.shards, aws, create=create, check=check)
-    store.retry_seconds = settings.retry_seconds
+    store = open_configured(settings, resolve(AwsSettings), settings.store, create=create, check=check)
     store.patience = Patience.for_seconds(settings.retry_seconds)  # the command's: one piece of work
-    return configure(store, settings, aws)
+    return store
 
 
 def merge_job(url: str | None, archive_mode: str | None = None, on_file=None, create: bool = True):

@@ -53,7 +53,7 @@ def lambda_handler(event: Any, context: Any) -> dict[str, Any]:
     from rollwise.summaries.job import finish as finish_plan
     from rollwise.summaries.plan import Plan
     from rollwise.summaries.settings import SummariesSettings
-    from rollwise.summaries.stores import configure, open_summary_store
+    from rollwise.summaries.stores import open_configured
 
     event = event_object(event)
     start_invocation(logger, event, context)
@@ -62,7 +62,7 @@ def lambda_handler(event: Any, context: Any) -> dict[str, Any]:
         raise EventError(f"event field 'action' must be run, plan, shard or finalize, got {action!r}")
     settings = resolve(SummariesSettings)
     aws = resolve(AwsSettings)
-    store = configure(open_summary_store(settings.lambda_url(), settings.shards, aws), settings, aws)
+    store = open_configured(settings, aws)
     # A throttled table is retried until the deadline; what is left then goes to the next run.
     store.patience = patience(context, SAFETY_SECONDS, settings.retry_seconds)
     if action == "shard":

@@ -19,12 +19,12 @@ def _setup():
     from rollwise.api.tokens import Verifier
     from rollwise.runs.settings import MergeSettings
     from rollwise.summaries.settings import SummariesSettings
-    from rollwise.summaries.stores import configure, open_summary_store
+    from rollwise.summaries.stores import open_configured
 
     aws = resolve(AwsSettings)
     summaries = resolve(SummariesSettings)
     api = resolve(ApiSettings)
-    store = configure(open_summary_store(summaries.lambda_url(), summaries.shards, aws), summaries, aws)
+    store = open_configured(summaries, aws)
     from rollwise.api.settings import RETRY_SECONDS
 
     store.retry_seconds = RETRY_SECONDS  # each request's own: a reader retries; it does not wait minutes

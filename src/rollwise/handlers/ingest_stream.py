@@ -129,9 +129,9 @@ def _processor_class():
 def _setup(summaries, ingest, aws):
     """The store and the mapping, kept across warm invocations (a boto3 client costs ~100 ms to build)."""
     from rollwise.summaries.ingest.mapping import load_mapping
-    from rollwise.summaries.stores import open_summary_store
+    from rollwise.summaries.stores import open_configured
 
-    return open_summary_store(summaries.lambda_url(), summaries.shards, aws), load_mapping(ingest.mapping)
+    return open_configured(summaries, aws), load_mapping(ingest.mapping)
 
 
 def lambda_handler(event: Any, context: Any) -> PartialItemFailureResponse:
@@ -143,11 +143,8 @@ def lambda_handler(event: Any, context: Any) -> PartialItemFailureResponse:
     start_invocation(logger, event, context)
     ingest = resolve(IngestSettings)
     summaries = resolve(SummariesSettings)
-    from rollwise.summaries.stores import configure
-
     aws = resolve(AwsSettings)
     store, mapping = _setup(summaries, ingest, aws)
-    configure(store, summaries, aws)
     # A throttled table is retried until shortly before the timeout; what is not stored then is reported failed, and retried.
     store.patience = patience(context, CLOSING_MARGIN_SECONDS, summaries.retry_seconds)
     from rollwise.summaries.store import ZONES_MAX_AGE_SECONDS

@@ -14,9 +14,11 @@ from aws_lambda_powertools.event_handler import Response
 
 from rollwise.api.problems import bad_parameter
 from rollwise.timestamps import parse_date, parse_timestamp
+from rollwise.validate import MAX_ID_BYTES
 
-# The record rules for ids: no '#' or control characters, at most 200 characters.
-ID_PATTERN = r"^[^#\x00-\x1f\x7f]{1,200}$"
+# The record rules for ids (validate.identifier): no '#' or control characters, and at most MAX_ID_BYTES in UTF-8,
+# which a pattern can only bound as characters; path_id holds the bytes.
+ID_PATTERN = rf"^[^#\x00-\x1f\x7f]{{1,{MAX_ID_BYTES}}}$"
 DATE_OR_INSTANT = r"^\d{4}-\d{2}-\d{2}([Tt ].+)?$"
 CLOSED_MAX_AGE = "private, max-age=300"
 

@@ -15,33 +15,12 @@ from rollwise.api.problems import bad_parameter
 from rollwise.api.routes.common import DATE_OR_INSTANT, ID_PATTERN, answers, cached, date_or_instant, ordered, path_id, wants_csv
 from rollwise.api.usage import GROUPS, MAX_DAYS, UsageQuery, columns, local_range, usage
 from rollwise.periods import local_day
-from rollwise.summaries.model import TENANT_WIDE
+from rollwise.summaries.model import COUNTERS, DURATION_FIELDS, TENANT_WIDE
 
 router = Router()
 MAX_PAGE = 1000
 NUMBER = {"type": ["number", "null"]}
-FIGURES = {
-    name: NUMBER
-    for name in (
-        "submission_count",
-        "success_count",
-        "failure_count",
-        "cancelled_count",
-        "timeout_count",
-        "total_profiles",
-        "throttled_count",
-        "rejected_count",
-        "duration_count",
-        "total_duration_ms",
-        "min_duration_ms",
-        "max_duration_ms",
-        "avg_duration_ms",
-        "p50_duration_ms",
-        "p90_duration_ms",
-        "p95_duration_ms",
-        "p99_duration_ms",
-    )
-}
+FIGURES = {name: NUMBER for name in (*COUNTERS, *DURATION_FIELDS)}  # the model's figures, as it names them
 ROW_SCHEMA = {
     "type": "object",
     "required": ["from", "to", "zone", "starts_at", "ends_at", "complete", *FIGURES],

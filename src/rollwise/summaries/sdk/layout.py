@@ -16,7 +16,7 @@ from datetime import datetime
 from typing import Any
 
 from rollwise.periods import Period
-from rollwise.summaries.model import QUANTILES, SummaryKey
+from rollwise.summaries.model import EVENT_COUNTERS, QUANTILES, SummaryKey
 from rollwise.summaries.store import StoredSummary
 
 MODEL = "execution_metrics_summary"
@@ -29,29 +29,8 @@ WRITER = "rollwise"  # created_by_id of rollwise's items, for people reading the
 MODEL_NAME, MODEL_NAME_PLURAL, MODEL_VERSION = "workflow_metrics_summary", "workflow_metrics_summarys", "1.0.0"
 _NAMESPACE = uuid.uuid5(uuid.NAMESPACE_URL, "https://github.com/rollwise/rollwise#execution_metrics_summary")
 # What `summaries sdk-check` compares: the counts, and the durations as whole milliseconds.
-FIGURES_COMPARED = (
-    "submission_count",
-    "success_count",
-    "failure_count",
-    "cancelled_count",
-    "timeout_count",
-    "total_profiles",
-    "throttled_count",
-    "rejected_count",
-    "total_duration_ms",
-    "min_duration_ms",
-    "max_duration_ms",
-)
-_COUNTS = (
-    "submission_count",
-    "success_count",
-    "failure_count",
-    "cancelled_count",
-    "timeout_count",
-    "total_profiles",
-    "throttled_count",
-    "rejected_count",
-)
+FIGURES_COMPARED = (*EVENT_COUNTERS, "total_duration_ms", "min_duration_ms", "max_duration_ms")
+_COUNTS = EVENT_COUNTERS  # the model's counts the SDK's item carries as they are
 
 
 def build_key(*pairs: tuple[str, Any]) -> str:

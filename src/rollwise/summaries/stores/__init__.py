@@ -46,3 +46,11 @@ def configure(store: SummaryStore, settings: SummariesSettings, aws: AwsSettings
 
         store.sdk_table = open_sdk_table(settings.sdk_summaries_table, aws)
     return store
+
+
+def open_configured(settings: SummariesSettings, aws: AwsSettings, url: str | None = None, create: bool = False, check: bool = True) -> SummaryStore:
+    """The store every host opens (the CLI, the three handlers, ``serve``): ``url``'s, else the deployed function's
+    table, configured from the settings, its requests retried for ``retry_seconds`` when no work gives them a time."""
+    store = open_summary_store(url or settings.lambda_url(), settings.shards, aws, create=create, check=check)
+    store.retry_seconds = settings.retry_seconds
+    return configure(store, settings, aws)
