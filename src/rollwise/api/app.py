@@ -4,6 +4,7 @@ and every refusal an RFC 9457 problem. Hosts put a :class:`Services` in the app'
 from __future__ import annotations
 
 import logging
+import re
 from typing import Any
 
 from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response
@@ -17,6 +18,7 @@ from rollwise.errors import StoreError
 log = logging.getLogger(__name__)
 TITLE = "rollwise read API"
 VERSION = "1"
+DOCUMENT_PATH = "/v1/openapi.json"  # the document, served without a token
 
 
 def problem_response(problem: Problem, path: str | None = None) -> Response:
@@ -31,7 +33,7 @@ def build_app() -> APIGatewayHttpResolver:
     app.include_router(runs.router, prefix="/v1")
     app.include_router(health.router, prefix="/v1")
 
-    @app.get("/v1/openapi.json", include_in_schema=False)
+    @app.get(DOCUMENT_PATH, include_in_schema=False)
     def openapi() -> Response[Any]:
         return Response(200, "application/json", openapi_document(app))
 
@@ -50,7 +52,9 @@ def build_app() -> APIGatewayHttpResolver:
     @app.exception_handler(NotFoundError)
     def not_found(_: NotFoundError) -> Response:
         event = app.current_event
-        allowed = sorted({route.method for route in _routes(app) if route.rule.match(event.path)} - {event.http_method.upper()})
+        allowed = sorted(
+            {m for pattern, methods in _methods_by_path(app) if pattern.match(event.path) for m in methods} - {event.http_method.upper()}
+        )
         if allowed:
             return problem_response(
                 Problem(405, f"{event.http_method} is not allowed on {event.path}: use {', '.join(allowed)}", headers={"Allow": ", ".join(allowed)}),
@@ -66,7 +70,7 @@ def build_app() -> APIGatewayHttpResolver:
     return app
 
 
-PUBLIC = {"/v1/openapi.json"}
+PUBLIC = {DOCUMENT_PATH}
 
 
 def respond(app: APIGatewayHttpResolver, svc: Services, event: dict[str, Any], context: Any = None) -> dict[str, Any]:
@@ -95,8 +99,22 @@ def respond(app: APIGatewayHttpResolver, svc: Services, event: dict[str, Any], c
     return app.resolve(event, context)
 
 
-def _routes(app) -> list:
-    return [*app._static_routes, *app._dynamic_routes]  # Powertools' own route table: no second router here
+METHODS = ("get", "put", "post", "delete", "patch", "head", "options")
+
+
+def _methods_by_path(app: APIGatewayHttpResolver) -> list[tuple[re.Pattern[str], set[str]]]:
+    """Each documented path as a pattern, with its methods: read from the app's own OpenAPI schema (public, and
+    built from the routes themselves), and the document's own GET. Made on the first refusal, then kept."""
+    cached = getattr(app, "rollwise_methods_by_path", None)
+    if cached is None:
+        paths = app.get_openapi_schema().paths or {}
+        cached = [
+            (re.compile("^" + re.sub(r"\\\{[^/]+?\\\}", "[^/]+", re.escape(path)) + "$"), {m.upper() for m in METHODS if getattr(item, m, None)})
+            for path, item in paths.items()
+        ]
+        cached.append((re.compile("^" + re.escape(DOCUMENT_PATH) + "$"), {"GET"}))
+        app.rollwise_methods_by_path = cached  # type: ignore[attr-defined]
+    return cached
 
 
 def openapi_document(app: APIGatewayHttpResolver | None = None) -> str:
