@@ -713,7 +713,7 @@ def serve(
     import tempfile
     from pathlib import Path as FilePath
 
-    from rollwise.api.app import Services
+    from rollwise.api.context import open_services
     from rollwise.api.serve import DEV_AUDIENCE, DEV_ISSUER, DevKeys, Server, is_loopback
     from rollwise.api.settings import ApiSettings
     from rollwise.api.tokens import Verifier
@@ -735,12 +735,16 @@ def serve(
         verifier = Verifier(settings.jwks, settings.issuer, settings.audience)
     except (ValueError, OSError) as exc:
         raise ConfigError(str(exc)) from None
-    from rollwise.api.settings import RETRY_SECONDS
+    from rollwise.config import AwsSettings
+    from rollwise.runs.settings import MergeSettings
+    from rollwise.summaries.settings import SummariesSettings
 
-    s = summary_store(store, retry_seconds=RETRY_SECONDS)  # a reader retries; it does not wait minutes
-    s.patience = None  # a server is no one piece of work: each request gets its own retry time
-    runs = merge_job(bucket, create=False) if bucket else None  # no bucket: the /v1/runs routes answer 404
-    server = Server(Services(s, runs, verifier, settings, cursor_key=settings.cursor_key()), host, port)
+    summaries = resolve(SummariesSettings, {"store": store})
+    merge = resolve(MergeSettings, {"url": bucket})
+    # no bucket: the /v1/runs routes answer 404
+    services = open_services(settings, summaries, merge, resolve(AwsSettings), summaries.store, bucket and merge.url, verifier)
+    s = services.summaries
+    server = Server(services, host, port)
     display.echo(f"serving the read API on {server.url}/v1 (OpenAPI: {server.url}/v1/openapi.json)")
     if keys is not None:
         for tenant in s.known_tenants():

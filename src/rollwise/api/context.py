@@ -47,3 +47,36 @@ def verified_caller(svc: Services, event: Mapping[str, Any]) -> Caller:
         if not claims:
             raise unauthorized("no verified token: the API's JWT authorizer passed no claims")
     return caller_of(claims, svc.settings.tenant_claim, svc.settings.admin_group)
+
+
+def open_services(
+    api: ApiSettings,
+    summaries: Any,
+    merge: Any,
+    aws: Any,
+    store_url: str | None = None,
+    runs_url: str | None = None,
+    verifier: Verifier | None = None,
+) -> Services:
+    """The services of every host of the API (the Lambda handler, ``rollwise serve``): the configured summaries store
+    (``store_url``'s, else the deployed table), each request retried on its own short time; the merge job over
+    ``runs_url`` (None: the runs routes answer 404); the token verifier, from the key set when one is configured
+    (else API Gateway's authorizer verified the token)."""
+    from rollwise.api.settings import RETRY_SECONDS
+    from rollwise.errors import ConfigError
+    from rollwise.summaries.stores import open_configured
+
+    store = open_configured(summaries, aws, store_url)
+    store.retry_seconds = RETRY_SECONDS  # a reader retries; it does not wait minutes
+    runs = None
+    if runs_url:
+        from rollwise.objects import open_store
+        from rollwise.runs.job import MergeJob
+
+        try:
+            runs = MergeJob(open_store(runs_url, aws), merge)
+        except ValueError as exc:
+            raise ConfigError(str(exc)) from None
+    if verifier is None and api.jwks:
+        verifier = Verifier(api.jwks, api.issuer, api.audience)
+    return Services(store, runs, verifier, api, cursor_key=api.cursor_key())

@@ -14,29 +14,16 @@ from rollwise.config import AwsSettings, resolve
 @functools.lru_cache(maxsize=1)
 def _setup():
     from rollwise.api.app import build_app
-    from rollwise.api.context import Services
+    from rollwise.api.context import open_services
     from rollwise.api.settings import ApiSettings
-    from rollwise.api.tokens import Verifier
     from rollwise.runs.settings import MergeSettings
     from rollwise.summaries.settings import SummariesSettings
-    from rollwise.summaries.stores import open_configured
 
-    aws = resolve(AwsSettings)
-    summaries = resolve(SummariesSettings)
-    api = resolve(ApiSettings)
-    store = open_configured(summaries, aws)
-    from rollwise.api.settings import RETRY_SECONDS
-
-    store.retry_seconds = RETRY_SECONDS  # each request's own: a reader retries; it does not wait minutes
-    runs = None
     merge = resolve(MergeSettings)
-    if merge.bucket:
-        from rollwise.objects import open_store
-        from rollwise.runs.job import MergeJob
-
-        runs = MergeJob(open_store(merge.lambda_url(), aws), merge)
-    verifier = Verifier(api.jwks, api.issuer, api.audience) if api.jwks else None  # else: the authorizer's claims
-    return build_app(), Services(store, runs, verifier, api, cursor_key=api.cursor_key())
+    services = open_services(
+        resolve(ApiSettings), resolve(SummariesSettings), merge, resolve(AwsSettings), runs_url=merge.lambda_url() if merge.bucket else None
+    )
+    return build_app(), services
 
 
 def lambda_handler(event: Any, context: Any) -> dict[str, Any]:
