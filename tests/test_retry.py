@@ -3,26 +3,18 @@
 import pytest
 
 from rollwise.retry import CAP_SECONDS, Patience
-
-
-class Clock:
-    def __init__(self) -> None:
-        self.now, self.sleeps = 100.0, []
-
-    def sleep(self, seconds: float) -> None:
-        self.sleeps.append(seconds)
-        self.now += seconds
+from support.clock import FakeClock
 
 
 def test_each_wait_is_full_jitter_on_a_doubling_ceiling():
-    clock, draws = Clock(), iter([0.5, 0.25, 1.0, 0.0, 1.0])
+    clock, draws = FakeClock(100.0), iter([0.5, 0.25, 1.0, 0.0, 1.0])
     patience = Patience(seconds=1000, clock=lambda: clock.now, sleep=clock.sleep, jitter=lambda: next(draws))
     assert all(patience.wait(attempt) for attempt in (0, 1, 2, 3, 20))
     assert clock.sleeps == [0.5 * 0.05, 0.25 * 0.1, 1.0 * 0.2, 0.0, CAP_SECONDS]
 
 
 def test_a_deadline_bounds_the_waiting_to_the_second():
-    clock = Clock()
+    clock = FakeClock(100.0)
     patience = Patience(until=110.0, clock=lambda: clock.now, sleep=clock.sleep, jitter=lambda: 1.0)
     attempts = 0
     while patience.wait(attempts):
@@ -32,7 +24,7 @@ def test_a_deadline_bounds_the_waiting_to_the_second():
 
 
 def test_a_total_of_waiting_bounds_it_whatever_the_work_between_waits_took():
-    clock = Clock()
+    clock = FakeClock(100.0)
     patience = Patience(seconds=3, clock=lambda: clock.now, sleep=clock.sleep, jitter=lambda: 1.0)
     while patience.wait(10):
         clock.now += 60  # requests in between do not count
@@ -40,7 +32,7 @@ def test_a_total_of_waiting_bounds_it_whatever_the_work_between_waits_took():
 
 
 def test_closing_writes_have_their_own_time_once_the_run_has_spent_its_own():
-    clock = Clock()
+    clock = FakeClock(100.0)
     closing = Patience(until=130.0, clock=lambda: clock.now, sleep=clock.sleep, jitter=lambda: 1.0)
     patience = Patience(until=100.0, closing=closing, clock=lambda: clock.now, sleep=clock.sleep)
     assert patience.spent and not patience.wait(0)

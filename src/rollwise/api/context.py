@@ -5,11 +5,16 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from rollwise.api.settings import ApiSettings
 from rollwise.api.tokens import Caller, Verifier, bearer, caller_of
 from rollwise.timestamps import utc_now
+
+if TYPE_CHECKING:  # the settings' classes, for types only: the hosts resolve them
+    from rollwise.config import AwsSettings
+    from rollwise.runs.settings import MergeSettings
+    from rollwise.summaries.settings import SummariesSettings
 
 
 @dataclass
@@ -51,9 +56,9 @@ def verified_caller(svc: Services, event: Mapping[str, Any]) -> Caller:
 
 def open_services(
     api: ApiSettings,
-    summaries: Any,
-    merge: Any,
-    aws: Any,
+    summaries: SummariesSettings,
+    merge: MergeSettings,
+    aws: AwsSettings,
     store_url: str | None = None,
     runs_url: str | None = None,
     verifier: Verifier | None = None,

@@ -12,6 +12,7 @@ from rollwise.samples import sample_executions
 from rollwise.summaries.ingest.recorder import IngestFailed, Recorder, ingest_lines
 from rollwise.summaries.model import RecordError
 from rollwise.summaries.stores.dynamodb import DynamoDBSummaryStore
+from support.clock import FakeClock
 from support.stores import dynamodb_client
 
 
@@ -99,17 +100,6 @@ def orjson_line(doc):
     import orjson
 
     return orjson.dumps(doc)
-
-
-class FakeClock:
-    """A monotonic clock that moves only when slept on, or when a test moves it."""
-
-    def __init__(self) -> None:
-        self.now, self.slept = 0.0, 0.0
-
-    def sleep(self, seconds: float) -> None:
-        self.now += seconds
-        self.slept += seconds
 
 
 def test_a_producers_flush_on_a_table_that_throttles_every_write_gives_up_within_its_patience(dynalite, monkeypatch):

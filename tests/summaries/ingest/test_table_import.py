@@ -14,6 +14,7 @@ from rollwise.summaries.ingest.table_import import Checkpoint, ReadBudget, Sourc
 from rollwise.summaries.job import run, scheduled_plan
 from rollwise.summaries.stores.sqlite import SQLiteSummaryStore
 from rollwise.timestamps import utc_now
+from support.clock import FakeClock
 from support.stores import dynamodb_client
 from support.workflow_sdk import assert_true_summaries, coordination_item, create_table, save_all, scenario, sdk_database
 
@@ -107,15 +108,6 @@ def test_a_checkpoint_names_its_table_and_refuses_another(tmp_path):
     path.write_text('{"version": 1, "table": "workflows", "segments": 4, "positions": {"0": true}}')  # by rollwise before this one
     with pytest.raises(ConfigError, match="it is of version 1, written by another rollwise; this one reads 2.*pass --restart"):
         Checkpoint.open(path, mine, 4, "geek-cafe")
-
-
-class FakeClock:
-    def __init__(self) -> None:
-        self.now, self.slept = 0.0, 0.0
-
-    def sleep(self, seconds: float) -> None:
-        self.slept += seconds
-        self.now += seconds
 
 
 def test_the_read_budget_holds_the_average_rate():

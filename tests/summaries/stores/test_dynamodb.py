@@ -11,6 +11,7 @@ from rollwise.retry import Patience
 from rollwise.summaries.model import Invalidation, Summary
 from rollwise.summaries.store import RecordItem, StoredSummary
 from rollwise.summaries.stores import dynamodb as ddb
+from support.clock import FakeClock
 from support.stores import dynamodb_client
 
 
@@ -41,19 +42,8 @@ class Throttling:
         return {"UnprocessedItems": RequestItems}
 
 
-class Clock:
-    """A monotonic clock the test moves; sleeping moves it."""
-
-    def __init__(self) -> None:
-        self.now, self.sleeps = 0.0, []
-
-    def sleep(self, seconds: float) -> None:
-        self.sleeps.append(seconds)
-        self.now += seconds
-
-
 def test_unprocessed_items_are_retried_with_backoff_until_the_retry_time_is_spent(moto_server):
-    clock = Clock()
+    clock = FakeClock()
     client = Throttling(dynamodb_client(moto_server.url))
     store = ddb.DynamoDBSummaryStore("anything", client=client)
     store.patience = Patience(seconds=30, clock=lambda: clock.now, sleep=clock.sleep, jitter=lambda: 1.0)
