@@ -151,8 +151,8 @@ def measure_job(endpoint, table, workers):
 
 def written_summaries(endpoint, table, path):
     """The day's summary items as the job wrote them, saved for the bare read+write loop."""
-    from rollwise.summaries.store import DEFAULT_SHARDS
     from rollwise.summaries.stores.dynamodb_layout import summary_ranges
+    from rollwise.summaries.tenant_zones import DEFAULT_SHARDS
 
     c, items = client(endpoint), []
     for shard in range(DEFAULT_SHARDS):
@@ -177,8 +177,8 @@ def written_summaries(endpoint, table, path):
 
 
 def measure_bare(endpoint, table, summaries_file=None):
-    from rollwise.summaries.store import DEFAULT_SHARDS
     from rollwise.summaries.stores.dynamodb_layout import record_partition
+    from rollwise.summaries.tenant_zones import DEFAULT_SHARDS
 
     puts = []
     if summaries_file:
@@ -312,8 +312,8 @@ def main():
 
 def _drop_summaries(endpoint, table):
     from rollwise.periods import period_containing
-    from rollwise.summaries.store import DEFAULT_SHARDS
     from rollwise.summaries.stores.dynamodb import DynamoDBSummaryStore
+    from rollwise.summaries.tenant_zones import DEFAULT_SHARDS
 
     store = DynamoDBSummaryStore(table, client=client(endpoint))
     period = period_containing("daily", DAY)

@@ -50,7 +50,7 @@ MUTATIONS = [
         "src/rollwise/summaries/stores/sqlite.py",
         '" WHERE shard_leases.expires_at < ? OR shard_leases.owner = excluded.owner"',
         '" WHERE shard_leases.expires_at < ?"',
-        ("tests/summaries/test_store.py",),
+        ("tests/summaries/stores/test_contract.py",),
     ),
     Mutation(
         "aggregate-day-in-utc",
@@ -129,7 +129,7 @@ MUTATIONS = [
     Mutation(
         "zones-cached-forever",
         "a warm writer keeps the zones it read: a tenant's new zone never reaches it",
-        "src/rollwise/summaries/store.py",
+        "src/rollwise/summaries/tenant_zones.py",
         "            self._zones = None\n            self._forget_settings()\n",
         "            pass\n",
         ("tests/summaries/test_zones.py::test_a_long_lived_writer_follows_a_zone_change_once_it_reads_the_zones_again",),
@@ -193,7 +193,7 @@ MUTATIONS = [
     Mutation(
         "retry-time-spent-over-the-stores-life",
         "a request outside any piece of work retrying on time the store spent before (the store's patience made once)",
-        "src/rollwise/summaries/store.py",
+        "src/rollwise/summaries/backend.py",
         "        work = self.patience or Patience.for_seconds(self.retry_seconds)\n",
         "        work = self.patience = self.patience or Patience.for_seconds(self.retry_seconds)\n",
         ("tests/summaries/ingest/test_recorder.py::test_a_store_outside_any_work_gives_each_request_its_own_retry_time",),

@@ -13,7 +13,7 @@ import orjson
 import pytest
 from typer.testing import CliRunner
 
-import rollwise.summaries.store as store_module
+import rollwise.summaries.leases as leases_module
 from rollwise.config import AwsSettings
 from rollwise.samples import sample_executions
 from rollwise.summaries.ingest.recorder import Recorder
@@ -62,7 +62,7 @@ class SlowReads:
 
     def read_records(self, day, shard, zone="UTC"):
         yield from self.inner.read_records(day, shard, zone)
-        self.clock[0] += store_module.LEASE_SECONDS * 0.3
+        self.clock[0] += leases_module.LEASE_SECONDS * 0.3
 
 
 def test_leases_survive_answers_lost_after_they_reached_the_table(proxied, monkeypatch):
@@ -80,7 +80,7 @@ def test_leases_survive_answers_lost_after_they_reached_the_table(proxied, monke
     faults = DynamoFaults(drop_once=[(lease_request(kind), lease_shard) for kind in ("acquire", "renew", "release")]).install(gateway)
     store = DynamoDBSummaryStore(table, shards=4, aws=AwsSettings(endpoint_url=gateway.url))  # the client rollwise makes
     clock = [1_000_000.0]
-    monkeypatch.setattr(store_module.time, "time", lambda: clock[0])
+    monkeypatch.setattr(leases_module.time, "time", lambda: clock[0])
 
     first = run(SlowReads(store, clock), scheduled_plan(store, nightly(date(2024, 1, 14))))
     assert first.errors == [] and first.deferred == []

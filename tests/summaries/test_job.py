@@ -5,7 +5,7 @@ from datetime import UTC, date, datetime
 import orjson
 import pytest
 
-import rollwise.summaries.store as store_module
+import rollwise.summaries.leases as leases_module
 from rollwise.periods import period_containing
 from rollwise.summaries.ingest.recorder import Recorder
 from rollwise.summaries.job import backfill_plan, run, scheduled_plan
@@ -349,7 +349,7 @@ def five_records_and_a_clock(summary_store, monkeypatch):
         for i in range(5):
             rec.record(acme(i, day))
     clock = [1_000_000.0]
-    monkeypatch.setattr(store_module.time, "time", lambda: clock[0])
+    monkeypatch.setattr(leases_module.time, "time", lambda: clock[0])
     return day, clock
 
 
@@ -357,12 +357,12 @@ def test_a_run_that_held_its_group_too_long_does_not_write(summary_store, monkey
     day, clock = five_records_and_a_clock(summary_store, monkeypatch)
 
     def paused():
-        clock[0] += store_module.LEASE_SECONDS  # the process was suspended for the whole lease
+        clock[0] += leases_module.LEASE_SECONDS  # the process was suspended for the whole lease
 
     slow = run(Interleaved(summary_store, day, paused), scheduled_plan(summary_store, nightly(day)))
     shard = summary_store.shard_of("acme")
     assert slow.deferred == [
-        f"daily:2024-01-10 shard {shard}: held longer than half its {store_module.LEASE_SECONDS} s lease without renewing it; left to the next run"
+        f"daily:2024-01-10 shard {shard}: held longer than half its {leases_module.LEASE_SECONDS} s lease without renewing it; left to the next run"
     ]
     assert wide_submissions(summary_store, day) == 0
     clock[0] += 1
@@ -374,7 +374,7 @@ def test_a_long_run_renews_its_hold_and_keeps_writing(summary_store, monkeypatch
     day, clock = five_records_and_a_clock(summary_store, monkeypatch)
 
     def slow_but_alive():
-        clock[0] += store_module.LEASE_SECONDS * 0.3  # past a quarter: the hold is renewed, not lost
+        clock[0] += leases_module.LEASE_SECONDS * 0.3  # past a quarter: the hold is renewed, not lost
 
     result = run(Interleaved(summary_store, day, slow_but_alive), scheduled_plan(summary_store, nightly(day)))
     assert result.deferred == [] and wide_submissions(summary_store, day) == 5

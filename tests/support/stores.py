@@ -12,7 +12,13 @@ def dynamodb_client(endpoint: str):
 
 
 def make_summary_store(kind: str, request, tmp_path, shards: int = 4):
-    """A new summaries store: ``sqlite``, or a table of its own on ``moto`` server or ``dynalite``."""
+    """A new summaries store: ``memory``, ``sqlite``, or a table of its own on ``moto`` server or ``dynalite``."""
+    if kind == "memory":
+        from rollwise.summaries.stores.memory import MemorySummaryStore
+
+        store = MemorySummaryStore(shards=shards)
+        assert store.create() is True and store.create() is False
+        return store
     if kind == "sqlite":
         from rollwise.summaries.stores.sqlite import SQLiteSummaryStore
 

@@ -43,15 +43,15 @@ class RequestLog:
 
 
 class WriteLog:
-    """What a summaries store was asked to do, on any backend: DynamoDB operations, or SQLite statements."""
+    """What a summaries store was asked to do: DynamoDB operations, or SQLite statements (the memory backend
+    makes no requests to count: only its ``requests``, None, can be read)."""
 
     def __init__(self, store) -> None:
         self.store = store
         self.statements: list[str] = []
-        if hasattr(store, "client"):
-            self.requests = RequestLog(store.client)
-        else:
-            self.requests = None
+        self.requests = RequestLog(store.client) if hasattr(store, "client") else None
+        self.counted = hasattr(store, "client") or hasattr(store, "_db")
+        if hasattr(store, "_db"):
             store._db.set_trace_callback(self.statements.append)
 
     def reset(self) -> None:
@@ -61,6 +61,7 @@ class WriteLog:
 
     def summary_writes(self) -> int:
         """Writes of summary items (a lease or a marker is not one)."""
+        assert self.counted, f"{self.store.describe()} makes no requests to count"
         if self.requests:
             return self.requests.summary_items_written
         return sum(
@@ -73,6 +74,7 @@ class WriteLog:
         return 0  # SQLite reads by index; a full read would show as a SELECT without WHERE
 
     def reads(self) -> int:
+        assert self.counted, f"{self.store.describe()} makes no requests to count"
         if self.requests:
             return self.requests.operations["Query"]
         return sum(1 for sql in self.statements if sql.lstrip().upper().startswith("SELECT"))

@@ -92,7 +92,7 @@ def respond(app: APIGatewayHttpResolver, svc: Services, event: dict[str, Any], c
                 "headers": {"Content-Type": PROBLEM_JSON, "Cache-Control": "no-store", **problem.headers},
             }
     if hasattr(svc.summaries, "forget_zones"):  # a warm host follows zone changes and the schedule within a minute
-        from rollwise.summaries.store import ZONES_MAX_AGE_SECONDS
+        from rollwise.summaries.tenant_zones import ZONES_MAX_AGE_SECONDS
 
         svc.summaries.forget_zones(older_than=ZONES_MAX_AGE_SECONDS)
     app.append_context(services=svc, caller=caller)

@@ -147,7 +147,7 @@ def lambda_handler(event: Any, context: Any) -> PartialItemFailureResponse:
     store, mapping = _setup(summaries, ingest, aws)
     # A throttled table is retried until shortly before the timeout; what is not stored then is reported failed, and retried.
     store.patience = patience(context, CLOSING_MARGIN_SECONDS, summaries.retry_seconds)
-    from rollwise.summaries.store import ZONES_MAX_AGE_SECONDS
+    from rollwise.summaries.tenant_zones import ZONES_MAX_AGE_SECONDS
 
     store.forget_zones(older_than=ZONES_MAX_AGE_SECONDS)  # a tenant's new zone is followed within a minute
     processor = _processor_class()(store, mapping, ingest.on_remove)

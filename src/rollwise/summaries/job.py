@@ -18,10 +18,12 @@ from rollwise.errors import OutOfRetryTime, StoreError
 from rollwise.periods import Period, day_key
 from rollwise.sketch import encode
 from rollwise.summaries.aggregate import aggregate_day, merge_summaries
+from rollwise.summaries.leases import GroupBusy
 from rollwise.summaries.model import Summary, SummaryKey
 from rollwise.summaries.plan import Plan, plan_run
 from rollwise.summaries.settings import SummariesSettings
-from rollwise.summaries.store import GroupBusy, StoredSummary, SummaryStore, identity
+from rollwise.summaries.store import SummaryStore
+from rollwise.summaries.stored_items import StoredSummary, identity
 
 log = logging.getLogger(__name__)
 DEFAULT_DELAY_HOURS: int = SummariesSettings.delay_hours

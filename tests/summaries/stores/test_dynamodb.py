@@ -9,7 +9,7 @@ from rollwise.errors import OutOfRetryTime
 from rollwise.periods import period_containing
 from rollwise.retry import Patience
 from rollwise.summaries.model import Invalidation, Summary
-from rollwise.summaries.store import RecordItem, StoredSummary
+from rollwise.summaries.stored_items import RecordItem, StoredSummary
 from rollwise.summaries.stores import dynamodb as ddb
 from support.clock import FakeClock
 from support.stores import dynamodb_client

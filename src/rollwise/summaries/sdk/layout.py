@@ -17,7 +17,7 @@ from typing import Any
 
 from rollwise.periods import Period
 from rollwise.summaries.model import EVENT_COUNTERS, QUANTILES, SummaryKey
-from rollwise.summaries.store import StoredSummary
+from rollwise.summaries.stored_items import StoredSummary
 
 MODEL = "execution_metrics_summary"
 PK, SK = "pk", "sk"

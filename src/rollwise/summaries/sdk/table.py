@@ -14,6 +14,7 @@ from rollwise.config import AwsSettings
 from rollwise.dynamodb import TableRequests
 from rollwise.periods import Period
 from rollwise.retry import Patience
+from rollwise.summaries.backend import DEFAULT_RETRY_SECONDS
 from rollwise.summaries.model import SummaryKey
 from rollwise.summaries.sdk.layout import (
     FIGURES_COMPARED,
@@ -29,7 +30,8 @@ from rollwise.summaries.sdk.layout import (
     summary_item,
     written_by_rollwise,
 )
-from rollwise.summaries.store import DEFAULT_RETRY_SECONDS, StoredSummary, SummaryStore
+from rollwise.summaries.store import SummaryStore
+from rollwise.summaries.stored_items import StoredSummary
 
 # What cleanup reads of an item: its keys and what its id is derived from.
 _PROJECTION = "#pk, #sk, id, tenant_id, owner_id, metric_type, period_type, period_start_ts"

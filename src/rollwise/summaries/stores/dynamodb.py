@@ -18,14 +18,8 @@ from rollwise.dynamodb import (
 )
 from rollwise.periods import UTC_ZONE, Period, day_key, period_containing
 from rollwise.summaries.model import Invalidation, SummaryKey
-from rollwise.summaries.store import (
-    DEFAULT_SHARDS,
-    LEASE_SECONDS,
-    Places,
-    RecordItem,
-    StoredSummary,
-    SummaryStore,
-)
+from rollwise.summaries.store import SummaryStore
+from rollwise.summaries.stored_items import Places, RecordItem, StoredSummary
 from rollwise.summaries.stores.dynamodb_layout import (
     DONE_PREFIX,
     INDEXES,
@@ -63,6 +57,7 @@ from rollwise.summaries.stores.dynamodb_layout import (
     table_definition,
     zone_item,
 )
+from rollwise.summaries.tenant_zones import DEFAULT_SHARDS
 
 
 class DynamoDBSummaryStore(SummaryStore, TableRequests):
@@ -171,13 +166,13 @@ class DynamoDBSummaryStore(SummaryStore, TableRequests):
         except ConditionFailed:  # another process stored one first: follow it
             return self._read_shards() or shards
 
-    def _acquire_lease(self, shard: int, owner: str, now: float) -> bool:
+    def _acquire_lease(self, shard: int, owner: str, now: float, until: float) -> bool:
         # The run's own lease is its own: a retry of an acquire whose answer was lost must succeed.
         try:
             self._call(
                 "put_item",
                 TableName=self.table_name,
-                Item=lease_item(shard, owner, now + LEASE_SECONDS),
+                Item=lease_item(shard, owner, until),
                 ConditionExpression="attribute_not_exists(PK) OR expires_at < :now OR #owner = :owner",
                 ExpressionAttributeNames={"#owner": "owner"},
                 ExpressionAttributeValues={":now": {"N": f"{now:.3f}"}, ":owner": {"S": owner}},
@@ -186,13 +181,13 @@ class DynamoDBSummaryStore(SummaryStore, TableRequests):
         except ConditionFailed:
             return False
 
-    def _renew_lease(self, shard: int, owner: str, now: float) -> bool:
+    def _renew_lease(self, shard: int, owner: str, until: float) -> bool:
         try:
             # Repeating a renewal that took effect renews again: the condition still holds.
             self._call(
                 "put_item",
                 TableName=self.table_name,
-                Item=lease_item(shard, owner, now + LEASE_SECONDS),
+                Item=lease_item(shard, owner, until),
                 ConditionExpression="#owner = :owner",
                 ExpressionAttributeNames={"#owner": "owner"},
                 ExpressionAttributeValues={":owner": {"S": owner}},

@@ -46,13 +46,7 @@ import orjson
 
 from rollwise.periods import UTC_ZONE, Period, day_key, parse_day_key, period_containing
 from rollwise.summaries.model import Invalidation, SummaryKey
-from rollwise.summaries.store import (
-    Places,
-    RecordItem,
-    StoredSummary,
-    places_of,
-    places_text,
-)
+from rollwise.summaries.stored_items import Places, RecordItem, StoredSummary, places_of, places_text
 
 Item = dict[str, Any]
 

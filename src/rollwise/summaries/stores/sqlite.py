@@ -19,16 +19,9 @@ import orjson
 from rollwise.periods import UTC_ZONE, Period, day_key, parse_day_key, period_containing
 from rollwise.summaries.model import Invalidation, SummaryKey
 from rollwise.summaries.retention import expires_at
-from rollwise.summaries.store import (
-    DEFAULT_SHARDS,
-    LEASE_SECONDS,
-    Places,
-    RecordItem,
-    StoredSummary,
-    SummaryStore,
-    places_of,
-    places_text,
-)
+from rollwise.summaries.store import SummaryStore
+from rollwise.summaries.stored_items import Places, RecordItem, StoredSummary, places_of, places_text
+from rollwise.summaries.tenant_zones import DEFAULT_SHARDS
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS execution_records (
@@ -213,23 +206,21 @@ class SQLiteSummaryStore(SummaryStore):
                 [(z, d.isoformat()) for z, d in done.items()],
             )
 
-    def _acquire_lease(self, shard: int, owner: str, now: float) -> bool:
+    def _acquire_lease(self, shard: int, owner: str, now: float, until: float) -> bool:
         with self._db as db:
             db.execute("BEGIN IMMEDIATE")
             cursor = db.execute(
                 "INSERT INTO shard_leases VALUES (?, ?, ?) ON CONFLICT (shard)"
                 " DO UPDATE SET owner = excluded.owner, expires_at = excluded.expires_at"
                 " WHERE shard_leases.expires_at < ? OR shard_leases.owner = excluded.owner",
-                (shard, owner, now + LEASE_SECONDS, now),
+                (shard, owner, until, now),
             )
             return cursor.rowcount == 1
 
-    def _renew_lease(self, shard: int, owner: str, now: float) -> bool:
+    def _renew_lease(self, shard: int, owner: str, until: float) -> bool:
         with self._db as db:
             db.execute("BEGIN IMMEDIATE")
-            return (
-                db.execute("UPDATE shard_leases SET expires_at = ? WHERE shard = ? AND owner = ?", (now + LEASE_SECONDS, shard, owner)).rowcount == 1
-            )
+            return db.execute("UPDATE shard_leases SET expires_at = ? WHERE shard = ? AND owner = ?", (until, shard, owner)).rowcount == 1
 
     def _release_lease(self, shard: int, owner: str) -> None:
         with self._db as db:

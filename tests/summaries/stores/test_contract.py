@@ -1,10 +1,15 @@
-"""Each store, over the same contract; DynamoDB through moto server and dynalite over HTTP."""
+"""The backend contract: every backend (memory, SQLite, DynamoDB through moto server and dynalite over HTTP)
+under the same policies, read back the same. A new backend passes these by filling the item hooks only."""
 
 from datetime import UTC, date, datetime, timedelta
 
+import pytest
+
 from rollwise.periods import period_containing
+from rollwise.summaries.leases import LEASE_SECONDS
 from rollwise.summaries.model import Summary, normalize_record
-from rollwise.summaries.store import LEASE_SECONDS, StoredSummary
+from rollwise.summaries.stored_items import StoredSummary
+from support.stores import make_summary_store
 
 
 def rec(i, tenant="t1", owner="u1", metric="ocr", submitted="2024-01-14T10:00:00Z", completed="2024-01-15T00:00:01Z", status="succeeded"):
@@ -23,6 +28,11 @@ def rec(i, tenant="t1", owner="u1", metric="ocr", submitted="2024-01-14T10:00:00
 
 
 NOW = datetime(2024, 1, 15, 12, tzinfo=UTC)
+
+
+@pytest.fixture(params=["memory", "sqlite", "moto", "dynalite"])
+def summary_store(request, tmp_path):
+    return make_summary_store(request.param, request, tmp_path)
 
 
 def test_records_are_read_back_by_day_and_shard(summary_store):
@@ -188,16 +198,24 @@ def test_taking_renewing_and_giving_back_a_lease_can_each_be_repeated(summary_st
     """What a request sent again after its answer was lost meets: the run's own lease is its own, a renewal
     repeats, a lease given back is given back; another run's lease is neither taken nor given back."""
     now = 1_000_000.0
-    assert summary_store._acquire_lease(2, "run-a", now)
-    assert summary_store._acquire_lease(2, "run-a", now + 1)  # the same request again: still run A's
-    assert not summary_store._acquire_lease(2, "run-b", now + 2)
-    assert summary_store._renew_lease(2, "run-a", now + 3) and summary_store._renew_lease(2, "run-a", now + 3)
-    assert not summary_store._renew_lease(2, "run-b", now + 4)
+
+    def take(owner, at):
+        return summary_store._acquire_lease(2, owner, at, at + LEASE_SECONDS)
+
+    def renew(owner, at):
+        return summary_store._renew_lease(2, owner, at + LEASE_SECONDS)
+
+    assert take("run-a", now)
+    assert take("run-a", now + 1)  # the same request again: still run A's
+    assert not take("run-b", now + 2)
+    assert renew("run-a", now + 3) and renew("run-a", now + 3)
+    assert not renew("run-b", now + 4)
     summary_store._release_lease(2, "run-b")  # not B's to give back
-    assert not summary_store._acquire_lease(2, "run-b", now + 5)
+    assert not take("run-b", now + 5)
     summary_store._release_lease(2, "run-a")
     summary_store._release_lease(2, "run-a")  # given back already: nothing to do, no error
-    assert not summary_store._renew_lease(2, "run-a", now + 6)  # a lease given back is not renewed
-    assert summary_store._acquire_lease(2, "run-b", now + 7)
+    assert not renew("run-a", now + 6)  # a lease given back is not renewed
+    assert take("run-b", now + 7)
+    assert not take("run-c", now + 7 + LEASE_SECONDS - 1)  # run B's until it expires
     # an expired lease is anyone's
-    assert summary_store._acquire_lease(2, "run-c", now + 7 + LEASE_SECONDS + 1)
+    assert take("run-c", now + 7 + LEASE_SECONDS + 1)
