@@ -67,6 +67,8 @@ LAYERS = [
         "summaries.admin.export",
         "summaries.admin.reshard",
         "notify",
+        "summaries.usage",
+        "health",
     },
     # what people and Lambda see
     {
@@ -84,7 +86,8 @@ LAYERS = [
         "api.settings",
         "api.problems",
         "api.tokens",
-        "api.usage",
+        "api.schemas",
+        "api.paging",
         "api.context",
         "api.app",
         "api.routes",

@@ -4,6 +4,7 @@ from datetime import date
 
 import orjson
 
+from rollwise.api.schemas import Health
 from rollwise.summaries.model import Invalidation
 from rollwise.summaries.stores.sqlite import SQLiteSummaryStore
 from support.api import admin_token, services_for, tenant_token
@@ -18,5 +19,6 @@ def test_open_days_are_counted_per_zone_and_day_for_admins_only(serve, jwks_url,
     )
     api = serve(services_for(store, jwks_url))
     body = orjson.loads(api.get("/v1/health", admin_token(keys)).data)
+    Health.model_validate(body)  # what the document declares, no other field
     assert body["open_days"] == [{"day": "2024-03-10", "shards": 1}, {"day": "2024-03-10@Asia/Kolkata", "shards": 3}]
     assert orjson.loads(api.get("/v1/health", tenant_token(keys, "t1")).data)["open_days"] == []

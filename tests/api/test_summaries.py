@@ -9,6 +9,7 @@ import jwt
 import orjson
 import pytest
 
+from rollwise.api.schemas import SummariesPage
 from rollwise.summaries.stores.sqlite import SQLiteSummaryStore
 from support.api import history, populate, services_for, tenant_token
 
@@ -34,9 +35,12 @@ def api(serve, services):
 
 
 def page(api, token, path):
+    """A page that is what the document declares (rollwise.api.schemas.SummariesPage, no other field)."""
     answer = api.get(path, token)
     assert answer.status == 200, answer.data
-    return orjson.loads(answer.data)
+    doc = orjson.loads(answer.data)
+    SummariesPage.model_validate(doc)
+    return doc
 
 
 def test_the_pages_hold_every_summary_of_the_range_once_in_order(api, keys, store):

@@ -8,6 +8,7 @@ from datetime import date
 import orjson
 import pytest
 
+from rollwise.api.schemas import Usage
 from rollwise.summaries.model import COUNTERS, DURATION_FIELDS
 from support.api import history, populate, services_for, tenant_token
 from support.stores import make_summary_store
@@ -33,8 +34,11 @@ def api(populated, serve, jwks_url):
 
 
 def rows_of(answer) -> list[dict]:
+    """The rows of an answer that is what the document declares (rollwise.api.schemas.Usage, no other field)."""
     assert answer.status == 200, answer.data
-    return orjson.loads(answer.data)["rows"]
+    doc = orjson.loads(answer.data)
+    Usage.model_validate(doc)
+    return doc["rows"]
 
 
 def test_days_are_the_stored_dailies_and_today_is_its_records(api, keys):

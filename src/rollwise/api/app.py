@@ -12,17 +12,13 @@ from aws_lambda_powertools.event_handler.exceptions import NotFoundError
 from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValidationError
 
 from rollwise.api.context import Services  # noqa: F401 - the hosts' import
-from rollwise.api.problems import PROBLEM_JSON, Problem
+from rollwise.api.problems import Problem
 from rollwise.errors import StoreError
 
 log = logging.getLogger(__name__)
 TITLE = "rollwise read API"
 VERSION = "1"
 DOCUMENT_PATH = "/v1/openapi.json"  # the document, served without a token
-
-
-def problem_response(problem: Problem, path: str | None = None) -> Response:
-    return Response(problem.status, PROBLEM_JSON, problem.body(path), headers={"Cache-Control": "no-store", **problem.headers})
 
 
 def build_app() -> APIGatewayHttpResolver:
@@ -39,7 +35,7 @@ def build_app() -> APIGatewayHttpResolver:
 
     @app.exception_handler(Problem)
     def refused(problem: Problem) -> Response:
-        return problem_response(problem, app.current_event.path)
+        return problem.response(app.current_event.path)
 
     @app.exception_handler(RequestValidationError)
     def invalid(error: RequestValidationError) -> Response:
@@ -47,7 +43,7 @@ def build_app() -> APIGatewayHttpResolver:
         where = [str(part) for part in first.get("loc", ()) if part not in ("query", "path", "header", "body")]
         name = where[0] if where else "request"
         message = str(first.get("msg", "is not valid"))
-        return problem_response(Problem(400, f"{name}: {message}", parameter=name), app.current_event.path)
+        return Problem(400, f"{name}: {message}", parameter=name).response(app.current_event.path)
 
     @app.exception_handler(NotFoundError)
     def not_found(_: NotFoundError) -> Response:
@@ -56,16 +52,14 @@ def build_app() -> APIGatewayHttpResolver:
             {m for pattern, methods in _methods_by_path(app) if pattern.match(event.path) for m in methods} - {event.http_method.upper()}
         )
         if allowed:
-            return problem_response(
-                Problem(405, f"{event.http_method} is not allowed on {event.path}: use {', '.join(allowed)}", headers={"Allow": ", ".join(allowed)}),
-                event.path,
-            )
-        return problem_response(Problem(404, f"no route {event.path}"), event.path)
+            why = f"{event.http_method} is not allowed on {event.path}: use {', '.join(allowed)}"
+            return Problem(405, why, headers={"Allow": ", ".join(allowed)}).response(event.path)
+        return Problem(404, f"no route {event.path}").response(event.path)
 
     @app.exception_handler(StoreError)
     def unavailable(error: StoreError) -> Response:
         log.error("store failed", extra={"error": str(error)})
-        return problem_response(Problem(503, "the store could not answer now; try again", headers={"Retry-After": "5"}), app.current_event.path)
+        return Problem(503, "the store could not answer now; try again", headers={"Retry-After": "5"}).response(app.current_event.path)
 
     return app
 
@@ -84,13 +78,8 @@ def respond(app: APIGatewayHttpResolver, svc: Services, event: dict[str, Any], c
         try:
             caller = verified_caller(svc, event)
         except Problem as problem:
-            return {
-                "statusCode": problem.status,
-                "isBase64Encoded": False,
-                "cookies": [],
-                "body": problem.body(path),
-                "headers": {"Content-Type": PROBLEM_JSON, "Cache-Control": "no-store", **problem.headers},
-            }
+            refusal = problem.response(path)
+            return {"statusCode": refusal.status_code, "isBase64Encoded": False, "cookies": [], "body": refusal.body, "headers": refusal.headers}
     if hasattr(svc.summaries, "forget_zones"):  # a warm host follows zone changes and the schedule within a minute
         from rollwise.summaries.tenant_zones import ZONES_MAX_AGE_SECONDS
 

@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 from http import HTTPStatus
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import orjson
+
+if TYPE_CHECKING:
+    from aws_lambda_powertools.event_handler import Response
 
 PROBLEM_JSON = "application/problem+json"
 
@@ -18,15 +21,19 @@ class Problem(Exception):
         self.status, self.detail, self.parameter, self.headers = status, detail, parameter, headers or {}
 
     def document(self, instance: str | None = None) -> dict[str, Any]:
-        doc: dict[str, Any] = {"type": "about:blank", "title": HTTPStatus(self.status).phrase, "status": self.status, "detail": self.detail}
-        if self.parameter:
-            doc["parameter"] = self.parameter
-        if instance:
-            doc["instance"] = instance
-        return doc
+        """The problem as the document declares it (rollwise.api.schemas.Problem), absent fields left out."""
+        from rollwise.api.schemas import Problem as Document
 
-    def body(self, instance: str | None = None) -> str:
-        return orjson.dumps(self.document(instance)).decode()
+        title = HTTPStatus(self.status).phrase
+        doc = Document(type="about:blank", title=title, status=self.status, detail=self.detail, parameter=self.parameter, instance=instance)
+        return doc.model_dump(exclude_none=True)
+
+    def response(self, instance: str | None = None) -> Response:
+        """The one answer of every refusal: the problem document (never cached), and the problem's own headers."""
+        from aws_lambda_powertools.event_handler import Response
+
+        body = orjson.dumps(self.document(instance)).decode()
+        return Response(self.status, PROBLEM_JSON, body, headers={"Cache-Control": "no-store", **self.headers})
 
 
 def unauthorized(why: str) -> Problem:

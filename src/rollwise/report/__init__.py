@@ -10,7 +10,8 @@ from collections.abc import Callable
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from rollwise.report.collect import read_health, read_runs, read_summaries
+from rollwise.health import read_health
+from rollwise.report.collect import read_runs, read_summaries
 from rollwise.report.page import render_health, render_page, render_runs, render_summaries
 from rollwise.timestamps import utc_now
 

@@ -5,9 +5,10 @@ from __future__ import annotations
 from datetime import date, timedelta
 from typing import Any
 
+from rollwise.health import Health
 from rollwise.periods import days_between, period_containing
 from rollwise.report.charts import Markup, esc, legend, lines, no_data, stacked_bars, table, time_bars, time_lines
-from rollwise.report.collect import Health, RunsData, daily_percentiles, headline, latest, per_bucket, per_day, time_buckets
+from rollwise.report.collect import RunsData, daily_percentiles, headline, latest, per_bucket, per_day, time_buckets
 from rollwise.timestamps import parse_timestamp, utc_now
 
 OUTCOMES = (

@@ -11,8 +11,10 @@ from typing import Any
 
 import orjson
 from aws_lambda_powertools.event_handler import Response
+from pydantic import BaseModel
 
-from rollwise.api.problems import bad_parameter
+from rollwise.api import schemas
+from rollwise.api.problems import PROBLEM_JSON, bad_parameter
 from rollwise.timestamps import parse_date, parse_timestamp
 from rollwise.validate import MAX_ID_BYTES
 
@@ -22,22 +24,9 @@ ID_PATTERN = rf"^[^#\x00-\x1f\x7f]{{1,{MAX_ID_BYTES}}}$"
 DATE_OR_INSTANT = r"^\d{4}-\d{2}-\d{2}([Tt ].+)?$"
 CLOSED_MAX_AGE = "private, max-age=300"
 
-PROBLEM_SCHEMA = {
-    "type": "object",
-    "required": ["type", "title", "status", "detail"],
-    "properties": {
-        "type": {"type": "string"},
-        "title": {"type": "string"},
-        "status": {"type": "integer"},
-        "detail": {"type": "string"},
-        "parameter": {"type": "string"},
-        "instance": {"type": "string"},
-    },
-}
-
 
 def problem(description: str) -> dict:
-    return {"description": description + " (an RFC 9457 problem)", "content": {"application/problem+json": {"schema": PROBLEM_SCHEMA}}}
+    return {"description": description + " (an RFC 9457 problem)", "content": {PROBLEM_JSON: {"model": schemas.Problem}}}
 
 
 REFUSALS = {
@@ -49,9 +38,10 @@ REFUSALS = {
 }
 
 
-def answers(description: str, schema: dict | None = None, tabular: bool = False, cacheable: bool = False) -> dict:
-    """The ``responses`` of a route: its 200 (JSON, and CSV when ``tabular``), 304 when ``cacheable``, and the refusals."""
-    content = {"application/json": {"schema": schema or {"type": "object"}}}
+def answers(description: str, model: type[BaseModel], tabular: bool = False, cacheable: bool = False) -> dict:
+    """The ``responses`` of a route: its 200 as ``model`` (JSON, and CSV when ``tabular``), 304 when ``cacheable``,
+    and the refusals."""
+    content: dict[str, Any] = {"application/json": {"model": model}}
     if tabular:
         content["text/csv"] = {"schema": {"type": "string"}}
     out: dict = {200: {"description": description, "content": content}, **REFUSALS}

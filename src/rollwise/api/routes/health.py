@@ -7,6 +7,7 @@ from typing import Any
 from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.api_gateway import Router
 
+from rollwise.api import schemas
 from rollwise.api.context import caller, services
 from rollwise.api.routes.common import answers
 from rollwise.timestamps import utc_text
@@ -17,15 +18,13 @@ router = Router()
 @router.get(
     "/health",
     summary="The raw backlog, the closed windows waiting, the quarantine, the days waiting for the summaries job",
-    responses=answers(
-        "what the jobs have not done yet (the merge job's part for admin tokens)", {"type": "object", "required": ["checked_at", "open_days"]}
-    ),
+    responses=answers("what the jobs have not done yet (the merge job's part for admin tokens)", schemas.Health),
 )
 def health() -> Response[Any]:
     import orjson
 
+    from rollwise.health import read_health
     from rollwise.periods import day_key
-    from rollwise.report.collect import read_health
 
     who = caller(router)
     svc = services(router)

@@ -13,6 +13,7 @@ from aws_lambda_powertools.event_handler.openapi.params import Path, Query
 from rollwise.api.context import caller, services
 from rollwise.api.problems import Problem, bad_parameter
 from rollwise.api.routes.common import DATE_OR_INSTANT, answers, cached, date_or_instant, wants_csv
+from rollwise.api.schemas import Aggregate, Matches, Windows
 from rollwise.periods import days_between
 
 router = Router()
@@ -69,7 +70,7 @@ def _summary(doc: dict) -> dict:
     summary="The merge job's windows ending in a range (UTC), with their statistics",
     responses=answers(
         "the windows, in time order; CSV with Accept: text/csv",
-        {"type": "object", "required": ["windows"], "properties": {"windows": {"type": "array"}}},
+        Windows,
         tabular=True,
         cacheable=True,
     ),
@@ -90,7 +91,7 @@ def windows(
 @router.get(
     "/runs/windows/<stamp>",
     summary="One window's aggregate, with its top matches",
-    responses=answers("the aggregate", {"type": "object", "required": ["window_end", "stats", "top_matches"]}, cacheable=True),
+    responses=answers("the aggregate", Aggregate, cacheable=True),
 )
 def window(stamp: Annotated[str, Path(pattern=STAMP, description="the window's end, e.g. 20240115t1305Z")]) -> Response[Any]:
     from rollwise.runs.read import read_aggregate
@@ -111,7 +112,7 @@ def window(stamp: Annotated[str, Path(pattern=STAMP, description="the window's e
     summary="The best matches of the windows ending in a range, best first",
     responses=answers(
         "the matches, best first; CSV with Accept: text/csv",
-        {"type": "object", "required": ["matches"], "properties": {"matches": {"type": "array"}}},
+        Matches,
         tabular=True,
         cacheable=True,
     ),

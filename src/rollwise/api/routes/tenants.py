@@ -3,60 +3,24 @@
 from __future__ import annotations
 
 from datetime import datetime, timedelta
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any
 
 import orjson
 from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.api_gateway import Router
 from aws_lambda_powertools.event_handler.openapi.params import Path, Query
 
+from rollwise.api import paging
 from rollwise.api.context import caller, services
 from rollwise.api.problems import bad_parameter
 from rollwise.api.routes.common import DATE_OR_INSTANT, ID_PATTERN, answers, cached, date_or_instant, ordered, path_id, wants_csv
-from rollwise.api.usage import GROUPS, MAX_DAYS, UsageQuery, columns, local_range, usage
+from rollwise.api.schemas import PeriodType, SummariesPage, Usage, Window
 from rollwise.periods import local_day
-from rollwise.summaries.model import COUNTERS, DURATION_FIELDS, TENANT_WIDE
+from rollwise.summaries.model import TENANT_WIDE
+from rollwise.summaries.usage import GROUPS, MAX_DAYS, UsageQuery, columns, local_range, usage
 
 router = Router()
 MAX_PAGE = 1000
-NUMBER = {"type": ["number", "null"]}
-FIGURES = {name: NUMBER for name in (*COUNTERS, *DURATION_FIELDS)}  # the model's figures, as it names them
-ROW_SCHEMA = {
-    "type": "object",
-    "required": ["from", "to", "zone", "starts_at", "ends_at", "complete", *FIGURES],
-    "properties": {
-        "from": {"type": "string", "format": "date"},
-        "to": {"type": "string", "format": "date"},
-        "zone": {"type": "string"},
-        "starts_at": {"type": "string"},
-        "ends_at": {"type": "string"},
-        "owner_id": {"type": "string"},
-        "metric_type": {"type": "string"},
-        "complete": {"type": "boolean"},
-        "as_of": {"type": "string"},
-        **FIGURES,
-    },
-}
-USAGE_SCHEMA = {
-    "type": "object",
-    "required": ["tenant", "zone", "from", "to", "window", "group_by", "complete", "rows"],
-    "properties": {
-        "tenant": {"type": "string"},
-        "zone": {"type": "string"},
-        "from": {"type": "string"},
-        "to": {"type": "string"},
-        "window": {"type": "string"},
-        "group_by": {"type": "array"},
-        "complete": {"type": "boolean"},
-        "as_of": {"type": "string"},
-        "rows": {"type": "array", "items": ROW_SCHEMA},
-    },
-}
-PAGE_SCHEMA = {
-    "type": "object",
-    "required": ["tenant", "period", "summaries", "next"],
-    "properties": {"tenant": {"type": "string"}, "period": {"type": "string"}, "summaries": {"type": "array"}, "next": {"type": ["string", "null"]}},
-}
 Tenant = Annotated[str, Path(pattern=ID_PATTERN, description="the tenant id; a token may read its own tenant only")]
 OptionalId = Annotated[str | None, Query(pattern=ID_PATTERN)]
 Day = Annotated[str, Query(pattern=DATE_OR_INSTANT, description="a date (YYYY-MM-DD, in the tenant's zone) or an instant with a zone")]
@@ -84,13 +48,13 @@ def _range(svc, tenant: str, since: str, until: str):
 @router.get(
     "/tenants/<tenant>/usage",
     summary="A tenant's usage by window and group, live to the minute",
-    responses=answers("rows per window and group, in the tenant's zone; CSV with Accept: text/csv", USAGE_SCHEMA, tabular=True, cacheable=True),
+    responses=answers("rows per window and group, in the tenant's zone; CSV with Accept: text/csv", Usage, tabular=True, cacheable=True),
 )
 def tenant_usage(
     tenant: Tenant,
     from_: Annotated[str, Query(alias="from", pattern=DATE_OR_INSTANT, description="first day (inclusive)")],
     to: Annotated[str, Query(pattern=DATE_OR_INSTANT, description="end (exclusive); past now, it ends now")],
-    window: Annotated[Literal["day", "week", "month", "none"], Query()] = "day",
+    window: Annotated[Window, Query()] = "day",
     group_by: Annotated[str | None, Query(pattern=r"^[a-z_,]{0,40}$", description="owner, metric_type")] = None,
     owner: OptionalId = None,
     metric_type: OptionalId = None,
@@ -124,29 +88,14 @@ def tenant_usage(
     return cached(body, headers, complete, (rows, columns(rows)) if wants_csv(headers) else None)
 
 
-def _sign(svc, doc: dict) -> str:
-    import jwt
-
-    return jwt.encode(doc, svc.cursor_key, algorithm="HS256")
-
-
-def _unsign(svc, cursor: str) -> dict:
-    import jwt
-
-    try:
-        return jwt.decode(cursor, svc.cursor_key, algorithms=["HS256"])
-    except jwt.InvalidTokenError:
-        raise bad_parameter("cursor", "not a cursor this API gave (altered, or from another instance)") from None
-
-
 @router.get(
     "/tenants/<tenant>/summaries",
     summary="A tenant's stored summaries, as `summaries show --json` prints them, paged",
-    responses=answers("a page of summaries, and the cursor of the next (null on the last)", PAGE_SCHEMA),
+    responses=answers("a page of summaries, and the cursor of the next (null on the last)", SummariesPage),
 )
 def tenant_summaries(
     tenant: Tenant,
-    period: Annotated[Literal["daily", "weekly", "monthly", "yearly"], Query()],
+    period: Annotated[PeriodType, Query()],
     from_: Annotated[str | None, Query(alias="from", pattern=DATE_OR_INSTANT)] = None,
     to: Annotated[str | None, Query(pattern=DATE_OR_INSTANT, description="exclusive")] = None,
     owner: OptionalId = None,
@@ -165,22 +114,10 @@ def tenant_summaries(
     if since_day and until_day and since_day >= until_day:
         raise bad_parameter("to", f"to {until_day} must be after from {since_day}")
     scope = {"t": tenant, "p": period, "f": from_ or "", "u": to or "", "o": owner or "", "m": metric_type or ""}
-    after = None
-    if cursor:
-        doc = _unsign(svc, cursor)
-        if {k: doc.get(k) for k in scope} != scope:
-            raise bad_parameter("cursor", "the cursor is for another query: pass the same parameters as the page that gave it")
-        after = tuple(doc["k"])
-    rows = []
-    for s in svc.summaries.query_summaries(tenant, period, since_day, until_day - timedelta(days=1) if until_day else None, owner, metric_type):
-        key = (s.period.start.isoformat(), s.owner_id, s.metric_type)
-        if after is not None and key <= after:
-            continue
-        rows.append((key, s.to_dict()))
-        if len(rows) > limit:
-            break
-    page = [row for _, row in rows[:limit]]
-    body = {"tenant": tenant, "period": period, "summaries": page, "next": None}
-    if len(rows) > limit:
-        body["next"] = _sign(svc, {**scope, "k": list(rows[limit - 1][0])})
+    after = paging.position(svc.cursor_key, scope, cursor)
+    found = svc.summaries.query_summaries(tenant, period, since_day, until_day - timedelta(days=1) if until_day else None, owner, metric_type)
+    summaries, last = paging.page(found, lambda s: (s.period.start.isoformat(), s.owner_id, s.metric_type), after, limit)
+    body = {"tenant": tenant, "period": period, "summaries": [s.to_dict() for s in summaries], "next": None}
+    if last is not None:
+        body["next"] = paging.cursor_after(svc.cursor_key, scope, last)
     return Response(200, "application/json", orjson.dumps(body).decode(), headers={"Cache-Control": "private, max-age=60"})
