@@ -40,8 +40,8 @@ MUTATIONS = [
         "lease-refuses-its-own-owner",
         "a lease acquire that does not accept its own owner: a retried acquire whose first answer was lost defers the shard",
         "src/rollwise/summaries/stores/dynamodb.py",
-        'ConditionExpression="attribute_not_exists(PK) OR expires_at < :now OR #owner = :owner"',
-        'ConditionExpression="attribute_not_exists(PK) OR expires_at < :now"',
+        '"attribute_not_exists(PK) OR expires_at < :now OR #owner = :owner"',
+        '"attribute_not_exists(PK) OR expires_at < :now"',
         ("tests/summaries/test_faults.py::test_leases_survive_answers_lost_after_they_reached_the_table",),
     ),
     Mutation(

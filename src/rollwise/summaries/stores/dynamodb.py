@@ -168,29 +168,24 @@ class DynamoDBSummaryStore(SummaryStore, TableRequests):
 
     def _acquire_lease(self, shard: int, owner: str, now: float, until: float) -> bool:
         # The run's own lease is its own: a retry of an acquire whose answer was lost must succeed.
-        try:
-            self._call(
-                "put_item",
-                TableName=self.table_name,
-                Item=lease_item(shard, owner, until),
-                ConditionExpression="attribute_not_exists(PK) OR expires_at < :now OR #owner = :owner",
-                ExpressionAttributeNames={"#owner": "owner"},
-                ExpressionAttributeValues={":now": {"N": f"{now:.3f}"}, ":owner": {"S": owner}},
-            )
-            return True
-        except ConditionFailed:
-            return False
+        return self._put_lease_if(
+            shard, owner, until, "attribute_not_exists(PK) OR expires_at < :now OR #owner = :owner", {":now": {"N": f"{now:.3f}"}}
+        )
 
     def _renew_lease(self, shard: int, owner: str, until: float) -> bool:
+        # Repeating a renewal that took effect renews again: the condition still holds.
+        return self._put_lease_if(shard, owner, until, "#owner = :owner")
+
+    def _put_lease_if(self, shard: int, owner: str, until: float, condition: str, values: dict | None = None) -> bool:
+        """One conditional write of the lease item: False when the condition failed."""
         try:
-            # Repeating a renewal that took effect renews again: the condition still holds.
             self._call(
                 "put_item",
                 TableName=self.table_name,
                 Item=lease_item(shard, owner, until),
-                ConditionExpression="#owner = :owner",
+                ConditionExpression=condition,
                 ExpressionAttributeNames={"#owner": "owner"},
-                ExpressionAttributeValues={":owner": {"S": owner}},
+                ExpressionAttributeValues={":owner": {"S": owner}, **(values or {})},
             )
             return True
         except ConditionFailed:
