@@ -93,6 +93,12 @@ def run_executions(db, table: str) -> None:
                         assert quietly(service.fail, execution_id, error_message="boom").success
 
 
+def after_today(today):
+    """03:00 UTC tomorrow: today is closed then, whatever the hour the test runs at (now + 1 day, run just after
+    midnight, is before today's close plus the job's delay)."""
+    return datetime.combine(today + timedelta(days=1), datetime.min.time(), UTC) + timedelta(hours=3)
+
+
 def truth(client, table: str) -> dict[tuple[str, str, str], Counter]:
     """Today's figures per (tenant, owner, type), tenant-wide rows included, from the execution items themselves."""
     out: dict[tuple[str, str, str], Counter] = defaultdict(Counter)
@@ -143,7 +149,7 @@ def test_summaries_read_back_through_the_sdks_model_and_its_indexes_equal_the_tr
     run_executions(setup["db"], source)
     assert all(ingest_stream.lambda_handler(e, None) == {"batchItemFailures": []} for e in setup["events"]())
     today = datetime.now(UTC).date()
-    result = run(store, scheduled_plan(store, datetime.combine(today + timedelta(days=1), datetime.min.time(), UTC) + timedelta(hours=3)))
+    result = run(store, scheduled_plan(store, after_today(today)))
     assert not result.failures() and f"daily:{today}" in result.periods
 
     want = truth(client, source)
@@ -194,7 +200,7 @@ def test_summaries_read_back_through_the_sdks_model_and_its_indexes_equal_the_tr
 
     # A second run of the same day replaces the items: still exactly one per period.
     before = {i["pk"]["S"] for i in sdk_items(client, source)}
-    again = run(store, backfill_plan(store, today, today, datetime.now(UTC) + timedelta(days=1)))
+    again = run(store, backfill_plan(store, today, today, after_today(today)))
     assert not again.failures()
     after = sdk_items(client, source)
     assert {i["pk"]["S"] for i in after} == before and len(after) == len(before)
@@ -238,7 +244,7 @@ def test_cleanup_removes_the_sdk_handlers_items_keeps_rollwises_and_every_other_
     for e in setup["events"]():
         ingest_stream.lambda_handler(e, None)
     today = datetime.now(UTC).date()
-    run(store, backfill_plan(store, today, today, datetime.now(UTC) + timedelta(days=1)))
+    run(store, backfill_plan(store, today, today, after_today(today)))
     ours = sdk_items(client, source)
     ours = [i for i in ours if sdk.written_by_rollwise(i)]
     assert len(ours) == 12 and not any(sdk.written_by_rollwise(i) for i in duplicates)
