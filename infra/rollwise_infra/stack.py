@@ -657,7 +657,7 @@ class RollwiseStack(Stack):
             "ArchiveFailures",
             self._job_metric("ArchiveFailures"),
             1,
-            "rollwise merge: copy or delete operations failed; originals are still under raw/",
+            "rollwise merge: archive or delete operations failed; originals are still under raw/",
         )
         # Files pile up: closed windows the job left unfinished are 30 minutes old...
         self._alarm(

@@ -110,8 +110,12 @@ class Blob:
     def e_tag(self) -> str:
         if self._e_tag is None:
             self._e_tag = (self._answer.meta.get("e_tag") if self._answer is not None else None) or ""
-            self._answer = None
         return self._e_tag
+
+    @property
+    def attributes(self) -> dict[str, str]:
+        """What S3 keeps beside the bytes: the content type and the like, and the user metadata (``x-amz-meta-*``)."""
+        return dict(self._answer.attributes) if self._answer is not None else {}
 
     def __eq__(self, other: object) -> bool:
         return isinstance(other, Blob) and (self.key, self.data, self.e_tag) == (other.key, other.data, other.e_tag)
@@ -180,14 +184,16 @@ class ObjectStore:
         except Exception as exc:  # noqa: BLE001
             raise self._fail(exc, "head", key) from None
 
-    def put(self, key: str, data: bytes | Path, mode: str | tuple[str, str] = "overwrite") -> str:
-        """``mode``: ``"overwrite"``, ``"create"`` (if absent) or ``("if-match", e_tag)``. Returns the new ETag."""
+    def put(self, key: str, data: bytes | Path, mode: str | tuple[str, str] = "overwrite", attributes: Mapping[str, str] | None = None) -> str:
+        """``mode``: ``"overwrite"``, ``"create"`` (if absent) or ``("if-match", e_tag)``. Returns the new ETag.
+        ``attributes`` (content type, user metadata) are kept where the store keeps them (not in a local folder)."""
         obs_mode: Any = {"e_tag": mode[1]} if isinstance(mode, tuple) else mode
+        kept: Any = {"attributes": attributes} if attributes and self.root is None else {}
         try:
             with self._guard:
                 if isinstance(data, Path):
                     return obs.put(self.native, key, data)["e_tag"] or ""
-                return obs.put(self.native, key, data, mode=obs_mode, use_multipart=False)["e_tag"] or ""
+                return obs.put(self.native, key, data, mode=obs_mode, use_multipart=False, **kept)["e_tag"] or ""
         except Exception as exc:  # noqa: BLE001
             raise self._fail(exc, "put", key) from None
 
@@ -485,6 +491,19 @@ def read_if_exists(store: ObjectStore, key: str, e_tag: str | None = None) -> Bl
 def create(store: ObjectStore, key: str, data: bytes) -> str:
     """Write ``key`` only if absent (If-None-Match); :class:`AlreadyExists` otherwise. Returns the ETag."""
     return store.put(key, data, "create")
+
+
+def keep(store: ObjectStore, key: str, data: bytes, attributes: Mapping[str, str] | None = None) -> bool:
+    """Write ``key`` only if absent. True when it holds these very bytes now (written, or there already: a
+    retry, or another run keeping the same version); False when it holds other bytes, which stay."""
+    try:
+        store.put(key, data, "create", attributes)
+        return True
+    except AlreadyExists:
+        there = read_if_exists(store, key)
+    if there is None:  # deleted since it was refused: write it again
+        return keep(store, key, data, attributes)
+    return there.data == data
 
 
 def replace(store: ObjectStore, key: str, data: bytes, e_tag: str) -> str:

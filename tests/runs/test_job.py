@@ -7,6 +7,7 @@ import orjson
 
 from rollwise import objects
 from rollwise.runs.job import MergeJob
+from rollwise.runs.layout import Layout
 from rollwise.runs.settings import MergeSettings
 from support.runs import (
     FaultyStore,
@@ -21,6 +22,7 @@ from support.runs import (
 )
 
 UTC = UTC
+LAYOUT = Layout.under("runs")
 AT = datetime(2024, 1, 15, 13, 20, tzinfo=UTC)
 
 
@@ -35,6 +37,7 @@ def test_closed_windows_are_aggregated_and_archived(runs_url):
     put(store, "runs/raw/20240115t1302Z_c.json", run_summary("run-c", 50, 5, errors=2, ms=4000, top=[("X", "Top", 0.99), ("B", "Tie", 0.9)]))
     put(store, "runs/raw/20240115t1309Z_d.json", item(5, 0.1))
     put(store, "runs/raw/20240115t1319Z_open.json", item(6, 0.8))  # 13:15-13:20 closes at 13:21
+    written = {m.key: (m.e_tag, store.get(m.key).data) for m in objects.list_objects(store, "runs/raw")}
     result = merge(runs_url)
     assert result.body() == {
         "windows": ["runs/20240115t1305Z.json", "runs/20240115t1310Z.json"],
@@ -89,10 +92,10 @@ def test_closed_windows_are_aggregated_and_archived(runs_url):
         ["runs/raw/20240115t1300Z_a.json", "runs/raw/20240115t1302Z_c.json", "runs/raw/20240115t1304Z_b.json"]
     )
     assert next(r for r in first["runs"] if r.get("run_id") == "run-c")["opportunities_processed"] == 50
-    etags = {m.key: m.e_tag for m in objects.list_objects(store, "runs/archive")}
-    assert {f["key"]: f["etag"] for f in first["source_files"]} == {
-        k.replace("archive", "raw"): e for k, e in etags.items() if "1305" not in k and "1309" not in k
-    }
+    # the versions listed are those counted, and the archive holds their very bytes
+    assert {f["key"]: f["etag"] for f in first["source_files"]} == {k: e for k, (e, _) in written.items() if "1309" not in k and "open" not in k}
+    archived = {m.key.replace("archive", "raw"): store.get(m.key).data for m in objects.list_objects(store, "runs/archive")}
+    assert archived == {k: data for k, (_, data) in written.items() if "open" not in k}
     assert keys(store, "runs/raw") == ["runs/raw/20240115t1319Z_open.json"]
     assert len(keys(store, "runs/archive")) == 4
 
@@ -173,14 +176,15 @@ def test_bundle_mode_writes_one_compressed_bundle_per_window(runs_url):
     assert keys(store, "runs/raw") == []
 
 
-def test_a_failed_copy_leaves_the_original_and_the_next_run_finishes_it(runs_url):
+def test_a_failed_archive_write_leaves_the_original_and_the_next_run_finishes_it(runs_url):
     good, bad = write_small_run(runs_url, valid=6, poison=0)
     stuck = sorted(good)[0]
-    reset = objects.RequestFailed(f"connection reset copying {stuck}", stuck, "copy")
-    flaky = FaultyStore(open_store(runs_url), lambda name, args: reset if name == "copy" and args[0] == stuck else None)
+    target = LAYOUT.archived_key(stuck)
+    reset = objects.RequestFailed(f"connection reset writing {target}", target, "put")
+    flaky = FaultyStore(open_store(runs_url), lambda name, args: reset if name == "put" and args[0] == target else None)
     result = merge(runs_url, store=flaky)
     assert result.files_processed == 6 and result.files_archived == 5 and result.files_failed == 1
-    assert result.body()["failed_operations"] == [{"key": stuck, "operation": "copy", "error": f"connection reset copying {stuck}"}]
+    assert result.body()["failed_operations"] == [{"key": stuck, "operation": "archive", "error": f"connection reset writing {target}"}]
     assert keys(open_store(runs_url), "runs/raw") == [stuck]
     retry = merge(runs_url)
     assert (retry.files_processed, retry.files_archived, retry.windows) == (0, 1, [])

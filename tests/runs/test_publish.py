@@ -157,3 +157,29 @@ def test_the_outputs_are_never_read_as_input(runs_url, raw):
     again = merge(runs_url, at=datetime(2024, 1, 16, tzinfo=UTC), raw_prefix=raw)
     assert (again.files_processed, again.files_quarantined, again.windows) == (0, 0, [])
     assert len(keys(store, "runs/records/")) == len(keys(store, "runs/windows/")) == 1
+
+
+def test_records_held_while_another_run_rebuilds_them_after_a_rewrite_end_whole(runs_url):
+    """Run A commits a window; its records write is held while the producer writes one of the files again and
+    run B merges the same window (B finds the records missing and rebuilds them, without the file it can no
+    longer read in the version counted). When A's write goes on, the records hold every row the aggregate
+    counts: A holds them whole and replaces B's shorter object."""
+    store = open_store(runs_url)
+    good = write_sam_window(store)
+    rewritten = sorted(good)[0]
+    held = []
+
+    def hold_records(name, args):
+        if name == "put" and args[0].startswith("runs/records/") and not held:
+            held.append(args[0])
+            put(store, rewritten, sam_result(9, 0.5))  # the producer writes the key again
+            b = merge(runs_url)  # run B, at full speed, while A waits
+            assert (b.files_processed, b.files_rewritten) == (0, 1) and args[0] in keys(store, "runs/records")
+        return None
+
+    a = merge(runs_url, store=FaultyStore(open_store(runs_url), hold_records))
+    assert held and a.files_processed == 5
+    (doc,) = aggregates(store).values()
+    rows = records_rows(store, held[0])
+    assert sorted({r["source_file"] for r in rows}) == sorted(f["key"] for f in doc["source_files"])
+    assert len(rows) == doc["stats"]["opportunities_processed"]

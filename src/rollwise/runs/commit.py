@@ -17,7 +17,7 @@ from typing import Any
 
 from rollwise import objects
 from rollwise.runs.aggregate import WindowAggregate
-from rollwise.runs.archive import Bundle
+from rollwise.runs.archive import Bundle, Spool
 from rollwise.runs.layout import Layout
 from rollwise.runs.plan import RawFile
 from rollwise.runs.records import PoisonFile, parse_run_file
@@ -47,7 +47,8 @@ class CommitOutcome:
     conflict: bool = False
     gave_up: str | None = None
     aggregate: WindowAggregate | None = None
-    bundle: Bundle | None = None
+    bundle: Bundle | None = None  # the files added, for their bundle (bundle mode), written after the commit
+    spool: Spool | None = None  # the files added, for their archive write (move mode), after the commit
     records: tuple[str, bytes] | None = None  # the records object of the files added: key, gzipped rows (written after the commit)
     attempts: int = 1
 
@@ -80,15 +81,24 @@ def attempt_commit(
             rewritten.append((f, agg.manifest[f.key]))
     fresh = [f for f in files if f.key not in agg.manifest and f.key not in poison]
     bundle = Bundle(window) if settings.archive_mode == "bundle" and fresh else None
+    spool = Spool(window) if settings.archive_mode == "move" and fresh else None
     records = RecordsFile() if settings.records_output and fresh else None
     added: list[RawFile] = []
     changed: list[RawFile] = []
     unread: list[tuple[RawFile, objects.ObjectError]] = []
 
     def fetch(f: RawFile) -> Any:
+        """The version listed (or PreconditionFailed), parsed on this thread."""
         if f.size > settings.max_file_bytes:
             return PoisonFile(f"file is {f.size} bytes, over the {settings.max_file_bytes}-byte limit")
-        return objects.read_if_exists(store, f.key, f.e_tag)  # the version listed, or PreconditionFailed
+        blob = objects.read_if_exists(store, f.key, f.e_tag)
+        if blob is None:  # archived meanwhile by another invocation, which counted it
+            return None
+        try:
+            outcomes = parse_run_file(blob.data, settings.match_threshold)
+        except PoisonFile as exc:
+            return exc
+        return blob, outcomes
 
     def fold(f: RawFile, got: Any) -> None:
         on_read(f.key)
@@ -98,18 +108,21 @@ def attempt_commit(
             changed.append(f)
         elif isinstance(got, BaseException):
             unread.append((f, got if isinstance(got, objects.ObjectError) else objects.RequestFailed(str(got), f.key, "get")))
-        elif got is not None:  # None: archived meanwhile by another invocation, which counted it
-            try:
-                outcomes = parse_run_file(got.data, settings.match_threshold)
-            except PoisonFile as exc:
-                poison[f.key] = (f, str(exc))
-                return
+        elif got is not None:
+            blob, outcomes = got
             agg.add_file(f.key, f.e_tag, outcomes)
             added.append(f)
             if records is not None:
                 records.add(window, f.key, f.e_tag, outcomes)
             if bundle:
-                bundle.add(f, got.data)
+                bundle.add(f, blob.data)
+            if spool:
+                spool.add(f.key, blob.data, blob.attributes)
+
+    def discard() -> None:
+        for kept in (bundle, spool):
+            if kept is not None:
+                kept.discard()
 
     try:
         each(fresh, fetch, fold, settings.concurrency)
@@ -124,12 +137,10 @@ def attempt_commit(
             else:
                 objects.replace(store, key, data, stored.e_tag)
     except (objects.AlreadyExists, objects.PreconditionFailed):
-        if bundle:
-            bundle.discard()
+        discard()
         return CommitOutcome(window, key, poison=tuple(poison.values()), conflict=True)
     except BaseException:
-        if bundle:
-            bundle.discard()
+        discard()
         raise
     return CommitOutcome(
         window,
@@ -143,6 +154,7 @@ def attempt_commit(
         tuple(unread),
         aggregate=agg if (added or existing) else None,
         bundle=bundle,
+        spool=spool,
         records=named,
     )
 

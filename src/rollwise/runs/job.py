@@ -208,7 +208,11 @@ class MergeJob:
         if self.settings.archive_mode == "bundle":
             archived = archive.bundle(self.store, self.layout, window, counted + rewrites, outcome.bundle, self.settings.concurrency)
         else:
-            archived = archive.move(self.store, self.layout, counted, self.settings.concurrency, rewrites)
+            try:
+                archived = archive.move(self.store, self.layout, counted, self.settings.concurrency, rewrites, outcome.spool)
+            finally:
+                if outcome.spool is not None:
+                    outcome.spool.discard()
         done = set(archived.archived)
         kept = done | set(archived.superseded)  # the version listed is in the archive now
         for f, counted_e_tag in outcome.rewritten:
@@ -234,7 +238,7 @@ class MergeJob:
         result.files_changed += len(changed)
         for failure in archived.failed:
             result.fail(failure, failure.key)
-        moved = quarantine(self.store, self.layout, outcome.poison, self.settings.concurrency, utc_now())
+        moved = quarantine(self.store, self.layout, outcome.poison + archived.poison, self.settings.concurrency, utc_now())
         result.files_quarantined += len(moved.moved)
         for failure in moved.failed:
             result.fail(failure, failure.key)

@@ -5,13 +5,16 @@ only if absent, under a key named by the files it holds, and the aggregate's
 manifest names it. The outputs are written *after* the aggregate and *before*
 the files are archived, so a crash in between leaves the files under raw/:
 the next run finds them counted, checks that the records object the manifest
-names exists, rebuilds it from the files if it does not, and only then
-archives them. A window row is replaced only by a row of more files.
+names exists, rebuilds it from the versions counted if it does not (under raw/,
+or where the counting run kept them before its commit), and only then archives
+them. A window row is replaced only by a row of more files.
 """
 
 from __future__ import annotations
 
+import gzip
 import logging
+import threading
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -25,7 +28,7 @@ from rollwise.runs.layout import Layout
 from rollwise.runs.plan import RawFile
 from rollwise.runs.records import PoisonFile, parse_run_file
 from rollwise.runs.settings import MergeSettings
-from rollwise.runs.tables import RecordsFile, window_row
+from rollwise.runs.tables import RecordsFile, files_digest, window_row
 from rollwise.threads import each
 from rollwise.timestamps import utc_now, utc_text
 
@@ -52,8 +55,11 @@ def publish(
     fresh_key = None
     if outcome.records is not None and outcome.added:
         fresh_key, data = outcome.records
-        if _create(store, fresh_key, data, failed):
-            written.append(fresh_key)
+        try:
+            if _complete(store, fresh_key, data):
+                written.append(fresh_key)
+        except objects.ObjectError as exc:
+            failed.append(Failure(fresh_key, "records", exc))
     # Files counted by an earlier run (which stopped before archiving them): their records object may be missing.
     earlier: set[str] = set()
     added = {f.key for f in outcome.added}
@@ -87,47 +93,95 @@ def _create(store: objects.ObjectStore, key: str, data: bytes, failed: list[Fail
         return False
 
 
+def _complete(store: objects.ObjectStore, key: str, data: bytes) -> bool:
+    """Write the records of the files this run counted, which it holds whole. If another run wrote them first, it
+    may have rebuilt them without a file the producer wrote over before it was archived: a stored object of fewer
+    rows is replaced by this whole one (only while unchanged), so the records hold every row counted."""
+    stored = None
+    for _ in range(ROW_ATTEMPTS):
+        if stored is not None and _rows(stored.data) >= _rows(data):
+            return False
+        try:
+            if stored is None:
+                objects.create(store, key, data)
+                return True
+            objects.replace(store, key, data, stored.e_tag)
+            log.info("records completed with the rows a rebuild could not read", extra={"records": key})
+            return True
+        except (objects.AlreadyExists, objects.PreconditionFailed):
+            stored = objects.read_if_exists(store, key)
+    return False
+
+
+def _rows(data: bytes) -> int:
+    return gzip.decompress(data).count(b"\n")
+
+
 def _rebuild(
     store: objects.ObjectStore, layout: Layout, outcome: CommitOutcome, records_key: str, settings: MergeSettings, failed: list[Failure]
 ) -> bool:
-    """The records object of every file the manifest puts in it, from the files (still under
-    raw/, or already moved to the archive by a run that crashed while archiving)."""
+    """The records object of every file the manifest puts in it, from the very versions counted: under raw/ while
+    they are there, else in the archive or the window's bundle."""
     agg = outcome.aggregate
     assert agg is not None
-    keys = sorted(k for k, r in agg.records_of.items() if r == records_key)
+    counted = {k: agg.manifest[k] for k, r in agg.records_of.items() if r == records_key}
     records = RecordsFile()
-    missing: list[str] = []
+    bundled: list[dict[str, bytes]] = []  # the bundle's counted lines, read once, at the first version not under raw/
+    lock = threading.Lock()
 
     def fetch(key: str) -> Any:
-        rewritten = False
+        e_tag = counted[key]
         try:
-            blob = objects.read_if_exists(store, key, agg.manifest[key])  # the version counted, only
+            blob = objects.read_if_exists(store, key, e_tag)  # the version counted, only
         except objects.PreconditionFailed:
-            blob, rewritten = None, True
-        if blob is None and settings.archive_mode == "move":  # archived by a run that crashed before these rows were stored
-            blob = objects.read_if_exists(store, layout.archived_key(key))
-        if blob is None and rewritten:
-            return f"{key} (rewritten since it was counted)"  # its rows as counted are gone
-        return blob
+            blob = None
+        if blob is not None:
+            return blob.data
+        if settings.archive_mode == "bundle":
+            with lock:
+                if not bundled:
+                    bundled.append(_bundled(store, layout.bundle_key(outcome.window, files_digest(counted)), counted))
+            return bundled[0].get(key)
+        blob = objects.read_if_exists(store, layout.archived_key(key))  # only ever the version counted (archive.keep_version)
+        return None if blob is None else blob.data
+
+    missing: list[str] = []
 
     def fold(key: str, got: Any) -> None:
         if isinstance(got, BaseException):
             failed.append(Failure(key, "get", got))
-        elif got is None or isinstance(got, str):
-            missing.append(got or key)
+        elif got is None:
+            missing.append(f"{key} (written over before it was archived)")
         else:
             try:
-                records.add(outcome.window, key, agg.manifest[key], parse_run_file(got.data, settings.match_threshold))
-            except PoisonFile as exc:  # counted once, unreadable now: the file was replaced after it was counted
+                records.add(outcome.window, key, counted[key], parse_run_file(got, settings.match_threshold))
+            except PoisonFile as exc:  # counted once, so it parsed then: what was found is not the version counted
                 missing.append(f"{key} ({exc})")
 
     before = len(failed)
-    each(keys, fetch, fold, settings.concurrency)
+    each(sorted(counted), fetch, fold, settings.concurrency)
     if len(failed) > before:
         return False
     if missing:
-        log.warning("records rebuilt without some files: they are gone", extra={"records": records_key, "missing": missing[:20]})
+        # The run that counted them may still hold their rows (it replaces this object with the whole one); if it
+        # stopped between its commit and its archive, they are gone with the producer's new versions.
+        log.warning(
+            "records rebuilt without some files: their counted versions are not readable", extra={"records": records_key, "missing": missing[:20]}
+        )
     return _create(store, records_key, records.data(), failed)
+
+
+def _bundled(store: objects.ObjectStore, key: str, counted: dict[str, str]) -> dict[str, bytes]:
+    """The counted versions' lines of the bundle the commit stored before counting them (none if it is missing)."""
+    blob = objects.read_if_exists(store, key)
+    if blob is None:
+        return {}
+    out = {}
+    for line in gzip.decompress(blob.data).splitlines():
+        doc = orjson.loads(line)
+        if counted.get(doc["key"]) == doc["etag"]:
+            out[doc["key"]] = orjson.dumps(doc["content"])
+    return out
 
 
 def _window_row(store: objects.ObjectStore, layout: Layout, outcome: CommitOutcome) -> str | None:
