@@ -1,25 +1,21 @@
-"""Benchmark of the merge-and-archive job against moto server (not a test).
+"""Benchmark of the merge-and-archive job against moto's S3 (not a test).
 
-10,000 files of about 5 KB of the first shape (one item's result) spread over
-2 windows (--windows), plus 100 of the second shape (a run summary). One line for move
-mode and one for bundle mode. Requests are counted at the server: every line
-of moto's access log (its colour codes stripped), by status (404s, 412s and
-5xx apart). "bare" is a plain loop of the same conditional requests on the
-main thread: a GET If-Match per file (obstore), a CopyObject with
-x-amz-copy-source-if-match per file and a DeleteObjects with each key's ETag
-per 1,000 keys (signed by botocore, sent by urllib3), and nothing else. Each measured run is a
-fresh child process, so its CPU time and its peak memory (VmHWM, read from
-its own /proc/self/status: ru_maxrss would include the parent's peak) are its
-own.
+N files of about 5 KB of the first shape (one item's result) spread over 2 windows (--windows), plus 100 of the
+second shape (a run summary). One line per server and mode: moto's S3 app behind waitress, which keeps
+connections alive as S3 does ("keepalive"), and behind werkzeug's server as moto_server runs it, which closes
+each one ("closing"); see bench/s3_server.py, which counts the requests it answers.
 
-    uv run python bench/merge.py [--files 10000] [--windows 2] [--modes move,bundle]
+The yardstick ("bare") is the physical limit of the same work: a plain loop on the main thread of a native
+obstore GET and COPY per file (unconditional) and a bulk DELETE per 1,000 keys, over the same files in the same
+run. The job is measured in a fresh child process: its whole CPU time (process start, imports and listing
+included: "cpu_ms_per_file_whole"), and that less the CPU of an empty run of the same command over a bucket with
+no files ("cpu_ms_per_file"), the figure the ratio compares. Its peak memory is its own VmHWM.
 
-"own_requests" is the bare loop of the mode's own requests: the same as "bare" in move mode;
-in bundle mode the GETs and bulk DELETEs alone (no COPY).
+    uv run python bench/merge.py [--files 10000] [--windows 2] [--modes move,bundle] [--servers keepalive,closing]
 
-Prints: mode=... files=... requests_per_file=... cpu_ms_per_file=... bare_cpu_ms_per_file=... cpu_ratio=...
-        own_requests_cpu_ms_per_file=... own_requests_ratio=...
-        peak_rss_mb=... wall_s=... requests=... bare_requests=... not_found=... precondition_failed=... server_errors=...
+Prints: server=... mode=... files=... requests_per_file=... cpu_ms_per_file=... cpu_ms_per_file_whole=...
+        bare_cpu_ms_per_file=... cpu_ratio=... peak_rss_mb=... wall_s=... requests=... not_found=...
+        precondition_failed=... server_errors=...
 """
 
 from __future__ import annotations
@@ -27,7 +23,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import re
 import subprocess
 import sys
 import time
@@ -42,9 +37,6 @@ os.environ.setdefault("AWS_ACCESS_KEY_ID", "bench")
 os.environ.setdefault("AWS_SECRET_ACCESS_KEY", "bench")
 os.environ.setdefault("AWS_REGION", "us-east-1")
 REFERENCE = datetime(2024, 1, 15, 13, 20, tzinfo=UTC)
-# moto's access log: `127.0.0.1 - - [date] "GET /bucket/key HTTP/1.1" 404 -`, some lines wrapped in colour codes.
-COLOUR = re.compile(rb"\x1b\[[0-9;]*m")
-REQUEST_LINE = re.compile(rb'"(GET|PUT|POST|DELETE|HEAD) [^"]*" (\d{3})')
 
 
 def open_store(url: str):
@@ -99,24 +91,30 @@ def measure_job(url: str, mode: str) -> dict:
     from rollwise.config import resolve
     from rollwise.runs.job import MergeJob
     from rollwise.runs.settings import MergeSettings
-    from rollwise.sketch import decode_text, encode_text, new_sketch
 
-    decode_text(encode_text(new_sketch()))  # imports (protobuf) happen once per container, not per run: keep them out
     store = open_store(url)
     job = MergeJob(store, resolve(MergeSettings, {"archive_mode": mode}))
-    t0, c0 = time.perf_counter(), time.process_time()
+    t0 = time.perf_counter()
     result = job.run(REFERENCE)
-    cpu, wall = time.process_time() - c0, time.perf_counter() - t0
+    wall = time.perf_counter() - t0
     assert not result.failures(), result.failures()[:3]
     return {
         "files": result.files_processed,
         "archived": result.files_archived,
-        "cpu_s": cpu,
+        "cpu_s": process_cpu(),
         "wall_s": wall,
         "peak_rss_mb": own_peak_mb(),
         "records": job.settings.records_output,
         "concurrency": job.settings.concurrency,
     }
+
+
+def process_cpu() -> float:
+    """This process's CPU time so far, its start and imports included."""
+    import resource
+
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
 
 
 def own_peak_mb() -> float:
@@ -127,28 +125,19 @@ def own_peak_mb() -> float:
     raise RuntimeError("no VmHWM in /proc/self/status")
 
 
-def measure_bare(url: str, mode: str = "move") -> dict:
-    """The job's requests and nothing else, made the cheapest way each can be, on the main thread: a
-    GET If-Match through obstore; a CopyObject with x-amz-copy-source-if-match and a DeleteObjects
-    with each ETag signed by botocore and sent by urllib3 (rollwise.s3_requests, the request layer
-    alone: obstore takes no precondition on either)."""
+def measure_bare(url: str) -> dict:
+    """The physical limit of the job's per-file work, on the main thread: a native GET and COPY per file and a
+    native bulk DELETE (of the copies) per 1,000 keys, unconditional, through obstore, and nothing else."""
     import obstore as obs
 
-    from rollwise.config import AwsSettings, resolve
-    from rollwise.s3_requests import ConditionalRequests
-
     store = open_store(url).native
-    s3 = ConditionalRequests(url[len("s3://") :], None, resolve(AwsSettings))
-    # S3 gives every object an ETag
-    listed = [(m["path"], e_tag) for batch in obs.list(store, "runs/raw/", chunk_size=1000) for m in batch if (e_tag := m["e_tag"]) is not None]
+    listed = [m["path"] for batch in obs.list(store, "runs/raw/", chunk_size=1000) for m in batch]
     t0, c0 = time.perf_counter(), time.process_time()
-    for key, e_tag in listed:
-        bytes(obs.get(store, key, options={"if_match": e_tag}).bytes())
-        if mode == "move":  # "bundle": the GETs and the bulk DELETEs alone, the requests of bundle mode but its one PUT a window
-            s3.copy(key, "bare/" + key, e_tag)
-    for i in range(0, len(listed), 1000):  # the originals stay for the job: delete the copies (their ETags are the originals'), the same requests
-        chunk = listed[i : i + 1000]
-        s3.delete_many(["bare/" + k for k, _ in chunk], [e for _, e in chunk])
+    for key in listed:
+        bytes(obs.get(store, key).bytes())
+        obs.copy(store, key, "bare/" + key)
+    for i in range(0, len(listed), 1000):  # the originals stay for the job
+        obs.delete(store, ["bare/" + k for k in listed[i : i + 1000]])
     return {"files": len(listed), "cpu_s": time.process_time() - c0, "wall_s": time.perf_counter() - t0}
 
 
@@ -161,23 +150,44 @@ def child(kind: str, url: str, mode: str = "move") -> dict:
     return json.loads(out.stdout.strip().splitlines()[-1])
 
 
-class ServerLog:
-    """Requests as the server saw them: lines of moto's access log."""
+class Server:
+    """bench/s3_server.py on a free port, and the requests it answered since the last look."""
 
-    def __init__(self, path: Path) -> None:
-        self.path = path
-        self.mark = 0
+    def __init__(self, kind: str) -> None:
+        from support.emulators import free_port
 
-    def since_mark(self) -> dict[str, int]:
-        data = self.path.read_bytes()
-        statuses = [int(code) for _, code in REQUEST_LINE.findall(COLOUR.sub(b"", data[self.mark :]))]
-        self.mark = len(data)
+        self.kind, port = kind, free_port()
+        self.endpoint = f"http://127.0.0.1:{port}"
+        here = Path(__file__).resolve().parent
+        self.process = subprocess.Popen(
+            [sys.executable, str(here / "s3_server.py"), str(port), kind], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+        )
+        self.seen: dict[int, int] = {}
+        for _ in range(200):
+            try:
+                self.since()
+                return
+            except OSError:
+                time.sleep(0.1)
+        raise RuntimeError(f"the {kind} S3 server did not start")
+
+    def since(self) -> dict[str, int]:
+        import urllib.request
+
+        with urllib.request.urlopen(self.endpoint + "/_bench/requests") as answer:
+            counts = {int(k): v for k, v in json.loads(answer.read()).items()}
+        new = {code: n - self.seen.get(code, 0) for code, n in counts.items()}
+        self.seen = counts
         return {
-            "requests": len(statuses),
-            "not_found": statuses.count(404),
-            "precondition_failed": statuses.count(412),
-            "server_errors": sum(code >= 500 for code in statuses),
+            "requests": sum(new.values()),
+            "not_found": new.get(404, 0),
+            "precondition_failed": new.get(412, 0),
+            "server_errors": sum(n for code, n in new.items() if code >= 500),
         }
+
+    def stop(self) -> None:
+        self.process.terminate()
+        self.process.wait()
 
 
 def main() -> None:
@@ -185,59 +195,47 @@ def main() -> None:
     p.add_argument("--files", type=int, default=10_000)
     p.add_argument("--windows", type=int, default=2, help="the files are spread over this many windows")
     p.add_argument("--modes", default="move,bundle")
+    p.add_argument("--servers", default="keepalive,closing")
     p.add_argument("--child", choices=["job", "bare"])
     p.add_argument("--url")
     p.add_argument("--mode", default="move")
     args = p.parse_args()
     if args.child:
-        print(json.dumps(measure_job(args.url, args.mode) if args.child == "job" else measure_bare(args.url, args.mode)))
+        print(json.dumps(measure_job(args.url, args.mode) if args.child == "job" else measure_bare(args.url)))
         return
 
     import boto3
 
-    from support.emulators import free_port
-
-    port = free_port()
-    log_path = Path(f"/tmp/rollwise-bench-moto-{port}.log")
-    with log_path.open("wb") as log:
-        server = subprocess.Popen([str(Path(sys.executable).parent / "moto_server"), "-H", "127.0.0.1", "-p", str(port)], stdout=log, stderr=log)
-    endpoint = f"http://127.0.0.1:{port}"
-    os.environ["AWS_ENDPOINT_URL"] = endpoint
-    try:
-        for _ in range(100):
-            try:
-                boto3.client("s3", endpoint_url=endpoint).list_buckets()
-                break
-            except Exception:  # noqa: BLE001 - not up yet
-                time.sleep(0.1)
-        server_log = ServerLog(log_path)
-        for mode in args.modes.split(","):
-            bucket = f"bench-{uuid.uuid4().hex[:10]}"
-            boto3.client("s3", endpoint_url=endpoint).create_bucket(Bucket=bucket)
-            url = f"s3://{bucket}"
-            upload(url, args.files, args.windows)
-            server_log.since_mark()
-            bare = child("bare", url)
-            bare_log = server_log.since_mark()
-            own = child("bare", url, "bundle") if mode == "bundle" else bare
-            server_log.since_mark()
-            job = child("job", url, mode)
-            seen = server_log.since_mark()
-            n = job["files"]
-            job_cpu, bare_cpu, own_cpu = (job["cpu_s"] / n * 1e3, bare["cpu_s"] / bare["files"] * 1e3, own["cpu_s"] / own["files"] * 1e3)
-            print(
-                f"mode={mode} records={str(job['records']).lower()} concurrency={job['concurrency']} files={n} windows={args.windows} "
-                f"requests_per_file={seen['requests'] / n:.3f} cpu_ms_per_file={job_cpu:.3f} "
-                f"bare_cpu_ms_per_file={bare_cpu:.3f} cpu_ratio={job_cpu / bare_cpu:.2f} own_requests_cpu_ms_per_file={own_cpu:.3f} "
-                f"own_requests_ratio={job_cpu / own_cpu:.2f} peak_rss_mb={job['peak_rss_mb']:.1f} "
-                f"wall_s={job['wall_s']:.1f} requests={seen['requests']} bare_requests={bare_log['requests']} "
-                f"not_found={seen['not_found']} precondition_failed={seen['precondition_failed']} server_errors={seen['server_errors']}",
-                flush=True,
-            )
-    finally:
-        server.terminate()
-        server.wait()
-        log_path.unlink(missing_ok=True)
+    for kind in args.servers.split(","):
+        server = Server(kind)
+        os.environ["AWS_ENDPOINT_URL"] = server.endpoint
+        s3 = boto3.client("s3", endpoint_url=server.endpoint)
+        try:
+            empty_bucket = f"bench-{uuid.uuid4().hex[:10]}"
+            s3.create_bucket(Bucket=empty_bucket)
+            for mode in args.modes.split(","):
+                empty = child("job", f"s3://{empty_bucket}", mode)  # process start, imports and an empty listing
+                bucket = f"bench-{uuid.uuid4().hex[:10]}"
+                s3.create_bucket(Bucket=bucket)
+                url = f"s3://{bucket}"
+                upload(url, args.files, args.windows)
+                bare = child("bare", url)
+                server.since()
+                job = child("job", url, mode)
+                seen = server.since()
+                n = job["files"]
+                whole, net = job["cpu_s"] / n * 1e3, (job["cpu_s"] - empty["cpu_s"]) / n * 1e3
+                bare_cpu = bare["cpu_s"] / bare["files"] * 1e3
+                print(
+                    f"server={kind} mode={mode} records={str(job['records']).lower()} concurrency={job['concurrency']} files={n} "
+                    f"windows={args.windows} requests_per_file={seen['requests'] / n:.3f} cpu_ms_per_file={net:.3f} "
+                    f"cpu_ms_per_file_whole={whole:.3f} bare_cpu_ms_per_file={bare_cpu:.3f} cpu_ratio={net / bare_cpu:.2f} "
+                    f"peak_rss_mb={job['peak_rss_mb']:.1f} wall_s={job['wall_s']:.1f} requests={seen['requests']} "
+                    f"not_found={seen['not_found']} precondition_failed={seen['precondition_failed']} server_errors={seen['server_errors']}",
+                    flush=True,
+                )
+        finally:
+            server.stop()
 
 
 if __name__ == "__main__":
