@@ -14,7 +14,7 @@ SRC = Path(__file__).resolve().parent.parent / "src"
 # Lower layers never import higher ones. Within a layer, imports are allowed but must not cycle.
 LAYERS = [
     # the pure core: no I/O
-    {"errors", "retry", "timestamps", "periods", "windows", "sketch", "validate", "result", "threads", "config", "samples"},
+    {"errors", "retry", "timestamps", "periods", "windows", "sketch", "validate", "result", "threads", "config", "samples", "lambda_limits"},
     # domain models, settings and pure plans
     {
         "runs.layout",
@@ -23,6 +23,7 @@ LAYERS = [
         "runs.aggregate",
         "runs.plan",
         "runs.settings",
+        "runs.capacity",
         "summaries.model",
         "summaries.aggregate",
         "summaries.settings",

@@ -31,9 +31,11 @@ from constructs import Construct
 from rollwise.config import environment
 from rollwise.handlers import API_HANDLER, INGEST_HANDLER, RUNS_HANDLER, RUNS_SERVICE, SUMMARIES_HANDLER
 from rollwise.handlers.common import HandlerSettings
+from rollwise.lambda_limits import TIMEOUT_SECONDS
+from rollwise.runs.capacity import MERGE_MEMORY_MB, SCHEDULE_MINUTES
 from rollwise.runs.settings import MergeSettings
 from rollwise.runs.tables import RECORD_COLUMNS, WINDOW_COLUMNS
-from rollwise.summaries.capacity import SUMMARIES_MEMORY_MB, TIMEOUT_SECONDS
+from rollwise.summaries.capacity import SUMMARIES_MEMORY_MB
 from rollwise.summaries.settings import IngestSettings, SummariesSettings
 from rollwise_infra.config import StackConfig
 from rollwise_infra.runtime import PYTHON
@@ -42,7 +44,7 @@ METRICS_NAMESPACE = HandlerSettings().metrics_namespace
 TIMEOUT = Duration.seconds(TIMEOUT_SECONDS)
 # Every hour: each zone's day is aggregated by the first run delay_hours after it ends (02:00 for UTC tenants).
 SUMMARIES_SCHEDULE = "cron(0 * * * ? *)"
-MERGE_SCHEDULE = "rate(5 minutes)"
+MERGE_SCHEDULE = f"rate({SCHEDULE_MINUTES} minutes)"
 
 
 def _architecture(name: str) -> lambda_.Architecture:
@@ -94,7 +96,7 @@ class RollwiseStack(Stack):
         self.merge_fn = self._function(
             "MergeRuns",
             handler=RUNS_HANDLER,
-            memory=128,
+            memory=MERGE_MEMORY_MB,
             ephemeral_mb=512,
             code=code,
             arch=arch,

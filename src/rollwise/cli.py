@@ -590,6 +590,33 @@ def runs_merge(
         raise typer.Exit(1)
 
 
+@runs_app.command("capacity")
+@command
+def runs_capacity(
+    files_per_day: int = typer.Option(..., "--files-per-day", min=0, help="expected raw files a day"),
+    as_json: bool = JsonOption,
+) -> None:
+    """The merge function's memory a volume needs, by the capacity rule (docs/benchmarks.md)."""
+    from dataclasses import asdict
+
+    from rollwise.runs.capacity import SCHEDULE_MINUTES, capacity
+
+    row = capacity(files_per_day)
+    if as_json:
+        display.json_document({**asdict(row), "fits": row.fits})
+        return
+    if row.memory_mb is None:
+        fail(
+            f"no memory size keeps up with {files_per_day:,} files a day, one invocation every {SCHEDULE_MINUTES} minutes: "
+            f"at the largest, {row.seconds_per_invocation} s of each period's work; merge more often or split the producer's prefix",
+            1,
+        )
+    display.echo(
+        f"{row.memory_mb} MB for {files_per_day:,} files a day: up to {row.files_per_invocation:,} files an invocation, "
+        f"about {row.seconds_per_invocation} s for each {SCHEDULE_MINUTES} minutes' files"
+    )
+
+
 @runs_app.command("show")
 @command
 def runs_show(

@@ -16,10 +16,9 @@ from rollwise.handlers.common import (
     start_invocation,
     structured_logger,
 )
+from rollwise.runs.capacity import SAFETY_SECONDS
 
 SERVICE = RUNS_SERVICE
-# Leave time to archive the window under way and to answer: start no window in the last 45 s.
-SAFETY_SECONDS = 45
 logger = structured_logger(SERVICE)
 
 

@@ -87,16 +87,20 @@ class Spool:
         fd, self.path = tempfile.mkstemp(prefix=f"rollwise-{window.name}-", suffix=".spool")
         self._file = os.fdopen(fd, "w+b")
         self._end = 0
+        self._flushed = True
         self.kept: dict[str, tuple[int, int, dict[str, str]]] = {}  # key -> offset, length, attributes
 
     def add(self, key: str, data: bytes, attributes: dict[str, str]) -> None:
         """One writer at a time (a commit's fold); reads may run beside it on other threads."""
         self._file.write(data)
-        self._file.flush()
         self.kept[key] = (self._end, len(data), attributes)
         self._end += len(data)
+        self._flushed = False
 
     def read(self, key: str) -> tuple[bytes, dict[str, str]]:
+        if not self._flushed:  # once, after the last add: the reads come after the commit
+            self._file.flush()
+            self._flushed = True
         offset, length, attributes = self.kept[key]
         return os.pread(self._file.fileno(), length, offset), attributes
 

@@ -12,24 +12,18 @@ from __future__ import annotations
 from dataclasses import dataclass
 from math import ceil
 
+from rollwise.lambda_limits import TIMEOUT_SECONDS, vcpu_share
+
 # CPU time of the summaries job per record, on one full core (bench/summaries.py, 100,000 records:
 # the median of 3 runs, reading, aggregating and writing included).
 CPU_US_PER_RECORD = 13.6
-# Lambda's CPU grows with memory: one full vCPU at 1,769 MB (AWS Lambda documentation); a run is one thread.
-FULL_VCPU_MB = 1769
-# The summaries function: its memory, its timeout, and how long before the timeout it starts no period.
+# The summaries function: its memory, and how long before its timeout it starts no period.
 SUMMARIES_MEMORY_MB = 256
-TIMEOUT_SECONDS = 300
 DEADLINE_MARGIN_SECONDS = 60
 # A shard's day must fit this many times in one run: the nightly run of a 1st of the month or a Monday
 # also merges the month or the week, retries repeat work, and volumes grow.
 HEADROOM = 2.0
 VOLUME = 10_000_000  # executions a day the default deploy is sized for
-
-
-def vcpu_share(memory_mb: int) -> float:
-    """The share of one vCPU a function of ``memory_mb`` gets (one thread: at most 1)."""
-    return min(memory_mb / FULL_VCPU_MB, 1.0)
 
 
 def records_per_run(
