@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from rollwise.api.settings import ApiSettings
+from rollwise.runs.capacity import MERGE_MEMORY_MB
 from rollwise.runs.settings import ARCHIVE_MODES, MergeSettings
 from rollwise.summaries.capacity import SUMMARIES_MEMORY_MB, VOLUME, one_run_fits, records_per_shard, shards_for
 from rollwise.summaries.settings import REMOVE_POLICIES, IngestSettings, SummariesSettings
@@ -28,6 +29,9 @@ class StackConfig:
     runs_root: str = MergeSettings.root
     raw_prefix: str = MergeSettings.raw_prefix  # empty: <runs_root>/raw/
     archive_mode: str = MergeSettings.archive_mode
+    # The merge function's memory, and so its share of a vCPU: `rollwise runs capacity --files-per-day N` prints the
+    # size a volume needs (rollwise.runs.capacity).
+    merge_memory_mb: int = MERGE_MEMORY_MB
     # The summaries job is sized for this many executions a day: the shard count follows the capacity rule
     # (rollwise.summaries.capacity) unless `shards` is set. A table keeps the count it was first used with.
     executions_per_day: int = VOLUME
@@ -120,6 +124,8 @@ class StackConfig:
             raise ValueError(f"api_issuer must be an https:// URL (API Gateway fetches its keys), got {self.api_issuer!r}")
         if self.api_throttle_rate < 1 or self.api_throttle_burst < 1:
             raise ValueError("api_throttle_rate and api_throttle_burst must be 1 or more")
+        if not 128 <= self.merge_memory_mb <= 10240:
+            raise ValueError(f"merge_memory_mb must be from 128 to 10240 (Lambda's sizes), got {self.merge_memory_mb}")
         if self.archive_mode not in ARCHIVE_MODES:
             raise ValueError(f"archive_mode must be one of {', '.join(ARCHIVE_MODES)}, got {self.archive_mode!r}")
 

@@ -32,7 +32,7 @@ from rollwise.config import environment
 from rollwise.handlers import API_HANDLER, INGEST_HANDLER, RUNS_HANDLER, RUNS_SERVICE, SUMMARIES_HANDLER
 from rollwise.handlers.common import HandlerSettings
 from rollwise.lambda_limits import TIMEOUT_SECONDS
-from rollwise.runs.capacity import MERGE_MEMORY_MB, SCHEDULE_MINUTES
+from rollwise.runs.capacity import SCHEDULE_MINUTES
 from rollwise.runs.settings import MergeSettings
 from rollwise.runs.tables import RECORD_COLUMNS, WINDOW_COLUMNS
 from rollwise.summaries.capacity import SUMMARIES_MEMORY_MB
@@ -96,7 +96,7 @@ class RollwiseStack(Stack):
         self.merge_fn = self._function(
             "MergeRuns",
             handler=RUNS_HANDLER,
-            memory=MERGE_MEMORY_MB,
+            memory=config.merge_memory_mb,
             ephemeral_mb=512,
             code=code,
             arch=arch,

@@ -43,7 +43,7 @@ def template(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def fanout(tmp_path_factory):
-    return synth(tmp_path_factory, fanout=True, architecture="arm64", archive_mode="bundle", fanout_concurrency=3)
+    return synth(tmp_path_factory, fanout=True, architecture="arm64", archive_mode="bundle", fanout_concurrency=3, merge_memory_mb=512)
 
 
 def of_type(t, kind):
@@ -297,6 +297,14 @@ def test_cfn_lint_finds_no_errors(template, fanout, ingesting, tmp_path):
         # The China regions have no Cognito: there the API takes api_issuer (any OIDC issuer), said in docs/deploy.md.
         errors = [m for m in matches if m.rule.id.startswith("E") and not (m.rule.id == "E3006" and "AWS::Cognito::" in str(m) and "'cn-" in str(m))]
         assert errors == [], [str(m) for m in errors]
+
+
+def test_the_merge_functions_memory_is_the_size_a_volume_needs(template, fanout):
+    """128 MB by default; the size `rollwise runs capacity` prints when set."""
+    merge = "rollwise.handlers.merge_runs.lambda_handler"
+    assert (function(template, merge)["MemorySize"], function(fanout, merge)["MemorySize"]) == (128, 512)
+    with pytest.raises(ValueError, match="merge_memory_mb must be from 128 to 10240"):
+        StackConfig(merge_memory_mb=64)
 
 
 def test_config_file_and_context(tmp_path):
