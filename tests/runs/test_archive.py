@@ -150,3 +150,23 @@ def test_a_rewrite_that_is_not_json_is_quarantined_and_every_bundle_line_parses(
     assert "not JSON" in objects.read(store, LAYOUT.note_key(written[0])).data.decode()
     lines = [line for key in keys(store, LAYOUT.bundles) for line in gzip.decompress(objects.read(store, key).data).splitlines()]
     assert len(lines) == 4 and all(orjson.loads(line)["key"] in written for line in lines)
+
+
+@pytest.mark.parametrize("mode", ["move", "bundle"])
+def test_the_counted_bytes_kept_on_local_disk_are_gone_after_the_window_whatever_stopped_it(runs_url, tmp_path, monkeypatch, mode):
+    """A warm Lambda keeps its /tmp: a window's spool or bundle must not outlive it, even when its archive fails."""
+    import tempfile
+
+    local = tmp_path / "lambda-tmp"
+    local.mkdir()
+    monkeypatch.setattr(tempfile, "tempdir", str(local))
+    store = open_store(runs_url)
+    _raw_files(store, 6)
+
+    def refuse_deletes(name, args):
+        return objects.RequestFailed("connection reset", None, "delete") if name == "delete" else None
+
+    failed = MergeJob(FaultyStore(store, refuse_deletes), MergeSettings(archive_mode=mode)).run(AT)
+    assert failed.files_processed == 6 and failed.failures() and list(local.iterdir()) == []
+    done = MergeJob(store, MergeSettings(archive_mode=mode)).run(AT)
+    assert done.failures() == [] and keys(store, "runs/raw") == [] and list(local.iterdir()) == []

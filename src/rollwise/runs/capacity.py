@@ -15,7 +15,7 @@ from rollwise.lambda_limits import MEMORY_SIZES, TIMEOUT_SECONDS, vcpu_share
 
 # CPU time of the merge job per file on one full core: move mode with the records output, the heavier mode,
 # against S3 as it answers (keep-alive), its start and listing left out (bench/merge.py, 10,100 files).
-CPU_MS_PER_FILE = 0.90
+CPU_MS_PER_FILE = 0.80
 MERGE_MEMORY_MB = 128
 SCHEDULE_MINUTES = 5
 # Start no window in the invocation's last seconds: time to archive the window under way and to answer.

@@ -168,8 +168,17 @@ class MergeJob:
         }
 
     def merge_window(self, planned: WindowFiles, result: MergeResult) -> CommitOutcome:
+        outcome = commit_window(self.store, self.layout, planned.window, planned.files, self.settings, self.on_file)
+        try:
+            self._after_commit(planned, outcome, result)
+        finally:  # whatever stopped the window, the counted bytes kept on local disk go (a warm Lambda keeps its /tmp)
+            for kept in (outcome.spool, outcome.bundle):
+                if kept is not None:
+                    kept.discard()
+        return outcome
+
+    def _after_commit(self, planned: WindowFiles, outcome: CommitOutcome, result: MergeResult) -> None:
         window, files = planned.window, planned.files
-        outcome = commit_window(self.store, self.layout, window, files, self.settings, self.on_file)
         if outcome.gave_up:
             poisoned = {f.key for f, _ in outcome.poison}
             result.fail(Failure(outcome.key, "put", outcome.gave_up))
@@ -208,11 +217,7 @@ class MergeJob:
         if self.settings.archive_mode == "bundle":
             archived = archive.bundle(self.store, self.layout, window, counted + rewrites, outcome.bundle, self.settings.concurrency)
         else:
-            try:
-                archived = archive.move(self.store, self.layout, counted, self.settings.concurrency, rewrites, outcome.spool)
-            finally:
-                if outcome.spool is not None:
-                    outcome.spool.discard()
+            archived = archive.move(self.store, self.layout, counted, self.settings.concurrency, rewrites, outcome.spool)
         done = set(archived.archived)
         kept = done | set(archived.superseded)  # the version listed is in the archive now
         for f, counted_e_tag in outcome.rewritten:
@@ -242,4 +247,3 @@ class MergeJob:
         result.files_quarantined += len(moved.moved)
         for failure in moved.failed:
             result.fail(failure, failure.key)
-        return outcome
