@@ -6,15 +6,13 @@ manifest names it. The outputs are written *after* the aggregate and *before*
 the files are archived, so a crash in between leaves the files under raw/:
 the next run finds them counted, checks that the records object the manifest
 names exists, rebuilds it from the versions counted if it does not (under raw/,
-or where the counting run kept them before its commit), and only then archives
-them. A window row is replaced only by a row of more files.
+or in the archive), and only then archives them. A window row is replaced only by a row of more files.
 """
 
 from __future__ import annotations
 
 import gzip
 import logging
-import threading
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -28,7 +26,7 @@ from rollwise.runs.layout import Layout
 from rollwise.runs.plan import RawFile
 from rollwise.runs.records import PoisonFile, parse_run_file
 from rollwise.runs.settings import MergeSettings
-from rollwise.runs.tables import RecordsFile, files_digest, window_row
+from rollwise.runs.tables import RecordsFile, window_row
 from rollwise.threads import each
 from rollwise.timestamps import utc_now, utc_text
 
@@ -114,20 +112,22 @@ def _complete(store: objects.ObjectStore, key: str, data: bytes) -> bool:
 
 
 def _rows(data: bytes) -> int:
-    return gzip.decompress(data).count(b"\n")
+    """Rows of a records object; -1 for one that is not gzip (damaged, or not ours): written again."""
+    try:
+        return gzip.decompress(data).count(b"\n")
+    except (OSError, EOFError):
+        return -1
 
 
 def _rebuild(
     store: objects.ObjectStore, layout: Layout, outcome: CommitOutcome, records_key: str, settings: MergeSettings, failed: list[Failure]
 ) -> bool:
     """The records object of every file the manifest puts in it, from the very versions counted: under raw/ while
-    they are there, else in the archive or the window's bundle."""
+    they are there, else in the archive (move mode)."""
     agg = outcome.aggregate
     assert agg is not None
     counted = {k: agg.manifest[k] for k, r in agg.records_of.items() if r == records_key}
     records = RecordsFile()
-    bundled: list[dict[str, bytes]] = []  # the bundle's counted lines, read once, at the first version not under raw/
-    lock = threading.Lock()
 
     def fetch(key: str) -> Any:
         e_tag = counted[key]
@@ -135,14 +135,8 @@ def _rebuild(
             blob = objects.read_if_exists(store, key, e_tag)  # the version counted, only
         except objects.PreconditionFailed:
             blob = None
-        if blob is not None:
-            return blob.data
-        if settings.archive_mode == "bundle":
-            with lock:
-                if not bundled:
-                    bundled.append(_bundled(store, layout.bundle_key(outcome.window, files_digest(counted)), counted))
-            return bundled[0].get(key)
-        blob = objects.read_if_exists(store, layout.archived_key(key))  # only ever the version counted (archive.keep_version)
+        if blob is None and settings.archive_mode == "move":  # archived: only ever the version counted (archive.keep_version)
+            blob = objects.read_if_exists(store, layout.archived_key(key))
         return None if blob is None else blob.data
 
     missing: list[str] = []
@@ -169,19 +163,6 @@ def _rebuild(
             "records rebuilt without some files: their counted versions are not readable", extra={"records": records_key, "missing": missing[:20]}
         )
     return _create(store, records_key, records.data(), failed)
-
-
-def _bundled(store: objects.ObjectStore, key: str, counted: dict[str, str]) -> dict[str, bytes]:
-    """The counted versions' lines of the bundle the commit stored before counting them (none if it is missing)."""
-    blob = objects.read_if_exists(store, key)
-    if blob is None:
-        return {}
-    out = {}
-    for line in gzip.decompress(blob.data).splitlines():
-        doc = orjson.loads(line)
-        if counted.get(doc["key"]) == doc["etag"]:
-            out[doc["key"]] = orjson.dumps(doc["content"])
-    return out
 
 
 def _window_row(store: objects.ObjectStore, layout: Layout, outcome: CommitOutcome) -> str | None:
