@@ -11,6 +11,7 @@ from rollwise.runs.job import MergeJob
 from rollwise.runs.layout import Layout
 from rollwise.runs.plan import RawFile
 from rollwise.runs.settings import MergeSettings
+from rollwise.windows import Window
 from support.runs import FaultyStore, keys, open_store, put
 from support.stores import make_runs_url
 
@@ -121,9 +122,10 @@ def test_the_archive_holds_the_version_counted_with_its_content_type_and_metadat
     counted = orjson.dumps({"solicitationNumber": "SOL-1", "score": 0.9})
     s3.put_object(Bucket=bucket, Key=key, Body=counted, ContentType="application/json", Metadata={"producer": "matcher-7"})
     store = open_store(s3_url)
+    window = Window(datetime(2024, 1, 15, 13, 0, tzinfo=UTC), datetime(2024, 1, 15, 13, 5, tzinfo=UTC))
 
     def rewrite_before_the_archive(name, args):
-        if name == "put" and args[0] == LAYOUT.archived_key(key):
+        if name == "put" and args[0] == LAYOUT.aggregate_key(window):  # after the job read it, before anything archives it
             s3.put_object(Bucket=bucket, Key=key, Body=b'{"solicitationNumber": "SOL-1", "score": 0.1}', ContentType="text/plain")
         return None
 
