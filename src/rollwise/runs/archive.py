@@ -46,7 +46,21 @@ class ArchiveOutcome:
     poison: tuple[tuple[RawFile, str], ...] = ()  # not fit for a bundle (not JSON): for the quarantine, with why
 
 
-class Bundle:
+class LocalFile:
+    """A window's file on the Lambda's ephemeral storage, for the life of the window: :meth:`discard` removes it."""
+
+    path: str
+    _file: Any
+
+    def discard(self) -> None:
+        try:
+            self._file.close()
+        finally:
+            if os.path.exists(self.path):
+                os.unlink(self.path)
+
+
+class Bundle(LocalFile):
     """A gzip JSON Lines file on local disk (the Lambda's ephemeral storage), one line per original."""
 
     def __init__(self, window: Window) -> None:
@@ -70,15 +84,8 @@ class Bundle:
         self._file.close()
         return Path(self.path)
 
-    def discard(self) -> None:
-        try:
-            self._file.close()
-        finally:
-            if os.path.exists(self.path):
-                os.unlink(self.path)
 
-
-class Spool:
+class Spool(LocalFile):
     """The counted versions' bytes and attributes on local disk (the Lambda's ephemeral storage), from the read
     that counted them to their archive write: the archive gets the very version counted, whatever the producer
     writes meanwhile, without a second request for it (a copy) and without holding a window's files in memory."""
@@ -91,7 +98,7 @@ class Spool:
         self.kept: dict[str, tuple[int, int, dict[str, str]]] = {}  # key -> offset, length, attributes
 
     def add(self, key: str, data: bytes, attributes: dict[str, str]) -> None:
-        """One writer at a time (a commit's fold); reads may run beside it on other threads."""
+        """One writer at a time (a commit's fold), before any read; reads then run on many threads."""
         self._file.write(data)
         self.kept[key] = (self._end, len(data), attributes)
         self._end += len(data)
@@ -106,13 +113,6 @@ class Spool:
 
     def __contains__(self, key: object) -> bool:
         return key in self.kept
-
-    def discard(self) -> None:
-        try:
-            self._file.close()
-        finally:
-            if os.path.exists(self.path):
-                os.unlink(self.path)
 
 
 def _deleted(store: objects.ObjectStore, keys: Sequence[str], e_tags: dict[str, str], failed: list[Failure]) -> tuple[list[str], list[str]]:
