@@ -20,7 +20,10 @@ class MergeSettings:
     window_seconds: int = setting(300, "ROLLWISE_WINDOW_SECONDS", "window size in seconds: whole minutes that divide a day", minimum=60)
     grace_seconds: int = setting(60, "ROLLWISE_GRACE_SECONDS", "how long after its end a window still takes files", minimum=0)
     archive_mode: str = setting(
-        "move", "ROLLWISE_ARCHIVE_MODE", "move (copy then bulk delete) or bundle (one .jsonl.gz per window)", choices=ARCHIVE_MODES
+        "move",
+        "ROLLWISE_ARCHIVE_MODE",
+        "move (each file's counted bytes written to the archive, then a bulk delete) or bundle (one .jsonl.gz per window)",
+        choices=ARCHIVE_MODES,
     )
     max_file_bytes: int = setting(5 * 1024 * 1024, "ROLLWISE_MAX_FILE_BYTES", "larger files are quarantined unread", minimum=1)
     match_threshold: float = setting(0.7, "ROLLWISE_MATCH_THRESHOLD", "an item without `matched` matches when score >= this")
