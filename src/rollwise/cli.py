@@ -572,7 +572,9 @@ def tenants_list(store: str | None = StoreOption, as_json: bool = JsonOption) ->
 def runs_merge(
     at: str | None = typer.Option(None, "--at", help="Reference time, ISO 8601 (default: now)."),
     dry_run: bool = typer.Option(False, "--dry-run", help="List the closed windows and their files; write nothing."),
-    archive_mode: str | None = typer.Option(None, "--archive-mode", help="move (copy then delete each file) or bundle (one .jsonl.gz per window)"),
+    archive_mode: str | None = typer.Option(
+        None, "--archive-mode", help="move (each file's counted bytes to the archive, then delete) or bundle (one .jsonl.gz per window)"
+    ),
     bucket: str | None = BucketOption,
     as_json: bool = JsonOption,
     quiet: bool = QuietOption,
