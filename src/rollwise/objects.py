@@ -4,8 +4,8 @@ Two levels, after obstore's own shape. A store object (:class:`ObjectStore`)
 makes single requests and turns obstore's errors into rollwise's typed ones.
 Plain functions over a store object hold the policy: create only if absent,
 replace only if unchanged, read what may be missing (S3 answers 403, not 404,
-for a missing key when listing is not granted), copy and delete many with one
-outcome per key. Everything else reads and writes objects through these
+for a missing key when listing is not granted), keep a version where absent,
+delete many with one outcome per key. Everything else reads and writes objects through these
 functions, so a test that wraps the store object sees every request.
 
 URLs: ``s3://BUCKET[/PREFIX]``, ``file:///DIR`` (or a plain path), ``memory://``.
@@ -36,7 +36,6 @@ from obstore.store import LocalStore, MemoryStore, S3Store
 from rollwise.config import AwsSettings
 from rollwise.errors import StoreError
 from rollwise.s3_requests import ConditionalRequests, S3Error
-from rollwise.threads import each
 
 LIST_PAGE = 1000
 DELETE_CHUNK = 1000  # S3's DeleteObjects limit
@@ -126,7 +125,7 @@ class Blob:
 
 @dataclass
 class BulkOutcome:
-    """One outcome per key of a copy-many or delete-many: done, already gone, or failed with its error."""
+    """One outcome per key of a delete-many: done, already gone, or failed with its error."""
 
     done: list[str] = field(default_factory=list)
     gone: list[str] = field(default_factory=list)
@@ -534,18 +533,6 @@ def copy(store: ObjectStore, source: str, target: str, e_tag: str | None = None)
         if exists(store, source) is None:
             raise NotFound(f"{source} not found", source, "copy") from None
         raise
-
-
-def copy_many(store: ObjectStore, pairs: Sequence[tuple[str, str]], concurrency: int, e_tags: Mapping[str, str] | None = None) -> BulkOutcome:
-    """Copy each (source, target), conditioned on the source's ETag in ``e_tags`` when given: a
-    missing source is ``gone`` (another run moved it), a changed one ``changed``."""
-    outcome = BulkOutcome()
-
-    def fold(pair: tuple[str, str], result: Any) -> None:
-        _record(outcome, pair[0], result)
-
-    each(pairs, lambda pair: copy(store, *pair, e_tags[pair[0]] if e_tags is not None else None), fold, concurrency)
-    return outcome
 
 
 def delete_many(store: ObjectStore, keys: Sequence[str], e_tags: Mapping[str, str] | None = None) -> BulkOutcome:
